@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Runs every compiled test file (dist/test/**/*.test.js) in its own process, two at a
+// time (CI has 2 cores), and ends with the one line CI reads: `N passed, M failed`.
+// A file that dies before printing uvu's summary counts as one failure.
+import { spawn } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { availableParallelism } from 'node:os'
+
+const root = new URL('..', import.meta.url).pathname
+const testRoot = join(root, 'dist', 'test')
+const filter = process.argv.slice(2)
+
+function collect (dir) {
+  const out = []
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) out.push(...collect(path))
+    else if (name.endsWith('.test.js')) out.push(path)
+  }
+  return out
+}
+
+const files = collect(testRoot).filter((f) => filter.length === 0 || filter.some((p) => f.includes(p)))
+const parallel = Math.max(1, Math.min(2, availableParallelism()))
+let passed = 0
+let failed = 0
+let skipped = 0
+const failures = []
+
+function runFile (file) {
+  return new Promise((resolve) => {
+    const started = Date.now()
+    const child = spawn(process.execPath, ['--enable-source-maps', file], {
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let out = ''
+    child.stdout.on('data', (d) => { out += d })
+    child.stderr.on('data', (d) => { out += d })
+    child.on('close', (code) => {
+      const total = /Total:\s+(\d+)/.exec(out)
+      const pass = /Passed:\s+(\d+)/.exec(out)
+      const skip = /Skipped:\s+(\d+)/.exec(out)
+      const name = relative(root, file)
+      const secs = ((Date.now() - started) / 1000).toFixed(1)
+      if (total && pass) {
+        const t = Number(total[1])
+        const p = Number(pass[1])
+        const s = skip ? Number(skip[1]) : 0
+        passed += p
+        skipped += s
+        const f = Math.max(0, t - p - s)
+        failed += f
+        if (f > 0 || code !== 0) {
+          if (f === 0) failed += 1
+          failures.push({ name, out })
+        }
+        console.log(`${f > 0 || code !== 0 ? 'FAIL' : 'ok  '} ${name} (${p}/${t} in ${secs}s)`)
+      } else {
+        failed += 1
+        failures.push({ name, out })
+        console.log(`FAIL ${name} (no summary, exit ${code}, ${secs}s)`)
+      }
+      resolve()
+    })
+  })
+}
+
+const queue = files.slice()
+await Promise.all(Array.from({ length: parallel }, async () => {
+  while (queue.length > 0) await runFile(queue.shift())
+}))
+
+for (const { name, out } of failures) {
+  console.log(`\n===== ${name} =====\n${out}`)
+}
+console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`)
+process.exitCode = failed > 0 || files.length === 0 ? 1 : 0
