@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   LEASE_NOT_HOLDER: 'The caller does not hold the lease it tried to renew or release.',
   LEASE_EXPIRED: 'The lease expired before the operation completed.',
   LEASE_NOT_READY: 'A restarted node waits one maximum lease duration before it grants leases.',
+  CLOCK_NOT_IDLE: 'ManualClock.runUntilIdle reached its timer limit with timers still pending (a periodic timer never goes idle).',
   CHECKER_TIMEOUT: 'The linearizability checker ran out of its time budget (counted as a failure).'
 } as const
 
