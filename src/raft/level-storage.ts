@@ -1,0 +1,465 @@
+/**
+ * RaftStorage over any abstract-level database: classic-level (LevelDB) on disk, memory-level
+ * in memory, or a sublevel of a database the application already uses.
+ *
+ * Everything lives in one sublevel (binary keys, see storage-codec.ts), and every mutation is
+ * ONE chained batch: truncating a conflicting suffix, appending, the hard state, switching a
+ * snapshot and compacting the log it covers each commit atomically or not at all. A failed
+ * write makes the storage refuse all further writes (fail-stop): after an fsync error nothing
+ * is known about what reached the disk, so the node must stop and restart from what did.
+ *
+ * @example
+ * const storage = new LevelStorage({ location: './data/raft' })
+ * await storage.open()
+ * const { hardState, snapshot, entries } = await storage.load()
+ */
+import type { AbstractChainedBatch, AbstractLevel, AbstractSublevel } from 'abstract-level'
+import { QuorateError, isQuorateError, throwIfAborted } from '../errors.js'
+import type { ComponentStatus, RaftStorage, StorageBatch, StoredState, WriteOptions } from './storage.js'
+import {
+  ENTRY_KEY_BYTES, ENTRY_TAG, EntryCodec, HARD_STATE_KEY, SNAPSHOT_CHUNK_TAG, SNAPSHOT_META_KEY,
+  type SnapshotPointer, corrupt, decodeHardState, decodeSnapshotChunk, decodeSnapshotPointer,
+  encodeHardState, encodeSnapshotChunk, encodeSnapshotPointer, entryKey, entryKeyIndex, fillEntryKey,
+  snapshotChunkKey
+} from './storage-codec.js'
+import { Lifecycle } from './storage-lifecycle.js'
+import {
+  DEFAULT_SYNC, LogBounds, assertSnapshotMeta, checkBatch, checkCompact, checkMaxBytes,
+  checkReadRange, invalidRange, notOpen, stoppedError, writeFailed
+} from './storage-validation.js'
+import type { Entry, HardState, SnapshotMeta } from './types.js'
+import { entrySize } from './types.js'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyLevel = AbstractLevel<any, any, any>
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type RaftLevel = AbstractSublevel<any, any, Buffer, Buffer>
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ChainedBatch = AbstractChainedBatch<any, any, any>
+
+export interface LevelStorageOptions {
+  /**
+   * An abstract-level database (or sublevel) to store into. It is opened if needed and left
+   * open on close(): the application owns it. Exactly one of `db` and `location` is required.
+   */
+  readonly db?: AnyLevel
+  /**
+   * Directory of a classic-level (LevelDB) database that the storage creates, opens and
+   * closes itself.
+   */
+  readonly location?: string
+  /**
+   * Name of the sublevel everything is stored under, so one database can hold other data or
+   * several nodes' storages. ASCII `#`..`~`.
+   * @default 'raft'
+   */
+  readonly sublevel?: string
+  /**
+   * saveSnapshot() writes chunks in unsynced staging batches of about this many bytes before
+   * the one batch that switches to the new snapshot.
+   * @default 4194304 (4 MiB)
+   */
+  readonly snapshotBatchBytes?: number
+}
+
+export const DEFAULT_SUBLEVEL = 'raft'
+export const DEFAULT_SNAPSHOT_BATCH_BYTES = 4 * 1024 * 1024
+/** Entries fetched per iterator round trip. */
+const READ_BATCH_ENTRIES = 1024
+const DEFAULT_HARD_STATE: HardState = Object.freeze({ term: 0, vote: null, commit: 0 })
+const SUBLEVEL_NAME = /^[\x23-\x7e]+$/
+const ENTRY_RANGE_END = Buffer.from([ENTRY_TAG + 1])
+const GENERATION_LIMIT = 0xffff_ffff
+
+function optionsInvalid (message: string): QuorateError {
+  return new QuorateError('OPTIONS_INVALID', message)
+}
+
+export function validateLevelStorageOptions (options: LevelStorageOptions): void {
+  if (typeof options !== 'object' || options === null) throw optionsInvalid('LevelStorage options must be an object')
+  const { db, location, sublevel, snapshotBatchBytes } = options
+  if ((db === undefined) === (location === undefined)) {
+    throw optionsInvalid('LevelStorage needs exactly one of options.db and options.location')
+  }
+  if (db !== undefined && (typeof db !== 'object' || db === null ||
+      typeof db.sublevel !== 'function' || typeof db.batch !== 'function')) {
+    throw optionsInvalid('options.db must be an abstract-level database')
+  }
+  if (location !== undefined && (typeof location !== 'string' || location.length === 0)) {
+    throw optionsInvalid('options.location must be a non-empty directory path')
+  }
+  if (sublevel !== undefined && (typeof sublevel !== 'string' || !SUBLEVEL_NAME.test(sublevel))) {
+    throw optionsInvalid('options.sublevel must be a non-empty string of ASCII characters # to ~')
+  }
+  if (snapshotBatchBytes !== undefined && (!Number.isSafeInteger(snapshotBatchBytes) || snapshotBatchBytes <= 0)) {
+    throw optionsInvalid('options.snapshotBatchBytes must be a positive integer')
+  }
+}
+
+export class LevelStorage implements RaftStorage {
+  readonly #userDb: AnyLevel | undefined
+  readonly #location: string | undefined
+  readonly #sublevelName: string
+  readonly #snapshotBatchBytes: number
+  readonly #lifecycle = new Lifecycle()
+  readonly #codec = new EntryCodec()
+  /** Reused for every entry key: the sublevel copies each key when it prefixes it. */
+  readonly #key = Buffer.allocUnsafe(ENTRY_KEY_BYTES)
+  readonly #bounds = new LogBounds()
+
+  #db: AnyLevel | null = null
+  #sub: RaftLevel | null = null
+  /** Chained batches go to the root database: a sublevel's own chained batch is an array batch in disguise. */
+  #root: AnyLevel | null = null
+  #opOptions: { sublevel: RaftLevel } | null = null
+  #snapshot: SnapshotPointer | null = null
+  #nextGeneration = 1
+  /** Mutations run one at a time, in call order, so bounds checks see the previous write. */
+  #writeTail: Promise<void> = Promise.resolve()
+  #failure: QuorateError | null = null
+
+  constructor (options: LevelStorageOptions) {
+    validateLevelStorageOptions(options)
+    this.#userDb = options.db
+    this.#location = options.location
+    this.#sublevelName = options.sublevel ?? DEFAULT_SUBLEVEL
+    this.#snapshotBatchBytes = options.snapshotBatchBytes ?? DEFAULT_SNAPSHOT_BATCH_BYTES
+  }
+
+  get status (): ComponentStatus { return this.#lifecycle.status }
+
+  open (options: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.#lifecycle.open(async () => await this.#open(options.signal), options.signal)
+  }
+
+  close (): Promise<void> {
+    return this.#lifecycle.close(async () => await this.#close())
+  }
+
+  async #open (signal: AbortSignal | undefined): Promise<void> {
+    const db = this.#userDb ?? await createClassicLevel(this.#location as string)
+    this.#db = db
+    try {
+      await db.open()
+      throwIfAborted(signal)
+      const sub = db.sublevel<Buffer, Buffer>(this.#sublevelName, { keyEncoding: 'buffer', valueEncoding: 'buffer' }) as RaftLevel
+      await sub.open()
+      this.#sub = sub
+      this.#root = sub.db as AnyLevel
+      this.#opOptions = { sublevel: sub }
+      await this.#recoverBounds(sub)
+      throwIfAborted(signal)
+      await this.#removeOrphanChunks(sub)
+      this.#failure = null
+    } catch (err) {
+      await this.#release()
+      throw this.#readError(err)
+    }
+  }
+
+  async #close (): Promise<void> {
+    await this.#writeTail
+    await this.#release()
+  }
+
+  async #release (): Promise<void> {
+    const sub = this.#sub
+    const db = this.#db
+    this.#sub = null
+    this.#root = null
+    this.#opOptions = null
+    this.#db = null
+    if (this.#userDb === undefined) await db?.close()
+    else await sub?.close()
+  }
+
+  /** Bounds come from the snapshot pointer and the last entry key; load() checks the rest. */
+  async #recoverBounds (sub: RaftLevel): Promise<void> {
+    const pointerValue = await sub.get(SNAPSHOT_META_KEY)
+    const pointer = pointerValue === undefined ? null : decodeSnapshotPointer(pointerValue)
+    this.#snapshot = pointer
+    this.#nextGeneration = pointer === null ? 1 : (pointer.generation % GENERATION_LIMIT) + 1
+    const snapshotIndex = pointer?.meta.index ?? 0
+    const lastKeys = await sub.keys({ gte: Buffer.from([ENTRY_TAG]), lt: ENTRY_RANGE_END, reverse: true, limit: 1 }).all()
+    const lastKey = lastKeys[0]
+    let last = snapshotIndex
+    if (lastKey !== undefined) {
+      const index = entryKeyIndex(lastKey)
+      if (index < 0) throw corrupt('log key', { key: lastKey.toString('hex') })
+      last = Math.max(index, snapshotIndex)
+    }
+    this.#bounds.reset(snapshotIndex, last)
+  }
+
+  /** Chunks of a snapshot whose save never switched over (a crash mid-save). */
+  async #removeOrphanChunks (sub: RaftLevel): Promise<void> {
+    const current = this.#snapshot?.generation ?? 0
+    const ranges = [
+      { gte: Buffer.from([SNAPSHOT_CHUNK_TAG]), lt: snapshotChunkKey(current, 0) },
+      { gte: snapshotChunkKey(current + 1, 0), lt: Buffer.from([SNAPSHOT_CHUNK_TAG + 1]) }
+    ]
+    const batch = this.#batch()
+    for (const range of ranges) {
+      for (const key of await sub.keys(range).all()) batch.del(key, this.#opOptions!)
+    }
+    if (batch.length === 0) return await batch.close()
+    await this.#commit(batch, true)
+  }
+
+  #batch (): ChainedBatch {
+    return (this.#root as AnyLevel).batch()
+  }
+
+  /** Writes a batch; any failure is fatal to the storage (fail-stop). */
+  async #commit (batch: ChainedBatch, sync: boolean): Promise<void> {
+    try {
+      await batch.write({ sync } as object)
+    } catch (err) {
+      this.#failure = writeFailed(err)
+      throw this.#failure
+    }
+  }
+
+  /** Runs a mutation after the previous one, once the storage is known open and healthy. */
+  #mutate (run: () => Promise<void>): Promise<void> {
+    if (!this.#lifecycle.isOpen) return Promise.reject(notOpen())
+    const result = this.#writeTail.then(async () => {
+      if (this.#failure !== null) throw stoppedError(this.#failure)
+      this.#lifecycle.assertOpen()
+      await run()
+    })
+    this.#writeTail = result.catch(() => {})
+    return result
+  }
+
+  write (batch: StorageBatch, options: WriteOptions = {}): Promise<void> {
+    return this.#mutate(async () => await this.#write(batch, options.sync ?? DEFAULT_SYNC))
+  }
+
+  async #write (batch: StorageBatch, sync: boolean): Promise<void> {
+    const bounds = this.#bounds
+    const from = checkBatch(batch, bounds)
+    const entries = batch.entries
+    const hardState = batch.hardState
+    const newLast = from + entries.length - 1
+    if (entries.length === 0 && hardState == null && from > bounds.last) return
+    const chained = this.#batch()
+    const opOptions = this.#opOptions!
+    const key = this.#key
+    const codec = this.#codec
+    try {
+      // Entries from..newLast are overwritten by the puts; only a longer old suffix needs deleting.
+      for (let i = newLast + 1; i <= bounds.last; i++) chained.del(fillEntryKey(key, i), opOptions)
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i] as Entry
+        chained.put(fillEntryKey(key, entry.index), codec.encode(entry), opOptions)
+      }
+      if (hardState != null) chained.put(HARD_STATE_KEY, encodeHardState(hardState), opOptions)
+    } catch (err) {
+      await chained.close()
+      this.#failure = writeFailed(err)
+      throw this.#failure
+    }
+    await this.#commit(chained, sync)
+    bounds.last = newLast
+  }
+
+  async load (): Promise<StoredState> {
+    const sub = this.#openSub()
+    try {
+      const hardStateValue = await sub.get(HARD_STATE_KEY)
+      const hardState = hardStateValue === undefined ? DEFAULT_HARD_STATE : decodeHardState(hardStateValue)
+      const pointerValue = await sub.get(SNAPSHOT_META_KEY)
+      const snapshot = pointerValue === undefined ? null : decodeSnapshotPointer(pointerValue).meta
+      const first = (snapshot?.index ?? 0) + 1
+      const entries = await this.#readEntries(sub, first, ENTRY_RANGE_END, Infinity, Infinity)
+      return { hardState, snapshot, entries }
+    } catch (err) {
+      throw this.#readError(err)
+    }
+  }
+
+  async entries (lo: number, hi: number, options: { maxBytes?: number } = {}): Promise<Entry[]> {
+    const sub = this.#openSub()
+    checkReadRange(lo, hi, this.#bounds)
+    const maxBytes = checkMaxBytes(options.maxBytes)
+    if (lo === hi) return []
+    try {
+      return await this.#readEntries(sub, lo, entryKey(hi), hi - lo, maxBytes)
+    } catch (err) {
+      throw this.#readError(err)
+    }
+  }
+
+  /**
+   * Reads contiguous entries from index `lo` up to the key `end` (exclusive), at most `limit`
+   * of them, stopping before the entry that would take the total past `maxBytes` (the first
+   * entry always counts). A gap in the keys is corruption, and so is running out of keys
+   * before `limit` when the limit is finite (the bounds promised those entries).
+   */
+  async #readEntries (sub: RaftLevel, lo: number, end: Buffer, limit: number, maxBytes: number): Promise<Entry[]> {
+    const codec = this.#codec
+    const out: Entry[] = []
+    let bytes = 0
+    let expected = lo
+    const iterator = sub.iterator({ gte: entryKey(lo), lt: end })
+    try {
+      while (out.length < limit) {
+        const page = await iterator.nextv(Math.min(limit - out.length, READ_BATCH_ENTRIES))
+        if (page.length === 0) {
+          if (limit !== Infinity) throw this.#missing(expected, lo, lo + limit)
+          break
+        }
+        for (let i = 0; i < page.length; i++) {
+          const [key, value] = page[i]!
+          const index = entryKeyIndex(key)
+          if (index !== expected) throw corrupt('log', { index: expected, reason: 'missing entry' })
+          const entry = codec.decode(index, value)
+          bytes += entrySize(entry)
+          if (bytes > maxBytes && out.length > 0) return out
+          out.push(entry)
+          expected++
+        }
+      }
+      return out
+    } finally {
+      await iterator.close()
+    }
+  }
+
+  /** An entry the bounds promised was absent: a race with truncation, or lost data. */
+  #missing (index: number, lo: number, hi: number): QuorateError {
+    const bounds = this.#bounds
+    if (lo >= bounds.first && hi <= bounds.last + 1) return corrupt('log', { index, reason: 'missing entry' })
+    return invalidRange(`Range ${lo}..${hi} is no longer in the stored log`, { lo, hi, first: bounds.first, last: bounds.last })
+  }
+
+  saveSnapshot (meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array>, options: WriteOptions = {}): Promise<void> {
+    return this.#mutate(async () => await this.#saveSnapshot(meta, chunks, options.sync ?? DEFAULT_SYNC))
+  }
+
+  /**
+   * Chunks go under a fresh generation in unsynced staging batches; one final batch then
+   * switches the pointer, deletes the old generation and the compacted entries. A crash
+   * before that batch leaves the old snapshot whole (open() removes the orphans).
+   */
+  async #saveSnapshot (meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array>, sync: boolean): Promise<void> {
+    const bounds = this.#bounds
+    assertSnapshotMeta(meta, bounds)
+    const generation = this.#nextGeneration
+    this.#nextGeneration = (generation % GENERATION_LIMIT) + 1
+    const opOptions = this.#opOptions!
+    let batch = this.#batch()
+    let staged = 0
+    let seq = 0
+    try {
+      for await (const chunk of chunks) {
+        if (!(chunk instanceof Uint8Array)) throw invalidRange('Snapshot chunks must be Uint8Arrays', { seq })
+        const key = snapshotChunkKey(generation, seq++)
+        batch.put(key, encodeSnapshotChunk(key, chunk), opOptions)
+        staged += chunk.byteLength
+        if (staged >= this.#snapshotBatchBytes) {
+          const full = batch
+          batch = this.#batch()
+          staged = 0
+          await this.#commit(full, false)
+        }
+      }
+    } catch (err) {
+      await batch.close()
+      if (isQuorateError(err)) throw err
+      throw new QuorateError('STORAGE_WRITE_FAILED', 'Reading the snapshot chunks failed; the stored snapshot is unchanged', { cause: err })
+    }
+    const pointer: SnapshotPointer = { generation, chunkCount: seq, meta: copyMeta(meta) }
+    batch.put(SNAPSHOT_META_KEY, encodeSnapshotPointer(pointer), opOptions)
+    const previous = this.#snapshot
+    if (previous !== null) {
+      for (let s = 0; s < previous.chunkCount; s++) batch.del(snapshotChunkKey(previous.generation, s), opOptions)
+    }
+    const compactTo = Math.min(meta.index, bounds.last)
+    for (let i = bounds.first; i <= compactTo; i++) batch.del(fillEntryKey(this.#key, i), opOptions)
+    await this.#commit(batch, sync)
+    this.#snapshot = pointer
+    bounds.reset(meta.index, Math.max(bounds.last, meta.index))
+  }
+
+  async loadSnapshot (): Promise<{ meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array> } | null> {
+    const sub = this.#openSub()
+    let pointer: SnapshotPointer | null
+    try {
+      const value = await sub.get(SNAPSHOT_META_KEY)
+      pointer = value === undefined ? null : decodeSnapshotPointer(value)
+    } catch (err) {
+      throw this.#readError(err)
+    }
+    if (pointer === null) return null
+    return { meta: pointer.meta, chunks: this.#readChunks(sub, pointer) }
+  }
+
+  async * #readChunks (sub: RaftLevel, pointer: SnapshotPointer): AsyncGenerator<Uint8Array> {
+    const { generation, chunkCount } = pointer
+    const iterator = sub.iterator({ gte: snapshotChunkKey(generation, 0), lt: snapshotChunkKey(generation + 1, 0) })
+    let seq = 0
+    try {
+      for (;;) {
+        let page: Array<[Buffer, Buffer]>
+        try {
+          page = await iterator.nextv(16)
+        } catch (err) {
+          throw this.#readError(err)
+        }
+        if (page.length === 0) break
+        for (const [key, value] of page) {
+          if (!key.equals(snapshotChunkKey(generation, seq))) break
+          yield decodeSnapshotChunk(key, value)
+          seq++
+        }
+      }
+      if (seq !== chunkCount) {
+        if (this.#snapshot?.generation !== generation) {
+          throw new QuorateError('STORAGE_READ_FAILED', 'The snapshot was replaced while it was being read')
+        }
+        throw corrupt('snapshot', { missingChunk: seq, chunkCount })
+      }
+    } finally {
+      await iterator.close()
+    }
+  }
+
+  /**
+   * Only validates and orders: compact may not pass the stored snapshot (checkCompact), and
+   * saveSnapshot() already removed every entry up to it in the batch that stored it.
+   */
+  compact (upTo: number, _options: WriteOptions = {}): Promise<void> {
+    return this.#mutate(async () => { checkCompact(upTo, this.#bounds) })
+  }
+
+  #openSub (): RaftLevel {
+    const sub = this.#sub
+    if (sub === null || !this.#lifecycle.isOpen) throw notOpen()
+    return sub
+  }
+
+  #readError (err: unknown): QuorateError {
+    if (isQuorateError(err)) return err
+    if (!this.#lifecycle.isOpen && this.#lifecycle.status !== 'opening') {
+      return new QuorateError('NODE_CLOSED', 'The storage was closed during the read', { cause: err })
+    }
+    return new QuorateError('STORAGE_READ_FAILED', 'Reading from storage failed', { cause: err })
+  }
+}
+
+function copyMeta (meta: SnapshotMeta): SnapshotMeta {
+  const c = meta.config
+  return {
+    index: meta.index,
+    term: meta.term,
+    config: { voters: [...c.voters], votersOutgoing: [...c.votersOutgoing], learners: [...c.learners] }
+  }
+}
+
+async function createClassicLevel (location: string): Promise<AnyLevel> {
+  // Imported on demand so that users of memory-level never load the native addon.
+  const { ClassicLevel } = await import('classic-level')
+  return new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' }) as AnyLevel
+}

@@ -1,0 +1,232 @@
+/**
+ * Binary keys and values LevelStorage writes. Every value carries a crc32 so that a flipped
+ * bit on disk surfaces as STORAGE_CORRUPT instead of a wrong term or a wrong command.
+ *
+ * Keys (inside the storage's sublevel), chosen so that one range scan reads a log range:
+ *   0x01 ‖ u64be index            → entry
+ *   0x02                          → hard state
+ *   0x03                          → snapshot pointer (generation, chunk count, meta)
+ *   0x04 ‖ u32be gen ‖ u32be seq   → snapshot chunk
+ *
+ * Entry value: format(1) ‖ type(1) ‖ u64be term ‖ u32be crc ‖ data, where
+ * crc = crc32(u64be index ‖ u64be term ‖ type ‖ data). The index lives only in the key; the
+ * checksum still covers it, so a value copied under the wrong key is detected too.
+ */
+import { crc32 } from 'node:zlib'
+import { QuorateError } from '../errors.js'
+import type { Entry, EntryType, HardState, SnapshotMeta } from './types.js'
+
+export const ENTRY_TAG = 0x01
+export const HARD_STATE_TAG = 0x02
+export const SNAPSHOT_META_TAG = 0x03
+export const SNAPSHOT_CHUNK_TAG = 0x04
+
+const FORMAT_VERSION = 1
+const ENTRY_HEADER_BYTES = 14
+const ENTRY_CRC_OFFSET = 10
+const TWO_POW_32 = 0x1_0000_0000
+/** Largest high word of a safe integer stored as two u32 words. */
+const MAX_SAFE_HIGH_WORD = 0x1f_ffff
+
+const ENTRY_TYPES: readonly EntryType[] = ['command', 'noop', 'config']
+
+export const ENTRY_KEY_BYTES = 9
+export const HARD_STATE_KEY: Buffer = Buffer.from([HARD_STATE_TAG])
+export const SNAPSHOT_META_KEY: Buffer = Buffer.from([SNAPSHOT_META_TAG])
+
+function entryTypeCode (type: EntryType): number {
+  switch (type) {
+    case 'command': return 0
+    case 'noop': return 1
+    case 'config': return 2
+  }
+}
+
+export function writeU64 (buf: Buffer, value: number, offset: number): void {
+  buf.writeUInt32BE(Math.floor(value / TWO_POW_32), offset)
+  buf.writeUInt32BE(value >>> 0, offset + 4)
+}
+
+/** The u64 at offset, or -1 if it is not a safe integer. */
+export function readU64 (buf: Uint8Array, offset: number): number {
+  const b = buf as Buffer
+  const high = b.readUInt32BE(offset)
+  if (high > MAX_SAFE_HIGH_WORD) return -1
+  return high * TWO_POW_32 + b.readUInt32BE(offset + 4)
+}
+
+/** Writes the key of entry `index` into `key` (ENTRY_KEY_BYTES long) and returns it. */
+export function fillEntryKey (key: Buffer, index: number): Buffer {
+  key[0] = ENTRY_TAG
+  writeU64(key, index, 1)
+  return key
+}
+
+export function entryKey (index: number): Buffer {
+  return fillEntryKey(Buffer.allocUnsafe(ENTRY_KEY_BYTES), index)
+}
+
+/** Index of an entry key, or -1 if the key is not a well-formed entry key. */
+export function entryKeyIndex (key: Uint8Array): number {
+  if (key.byteLength !== ENTRY_KEY_BYTES || key[0] !== ENTRY_TAG) return -1
+  return readU64(key, 1)
+}
+
+export function corrupt (what: string, details: Record<string, unknown>, cause?: unknown): QuorateError {
+  return new QuorateError('STORAGE_CORRUPT', `Stored ${what} is corrupt`, { details, cause })
+}
+
+/**
+ * Encodes and decodes entries with one reusable 17-byte scratch buffer for the checksummed
+ * header, so the only allocation per entry is the value itself. Not reentrant: every method
+ * finishes before it returns.
+ */
+export class EntryCodec {
+  readonly #scratch = Buffer.allocUnsafe(17)
+
+  #checksum (index: number, term: number, typeCode: number, data: Uint8Array): number {
+    const s = this.#scratch
+    writeU64(s, index, 0)
+    writeU64(s, term, 8)
+    s[16] = typeCode
+    return crc32(data, crc32(s))
+  }
+
+  encode (entry: Entry): Buffer {
+    const data = entry.data
+    const typeCode = entryTypeCode(entry.type)
+    const value = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + data.byteLength)
+    value[0] = FORMAT_VERSION
+    value[1] = typeCode
+    writeU64(value, entry.term, 2)
+    value.writeUInt32BE(this.#checksum(entry.index, entry.term, typeCode, data), ENTRY_CRC_OFFSET)
+    value.set(data, ENTRY_HEADER_BYTES)
+    return value
+  }
+
+  /**
+   * Decodes the value stored under entry `index`. `data` is a view into `value` (no copy);
+   * throws STORAGE_CORRUPT (details.index) if the value is malformed or fails its checksum.
+   */
+  decode (index: number, value: Uint8Array): Entry {
+    if (value.byteLength < ENTRY_HEADER_BYTES || value[0] !== FORMAT_VERSION) {
+      throw corrupt('log entry', { index, reason: 'malformed value' })
+    }
+    const typeCode = value[1] as number
+    const type = ENTRY_TYPES[typeCode]
+    const term = readU64(value, 2)
+    if (type === undefined || term < 0) throw corrupt('log entry', { index, reason: 'malformed value' })
+    const data = value.subarray(ENTRY_HEADER_BYTES)
+    const stored = (value as Buffer).readUInt32BE(ENTRY_CRC_OFFSET)
+    if (stored !== this.#checksum(index, term, typeCode, data)) {
+      throw corrupt('log entry', { index, reason: 'checksum mismatch' })
+    }
+    return { term, index, type, data }
+  }
+}
+
+/** format(1) ‖ u32be crc(of the rest) ‖ body. Used for the small single-key records. */
+function sealRecord (body: Buffer): Buffer {
+  const value = Buffer.allocUnsafe(5 + body.byteLength)
+  value[0] = FORMAT_VERSION
+  value.writeUInt32BE(crc32(body), 1)
+  body.copy(value, 5)
+  return value
+}
+
+/** The checked body of a sealed record, or null if the header or checksum is wrong. */
+function openRecord (value: Uint8Array): Buffer | null {
+  if (value.byteLength < 5 || value[0] !== FORMAT_VERSION) return null
+  const body = Buffer.from(value.buffer, value.byteOffset + 5, value.byteLength - 5)
+  return (value as Buffer).readUInt32BE(1) === crc32(body) ? body : null
+}
+
+/** hasVote(1) ‖ u64be term ‖ u64be commit ‖ vote utf8 */
+export function encodeHardState (hs: HardState): Buffer {
+  const vote = hs.vote === null ? null : Buffer.from(hs.vote, 'utf8')
+  const body = Buffer.alloc(17 + (vote?.byteLength ?? 0))
+  body[0] = vote === null ? 0 : 1
+  writeU64(body, hs.term, 1)
+  writeU64(body, hs.commit, 9)
+  vote?.copy(body, 17)
+  return sealRecord(body)
+}
+
+export function decodeHardState (value: Uint8Array): HardState {
+  const body = openRecord(value)
+  if (body === null || body.byteLength < 17 || body[0]! > 1) throw corrupt('hard state', { key: 'hardState' })
+  const term = readU64(body, 1)
+  const commit = readU64(body, 9)
+  if (term < 0 || commit < 0) throw corrupt('hard state', { key: 'hardState' })
+  const vote = body[0] === 1 ? body.toString('utf8', 17) : null
+  return { term, vote, commit }
+}
+
+/** Where the current snapshot's chunks live, plus its meta. */
+export interface SnapshotPointer {
+  readonly generation: number
+  readonly chunkCount: number
+  readonly meta: SnapshotMeta
+}
+
+/** u32be generation ‖ u32be chunkCount ‖ meta as JSON (small and rare: not worth a binary form). */
+export function encodeSnapshotPointer (pointer: SnapshotPointer): Buffer {
+  const json = Buffer.from(JSON.stringify(pointer.meta), 'utf8')
+  const body = Buffer.allocUnsafe(8 + json.byteLength)
+  body.writeUInt32BE(pointer.generation, 0)
+  body.writeUInt32BE(pointer.chunkCount, 4)
+  json.copy(body, 8)
+  return sealRecord(body)
+}
+
+export function decodeSnapshotPointer (value: Uint8Array): SnapshotPointer {
+  const body = openRecord(value)
+  if (body === null || body.byteLength < 8) throw corrupt('snapshot meta', { key: 'snapshotMeta' })
+  let meta: unknown
+  try {
+    meta = JSON.parse(body.toString('utf8', 8))
+  } catch (err) {
+    throw corrupt('snapshot meta', { key: 'snapshotMeta' }, err)
+  }
+  if (!isSnapshotMeta(meta)) throw corrupt('snapshot meta', { key: 'snapshotMeta' })
+  return { generation: body.readUInt32BE(0), chunkCount: body.readUInt32BE(4), meta }
+}
+
+function isNodeIdList (v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((id) => typeof id === 'string')
+}
+
+function isSnapshotMeta (v: unknown): v is SnapshotMeta {
+  if (typeof v !== 'object' || v === null) return false
+  const m = v as Record<string, unknown>
+  const c = m.config as Record<string, unknown> | null | undefined
+  return Number.isSafeInteger(m.index) && (m.index as number) >= 0 &&
+    Number.isSafeInteger(m.term) && (m.term as number) >= 0 &&
+    typeof c === 'object' && c !== null &&
+    isNodeIdList(c.voters) && isNodeIdList(c.votersOutgoing) && isNodeIdList(c.learners)
+}
+
+export function snapshotChunkKey (generation: number, seq: number): Buffer {
+  const key = Buffer.allocUnsafe(9)
+  key[0] = SNAPSHOT_CHUNK_TAG
+  key.writeUInt32BE(generation, 1)
+  key.writeUInt32BE(seq, 5)
+  return key
+}
+
+/** u32be crc(key ‖ data) ‖ data: the key is covered so a chunk cannot silently move. */
+export function encodeSnapshotChunk (key: Buffer, data: Uint8Array): Buffer {
+  const value = Buffer.allocUnsafe(4 + data.byteLength)
+  value.writeUInt32BE(crc32(data, crc32(key)), 0)
+  value.set(data, 4)
+  return value
+}
+
+export function decodeSnapshotChunk (key: Buffer, value: Uint8Array): Uint8Array {
+  if (value.byteLength < 4) throw corrupt('snapshot chunk', { key: key.toString('hex') })
+  const data = value.subarray(4)
+  if ((value as Buffer).readUInt32BE(0) !== crc32(data, crc32(key))) {
+    throw corrupt('snapshot chunk', { key: key.toString('hex') })
+  }
+  return data
+}
