@@ -1,0 +1,146 @@
+/**
+ * The key-value workload's semantics, shared by the sequential model the checker uses
+ * (`kvModel`) and the replicated state machine the simulator runs (`KvStateMachine`), so
+ * that what the state machine returns can be recorded into a history unchanged.
+ *
+ * - `get` returns the value, or null if the key was never written.
+ * - `put` sets the value.
+ * - `cas` sets the value only if the current value equals `expected` (null: key absent);
+ *   returns whether it did.
+ * - `append` appends to the value (an absent key counts as '') and returns the new value,
+ *   which makes the order of appends visible to the checker.
+ */
+import { REJECT, UNKNOWN } from './model.js'
+import type { Model, StepResult, Unknown } from './model.js'
+import type { Operation } from './history.js'
+
+export type KvInput =
+  | { readonly op: 'get', readonly key: string }
+  | { readonly op: 'put', readonly key: string, readonly value: string }
+  | { readonly op: 'cas', readonly key: string, readonly expected: string | null, readonly value: string }
+  | { readonly op: 'append', readonly key: string, readonly value: string }
+
+export type KvOutput =
+  | { readonly op: 'get', readonly value: string | null }
+  | { readonly op: 'put' }
+  | { readonly op: 'cas', readonly ok: boolean }
+  | { readonly op: 'append', readonly value: string }
+  /** A command the state machine could not decode. A correct system never returns it. */
+  | { readonly op: 'error', readonly message: string }
+
+/** The whole store: key to value. Never mutated; a write makes a new map. */
+export type KvState = ReadonlyMap<string, string>
+
+export interface KvTransition {
+  /** The key's value after the operation (null: absent). */
+  readonly value: string | null
+  readonly output: KvOutput
+}
+
+const PUT_OUTPUT: KvOutput = Object.freeze({ op: 'put' })
+const CAS_OK: KvOutput = Object.freeze({ op: 'cas', ok: true })
+const CAS_FAILED: KvOutput = Object.freeze({ op: 'cas', ok: false })
+
+/** What `input` does to a key whose value is `current`. */
+export function kvTransition (current: string | null, input: KvInput): KvTransition {
+  switch (input.op) {
+    case 'get': return { value: current, output: { op: 'get', value: current } }
+    case 'put': return { value: input.value, output: PUT_OUTPUT }
+    case 'cas':
+      return current === input.expected
+        ? { value: input.value, output: CAS_OK }
+        : { value: current, output: CAS_FAILED }
+    case 'append': {
+      const value = (current ?? '') + input.value
+      return { value, output: { op: 'append', value } }
+    }
+  }
+}
+
+export function kvOutputsEqual (a: KvOutput, b: KvOutput): boolean {
+  switch (a.op) {
+    case 'get': return b.op === 'get' && a.value === b.value
+    case 'put': return b.op === 'put'
+    case 'cas': return b.op === 'cas' && a.ok === b.ok
+    case 'append': return b.op === 'append' && a.value === b.value
+    case 'error': return b.op === 'error' && a.message === b.message
+  }
+}
+
+function step (state: KvState, input: KvInput, output: KvOutput | Unknown): StepResult<KvState> {
+  const current = state.get(input.key) ?? null
+  const t = kvTransition(current, input)
+  if (output !== UNKNOWN && !kvOutputsEqual(t.output, output)) return REJECT
+  if (t.value === current) return { ok: true, state }
+  const next = new Map(state)
+  if (t.value === null) next.delete(input.key)
+  else next.set(input.key, t.value)
+  return { ok: true, state: next }
+}
+
+function partitionByKey (history: ReadonlyArray<Operation<KvInput, KvOutput>>): Map<string, Array<Operation<KvInput, KvOutput>>> {
+  const byKey = new Map<string, Array<Operation<KvInput, KvOutput>>>()
+  for (const op of history) {
+    let list = byKey.get(op.input.key)
+    if (list === undefined) byKey.set(op.input.key, list = [])
+    list.push(op)
+  }
+  return byKey
+}
+
+function sortedEntries (state: KvState): Array<[string, string]> {
+  return [...state.entries()].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+}
+
+function hashState (state: KvState): string {
+  // Partitioned histories have one key, so this is almost always the single-entry case.
+  if (state.size === 0) return ''
+  if (state.size === 1) {
+    for (const [k, v] of state) return `${k}\u0000${v}`
+  }
+  return sortedEntries(state).map(([k, v]) => `${k}\u0000${v}`).join('\u0001')
+}
+
+function equalStates (a: KvState, b: KvState): boolean {
+  if (a === b) return true
+  if (a.size !== b.size) return false
+  for (const [k, v] of a) if (b.get(k) !== v) return false
+  return true
+}
+
+const quote = (s: string | null): string => s === null ? 'null' : JSON.stringify(s)
+
+export function describeKvOperation (input: KvInput, output: KvOutput | Unknown): string {
+  let call: string
+  switch (input.op) {
+    case 'get': call = `get(${quote(input.key)})`; break
+    case 'put': call = `put(${quote(input.key)}, ${quote(input.value)})`; break
+    case 'cas': call = `cas(${quote(input.key)}, ${quote(input.expected)} => ${quote(input.value)})`; break
+    case 'append': call = `append(${quote(input.key)}, ${quote(input.value)})`; break
+  }
+  if (output === UNKNOWN) return `${call} -> ? (unknown outcome)`
+  switch (output.op) {
+    case 'get': case 'append': return `${call} -> ${quote(output.value)}`
+    case 'put': return `${call} -> ok`
+    case 'cas': return `${call} -> ${output.ok ? 'ok' : 'failed'}`
+    case 'error': return `${call} -> error ${quote(output.message)}`
+  }
+}
+
+function describeState (state: KvState): string {
+  if (state.size === 0) return '{} (empty)'
+  return `{ ${sortedEntries(state).map(([k, v]) => `${quote(k)}: ${quote(v)}`).join(', ')} }`
+}
+
+const EMPTY: KvState = new Map()
+
+/** The sequential key-value store, partitioned per key. */
+export const kvModel: Model<KvState, KvInput, KvOutput> = Object.freeze({
+  init: () => EMPTY,
+  step,
+  partition: partitionByKey,
+  equal: equalStates,
+  hash: hashState,
+  describeOperation: describeKvOperation,
+  describeState
+})
