@@ -1,0 +1,298 @@
+/**
+ * The behaviour every RaftStorage must show, as a suite of tests any test runner can host:
+ * pass a `test(name, fn)` function (uvu's `test` fits) and a factory for the backend.
+ *
+ * @example
+ * import { test } from 'uvu'
+ * import { storageConformance } from 'quorate/testing'
+ * storageConformance(test, {
+ *   name: 'my-backend',
+ *   create: async () => new MyStorage(freshDir()),
+ *   reopen: async (previous) => new MyStorage((previous as MyStorage).dir)
+ * })
+ * test.run()
+ */
+import * as assert from 'node:assert/strict'
+import { isQuorateError, type ErrorCode } from '../errors.js'
+import type { RaftStorage } from '../raft/storage.js'
+import type { Entry, EntryType, HardState, SnapshotMeta } from '../raft/types.js'
+import { entrySize } from '../raft/types.js'
+
+export type TestRegistrar = (name: string, fn: () => Promise<void>) => void
+
+export interface StorageConformanceOptions {
+  /** Prefixes every test name. */
+  readonly name: string
+  /** A new, empty storage (opened or not: the suite calls open()). */
+  create (): Promise<RaftStorage>
+  /**
+   * A fresh instance over the durable data of `previous`, which the suite has closed: checks
+   * that what was written survives close and open. Leave it out to skip those checks.
+   */
+  reopen? (previous: RaftStorage): Promise<RaftStorage>
+}
+
+const ENTRY_TYPES: readonly EntryType[] = ['command', 'noop', 'config']
+const CONFIG = { voters: ['n1', 'n2', 'n3'], votersOutgoing: [], learners: ['n4'] }
+
+/** Entries from..from+count-1 of one term; data encodes index and term so mix-ups show. */
+export function makeEntries (from: number, count: number, term: number, dataBytes = 8): Entry[] {
+  const out: Entry[] = []
+  for (let i = 0; i < count; i++) {
+    const index = from + i
+    const data = new Uint8Array(dataBytes)
+    for (let b = 0; b < dataBytes; b++) data[b] = (index * 31 + term * 7 + b) & 0xff
+    out.push({ index, term, type: ENTRY_TYPES[index % 3] as EntryType, data })
+  }
+  return out
+}
+
+function plain (entries: readonly Entry[]): Array<{ index: number, term: number, type: EntryType, data: number[] }> {
+  return entries.map((e) => ({ index: e.index, term: e.term, type: e.type, data: Array.from(e.data) }))
+}
+
+/** Compares entries by value (backends may return Buffers or other Uint8Array views). */
+export function assertEntriesEqual (actual: readonly Entry[], expected: readonly Entry[], message?: string): void {
+  assert.deepEqual(plain(actual), plain(expected), message)
+}
+
+async function rejectsWith (promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(isQuorateError(err, code), `expected ${code}, got ${String((err as Error)?.message ?? err)} (${String((err as { code?: string })?.code)})`)
+    return true
+  })
+}
+
+async function collect (chunks: AsyncIterable<Uint8Array>): Promise<number[][]> {
+  const out: number[][] = []
+  for await (const chunk of chunks) out.push(Array.from(chunk))
+  return out
+}
+
+async function * chunksOf (...chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
+  for (const c of chunks) yield c
+}
+
+function bytes (length: number, seed: number): Uint8Array {
+  const b = new Uint8Array(length)
+  for (let i = 0; i < length; i++) b[i] = (seed + i * 13) & 0xff
+  return b
+}
+
+function meta (index: number, term: number): SnapshotMeta {
+  return { index, term, config: CONFIG }
+}
+
+export function storageConformance (test: TestRegistrar, options: StorageConformanceOptions): void {
+  const { name, create, reopen } = options
+
+  async function opened (): Promise<RaftStorage> {
+    const storage = await create()
+    await storage.open()
+    return storage
+  }
+
+  /** Runs `fn` on a fresh open storage and closes whichever instance it ends with. */
+  function withStorage (title: string, fn: (s: RaftStorage) => Promise<RaftStorage | undefined | void>): void {
+    test(`${name}: ${title}`, async () => {
+      let storage = await opened()
+      try {
+        storage = (await fn(storage)) ?? storage
+      } finally {
+        await storage.close()
+      }
+    })
+  }
+
+  async function reopened (previous: RaftStorage): Promise<RaftStorage> {
+    await previous.close()
+    const next = await (reopen as NonNullable<typeof reopen>)(previous)
+    await next.open()
+    return next
+  }
+
+  withStorage('an empty storage loads the default hard state, no snapshot and no entries', async (s) => {
+    const state = await s.load()
+    assert.deepEqual(state.hardState, { term: 0, vote: null, commit: 0 })
+    assert.equal(state.snapshot, null)
+    assert.deepEqual(state.entries, [])
+    assert.equal(await s.loadSnapshot(), null)
+  })
+
+  withStorage('appended entries load back in order with term, type and data', async (s) => {
+    const first = makeEntries(1, 3, 1)
+    const second = [...makeEntries(4, 2, 2), { index: 6, term: 2, type: 'noop' as const, data: new Uint8Array(0) }]
+    await s.write({ hardState: null, entries: first })
+    await s.write({ hardState: null, entries: second })
+    assertEntriesEqual((await s.load()).entries, [...first, ...second])
+    assertEntriesEqual(await s.entries(1, 7), [...first, ...second])
+  })
+
+  withStorage('hard state is persisted and kept when a batch carries none', async (s) => {
+    const hs: HardState = { term: 3, vote: 'n2', commit: 0 }
+    await s.write({ hardState: hs, entries: [] })
+    assert.deepEqual((await s.load()).hardState, hs)
+    await s.write({ hardState: null, entries: makeEntries(1, 2, 3) })
+    assert.deepEqual((await s.load()).hardState, hs)
+    const next: HardState = { term: 4, vote: null, commit: 2 }
+    await s.write({ hardState: next, entries: [] })
+    assert.deepEqual((await s.load()).hardState, next)
+  })
+
+  withStorage('truncate and append replace a conflicting suffix with no gap and no leftovers', async (s) => {
+    await s.write({ hardState: null, entries: makeEntries(1, 10, 1) })
+    const replacement = makeEntries(6, 2, 2)
+    await s.write({ hardState: { term: 2, vote: 'n1', commit: 5 }, truncateFrom: 6, entries: replacement })
+    const state = await s.load()
+    assertEntriesEqual(state.entries, [...makeEntries(1, 5, 1), ...replacement])
+    assert.deepEqual(state.hardState, { term: 2, vote: 'n1', commit: 5 })
+    await rejectsWith(s.entries(8, 9), 'STORAGE_INVALID_RANGE')
+    await rejectsWith(s.write({ hardState: null, entries: makeEntries(9, 1, 2) }), 'STORAGE_INVALID_RANGE')
+    await s.write({ hardState: null, entries: makeEntries(8, 1, 2) })
+    assert.equal((await s.load()).entries.length, 8)
+  })
+
+  withStorage('truncation without entries shortens the log, and truncateFrom = last + 1 appends', async (s) => {
+    await s.write({ hardState: null, entries: makeEntries(1, 5, 1) })
+    await s.write({ hardState: null, truncateFrom: 3, entries: [] })
+    assertEntriesEqual((await s.load()).entries, makeEntries(1, 2, 1))
+    await s.write({ hardState: null, truncateFrom: 3, entries: makeEntries(3, 2, 2) })
+    assertEntriesEqual((await s.load()).entries, [...makeEntries(1, 2, 1), ...makeEntries(3, 2, 2)])
+    await s.write({ hardState: null, truncateFrom: 1, entries: makeEntries(1, 1, 3) })
+    assertEntriesEqual((await s.load()).entries, makeEntries(1, 1, 3))
+  })
+
+  withStorage('entries() reads [lo, hi) and stops at maxBytes but returns at least one entry', async (s) => {
+    const all = makeEntries(1, 10, 1, 100)
+    await s.write({ hardState: null, entries: all })
+    assertEntriesEqual(await s.entries(3, 7), all.slice(2, 6))
+    assert.deepEqual(await s.entries(4, 4), [])
+    const size = entrySize(all[0] as Entry)
+    assertEntriesEqual(await s.entries(1, 11, { maxBytes: 1 }), all.slice(0, 1))
+    assertEntriesEqual(await s.entries(1, 11, { maxBytes: size * 3 }), all.slice(0, 3))
+    assertEntriesEqual(await s.entries(1, 11, { maxBytes: size * 3 + size / 2 }), all.slice(0, 3))
+    assertEntriesEqual(await s.entries(2, 4, { maxBytes: size * 100 }), all.slice(1, 3))
+  })
+
+  withStorage('reads and writes outside the log reject STORAGE_INVALID_RANGE and change nothing', async (s) => {
+    await s.write({ hardState: null, entries: makeEntries(1, 5, 1) })
+    await rejectsWith(s.entries(0, 2), 'STORAGE_INVALID_RANGE')
+    await rejectsWith(s.entries(1, 7), 'STORAGE_INVALID_RANGE')
+    await rejectsWith(s.entries(4, 3), 'STORAGE_INVALID_RANGE')
+    await rejectsWith(s.entries(1.5, 3), 'STORAGE_INVALID_RANGE')
+    const gap = [...makeEntries(6, 1, 1), ...makeEntries(8, 1, 1)]
+    await rejectsWith(s.write({ hardState: null, entries: gap }), 'STORAGE_INVALID_RANGE')
+    await rejectsWith(s.write({ hardState: null, entries: makeEntries(7, 1, 1) }), 'STORAGE_INVALID_RANGE')
+    await rejectsWith(s.write({ hardState: null, entries: makeEntries(5, 1, 1) }), 'STORAGE_INVALID_RANGE')
+    await rejectsWith(s.write({ hardState: null, truncateFrom: 7, entries: makeEntries(7, 1, 1) }), 'STORAGE_INVALID_RANGE')
+    await rejectsWith(s.write({ hardState: null, truncateFrom: 0, entries: [] }), 'STORAGE_INVALID_RANGE')
+    await rejectsWith(s.write({ hardState: { term: -1, vote: null, commit: 0 }, entries: [] }), 'STORAGE_INVALID_RANGE')
+    const state = await s.load()
+    assertEntriesEqual(state.entries, makeEntries(1, 5, 1))
+    assert.deepEqual(state.hardState, { term: 0, vote: null, commit: 0 })
+  })
+
+  withStorage('a multi-chunk snapshot loads back and compacts the log it covers', async (s) => {
+    await s.write({ hardState: null, entries: makeEntries(1, 20, 1) })
+    const chunks = [bytes(1000, 1), bytes(1, 2), bytes(0, 3), bytes(5000, 4)]
+    await s.saveSnapshot(meta(10, 1), chunksOf(...chunks))
+    const loaded = await s.loadSnapshot()
+    assert.ok(loaded !== null)
+    assert.deepEqual(loaded.meta, meta(10, 1))
+    assert.deepEqual((await collect(loaded.chunks)).flat(), chunks.flatMap((c) => Array.from(c)))
+    const state = await s.load()
+    assert.deepEqual(state.snapshot, meta(10, 1))
+    assertEntriesEqual(state.entries, makeEntries(11, 10, 1))
+    await rejectsWith(s.entries(10, 12), 'STORAGE_INVALID_RANGE')
+    assertEntriesEqual(await s.entries(11, 21), makeEntries(11, 10, 1))
+    await rejectsWith(s.write({ hardState: null, truncateFrom: 10, entries: [] }), 'STORAGE_INVALID_RANGE')
+  })
+
+  withStorage('a newer snapshot replaces the old one; an older one is refused', async (s) => {
+    await s.write({ hardState: null, entries: makeEntries(1, 20, 1) })
+    await s.saveSnapshot(meta(10, 1), chunksOf(bytes(10, 1), bytes(10, 2)))
+    await s.saveSnapshot(meta(15, 1), chunksOf(bytes(3, 9)))
+    const loaded = await s.loadSnapshot()
+    assert.deepEqual(loaded?.meta, meta(15, 1))
+    assert.deepEqual(await collect(loaded!.chunks), [Array.from(bytes(3, 9))])
+    await rejectsWith(s.saveSnapshot(meta(12, 1), chunksOf(bytes(3, 1))), 'STORAGE_INVALID_RANGE')
+    assertEntriesEqual((await s.load()).entries, makeEntries(16, 5, 1))
+  })
+
+  withStorage('a snapshot past the end of the log empties it and the log resumes after it', async (s) => {
+    await s.write({ hardState: null, entries: makeEntries(1, 5, 1) })
+    await s.saveSnapshot(meta(30, 4), chunksOf(bytes(64, 1)))
+    const state = await s.load()
+    assert.deepEqual(state.snapshot, meta(30, 4))
+    assert.deepEqual(state.entries, [])
+    await rejectsWith(s.write({ hardState: null, entries: makeEntries(6, 1, 4) }), 'STORAGE_INVALID_RANGE')
+    await s.write({ hardState: null, entries: makeEntries(31, 2, 4) })
+    assertEntriesEqual((await s.load()).entries, makeEntries(31, 2, 4))
+  })
+
+  withStorage('compact() accepts indices the snapshot covers and refuses anything past it', async (s) => {
+    await s.write({ hardState: null, entries: makeEntries(1, 10, 1) })
+    await rejectsWith(s.compact(3), 'STORAGE_INVALID_RANGE')
+    await s.saveSnapshot(meta(5, 1), chunksOf(bytes(8, 1)))
+    await s.compact(5)
+    await s.compact(2)
+    await rejectsWith(s.compact(6), 'STORAGE_INVALID_RANGE')
+    assertEntriesEqual((await s.load()).entries, makeEntries(6, 5, 1))
+  })
+
+  test(`${name}: open and close are idempotent and safe to race; a closed storage rejects NODE_NOT_OPEN`, async () => {
+    const s = await create()
+    await Promise.all([s.open(), s.open()])
+    assert.equal(s.status, 'open')
+    await s.write({ hardState: null, entries: makeEntries(1, 1, 1) })
+    await Promise.all([s.close(), s.close()])
+    assert.equal(s.status, 'closed')
+    await s.close()
+    await rejectsWith(s.load(), 'NODE_NOT_OPEN')
+    await rejectsWith(s.write({ hardState: null, entries: makeEntries(2, 1, 1) }), 'NODE_NOT_OPEN')
+    await rejectsWith(s.entries(1, 2), 'NODE_NOT_OPEN')
+    await rejectsWith(s.saveSnapshot(meta(1, 1), chunksOf()), 'NODE_NOT_OPEN')
+    await rejectsWith(s.loadSnapshot(), 'NODE_NOT_OPEN')
+    await rejectsWith(s.compact(0), 'NODE_NOT_OPEN')
+    const raced = [s.open(), s.close(), s.open()]
+    await Promise.all(raced)
+    assert.equal(s.status, 'open')
+    await s.close()
+  })
+
+  withStorage('10,000 entries round trip through load() and entries()', async (s) => {
+    const all: Entry[] = []
+    for (let from = 1; from <= 10_000; from += 1000) {
+      const batch = makeEntries(from, 1000, 1 + Math.floor(from / 3000), 16)
+      await s.write({ hardState: null, entries: batch }, { sync: from + 1000 > 10_000 })
+      all.push(...batch)
+    }
+    assertEntriesEqual((await s.load()).entries, all)
+    assertEntriesEqual(await s.entries(4000, 6001), all.slice(3999, 6000))
+    if (reopen === undefined) return
+    const again = await reopened(s)
+    assertEntriesEqual((await again.load()).entries, all)
+    return again
+  })
+
+  if (reopen === undefined) return
+
+  withStorage('synced hard state, log and snapshot survive close and reopen', async (s) => {
+    await s.write({ hardState: { term: 1, vote: 'n1', commit: 0 }, entries: makeEntries(1, 12, 1) })
+    await s.write({ hardState: { term: 2, vote: 'n3', commit: 8 }, truncateFrom: 9, entries: makeEntries(9, 2, 2) })
+    await s.saveSnapshot(meta(6, 1), chunksOf(bytes(100, 1), bytes(50, 2)))
+    const before = await s.load()
+    const again = await reopened(s)
+    const after = await again.load()
+    assert.deepEqual(after.hardState, before.hardState)
+    assert.deepEqual(after.snapshot, meta(6, 1))
+    assertEntriesEqual(after.entries, [...makeEntries(7, 2, 1), ...makeEntries(9, 2, 2)])
+    const snap = await again.loadSnapshot()
+    assert.deepEqual((await collect(snap!.chunks)).flat(), [...Array.from(bytes(100, 1)), ...Array.from(bytes(50, 2))])
+    // The reopened storage knows where its log ends.
+    await rejectsWith(again.write({ hardState: null, entries: makeEntries(10, 1, 2) }), 'STORAGE_INVALID_RANGE')
+    await again.write({ hardState: null, entries: makeEntries(11, 1, 2) })
+    assertEntriesEqual(await again.entries(7, 12), [...makeEntries(7, 2, 1), ...makeEntries(9, 2, 2), ...makeEntries(11, 1, 2)])
+    return again
+  })
+}
