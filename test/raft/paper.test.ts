@@ -270,6 +270,7 @@ test('§5.4.2 Figure 8: a leader never commits an entry of an earlier term by co
   const net = figure8({})
   assert.is(net.core('s1').log.committed, 1, 's1 did not commit index 2')
   net.propose('s5', 'z')
+  net.tickAll(3)
   assert.is(net.core('s3').log.term(2), 3, 's5 overwrote index 2: it had never been committed')
   for (const id of ['s2', 's3', 's4', 's5']) {
     for (const e of net.applied.get(id)!) if (e.index === 2) assert.is(e.term, 3, `${id} applied only the term-3 entry at index 2`)
