@@ -65,7 +65,8 @@ export class ManualClock implements Clock {
     requireFiniteTime('ms', ms)
     const target = this.#now + ms
     while (this.nextDue() !== undefined && this.#timers.peekDue() <= target) this.#fireNext()
-    this.#now = target
+    // A timer may itself have advanced the clock past `target`; time never goes back.
+    if (target > this.#now) this.#now = target
   }
 
   /** Jumps to the earliest pending timer and fires it. Returns false if no timer is pending. */

@@ -335,7 +335,14 @@ class Core {
     const now = this.clock.now()
     while (this.#heap.peekDue() <= now) {
       const m = this.#heap.pop()!
-      const link = this.nodes.get(m.from)!.links.get(m.to)!
+      const link = this.nodes.get(m.from)?.links.get(m.to)
+      if (link === undefined) {
+        // Only possible if someone mutated the message after send(), breaking the contract.
+        this.stats.pending--
+        this.stats.dropped++
+        this.stats.droppedInvalid++
+        continue
+      }
       link.inFlight--
       this.arrive(link, m)
     }

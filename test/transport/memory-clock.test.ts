@@ -78,4 +78,11 @@ test('ManualClock: a negative or non-finite advance is refused with OPTIONS_INVA
   assert.is(clock.now(), 0)
 })
 
+test('ManualClock: a timer that advances the clock itself never makes time go back', () => {
+  const clock = new ManualClock()
+  clock.setTimeout(() => { clock.advance(50) }, 5)
+  clock.advance(10)
+  assert.is(clock.now(), 55)
+})
+
 test.run()

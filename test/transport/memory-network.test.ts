@@ -140,6 +140,17 @@ test('a message whose from is not the sending transport, or that is not an objec
   assert.is(h.net.stats().droppedInvalid, 2)
 })
 
+test('a message mutated in flight (a broken contract) is dropped as invalid instead of throwing from a timer', async () => {
+  const h = await harness(['a', 'b'], { latency: { min: 5, max: 5 } })
+  const [m] = heartbeats('a', 'b', [1])
+  h.transports.get('a')!.send([m!]);
+  (m as { from: string }).from = 'ghost'
+  h.clock.runUntilIdle()
+  assert.equal(h.log, [])
+  assert.is(h.net.stats().droppedInvalid, 1)
+  assert.is(h.net.stats().pending, 0)
+})
+
 test('transport(id) returns the same instance until it is closed, then a new one that receives', async () => {
   const h = await harness(['a', 'b'])
   const b = h.transports.get('b')!
