@@ -1,0 +1,28 @@
+/** quorate/lamport: Lamport clocks and a replicated tuple store with negative tuples. */
+export { LamportClock, DEFAULT_INITIAL_COUNTER, validateLamportClockOptions } from './clock.js'
+export type { LamportClockOptions } from './clock.js'
+export {
+  STAMP_BYTES, ZERO_STAMP, compareStamps, maxStamp, isValidStamp, encodeStamp, decodeStamp,
+  encodeStampCompact, decodeStampCompact, stampId, parseStampId, formatStamp
+} from './stamp.js'
+export type { Stamp } from './stamp.js'
+export {
+  ANY, REST, MAX_TUPLE_DEPTH, MAX_BIGINT_BYTES, encodeTuple, decodeTuple, encodePattern, decodePattern,
+  tupleKey, compareTuples, validateTuple, validatePattern, matches, valueEquals
+} from './tuple.js'
+export type { Value, Tuple, Pattern, PatternElement, Wildcard } from './tuple.js'
+export { positive, negative, encodeTransaction, decodeTransaction, validateUpdates } from './update.js'
+export type { Update, PositiveUpdate, NegativeUpdate, Transaction } from './update.js'
+export { encodeDelta, decodeDelta } from './delta.js'
+export type { Delta, TupleSnapshot } from './delta.js'
+export type { EntryRecord, RuleRecord, QueryPlan } from './state.js'
+export { TupleStore } from './store.js'
+export type { StampedTuple, AppliedTransaction, PendingTransaction, QueryOptions } from './store.js'
+export type { TupleChange } from './subscription.js'
+export {
+  DEFAULT_HORIZON, DEFAULT_SYNC, DEFAULT_MAX_QUEUED_CHANGES, validateTupleStoreOptions
+} from './options.js'
+export type { TupleStoreOptions } from './options.js'
+export { LwwMap, LwwArray, Counter } from './compound.js'
+export { TupleStateMachine, SNAPSHOT_CHUNK_BYTES } from './state-machine.js'
+export type { TupleApplyResult } from './state-machine.js'

@@ -1,0 +1,469 @@
+/**
+ * TupleStore: a replicated set of tuples with Lamport-stamped positive and negative
+ * updates (see state.ts for the visibility rule and the horizon invariant).
+ *
+ * Every mutating call applies to memory synchronously, in call order, and resolves once
+ * its single chained batch is written to the database (if any). Queries read memory.
+ *
+ * Replication, asynchronous: `deltaSince(v)` / `merge(delta)` exchange state (joins), and
+ * a replay log keeps this replica's own transactions until every tracked replica
+ * acknowledged them (`pendingFor`, `acknowledge`, `applyTransaction` on the other side).
+ * Strongly consistent: see TupleStateMachine, which drives `applyTransaction` from a log.
+ */
+import { QuorateError, throwIfAborted } from '../errors.js'
+import type { ComponentStatus } from '../raft/storage.js'
+import type { LamportClock } from './clock.js'
+import type { Delta, TupleSnapshot } from './delta.js'
+import { validateDelta } from './delta.js'
+import { validateTupleStoreOptions, type ResolvedTupleStoreOptions, type TupleStoreOptions } from './options.js'
+import {
+  ackStorageKey, encodeAck, encodeEntryValue, encodeMeta, encodeRuleValue, loadStore, logStorageKey,
+  META_KEY, ruleStorageKey, StoreBatch, tupleStorageKey
+} from './persistence.js'
+import { stampId, type Stamp } from './stamp.js'
+import { isVisible, TupleState, type EntryRecord, type QueryPlan, type TupleEntry } from './state.js'
+import { ChangeStream, type TupleChange } from './subscription.js'
+import { matches, patternShape, tupleKey, validateTuple, type Pattern, type Tuple } from './tuple.js'
+import { encodeTransaction, validateTransaction, validateUpdates, type Transaction, type Update } from './update.js'
+
+export interface StampedTuple {
+  readonly tuple: Tuple
+  /** The positive stamp that makes it visible. */
+  readonly stamp: Stamp
+}
+
+/** A transaction this store stamped, with the store version it produced. */
+export interface AppliedTransaction extends Transaction {
+  readonly version: number
+}
+
+export interface PendingTransaction {
+  /** Acknowledge this version (or a later one) once the replica has applied it. */
+  readonly version: number
+  readonly transaction: Transaction
+}
+
+export interface QueryOptions {
+  /** Stop after this many tuples. @default Infinity */
+  limit?: number
+}
+
+interface Watcher {
+  readonly pattern: Pattern
+  readonly listener: (change: TupleChange) => void
+}
+
+export class TupleStore {
+  readonly #options: ResolvedTupleStoreOptions
+  readonly #clock: LamportClock
+  readonly #state: TupleState
+  #status: ComponentStatus = 'closed'
+  #opening: Promise<void> | null = null
+  #closing: Promise<void> | null = null
+  #writes: Promise<void> = Promise.resolve()
+  #failure: QuorateError | null = null
+  readonly #watchers = new Set<Watcher>()
+  readonly #streams = new Set<ChangeStream>()
+  #muted = false
+  /** This replica's own transactions, by increasing version, not yet acknowledged by all. */
+  #log: PendingTransaction[] = []
+  /** Transactions with version <= logFloor were dropped from the log. */
+  #logFloor = 0
+  readonly #acks = new Map<string, number>()
+  #batch = new StoreBatch()
+
+  constructor (options: TupleStoreOptions) {
+    this.#options = validateTupleStoreOptions(options)
+    this.#clock = this.#options.clock
+    this.#state = new TupleState(this.#options.horizon, this.#options.indexes)
+    for (const r of this.#options.replicas) this.#acks.set(r, 0)
+    this.#state.onVisibility((tuple, visible, stamp) => { this.#dispatch(tuple, visible, stamp) })
+  }
+
+  get status (): ComponentStatus { return this.#status }
+  /** This replica's node number (its clock's). */
+  get node (): number { return this.#clock.node }
+  get clock (): LamportClock { return this.#clock }
+  /** Local version: increases with every applied operation. Deltas are cut by it. */
+  get version (): number { return this.#state.version }
+  /** Cancellation records below this Lamport counter have expired. */
+  get watermark (): number { return this.#state.watermark }
+  /** Number of visible tuples. */
+  get size (): number { return this.#state.visibleCount }
+  /** Stored records: tuple entries (visible or cancelled) and negative rules. */
+  get stats (): { entries: number, rules: number, pending: number } {
+    return { entries: this.#state.entryCount, rules: this.#state.ruleCount, pending: this.#log.length }
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------
+
+  /** Opens the store, loading its state from the database. Idempotent; safe to race. */
+  async open (options: { signal?: AbortSignal } = {}): Promise<void> {
+    throwIfAborted(options.signal)
+    if (this.#closing !== null) await this.#closing
+    if (this.#status === 'open') return
+    this.#opening ??= this.#doOpen().finally(() => { this.#opening = null })
+    await this.#opening
+  }
+
+  async #doOpen (): Promise<void> {
+    this.#status = 'opening'
+    try {
+      const db = this.#options.db
+      if (db !== undefined) {
+        if (db.status !== 'open') await db.open()
+        await this.#load()
+      }
+      this.#failure = null
+      this.#status = 'open'
+    } catch (err) {
+      this.#status = 'closed'
+      throw err
+    }
+  }
+
+  async #load (): Promise<void> {
+    const loaded = await loadStore(this.#options.db as NonNullable<ResolvedTupleStoreOptions['db']>)
+    this.#muted = true
+    try {
+      this.#state.reset()
+      if (loaded.meta !== null) this.#state.restoreMeta(loaded.meta)
+      for (const r of loaded.rules) this.#state.restoreRule(r.pattern, r.stamp, r.seq)
+      for (const e of loaded.entries) this.#state.restoreEntry(e.tuple, e.pos, e.neg, e.seq)
+      this.#state.finishRestore()
+    } finally {
+      this.#muted = false
+    }
+    this.#log = loaded.log
+    this.#logFloor = loaded.meta?.logFloor ?? 0
+    for (const [id, v] of loaded.acks) this.#acks.set(id, v)
+    this.#clock.observe({ counter: this.#state.maxCounter, node: 0 })
+  }
+
+  /** Waits for pending writes, ends subscriptions. Never closes the database. Idempotent. */
+  async close (): Promise<void> {
+    if (this.#opening !== null) await this.#opening.catch(() => {})
+    if (this.#status === 'closed') return
+    this.#closing ??= (async () => {
+      this.#status = 'closing'
+      for (const s of this.#streams) s.end()
+      this.#streams.clear()
+      await this.#writes.catch(() => {})
+      this.#status = 'closed'
+    })().finally(() => { this.#closing = null })
+    await this.#closing
+  }
+
+  #checkOpen (): void {
+    if (this.#failure !== null) throw new QuorateError('NODE_FAILED', 'The tuple store stopped after a failed write', { cause: this.#failure })
+    if (this.#status !== 'open') throw new QuorateError('NODE_NOT_OPEN', 'The tuple store is not open')
+  }
+
+  // ---- local writes ------------------------------------------------------------------
+
+  /**
+   * Stamps the updates with one new stamp from the clock, applies them, appends the
+   * transaction to the replay log and persists all of it in one batch.
+   */
+  async transact (updates: readonly Update[], options: { signal?: AbortSignal } = {}): Promise<AppliedTransaction> {
+    throwIfAborted(options.signal)
+    this.#checkOpen()
+    validateUpdates(updates)
+    const txn: Transaction = { stamp: this.#clock.tick(), updates: [...updates] }
+    const version = this.#state.begin()
+    this.#applyUpdates(txn, version)
+    this.#log.push({ version, transaction: txn })
+    this.#batch.put(logStorageKey(version), encodeTransaction(txn))
+    await this.#commit()
+    return { ...txn, version }
+  }
+
+  /** A cluster-unique id (from a fresh stamp of this store's clock). */
+  uniqueId (): string {
+    return stampId(this.#clock.tick())
+  }
+
+  #applyUpdates (txn: Transaction, version: number): void {
+    for (const u of txn.updates) {
+      if (u.kind === 'positive') this.#state.mergeEntry(u.tuple, txn.stamp, null, version)
+      else this.#state.applyNegative(u.pattern, txn.stamp, version)
+    }
+  }
+
+  // ---- remote writes -----------------------------------------------------------------
+
+  /**
+   * Applies another replica's transaction (replayed from its log, or committed through
+   * Raft). Idempotent. Throws TUPLE_HORIZON_EXCEEDED, changing nothing, if it asserts a
+   * tuple older than the cancellation horizon that could have been cancelled here.
+   */
+  async applyTransaction (txn: Transaction): Promise<void> {
+    this.#checkOpen()
+    validateTransaction(txn)
+    if (txn.stamp.counter < this.#state.watermark) {
+      const positives: EntryRecord[] = []
+      for (const u of txn.updates) if (u.kind === 'positive') positives.push({ tuple: u.tuple, pos: txn.stamp, neg: null })
+      const rules = txn.updates.flatMap((u) => u.kind === 'negative' ? [{ pattern: u.pattern, stamp: txn.stamp }] : [])
+      this.#state.checkHorizon(positives, rules, 'The transaction')
+    }
+    this.#clock.receive(txn.stamp)
+    this.#applyUpdates(txn, this.#state.begin())
+    await this.#commit()
+  }
+
+  /** Changes after `version` of this store, to `merge` into another replica. */
+  deltaSince (version: number): Delta {
+    this.#checkOpen()
+    if (!Number.isSafeInteger(version) || version < 0) throw new QuorateError('TUPLE_INVALID', 'version must be a non-negative safe integer')
+    const since = version > this.#state.version ? 0 : version
+    if (since < this.#state.expiredSeq) {
+      throw new QuorateError('TUPLE_HORIZON_EXCEEDED',
+        `Changes since version ${since} include cancellations that have expired here; resync from a full snapshot`,
+        { details: { since, expiredSeq: this.#state.expiredSeq } })
+    }
+    const { entries, rules } = this.#state.changedSince(since)
+    return this.#delta(false, since, entries, rules)
+  }
+
+  #delta (full: boolean, since: number, entries: Iterable<TupleEntry>, rules: Iterable<{ pattern: Pattern, stamp: Stamp }>): Delta {
+    const es: EntryRecord[] = []
+    for (const e of entries) es.push({ tuple: e.tuple, pos: e.pos, neg: e.neg })
+    const rs: Array<{ pattern: Pattern, stamp: Stamp }> = []
+    for (const r of rules) rs.push({ pattern: r.pattern, stamp: r.stamp })
+    return { full, since, version: this.#state.version, maxCounter: this.#state.maxCounter, watermark: this.#state.watermark, entries: es, rules: rs }
+  }
+
+  /**
+   * Merges a delta (or snapshot) from another replica: per tuple, the newest positive and
+   * newest negative win; rules are unioned. Idempotent, commutative, associative. Throws
+   * TUPLE_HORIZON_EXCEEDED, changing nothing, if the sender's data is older than the
+   * horizon in a way that could resurrect a cancelled tuple: the sender must resync from
+   * this replica's `snapshot()`.
+   */
+  async merge (delta: Delta): Promise<void> {
+    this.#checkOpen()
+    validateDelta(delta)
+    this.#state.checkHorizon(delta.entries, delta.rules, 'The delta')
+    this.#clock.receive({ counter: delta.maxCounter, node: 0 })
+    const version = this.#state.begin()
+    for (const r of delta.rules) this.#state.applyNegative(r.pattern, r.stamp, version)
+    for (const e of delta.entries) this.#state.mergeEntry(e.tuple, e.pos, e.neg, version)
+    await this.#commit()
+  }
+
+  /** Everything this store holds (tuples, cancellation records), for `loadSnapshot`. */
+  snapshot (): TupleSnapshot {
+    this.#checkOpen()
+    return this.#delta(true, 0, this.#state.entries(), this.#state.rules()) as TupleSnapshot
+  }
+
+  /**
+   * Replaces this store's tuples and cancellation records with a snapshot (a replica
+   * resyncing after TUPLE_HORIZON_EXCEEDED, or a Raft snapshot install). The replay log
+   * and acknowledgements are kept. Subscribers see only the tuples whose visibility changed.
+   */
+  async loadSnapshot (snapshot: TupleSnapshot): Promise<void> {
+    this.#checkOpen()
+    validateDelta(snapshot)
+    if (!snapshot.full) throw new QuorateError('TUPLE_INVALID', 'loadSnapshot needs a full snapshot, not a delta')
+    const before = new Map<string, StampedTuple>()
+    for (const e of this.#state.entries()) if (isVisible(e)) before.set(e.key, { tuple: e.tuple, stamp: e.pos as Stamp })
+    this.#muted = true
+    try {
+      this.#state.reset()
+      const version = this.#state.begin()
+      this.#state.restoreMeta({
+        version,
+        maxCounter: snapshot.maxCounter,
+        watermark: snapshot.watermark,
+        // Replicas that synced from this one before may lack expirations the source did.
+        expiredSeq: snapshot.watermark > 0 ? version : 0
+      })
+      for (const r of snapshot.rules) this.#state.applyNegative(r.pattern, r.stamp, version)
+      for (const e of snapshot.entries) this.#state.mergeEntry(e.tuple, e.pos, e.neg, version)
+    } finally {
+      this.#muted = false
+    }
+    this.#clock.observe({ counter: snapshot.maxCounter, node: 0 })
+    for (const e of this.#state.entries()) {
+      if (!isVisible(e)) continue
+      const old = before.get(e.key)
+      before.delete(e.key)
+      if (old === undefined) this.#dispatch(e.tuple, true, e.pos as Stamp)
+    }
+    for (const old of before.values()) this.#dispatch(old.tuple, false, old.stamp)
+    await this.#commit()
+  }
+
+  // ---- replay log --------------------------------------------------------------------
+
+  /**
+   * This replica's transactions that `replicaId` has not acknowledged, oldest first, to
+   * replay (through its `applyTransaction`) when it reconnects. Throws
+   * TUPLE_HORIZON_EXCEEDED if some of them were already dropped (beyond the horizon, or
+   * never tracked for this replica): it must resync from a snapshot.
+   */
+  pendingFor (replicaId: string): PendingTransaction[] {
+    this.#checkOpen()
+    const acked = this.#acks.get(replicaId)
+    if ((acked ?? 0) < this.#logFloor) {
+      throw new QuorateError('TUPLE_HORIZON_EXCEEDED',
+        `Replica ${JSON.stringify(replicaId)} acknowledged version ${acked ?? 'none'}, but transactions through ${this.#logFloor} were dropped; resync it from a full snapshot`,
+        { details: { replicaId, acknowledged: acked ?? null, logFloor: this.#logFloor } })
+    }
+    const from = acked ?? 0
+    let lo = 0
+    let hi = this.#log.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if ((this.#log[mid] as PendingTransaction).version <= from) lo = mid + 1
+      else hi = mid
+    }
+    return this.#log.slice(lo)
+  }
+
+  /** Records that `replicaId` applied this replica's transactions through `version`. */
+  async acknowledge (replicaId: string, version: number): Promise<void> {
+    this.#checkOpen()
+    if (typeof replicaId !== 'string' || replicaId.length === 0) throw new QuorateError('TUPLE_INVALID', 'replicaId must be a non-empty string')
+    if (!Number.isSafeInteger(version) || version < 0) throw new QuorateError('TUPLE_INVALID', 'version must be a non-negative safe integer')
+    const old = this.#acks.get(replicaId) ?? 0
+    if (version <= old && this.#acks.has(replicaId)) return
+    this.#acks.set(replicaId, Math.max(old, version))
+    this.#batch.put(ackStorageKey(replicaId), encodeAck(Math.max(old, version)))
+    await this.#commit()
+  }
+
+  /** Drops log entries every tracked replica acknowledged, and those beyond the horizon. */
+  #pruneLog (): void {
+    let upTo = Infinity
+    for (const v of this.#acks.values()) upTo = Math.min(upTo, v)
+    if (this.#acks.size === 0) upTo = 0
+    const w = this.#state.watermark
+    let n = 0
+    while (n < this.#log.length) {
+      const p = this.#log[n] as PendingTransaction
+      if (p.version > upTo && p.transaction.stamp.counter >= w) break
+      n++
+    }
+    if (n === 0) return
+    for (const p of this.#log.slice(0, n)) this.#batch.del(logStorageKey(p.version))
+    this.#logFloor = Math.max(this.#logFloor, (this.#log[n - 1] as PendingTransaction).version)
+    this.#log = this.#log.slice(n)
+  }
+
+  // ---- reads -------------------------------------------------------------------------
+
+  /** Visible tuples matching the pattern, in the order of the index used. */
+  query (pattern: Pattern, options: QueryOptions = {}): Tuple[] {
+    return this.queryStamped(pattern, options).map((s) => s.tuple)
+  }
+
+  /** Visible tuples matching the pattern, with the stamp that makes each visible. */
+  queryStamped (pattern: Pattern, options: QueryOptions = {}): StampedTuple[] {
+    this.#checkOpen()
+    const shape = patternShape(pattern)
+    return this.#state.query(pattern, shape, options.limit ?? Infinity).map((e) => ({ tuple: e.tuple, stamp: e.pos as Stamp }))
+  }
+
+  /** Which index a pattern's lookup would scan and how many leading fields bind it. */
+  plan (pattern: Pattern): QueryPlan {
+    return this.#state.plan(patternShape(pattern))
+  }
+
+  has (tuple: Tuple): boolean {
+    return this.stampOf(tuple) !== null
+  }
+
+  /** The positive stamp that makes `tuple` visible, or null if it is not visible. */
+  stampOf (tuple: Tuple): Stamp | null {
+    this.#checkOpen()
+    validateTuple(tuple)
+    const e = this.#state.entry(tupleKey(tuple))
+    return e !== undefined && isVisible(e) ? e.pos : null
+  }
+
+  // ---- change notification -----------------------------------------------------------
+
+  /**
+   * Calls `listener` synchronously for each visibility change of a tuple matching
+   * `pattern`. Returns the function that stops it. A listener that throws is removed.
+   */
+  watch (pattern: Pattern, listener: (change: TupleChange) => void): () => void {
+    patternShape(pattern)
+    const w: Watcher = { pattern, listener }
+    this.#watchers.add(w)
+    return () => { this.#watchers.delete(w) }
+  }
+
+  /**
+   * Visible changes of tuples matching `pattern`, as an async iterator. It releases its
+   * resources when the loop exits, the signal aborts (next() rejects with ABORTED) or the
+   * store closes (the iterator ends).
+   */
+  subscribe (pattern: Pattern, options: { signal?: AbortSignal } = {}): AsyncIterableIterator<TupleChange> {
+    this.#checkOpen()
+    const stream: ChangeStream = new ChangeStream((push) => {
+      const stop = this.watch(pattern, push)
+      this.#streams.add(stream)
+      return () => { stop(); this.#streams.delete(stream) }
+    }, this.#options.maxQueuedChanges, options.signal)
+    return stream
+  }
+
+  #dispatch (tuple: Tuple, visible: boolean, stamp: Stamp): void {
+    if (this.#muted || this.#watchers.size === 0) return
+    const change: TupleChange = { type: visible ? 'added' : 'removed', tuple, stamp }
+    for (const w of this.#watchers) {
+      if (!matches(w.pattern, tuple)) continue
+      try {
+        w.listener(change)
+      } catch {
+        this.#watchers.delete(w)
+      }
+    }
+  }
+
+  // ---- persistence -------------------------------------------------------------------
+
+  /** Expires records, prunes the log and writes everything this operation changed. */
+  async #commit (): Promise<void> {
+    this.#state.expire()
+    this.#pruneLog()
+    const db = this.#options.db
+    const state = this.#state
+    const batch = this.#batch
+    this.#batch = new StoreBatch()
+    if (db === undefined) {
+      state.dirtyEntries.clear()
+      state.dirtyRules.clear()
+      return
+    }
+    for (const key of state.dirtyEntries) {
+      const e = state.entry(key)
+      if (e === undefined) batch.del(tupleStorageKey(key))
+      else batch.put(tupleStorageKey(key), encodeEntryValue(e))
+    }
+    for (const key of state.dirtyRules) {
+      const r = state.rule(key)
+      if (r === undefined) batch.del(ruleStorageKey(key))
+      else batch.put(ruleStorageKey(key), encodeRuleValue(r))
+    }
+    state.dirtyEntries.clear()
+    state.dirtyRules.clear()
+    batch.put(META_KEY, encodeMeta({
+      version: state.version, maxCounter: state.maxCounter, watermark: state.watermark, expiredSeq: state.expiredSeq, logFloor: this.#logFloor
+    }))
+    const write = this.#writes.then(async () => {
+      if (this.#failure !== null) throw this.#failure
+      try {
+        await batch.write(db, this.#options.sync)
+      } catch (err) {
+        this.#failure ??= new QuorateError('STORAGE_WRITE_FAILED', 'Writing tuple data failed', { cause: err })
+        throw this.#failure
+      }
+    })
+    this.#writes = write.catch(() => {})
+    await write
+  }
+}
