@@ -58,8 +58,7 @@ export class TupleStore {
   readonly #clock: LamportClock
   readonly #state: TupleState
   #status: ComponentStatus = 'closed'
-  #opening: Promise<void> | null = null
-  #closing: Promise<void> | null = null
+  #lifecycle: Promise<void> = Promise.resolve()
   #writes: Promise<void> = Promise.resolve()
   #failure: QuorateError | null = null
   readonly #watchers = new Set<Watcher>()
@@ -90,20 +89,29 @@ export class TupleStore {
   get watermark (): number { return this.#state.watermark }
   /** Number of visible tuples. */
   get size (): number { return this.#state.visibleCount }
-  /** Stored records: tuple entries (visible or cancelled) and negative rules. */
-  get stats (): { entries: number, rules: number, pending: number } {
-    return { entries: this.#state.entryCount, rules: this.#state.ruleCount, pending: this.#log.length }
+  /**
+   * Stored tuple entries (visible or cancelled), negative rules, replay-log transactions
+   * and registered watchers (subscriptions included).
+   */
+  get stats (): { entries: number, rules: number, pending: number, watchers: number } {
+    return { entries: this.#state.entryCount, rules: this.#state.ruleCount, pending: this.#log.length, watchers: this.#watchers.size }
   }
 
   // ---- lifecycle ---------------------------------------------------------------------
 
-  /** Opens the store, loading its state from the database. Idempotent; safe to race. */
+  /**
+   * Opens the store, loading its state from the database. Idempotent. open() and close()
+   * calls run one after another in call order, so racing them ends in the last one's state.
+   */
   async open (options: { signal?: AbortSignal } = {}): Promise<void> {
     throwIfAborted(options.signal)
-    if (this.#closing !== null) await this.#closing
-    if (this.#status === 'open') return
-    this.#opening ??= this.#doOpen().finally(() => { this.#opening = null })
-    await this.#opening
+    await this.#lifecycleStep(async () => { if (this.#status !== 'open') await this.#doOpen() })
+  }
+
+  async #lifecycleStep (step: () => Promise<void>): Promise<void> {
+    const run = this.#lifecycle.then(step)
+    this.#lifecycle = run.catch(() => {})
+    await run
   }
 
   async #doOpen (): Promise<void> {
@@ -142,16 +150,14 @@ export class TupleStore {
 
   /** Waits for pending writes, ends subscriptions. Never closes the database. Idempotent. */
   async close (): Promise<void> {
-    if (this.#opening !== null) await this.#opening.catch(() => {})
-    if (this.#status === 'closed') return
-    this.#closing ??= (async () => {
+    await this.#lifecycleStep(async () => {
+      if (this.#status !== 'open') return
       this.#status = 'closing'
       for (const s of this.#streams) s.end()
       this.#streams.clear()
       await this.#writes.catch(() => {})
       this.#status = 'closed'
-    })().finally(() => { this.#closing = null })
-    await this.#closing
+    })
   }
 
   #checkOpen (): void {
@@ -403,11 +409,18 @@ export class TupleStore {
    */
   subscribe (pattern: Pattern, options: { signal?: AbortSignal } = {}): AsyncIterableIterator<TupleChange> {
     this.#checkOpen()
-    const stream: ChangeStream = new ChangeStream((push) => {
+    let registered: ChangeStream | undefined
+    const stream = new ChangeStream((push) => {
       const stop = this.watch(pattern, push)
-      this.#streams.add(stream)
-      return () => { stop(); this.#streams.delete(stream) }
+      return () => {
+        stop()
+        if (registered !== undefined) this.#streams.delete(registered)
+      }
     }, this.#options.maxQueuedChanges, options.signal)
+    if (options.signal?.aborted !== true) {
+      registered = stream
+      this.#streams.add(stream)
+    }
     return stream
   }
 
