@@ -12,7 +12,7 @@
  * Choose names that no other tuples use: the objects own every tuple under their prefix.
  */
 import { QuorateError } from '../errors.js'
-import type { Stamp } from './stamp.js'
+import { stampId, type Stamp } from './stamp.js'
 import type { AppliedTransaction, TupleStore } from './store.js'
 import { ANY, tupleKey, validateTuple, type Value } from './tuple.js'
 import { negative, positive } from './update.js'
@@ -147,7 +147,7 @@ export class Counter {
   /** Adds `amount` (a safe integer, may be negative) as a new, cluster-unique event. */
   async increment (amount = 1): Promise<AppliedTransaction> {
     if (!Number.isSafeInteger(amount)) throw new QuorateError('TUPLE_INVALID', 'A counter increment must be a safe integer')
-    return await this.#store.transact([positive(['counter', this.#name, this.#store.uniqueId(), amount])])
+    return await this.#store.transact((stamp) => [positive(['counter', this.#name, stampId(stamp), amount])])
   }
 
   /** Cancels every increment stamped before now (concurrent later increments survive). */

@@ -149,7 +149,8 @@ export class TupleState {
 
   // ---- applying updates ------------------------------------------------------------
 
-  #observe (stamp: Stamp): void {
+  /** Raises the highest counter seen (which drives expiry and is persisted). */
+  observe (stamp: Stamp): void {
     if (stamp.counter > this.#maxCounter) this.#maxCounter = stamp.counter
   }
 
@@ -211,12 +212,12 @@ export class TupleState {
     let changed = false
     if (pos !== null && (e.pos === null || compareStamps(pos, e.pos) > 0)) {
       e.pos = pos
-      this.#observe(pos)
+      this.observe(pos)
       changed = true
     }
     if (neg !== null && (e.neg === null || compareStamps(neg, e.neg) > 0)) {
       e.neg = neg
-      this.#observe(neg)
+      this.observe(neg)
       this.#heap.push({ counter: neg.counter, kind: 'negative', key: e.key })
       changed = true
     }
@@ -234,9 +235,9 @@ export class TupleState {
     e.pos = pos
     e.neg = neg
     e.seq = seq
-    if (pos !== null) this.#observe(pos)
+    if (pos !== null) this.observe(pos)
     if (neg !== null) {
-      this.#observe(neg)
+      this.observe(neg)
       this.#heap.push({ counter: neg.counter, kind: 'negative', key: e.key })
     }
     this.#logChange(e.key, false, seq)
@@ -262,7 +263,7 @@ export class TupleState {
       return
     }
     const key = bytesToKey(encodePattern(pattern))
-    this.#observe(stamp)
+    this.observe(stamp)
     const existing = this.#rules.get(key)
     if (existing !== undefined && compareStamps(existing.stamp, stamp) >= 0) return
     let rule: Rule

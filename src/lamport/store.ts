@@ -169,13 +169,20 @@ export class TupleStore {
 
   /**
    * Stamps the updates with one new stamp from the clock, applies them, appends the
-   * transaction to the replay log and persists all of it in one batch.
+   * transaction to the replay log and persists all of it in one batch. `updates` may be a
+   * function of the stamp, to put a cluster-unique id (`stampId(stamp)`) in a tuple.
    */
-  async transact (updates: readonly Update[], options: { signal?: AbortSignal } = {}): Promise<AppliedTransaction> {
+  async transact (
+    updates: readonly Update[] | ((stamp: Stamp) => readonly Update[]),
+    options: { signal?: AbortSignal } = {}
+  ): Promise<AppliedTransaction> {
     throwIfAborted(options.signal)
     this.#checkOpen()
-    validateUpdates(updates)
-    const txn: Transaction = { stamp: this.#clock.tick(), updates: [...updates] }
+    if (typeof updates !== 'function') validateUpdates(updates)
+    const stamp = this.#clock.tick()
+    const list = typeof updates === 'function' ? updates(stamp) : updates
+    validateUpdates(list)
+    const txn: Transaction = { stamp, updates: [...list] }
     const version = this.#state.begin()
     this.#applyUpdates(txn, version)
     this.#log.push({ version, transaction: txn })
@@ -184,9 +191,16 @@ export class TupleStore {
     return { ...txn, version }
   }
 
-  /** A cluster-unique id (from a fresh stamp of this store's clock). */
-  uniqueId (): string {
-    return stampId(this.#clock.tick())
+  /**
+   * A cluster-unique id made from a fresh stamp of this store's clock. The stamp is
+   * persisted before the id is returned, so a restart never issues it again.
+   */
+  async uniqueId (): Promise<string> {
+    this.#checkOpen()
+    const stamp = this.#clock.tick()
+    this.#state.observe(stamp)
+    await this.#commit()
+    return stampId(stamp)
   }
 
   #applyUpdates (txn: Transaction, version: number): void {
