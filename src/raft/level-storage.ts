@@ -17,9 +17,9 @@ import type { AbstractChainedBatch, AbstractLevel, AbstractSublevel } from 'abst
 import { QuorateError, isQuorateError, throwIfAborted } from '../errors.js'
 import type { ComponentStatus, RaftStorage, StorageBatch, StoredState, WriteOptions } from './storage.js'
 import {
-  ENTRY_KEY_BYTES, ENTRY_TAG, EntryCodec, HARD_STATE_KEY, SNAPSHOT_CHUNK_TAG, SNAPSHOT_META_KEY,
-  type SnapshotPointer, corrupt, decodeHardState, decodeSnapshotChunk, decodeSnapshotPointer,
-  encodeHardState, encodeSnapshotChunk, encodeSnapshotPointer, entryKey, entryKeyIndex, fillEntryKey,
+  ENTRY_KEY_BYTES, ENTRY_TAG, HARD_STATE_KEY, SNAPSHOT_CHUNK_TAG, SNAPSHOT_META_KEY,
+  type SnapshotPointer, corrupt, decodeEntry, decodeHardState, decodeSnapshotChunk, decodeSnapshotPointer,
+  encodeEntry, encodeHardState, encodeSnapshotChunk, encodeSnapshotPointer, entryKey, entryKeyIndex, fillEntryKey,
   snapshotChunkKey
 } from './storage-codec.js'
 import { Lifecycle } from './storage-lifecycle.js'
@@ -102,7 +102,6 @@ export class LevelStorage implements RaftStorage {
   readonly #sublevelName: string
   readonly #snapshotBatchBytes: number
   readonly #lifecycle = new Lifecycle()
-  readonly #codec = new EntryCodec()
   /** Reused for every entry key: the sublevel copies each key when it prefixes it. */
   readonly #key = Buffer.allocUnsafe(ENTRY_KEY_BYTES)
   readonly #bounds = new LogBounds()
@@ -246,13 +245,12 @@ export class LevelStorage implements RaftStorage {
     const chained = this.#batch()
     const opOptions = this.#opOptions!
     const key = this.#key
-    const codec = this.#codec
     try {
       // Entries from..newLast are overwritten by the puts; only a longer old suffix needs deleting.
       for (let i = newLast + 1; i <= bounds.last; i++) chained.del(fillEntryKey(key, i), opOptions)
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i] as Entry
-        chained.put(fillEntryKey(key, entry.index), codec.encode(entry), opOptions)
+        chained.put(fillEntryKey(key, entry.index), encodeEntry(entry), opOptions)
       }
       if (hardState != null) chained.put(HARD_STATE_KEY, encodeHardState(hardState), opOptions)
     } catch (err) {
@@ -298,7 +296,6 @@ export class LevelStorage implements RaftStorage {
    * before `limit` when the limit is finite (the bounds promised those entries).
    */
   async #readEntries (sub: RaftLevel, lo: number, end: Buffer, limit: number, maxBytes: number): Promise<Entry[]> {
-    const codec = this.#codec
     const out: Entry[] = []
     let bytes = 0
     let expected = lo
@@ -314,7 +311,7 @@ export class LevelStorage implements RaftStorage {
           const [key, value] = page[i]!
           const index = entryKeyIndex(key)
           if (index !== expected) throw corrupt('log', { index: expected, reason: 'missing entry' })
-          const entry = codec.decode(index, value)
+          const entry = decodeEntry(index, value)
           bytes += entrySize(entry)
           if (bytes > maxBytes && out.length > 0) return out
           out.push(entry)

@@ -42,17 +42,36 @@ function entryTypeCode (type: EntryType): number {
   }
 }
 
-export function writeU64 (buf: Buffer, value: number, offset: number): void {
-  buf.writeUInt32BE(Math.floor(value / TWO_POW_32), offset)
-  buf.writeUInt32BE(value >>> 0, offset + 4)
+/** Big-endian u64 by byte stores: Buffer#writeUInt32BE's checks cost more than the write. */
+export function writeU64 (buf: Uint8Array, value: number, offset: number): void {
+  const high = Math.floor(value / TWO_POW_32)
+  const low = value >>> 0
+  buf[offset] = high >>> 24
+  buf[offset + 1] = high >>> 16
+  buf[offset + 2] = high >>> 8
+  buf[offset + 3] = high
+  buf[offset + 4] = low >>> 24
+  buf[offset + 5] = low >>> 16
+  buf[offset + 6] = low >>> 8
+  buf[offset + 7] = low
+}
+
+function readU32 (buf: Uint8Array, offset: number): number {
+  return ((buf[offset] as number) * 0x100_0000) + (((buf[offset + 1] as number) << 16) | ((buf[offset + 2] as number) << 8) | (buf[offset + 3] as number))
+}
+
+function writeU32 (buf: Uint8Array, value: number, offset: number): void {
+  buf[offset] = value >>> 24
+  buf[offset + 1] = value >>> 16
+  buf[offset + 2] = value >>> 8
+  buf[offset + 3] = value
 }
 
 /** The u64 at offset, or -1 if it is not a safe integer. */
 export function readU64 (buf: Uint8Array, offset: number): number {
-  const b = buf as Buffer
-  const high = b.readUInt32BE(offset)
+  const high = readU32(buf, offset)
   if (high > MAX_SAFE_HIGH_WORD) return -1
-  return high * TWO_POW_32 + b.readUInt32BE(offset + 4)
+  return high * TWO_POW_32 + readU32(buf, offset + 4)
 }
 
 /** Writes the key of entry `index` into `key` (ENTRY_KEY_BYTES long) and returns it. */
@@ -76,53 +95,69 @@ export function corrupt (what: string, details: Record<string, unknown>, cause?:
   return new QuorateError('STORAGE_CORRUPT', `Stored ${what} is corrupt`, { details, cause })
 }
 
+/** The reflected CRC-32 table (polynomial 0xEDB88320), the same CRC zlib.crc32 computes. */
+const CRC_TABLE = (() => {
+  const table = new Int32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = (c & 1) !== 0 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    table[n] = c
+  }
+  return table
+})()
+
+/** Feeds the 4 bytes of `word` (big-endian) into a running (non-finalised) CRC. */
+function crcWord (crc: number, word: number): number {
+  crc = CRC_TABLE[(crc ^ (word >>> 24)) & 0xff]! ^ (crc >>> 8)
+  crc = CRC_TABLE[(crc ^ (word >>> 16)) & 0xff]! ^ (crc >>> 8)
+  crc = CRC_TABLE[(crc ^ (word >>> 8)) & 0xff]! ^ (crc >>> 8)
+  return CRC_TABLE[(crc ^ word) & 0xff]! ^ (crc >>> 8)
+}
+
 /**
- * Encodes and decodes entries with one reusable 17-byte scratch buffer for the checksummed
- * header, so the only allocation per entry is the value itself. Not reentrant: every method
- * finishes before it returns.
+ * crc32(u64be index ‖ u64be term ‖ type ‖ data). The 17 header bytes go through a JS table
+ * (cheaper than a second native call); zlib.crc32 continues the same CRC over the data.
  */
-export class EntryCodec {
-  readonly #scratch = Buffer.allocUnsafe(17)
+function entryChecksum (index: number, term: number, typeCode: number, data: Uint8Array): number {
+  let crc = -1
+  crc = crcWord(crc, Math.floor(index / TWO_POW_32))
+  crc = crcWord(crc, index >>> 0)
+  crc = crcWord(crc, Math.floor(term / TWO_POW_32))
+  crc = crcWord(crc, term >>> 0)
+  crc = CRC_TABLE[(crc ^ typeCode) & 0xff]! ^ (crc >>> 8)
+  return crc32(data, (crc ^ -1) >>> 0)
+}
 
-  #checksum (index: number, term: number, typeCode: number, data: Uint8Array): number {
-    const s = this.#scratch
-    writeU64(s, index, 0)
-    writeU64(s, term, 8)
-    s[16] = typeCode
-    return crc32(data, crc32(s))
-  }
+/** The stored value of an entry; the only allocation per entry. */
+export function encodeEntry (entry: Entry): Buffer {
+  const data = entry.data
+  const typeCode = entryTypeCode(entry.type)
+  const value = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + data.byteLength)
+  value[0] = FORMAT_VERSION
+  value[1] = typeCode
+  writeU64(value, entry.term, 2)
+  writeU32(value, entryChecksum(entry.index, entry.term, typeCode, data), ENTRY_CRC_OFFSET)
+  value.set(data, ENTRY_HEADER_BYTES)
+  return value
+}
 
-  encode (entry: Entry): Buffer {
-    const data = entry.data
-    const typeCode = entryTypeCode(entry.type)
-    const value = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + data.byteLength)
-    value[0] = FORMAT_VERSION
-    value[1] = typeCode
-    writeU64(value, entry.term, 2)
-    value.writeUInt32BE(this.#checksum(entry.index, entry.term, typeCode, data), ENTRY_CRC_OFFSET)
-    value.set(data, ENTRY_HEADER_BYTES)
-    return value
+/**
+ * Decodes the value stored under entry `index`. `data` is a view into `value` (no copy);
+ * throws STORAGE_CORRUPT (details.index) if the value is malformed or fails its checksum.
+ */
+export function decodeEntry (index: number, value: Uint8Array): Entry {
+  if (value.byteLength < ENTRY_HEADER_BYTES || value[0] !== FORMAT_VERSION) {
+    throw corrupt('log entry', { index, reason: 'malformed value' })
   }
-
-  /**
-   * Decodes the value stored under entry `index`. `data` is a view into `value` (no copy);
-   * throws STORAGE_CORRUPT (details.index) if the value is malformed or fails its checksum.
-   */
-  decode (index: number, value: Uint8Array): Entry {
-    if (value.byteLength < ENTRY_HEADER_BYTES || value[0] !== FORMAT_VERSION) {
-      throw corrupt('log entry', { index, reason: 'malformed value' })
-    }
-    const typeCode = value[1] as number
-    const type = ENTRY_TYPES[typeCode]
-    const term = readU64(value, 2)
-    if (type === undefined || term < 0) throw corrupt('log entry', { index, reason: 'malformed value' })
-    const data = value.subarray(ENTRY_HEADER_BYTES)
-    const stored = (value as Buffer).readUInt32BE(ENTRY_CRC_OFFSET)
-    if (stored !== this.#checksum(index, term, typeCode, data)) {
-      throw corrupt('log entry', { index, reason: 'checksum mismatch' })
-    }
-    return { term, index, type, data }
+  const typeCode = value[1] as number
+  const type = ENTRY_TYPES[typeCode]
+  const term = readU64(value, 2)
+  if (type === undefined || term < 0) throw corrupt('log entry', { index, reason: 'malformed value' })
+  const data = value.subarray(ENTRY_HEADER_BYTES)
+  if (readU32(value, ENTRY_CRC_OFFSET) !== entryChecksum(index, term, typeCode, data)) {
+    throw corrupt('log entry', { index, reason: 'checksum mismatch' })
   }
+  return { term, index, type, data }
 }
 
 /** format(1) ‖ u32be crc(of the rest) ‖ body. Used for the small single-key records. */
