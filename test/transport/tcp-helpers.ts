@@ -1,0 +1,109 @@
+/** Shared set-up for the TCP transport tests: nodes on 127.0.0.1 with ephemeral ports. */
+import * as net from 'node:net'
+import * as tls from 'node:tls'
+import type { QuorateError } from '../../src/errors.js'
+import type { Message, NodeId } from '../../src/raft/types.js'
+import { decodeFrame, WIRE_VERSION, type WireFrame } from '../../src/transport/codec.js'
+import { encodeLengthPrefixed, FrameDecoder } from '../../src/transport/framing.js'
+import { tcpTransport, type TcpAddress, type TcpTransport, type TcpTransportOptions } from '../../src/transport/tcp.js'
+import type { DevCertificates } from '../../src/transport/tls-certs.js'
+
+export const LOCAL = '127.0.0.1'
+export const CLUSTER = 'c1'
+
+export interface TestNode {
+  readonly t: TcpTransport
+  readonly inbox: Message[]
+  readonly errors: QuorateError[]
+  readonly address: TcpAddress
+}
+
+type NodeOptions = Partial<TcpTransportOptions> & { certs?: DevCertificates, certOf?: NodeId }
+
+const opened: TcpTransport[] = []
+
+/** Opens a transport for `id` listening on an ephemeral port (or `listen`). */
+export async function startNode (id: NodeId, options: NodeOptions = {}): Promise<TestNode> {
+  const { certs, certOf, ...rest } = options
+  const inbox: Message[] = []
+  const errors: QuorateError[] = []
+  const cert = certs?.nodes[certOf ?? id]
+  const t = tcpTransport({
+    id,
+    clusterId: CLUSTER,
+    listen: { host: LOCAL, port: 0 },
+    ...(certs !== undefined && cert !== undefined ? { tls: { key: cert.key, cert: cert.cert, ca: certs.ca } } : { insecure: true }),
+    onError: (err) => { errors.push(err) },
+    ...rest
+  })
+  await t.open((m) => { inbox.push(m) })
+  opened.push(t)
+  const address = t.address()
+  if (address === null) throw new Error('no address after open')
+  return { t, inbox, errors, address }
+}
+
+/** Makes every node a peer of every other. */
+export function connectAll (...nodes: TestNode[]): void {
+  for (const a of nodes) for (const b of nodes) if (a !== b) a.t.addPeer(b.t.id, b.address)
+}
+
+export async function closeAll (): Promise<void> {
+  await Promise.all(opened.splice(0).map(async (t) => await t.close()))
+}
+
+/** Polls `condition` every few ms; throws after `timeoutMs` (a bound on waiting, not a timing assertion). */
+export async function waitUntil (what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`Timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** Sends `make()` every few ms until `condition` holds (for paths where early messages may be dropped). */
+export async function sendUntil (what: string, node: TestNode, make: () => Message[], condition: () => boolean): Promise<void> {
+  const deadline = performance.now() + 5000
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`Timed out sending until ${what}`)
+    node.t.send(make())
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+export function hello (sender: NodeId, to: NodeId, clusterId = CLUSTER, version = WIRE_VERSION): Buffer {
+  return encodeLengthPrefixed({ kind: 'hello', version, clusterId, sender, to })
+}
+
+export function raftFrame (messages: Message[]): Buffer {
+  return encodeLengthPrefixed({ kind: 'raft', version: WIRE_VERSION, clusterId: '', sender: '', messages })
+}
+
+/** A raw client socket that collects the frames it receives. */
+export interface RawClient {
+  readonly socket: net.Socket
+  readonly frames: WireFrame[]
+  closed: boolean
+}
+
+export async function rawClient (port: number, tlsOptions?: tls.ConnectionOptions): Promise<RawClient> {
+  const socket = tlsOptions === undefined
+    ? net.connect({ host: LOCAL, port })
+    : tls.connect({ host: LOCAL, port, checkServerIdentity: () => undefined, ...tlsOptions })
+  const client: RawClient = { socket, frames: [], closed: false }
+  const decoder = new FrameDecoder()
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      decoder.push(chunk)
+      let frame: Uint8Array | null
+      while ((frame = decoder.next()) !== null) client.frames.push(decodeFrame(frame))
+    } catch { socket.destroy() }
+  })
+  socket.on('error', () => {})
+  socket.on('close', () => { client.closed = true })
+  await new Promise<void>((resolve, reject) => {
+    socket.once(tlsOptions === undefined ? 'connect' : 'secureConnect', () => resolve())
+    socket.once('error', reject)
+  })
+  return client
+}
