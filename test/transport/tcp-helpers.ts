@@ -32,7 +32,7 @@ export async function startNode (id: NodeId, options: NodeOptions = {}): Promise
     id,
     clusterId: CLUSTER,
     listen: { host: LOCAL, port: 0 },
-    ...(certs !== undefined && cert !== undefined ? { tls: { key: cert.key, cert: cert.cert, ca: certs.ca } } : { insecure: true }),
+    ...(cert !== undefined ? { tls: { key: cert.key, cert: cert.cert, ca: certs?.ca ?? '' } } : rest.tls === undefined ? { insecure: true } : {}),
     onError: (err) => { errors.push(err) },
     ...rest
   })
