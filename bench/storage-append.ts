@@ -19,7 +19,7 @@ import type { Entry } from '../src/raft/types.js'
 const BATCH_SIZES = [1, 64, 1024] as const
 const PAYLOAD_BYTES = 100
 /** Short cases: sync writes cost milliseconds each, and the whole file should run in ~1 minute. */
-const CASE_OPTIONS = { minSamples: 5, maxTime: 1.5 }
+const CASE_OPTIONS = { minSamples: 10, maxTime: 3 }
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const resultsDir = join(root, 'bench', 'results')
