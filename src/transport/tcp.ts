@@ -241,6 +241,8 @@ class Connection {
   timer: Timer | null = null
   /** Set when the dial was refused because the server certificate named another node. */
   identityRefused = false
+  /** Set once this side's hello is written. */
+  helloSent = false
 
   constructor (socket: Socket, outbound: boolean, peerId: NodeId | null) {
     this.socket = socket
@@ -268,6 +270,11 @@ class Peer {
   failures = 0
   dials = 0
   nextDialAt = 0
+  /**
+   * Running while `pending` waits for the peer's own dial after ours was refused, which is
+   * how a lost simultaneous-dial race looks from the losing (higher-id) side.
+   */
+  raceGrace: Timer | null = null
 
   constructor (id: NodeId, address: TcpAddress) {
     this.id = id
@@ -357,6 +364,7 @@ class TcpTransport implements Transport {
     if (peer === undefined) return
     this.#peers.delete(id)
     this.#dirty.delete(peer)
+    this.#clearRaceGrace(peer)
     this.#dropPending(peer, 'unreachableDrops')
     if (peer.dialing !== null) this.#destroy(peer.dialing)
     if (peer.conn !== null) this.#destroy(peer.conn)
@@ -430,6 +438,7 @@ class TcpTransport implements Transport {
     if (this.#flushImmediate !== null) clearImmediate(this.#flushImmediate)
     this.#flushImmediate = null
     for (const peer of this.#peers.values()) {
+      this.#clearRaceGrace(peer)
       this.#dropPending(peer, 'unreachableDrops')
       if (peer.dialing !== null) this.#destroy(peer.dialing)
       if (peer.conn !== null) this.#destroy(peer.conn)
@@ -465,7 +474,7 @@ class TcpTransport implements Transport {
         c.unknownPeerDrops++
         continue
       }
-      if (peer.conn === null && peer.dialing === null && now < peer.nextDialAt) {
+      if (peer.conn === null && peer.dialing === null && now < peer.nextDialAt && peer.raceGrace === null) {
         c.dropped++
         c.unreachableDrops++
         continue
@@ -499,10 +508,11 @@ class TcpTransport implements Transport {
         peer.pending = []
         peer.pendingBytes = 0
         this.#write(peer.conn, messages)
-      } else if (peer.dialing === null) {
+      } else if (peer.dialing === null && peer.raceGrace === null) {
         this.#dial(peer)
       }
-      // else: the dial in progress flushes `pending` when its handshake completes.
+      // else: the dial in progress (or the peer's own dial, during a race grace) flushes
+      // `pending` when its handshake completes.
     }
     this.#dirty.clear()
   }
@@ -701,6 +711,7 @@ class TcpTransport implements Transport {
     for (const loser of losers) if (loser !== null && loser !== conn) this.#destroy(loser)
     peer.failures = 0
     peer.nextDialAt = 0
+    this.#clearRaceGrace(peer)
     this.#counters.connections++
     this.#counters.connectionsOpened++
     if (peer.pending.length > 0) {
@@ -711,7 +722,13 @@ class TcpTransport implements Transport {
     }
   }
 
+  #clearRaceGrace (peer: Peer): void {
+    if (peer.raceGrace !== null) this.#clock.clearTimeout(peer.raceGrace)
+    peer.raceGrace = null
+  }
+
   #sendHello (conn: Connection): void {
+    conn.helloSent = true
     const hello = encodeLengthPrefixed({ kind: 'hello', version: WIRE_VERSION, clusterId: this.#clusterId, sender: this.id, to: conn.peerId ?? '' })
     this.#counters.framesSent++
     this.#counters.bytesSent += hello.length
@@ -799,7 +816,17 @@ class TcpTransport implements Transport {
     this.#counters.connectFailures++
     peer.failures++
     peer.nextDialAt = this.#clock.now() + this.#backoffMs(peer.failures)
-    this.#dropPending(peer, 'unreachableDrops')
+    if (conn.helloSent && peer.id < this.id && this.#status === 'open') {
+      // Our hello was refused by a lower id: most likely it is dialing us right now. Keep
+      // what waits for its connection, but not for longer than a dial may take.
+      this.#clearRaceGrace(peer)
+      peer.raceGrace = this.#clock.setTimeout(() => {
+        peer.raceGrace = null
+        if (peer.conn === null) this.#dropPending(peer, 'unreachableDrops')
+      }, this.#connectTimeoutMs)
+    } else {
+      this.#dropPending(peer, 'unreachableDrops')
+    }
   }
 
   #report (code: ErrorCode, message: string, cause?: unknown): void {
