@@ -13,7 +13,7 @@
  * test.run()
  */
 import * as assert from 'node:assert/strict'
-import { isQuorateError, type ErrorCode } from '../errors.js'
+import { isQuorateError, type ErrorCode, type QuorateError } from '../errors.js'
 import type { RaftStorage } from '../raft/storage.js'
 import type { Entry, EntryType, HardState, SnapshotMeta } from '../raft/types.js'
 import { entrySize } from '../raft/types.js'
@@ -56,11 +56,15 @@ export function assertEntriesEqual (actual: readonly Entry[], expected: readonly
   assert.deepEqual(plain(actual), plain(expected), message)
 }
 
-async function rejectsWith (promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+/** Asserts that `promise` rejects with a QuorateError of `code`, and returns that error. */
+export async function assertRejectsWith (promise: Promise<unknown>, code: ErrorCode): Promise<QuorateError> {
+  let error: unknown
   await assert.rejects(promise, (err: unknown) => {
+    error = err
     assert.ok(isQuorateError(err, code), `expected ${code}, got ${String((err as Error)?.message ?? err)} (${String((err as { code?: string })?.code)})`)
     return true
   })
+  return error as QuorateError
 }
 
 async function collect (chunks: AsyncIterable<Uint8Array>): Promise<number[][]> {
@@ -146,8 +150,8 @@ export function storageConformance (test: TestRegistrar, options: StorageConform
     const state = await s.load()
     assertEntriesEqual(state.entries, [...makeEntries(1, 5, 1), ...replacement])
     assert.deepEqual(state.hardState, { term: 2, vote: 'n1', commit: 5 })
-    await rejectsWith(s.entries(8, 9), 'STORAGE_INVALID_RANGE')
-    await rejectsWith(s.write({ hardState: null, entries: makeEntries(9, 1, 2) }), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.entries(8, 9), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.write({ hardState: null, entries: makeEntries(9, 1, 2) }), 'STORAGE_INVALID_RANGE')
     await s.write({ hardState: null, entries: makeEntries(8, 1, 2) })
     assert.equal((await s.load()).entries.length, 8)
   })
@@ -176,17 +180,17 @@ export function storageConformance (test: TestRegistrar, options: StorageConform
 
   withStorage('reads and writes outside the log reject STORAGE_INVALID_RANGE and change nothing', async (s) => {
     await s.write({ hardState: null, entries: makeEntries(1, 5, 1) })
-    await rejectsWith(s.entries(0, 2), 'STORAGE_INVALID_RANGE')
-    await rejectsWith(s.entries(1, 7), 'STORAGE_INVALID_RANGE')
-    await rejectsWith(s.entries(4, 3), 'STORAGE_INVALID_RANGE')
-    await rejectsWith(s.entries(1.5, 3), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.entries(0, 2), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.entries(1, 7), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.entries(4, 3), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.entries(1.5, 3), 'STORAGE_INVALID_RANGE')
     const gap = [...makeEntries(6, 1, 1), ...makeEntries(8, 1, 1)]
-    await rejectsWith(s.write({ hardState: null, entries: gap }), 'STORAGE_INVALID_RANGE')
-    await rejectsWith(s.write({ hardState: null, entries: makeEntries(7, 1, 1) }), 'STORAGE_INVALID_RANGE')
-    await rejectsWith(s.write({ hardState: null, entries: makeEntries(5, 1, 1) }), 'STORAGE_INVALID_RANGE')
-    await rejectsWith(s.write({ hardState: null, truncateFrom: 7, entries: makeEntries(7, 1, 1) }), 'STORAGE_INVALID_RANGE')
-    await rejectsWith(s.write({ hardState: null, truncateFrom: 0, entries: [] }), 'STORAGE_INVALID_RANGE')
-    await rejectsWith(s.write({ hardState: { term: -1, vote: null, commit: 0 }, entries: [] }), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.write({ hardState: null, entries: gap }), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.write({ hardState: null, entries: makeEntries(7, 1, 1) }), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.write({ hardState: null, entries: makeEntries(5, 1, 1) }), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.write({ hardState: null, truncateFrom: 7, entries: makeEntries(7, 1, 1) }), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.write({ hardState: null, truncateFrom: 0, entries: [] }), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.write({ hardState: { term: -1, vote: null, commit: 0 }, entries: [] }), 'STORAGE_INVALID_RANGE')
     const state = await s.load()
     assertEntriesEqual(state.entries, makeEntries(1, 5, 1))
     assert.deepEqual(state.hardState, { term: 0, vote: null, commit: 0 })
@@ -203,9 +207,9 @@ export function storageConformance (test: TestRegistrar, options: StorageConform
     const state = await s.load()
     assert.deepEqual(state.snapshot, meta(10, 1))
     assertEntriesEqual(state.entries, makeEntries(11, 10, 1))
-    await rejectsWith(s.entries(10, 12), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.entries(10, 12), 'STORAGE_INVALID_RANGE')
     assertEntriesEqual(await s.entries(11, 21), makeEntries(11, 10, 1))
-    await rejectsWith(s.write({ hardState: null, truncateFrom: 10, entries: [] }), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.write({ hardState: null, truncateFrom: 10, entries: [] }), 'STORAGE_INVALID_RANGE')
   })
 
   withStorage('a newer snapshot replaces the old one; an older one is refused', async (s) => {
@@ -215,7 +219,7 @@ export function storageConformance (test: TestRegistrar, options: StorageConform
     const loaded = await s.loadSnapshot()
     assert.deepEqual(loaded?.meta, meta(15, 1))
     assert.deepEqual(await collect(loaded!.chunks), [Array.from(bytes(3, 9))])
-    await rejectsWith(s.saveSnapshot(meta(12, 1), chunksOf(bytes(3, 1))), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.saveSnapshot(meta(12, 1), chunksOf(bytes(3, 1))), 'STORAGE_INVALID_RANGE')
     assertEntriesEqual((await s.load()).entries, makeEntries(16, 5, 1))
   })
 
@@ -225,18 +229,18 @@ export function storageConformance (test: TestRegistrar, options: StorageConform
     const state = await s.load()
     assert.deepEqual(state.snapshot, meta(30, 4))
     assert.deepEqual(state.entries, [])
-    await rejectsWith(s.write({ hardState: null, entries: makeEntries(6, 1, 4) }), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.write({ hardState: null, entries: makeEntries(6, 1, 4) }), 'STORAGE_INVALID_RANGE')
     await s.write({ hardState: null, entries: makeEntries(31, 2, 4) })
     assertEntriesEqual((await s.load()).entries, makeEntries(31, 2, 4))
   })
 
   withStorage('compact() accepts indices the snapshot covers and refuses anything past it', async (s) => {
     await s.write({ hardState: null, entries: makeEntries(1, 10, 1) })
-    await rejectsWith(s.compact(3), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.compact(3), 'STORAGE_INVALID_RANGE')
     await s.saveSnapshot(meta(5, 1), chunksOf(bytes(8, 1)))
     await s.compact(5)
     await s.compact(2)
-    await rejectsWith(s.compact(6), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.compact(6), 'STORAGE_INVALID_RANGE')
     assertEntriesEqual((await s.load()).entries, makeEntries(6, 5, 1))
   })
 
@@ -248,12 +252,12 @@ export function storageConformance (test: TestRegistrar, options: StorageConform
     await Promise.all([s.close(), s.close()])
     assert.equal(s.status, 'closed')
     await s.close()
-    await rejectsWith(s.load(), 'NODE_NOT_OPEN')
-    await rejectsWith(s.write({ hardState: null, entries: makeEntries(2, 1, 1) }), 'NODE_NOT_OPEN')
-    await rejectsWith(s.entries(1, 2), 'NODE_NOT_OPEN')
-    await rejectsWith(s.saveSnapshot(meta(1, 1), chunksOf()), 'NODE_NOT_OPEN')
-    await rejectsWith(s.loadSnapshot(), 'NODE_NOT_OPEN')
-    await rejectsWith(s.compact(0), 'NODE_NOT_OPEN')
+    await assertRejectsWith(s.load(), 'NODE_NOT_OPEN')
+    await assertRejectsWith(s.write({ hardState: null, entries: makeEntries(2, 1, 1) }), 'NODE_NOT_OPEN')
+    await assertRejectsWith(s.entries(1, 2), 'NODE_NOT_OPEN')
+    await assertRejectsWith(s.saveSnapshot(meta(1, 1), chunksOf()), 'NODE_NOT_OPEN')
+    await assertRejectsWith(s.loadSnapshot(), 'NODE_NOT_OPEN')
+    await assertRejectsWith(s.compact(0), 'NODE_NOT_OPEN')
     const raced = [s.open(), s.close(), s.open()]
     await Promise.all(raced)
     assert.equal(s.status, 'open')
@@ -290,7 +294,7 @@ export function storageConformance (test: TestRegistrar, options: StorageConform
     const snap = await again.loadSnapshot()
     assert.deepEqual((await collect(snap!.chunks)).flat(), [...Array.from(bytes(100, 1)), ...Array.from(bytes(50, 2))])
     // The reopened storage knows where its log ends.
-    await rejectsWith(again.write({ hardState: null, entries: makeEntries(10, 1, 2) }), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(again.write({ hardState: null, entries: makeEntries(10, 1, 2) }), 'STORAGE_INVALID_RANGE')
     await again.write({ hardState: null, entries: makeEntries(11, 1, 2) })
     assertEntriesEqual(await again.entries(7, 12), [...makeEntries(7, 2, 1), ...makeEntries(9, 2, 2), ...makeEntries(11, 1, 2)])
     return again

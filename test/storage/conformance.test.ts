@@ -3,46 +3,34 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MemoryLevel } from 'memory-level'
-import { LevelStorage } from '../../src/raft/level-storage.js'
+import { LevelStorage, type LevelStorageOptions } from '../../src/raft/level-storage.js'
+import type { RaftStorage } from '../../src/raft/storage.js'
 import { CrashStorage } from '../../src/testing/crash-storage.js'
 import { storageConformance } from '../../src/testing/storage-conformance.js'
 
-const databases = new WeakMap<LevelStorage, MemoryLevel>()
-
-storageConformance(test, {
-  name: 'LevelStorage on memory-level',
-  create: async () => {
-    const db = new MemoryLevel()
-    const storage = new LevelStorage({ db })
-    databases.set(storage, db)
-    return storage
-  },
-  reopen: async (previous) => {
-    const db = databases.get(previous as LevelStorage) as MemoryLevel
-    const storage = new LevelStorage({ db })
-    databases.set(storage, db)
+/** create() makes new durable data; reopen() builds a LevelStorage over the same data. */
+function levelBackend (name: string, freshData: () => Promise<LevelStorageOptions>): void {
+  const dataOf = new WeakMap<RaftStorage, LevelStorageOptions>()
+  const storageOver = (options: LevelStorageOptions): LevelStorage => {
+    const storage = new LevelStorage(options)
+    dataOf.set(storage, options)
     return storage
   }
-})
+  storageConformance(test, {
+    name,
+    create: async () => storageOver(await freshData()),
+    reopen: async (previous) => storageOver(dataOf.get(previous) as LevelStorageOptions)
+  })
+}
 
 const directories: string[] = []
-const locations = new WeakMap<LevelStorage, string>()
 
-storageConformance(test, {
-  name: 'LevelStorage on classic-level',
-  create: async () => {
-    const location = await mkdtemp(join(tmpdir(), 'quorate-storage-'))
-    directories.push(location)
-    const storage = new LevelStorage({ location })
-    locations.set(storage, location)
-    return storage
-  },
-  reopen: async (previous) => {
-    const location = locations.get(previous as LevelStorage) as string
-    const storage = new LevelStorage({ location })
-    locations.set(storage, location)
-    return storage
-  }
+levelBackend('LevelStorage on memory-level', async () => ({ db: new MemoryLevel() }))
+
+levelBackend('LevelStorage on classic-level', async () => {
+  const location = await mkdtemp(join(tmpdir(), 'quorate-storage-'))
+  directories.push(location)
+  return { location }
 })
 
 storageConformance(test, {

@@ -1,21 +1,11 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { isQuorateError, type ErrorCode, type QuorateError } from '../../src/errors.js'
+import { isQuorateError } from '../../src/errors.js'
 import { CrashStorage, validateCrashStorageOptions } from '../../src/testing/crash-storage.js'
-import { assertEntriesEqual, makeEntries } from '../../src/testing/storage-conformance.js'
+import { assertEntriesEqual, assertRejectsWith, makeEntries } from '../../src/testing/storage-conformance.js'
 import { SeededRandom } from '../../src/util/random.js'
 
 const CONFIG = { voters: ['n1'], votersOutgoing: [], learners: [] }
-
-async function rejectsWith (promise: Promise<unknown>, code: ErrorCode): Promise<QuorateError> {
-  try {
-    await promise
-  } catch (err) {
-    assert.ok(isQuorateError(err, code), `expected ${code}, got ${String(err)}`)
-    return err as QuorateError
-  }
-  throw new Error(`expected a ${code} rejection`)
-}
 
 async function opened (storage = new CrashStorage()): Promise<CrashStorage> {
   await storage.open()
@@ -67,9 +57,9 @@ test('an unsynced snapshot is lost in a crash and the old log comes back', async
 test('the crashed instance refuses every call', async () => {
   const disk = await opened()
   disk.crash()
-  await rejectsWith(disk.load(), 'NODE_NOT_OPEN')
-  await rejectsWith(disk.write({ hardState: null, entries: [] }), 'NODE_NOT_OPEN')
-  await rejectsWith(disk.open(), 'NODE_NOT_OPEN')
+  await assertRejectsWith(disk.load(), 'NODE_NOT_OPEN')
+  await assertRejectsWith(disk.write({ hardState: null, entries: [] }), 'NODE_NOT_OPEN')
+  await assertRejectsWith(disk.open(), 'NODE_NOT_OPEN')
 })
 
 test('failNextSync rejects that sync with the given cause, changes nothing and stops all later writes', async () => {
@@ -78,11 +68,11 @@ test('failNextSync rejects that sync with the given cause, changes nothing and s
   await disk.write({ hardState: null, entries: makeEntries(3, 1, 1) }, { sync: false })
   const cause = new Error('EIO')
   disk.failNextSync(cause)
-  const err = await rejectsWith(disk.write({ hardState: null, entries: makeEntries(4, 1, 1) }), 'STORAGE_WRITE_FAILED')
+  const err = await assertRejectsWith(disk.write({ hardState: null, entries: makeEntries(4, 1, 1) }), 'STORAGE_WRITE_FAILED')
   assert.is(err.cause, cause)
   assert.is((await disk.load()).entries.length, 3)
-  await rejectsWith(disk.write({ hardState: null, entries: makeEntries(4, 1, 1) }, { sync: false }), 'STORAGE_WRITE_FAILED')
-  await rejectsWith(disk.saveSnapshot({ index: 2, term: 1, config: CONFIG }, chunks(1)), 'STORAGE_WRITE_FAILED')
+  await assertRejectsWith(disk.write({ hardState: null, entries: makeEntries(4, 1, 1) }, { sync: false }), 'STORAGE_WRITE_FAILED')
+  await assertRejectsWith(disk.saveSnapshot({ index: 2, term: 1, config: CONFIG }, chunks(1)), 'STORAGE_WRITE_FAILED')
   const after = await restart(disk)
   assert.is((await after.load()).entries.length, 2, 'neither the failed batch nor the unsynced one survive')
   await after.write({ hardState: null, entries: makeEntries(3, 1, 1) })
@@ -110,12 +100,12 @@ test('corruptEntry makes reads covering that entry reject STORAGE_CORRUPT, acros
   const disk = await opened()
   await disk.write({ hardState: null, entries: makeEntries(1, 5, 1) })
   disk.corruptEntry(3)
-  const err = await rejectsWith(disk.load(), 'STORAGE_CORRUPT')
+  const err = await assertRejectsWith(disk.load(), 'STORAGE_CORRUPT')
   assert.is(err.details?.index, 3)
-  await rejectsWith(disk.entries(2, 4), 'STORAGE_CORRUPT')
+  await assertRejectsWith(disk.entries(2, 4), 'STORAGE_CORRUPT')
   assertEntriesEqual(await disk.entries(4, 6), makeEntries(4, 2, 1))
   const after = await restart(disk)
-  await rejectsWith(after.entries(3, 4), 'STORAGE_CORRUPT')
+  await assertRejectsWith(after.entries(3, 4), 'STORAGE_CORRUPT')
   await after.write({ hardState: null, truncateFrom: 3, entries: makeEntries(3, 1, 2) })
   assert.is((await after.load()).entries.length, 3)
   assert.throws(() => after.corruptEntry(9))

@@ -1,10 +1,10 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { MemoryLevel } from 'memory-level'
-import { isQuorateError, type ErrorCode, type QuorateError } from '../../src/errors.js'
+import { isQuorateError } from '../../src/errors.js'
 import { LevelStorage, validateLevelStorageOptions } from '../../src/raft/level-storage.js'
 import { SNAPSHOT_CHUNK_TAG, entryKey } from '../../src/raft/storage-codec.js'
-import { assertEntriesEqual, makeEntries } from '../../src/testing/storage-conformance.js'
+import { assertEntriesEqual, assertRejectsWith, makeEntries } from '../../src/testing/storage-conformance.js'
 
 type Db = MemoryLevel<string, string>
 
@@ -14,16 +14,6 @@ function raw (db: Db, name = 'raft'): ReturnType<typeof sublevelOf> {
 
 function sublevelOf (db: Db, name: string) {
   return db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
-}
-
-async function rejectsWith (promise: Promise<unknown>, code: ErrorCode): Promise<QuorateError> {
-  try {
-    await promise
-  } catch (err) {
-    assert.ok(isQuorateError(err, code), `expected ${code}, got ${String(err)}`)
-    return err as QuorateError
-  }
-  throw new Error(`expected a ${code} rejection`)
 }
 
 async function storageWith (entries: number, db: Db = new MemoryLevel()): Promise<{ db: Db, storage: LevelStorage }> {
@@ -47,9 +37,9 @@ async function flipByte (db: Db, index: number, offset: number): Promise<void> {
 test('a flipped data byte makes load() and entries() covering it reject STORAGE_CORRUPT with the index', async () => {
   const { db, storage } = await storageWith(5)
   await flipByte(db, 3, 20)
-  const err = await rejectsWith(storage.load(), 'STORAGE_CORRUPT')
+  const err = await assertRejectsWith(storage.load(), 'STORAGE_CORRUPT')
   assert.is(err.details?.index, 3)
-  await rejectsWith(storage.entries(1, 6), 'STORAGE_CORRUPT')
+  await assertRejectsWith(storage.entries(1, 6), 'STORAGE_CORRUPT')
   assertEntriesEqual(await storage.entries(1, 3), makeEntries(1, 2, 1, 32))
   assertEntriesEqual(await storage.entries(4, 6), makeEntries(4, 2, 1, 32))
   await storage.close()
@@ -58,9 +48,9 @@ test('a flipped data byte makes load() and entries() covering it reject STORAGE_
 test('a flipped term byte or a truncated value is detected as corruption', async () => {
   const { db, storage } = await storageWith(5)
   await flipByte(db, 2, 9)
-  await rejectsWith(storage.entries(2, 3), 'STORAGE_CORRUPT')
+  await assertRejectsWith(storage.entries(2, 3), 'STORAGE_CORRUPT')
   await raw(db).put(entryKey(4), Buffer.from([1, 0, 0]))
-  const err = await rejectsWith(storage.entries(4, 5), 'STORAGE_CORRUPT')
+  const err = await assertRejectsWith(storage.entries(4, 5), 'STORAGE_CORRUPT')
   assert.is(err.details?.index, 4)
   await storage.close()
 })
@@ -69,7 +59,7 @@ test('an entry value stored under another index fails its checksum', async () =>
   const { db, storage } = await storageWith(5)
   const sub = raw(db)
   await sub.put(entryKey(2), (await sub.get(entryKey(3)))!)
-  const err = await rejectsWith(storage.entries(2, 3), 'STORAGE_CORRUPT')
+  const err = await assertRejectsWith(storage.entries(2, 3), 'STORAGE_CORRUPT')
   assert.is(err.details?.index, 2)
   await storage.close()
 })
@@ -77,9 +67,9 @@ test('an entry value stored under another index fails its checksum', async () =>
 test('a missing entry in the middle of the log is reported as corruption, not a short read', async () => {
   const { db, storage } = await storageWith(6)
   await raw(db).del(entryKey(4))
-  const fromLoad = await rejectsWith(storage.load(), 'STORAGE_CORRUPT')
+  const fromLoad = await assertRejectsWith(storage.load(), 'STORAGE_CORRUPT')
   assert.is(fromLoad.details?.index, 4)
-  await rejectsWith(storage.entries(2, 6), 'STORAGE_CORRUPT')
+  await assertRejectsWith(storage.entries(2, 6), 'STORAGE_CORRUPT')
   await storage.close()
 })
 
@@ -89,10 +79,10 @@ test('a corrupt hard state or snapshot record rejects STORAGE_CORRUPT', async ()
   const hardState = Buffer.from((await sub.get(Buffer.from([0x02])))!)
   hardState[hardState.length - 1] ^= 1
   await sub.put(Buffer.from([0x02]), hardState)
-  await rejectsWith(storage.load(), 'STORAGE_CORRUPT')
+  await assertRejectsWith(storage.load(), 'STORAGE_CORRUPT')
   await storage.saveSnapshot({ index: 2, term: 1, config: { voters: ['n1'], votersOutgoing: [], learners: [] } }, chunks(10))
   await sub.put(Buffer.from([0x03]), Buffer.from([1, 2, 3, 4, 5, 6]))
-  await rejectsWith(storage.loadSnapshot(), 'STORAGE_CORRUPT')
+  await assertRejectsWith(storage.loadSnapshot(), 'STORAGE_CORRUPT')
   await storage.close()
 })
 
@@ -106,7 +96,7 @@ test('a damaged snapshot chunk rejects STORAGE_CORRUPT while streaming', async (
   value[6] ^= 1
   await sub.put(keys[1]!, value)
   const loaded = await storage.loadSnapshot()
-  await rejectsWith((async () => { for await (const _ of loaded!.chunks) { /* drain */ } })(), 'STORAGE_CORRUPT')
+  await assertRejectsWith((async () => { for await (const _ of loaded!.chunks) { /* drain */ } })(), 'STORAGE_CORRUPT')
   await storage.close()
 })
 
@@ -127,11 +117,11 @@ test('a failed write rejects STORAGE_WRITE_FAILED with its cause and every later
   const { db, setFailing } = failingLevel()
   const { storage } = await storageWith(3, db)
   setFailing(true)
-  const err = await rejectsWith(storage.write({ hardState: null, entries: makeEntries(4, 1, 1, 32) }), 'STORAGE_WRITE_FAILED')
+  const err = await assertRejectsWith(storage.write({ hardState: null, entries: makeEntries(4, 1, 1, 32) }), 'STORAGE_WRITE_FAILED')
   assert.is((err.cause as Error).message, 'disk full')
   setFailing(false)
-  await rejectsWith(storage.write({ hardState: null, entries: makeEntries(4, 1, 1, 32) }), 'STORAGE_WRITE_FAILED')
-  await rejectsWith(storage.saveSnapshot({ index: 3, term: 1, config: { voters: ['n1'], votersOutgoing: [], learners: [] } }, chunks(1)), 'STORAGE_WRITE_FAILED')
+  await assertRejectsWith(storage.write({ hardState: null, entries: makeEntries(4, 1, 1, 32) }), 'STORAGE_WRITE_FAILED')
+  await assertRejectsWith(storage.saveSnapshot({ index: 3, term: 1, config: { voters: ['n1'], votersOutgoing: [], learners: [] } }, chunks(1)), 'STORAGE_WRITE_FAILED')
   assert.is((await storage.load()).entries.length, 3)
   await storage.close()
   await storage.open()
@@ -152,7 +142,7 @@ test('a snapshot whose chunk source fails midway leaves the old snapshot whole, 
     yield new Uint8Array(20)
     throw new Error('source broke')
   }
-  const err = await rejectsWith(storage.saveSnapshot({ index: 8, term: 1, config }, failing()), 'STORAGE_WRITE_FAILED')
+  const err = await assertRejectsWith(storage.saveSnapshot({ index: 8, term: 1, config }, failing()), 'STORAGE_WRITE_FAILED')
   assert.is((err.cause as Error).message, 'source broke')
   const sub = raw(db)
   const chunkRange = { gte: Buffer.from([SNAPSHOT_CHUNK_TAG]), lt: Buffer.from([SNAPSHOT_CHUNK_TAG + 1]) }
@@ -203,7 +193,7 @@ test('open() with an aborted signal rejects ABORTED and leaves the storage close
   const storage = new LevelStorage({ db: new MemoryLevel() })
   const controller = new AbortController()
   controller.abort()
-  await rejectsWith(storage.open({ signal: controller.signal }), 'ABORTED')
+  await assertRejectsWith(storage.open({ signal: controller.signal }), 'ABORTED')
   assert.is(storage.status, 'closed')
   await storage.open()
   assert.is(storage.status, 'open')
@@ -212,7 +202,7 @@ test('open() with an aborted signal rejects ABORTED and leaves the storage close
 
 test('entries() rejects a non-positive maxBytes with OPTIONS_INVALID', async () => {
   const { storage } = await storageWith(2)
-  await rejectsWith(storage.entries(1, 2, { maxBytes: 0 }), 'OPTIONS_INVALID')
+  await assertRejectsWith(storage.entries(1, 2, { maxBytes: 0 }), 'OPTIONS_INVALID')
   await storage.close()
 })
 
