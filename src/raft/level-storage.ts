@@ -69,7 +69,8 @@ const READ_BATCH_ENTRIES = 1024
 const DEFAULT_HARD_STATE: HardState = Object.freeze({ term: 0, vote: null, commit: 0 })
 const SUBLEVEL_NAME = /^[\x23-\x7e]+$/
 const ENTRY_RANGE_END = Buffer.from([ENTRY_TAG + 1])
-const GENERATION_LIMIT = 0xffff_ffff
+/** Generations cycle through 1..GENERATION_LIMIT, leaving generation + 1 a valid u32 for range ends. */
+const GENERATION_LIMIT = 0xffff_fffe
 
 function optionsInvalid (message: string): QuorateError {
   return new QuorateError('OPTIONS_INVALID', message)
@@ -224,7 +225,7 @@ export class LevelStorage implements RaftStorage {
     if (!this.#lifecycle.isOpen) return Promise.reject(notOpen())
     const result = this.#writeTail.then(async () => {
       if (this.#failure !== null) throw stoppedError(this.#failure)
-      this.#lifecycle.assertOpen()
+      this.#lifecycle.assertStillOpen()
       await run()
     })
     this.#writeTail = result.catch(() => {})

@@ -3,7 +3,7 @@
  * and each one re-checks the status when its turn comes, so `open(); open(); close(); open()`
  * in any interleaving ends in the state the last call asked for.
  */
-import { abortError } from '../errors.js'
+import { QuorateError, abortError } from '../errors.js'
 import type { ComponentStatus } from './storage.js'
 import { notOpen } from './storage-validation.js'
 
@@ -18,6 +18,11 @@ export class Lifecycle {
   /** Throws NODE_NOT_OPEN unless open. */
   assertOpen (): void {
     if (this.#status !== 'open') throw notOpen()
+  }
+
+  /** For work that was accepted while open and ran later: throws NODE_CLOSED if closed since. */
+  assertStillOpen (): void {
+    if (this.#status !== 'open') throw new QuorateError('NODE_CLOSED', 'The storage was closed while the operation was pending')
   }
 
   open (run: () => Promise<void>, signal?: AbortSignal): Promise<void> {

@@ -120,7 +120,8 @@ export class CrashStorage implements RaftStorage {
 
   open (options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.#crashed) return Promise.reject(notOpen())
-    return this.#lifecycle.open(async () => {}, options.signal)
+    // A reopened instance is a restarted process: it may try writing again.
+    return this.#lifecycle.open(async () => { this.#failure = null }, options.signal)
   }
 
   close (): Promise<void> {

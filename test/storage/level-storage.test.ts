@@ -189,6 +189,19 @@ test('concurrent writes apply in call order', async () => {
   await storage.close()
 })
 
+test('a write queued behind another when close() starts rejects NODE_CLOSED; the first one lands', async () => {
+  const { storage } = await storageWith(0)
+  const first = storage.write({ hardState: null, entries: makeEntries(1, 1, 1) })
+  const second = storage.write({ hardState: null, entries: makeEntries(2, 1, 1) })
+  const closing = storage.close()
+  await first
+  await assertRejectsWith(second, 'NODE_CLOSED')
+  await closing
+  await storage.open()
+  assert.is((await storage.load()).entries.length, 1)
+  await storage.close()
+})
+
 test('open() with an aborted signal rejects ABORTED and leaves the storage closed', async () => {
   const storage = new LevelStorage({ db: new MemoryLevel() })
   const controller = new AbortController()
