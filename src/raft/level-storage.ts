@@ -137,9 +137,9 @@ export class LevelStorage implements RaftStorage {
   }
 
   async #open (signal: AbortSignal | undefined): Promise<void> {
-    const db = this.#userDb ?? await createClassicLevel(this.#location as string)
-    this.#db = db
     try {
+      const db = this.#userDb ?? await createClassicLevel(this.#location as string)
+      this.#db = db
       await db.open()
       throwIfAborted(signal)
       const sub = db.sublevel<Buffer, Buffer>(this.#sublevelName, { keyEncoding: 'buffer', valueEncoding: 'buffer' }) as RaftLevel
