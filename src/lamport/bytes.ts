@@ -25,6 +25,17 @@ export class ByteWriter {
 
   get length (): number { return this.#len }
 
+  /** Forgets what was written (keeps the buffer), so one writer can be reused. */
+  reset (): this {
+    this.#len = 0
+    return this
+  }
+
+  /** Bytes [start, length) as a latin1 byte string, without an intermediate copy. */
+  keyFrom (start: number): string {
+    return Buffer.from(this.#buf.buffer, this.#buf.byteOffset + start, this.#len - start).toString('latin1')
+  }
+
   #ensure (extra: number): void {
     if (this.#len + extra <= this.#buf.length) return
     let size = this.#buf.length * 2

@@ -18,8 +18,7 @@ import { QuorateError } from '../errors.js'
 import { ExpiryHeap } from './expiry-heap.js'
 import { SortedKeys } from './sorted-keys.js'
 import { compareStamps, formatStamp, maxStamp, type Stamp } from './stamp.js'
-import { bytesToKey } from './bytes.js'
-import { elementKeys, encodePattern, matches, patternShape, tupleKey, type Pattern, type PatternShape, type Tuple } from './tuple.js'
+import { elementKeys, matches, patternKey, patternShape, tupleKey, type Pattern, type PatternShape, type Tuple } from './tuple.js'
 
 export interface TupleEntry {
   readonly key: string
@@ -262,7 +261,7 @@ export class TupleState {
       this.mergeEntry(pattern as Tuple, null, stamp, seq, shape.exactKey)
       return
     }
-    const key = bytesToKey(encodePattern(pattern))
+    const key = patternKey(pattern)
     this.observe(stamp)
     const existing = this.#rules.get(key)
     if (existing !== undefined && compareStamps(existing.stamp, stamp) >= 0) return

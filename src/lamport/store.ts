@@ -185,8 +185,13 @@ export class TupleStore {
     const txn: Transaction = { stamp, updates: [...list] }
     const version = this.#state.begin()
     this.#applyUpdates(txn, version)
-    this.#log.push({ version, transaction: txn })
-    this.#batch.put(logStorageKey(version), encodeTransaction(txn))
+    if (this.#acks.size > 0) {
+      this.#log.push({ version, transaction: txn })
+      if (this.#options.db !== undefined) this.#batch.put(logStorageKey(version), encodeTransaction(txn))
+    } else {
+      // No replica is tracked, so none can ask for a replay; a new one starts from a snapshot.
+      this.#logFloor = version
+    }
     await this.#commit()
     return { ...txn, version }
   }
@@ -358,7 +363,6 @@ export class TupleStore {
   #pruneLog (): void {
     let upTo = Infinity
     for (const v of this.#acks.values()) upTo = Math.min(upTo, v)
-    if (this.#acks.size === 0) upTo = 0
     const w = this.#state.watermark
     let n = 0
     while (n < this.#log.length) {

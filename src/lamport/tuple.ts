@@ -20,7 +20,7 @@
  * lone surrogates are refused), so the encoding is a storage key and an index key.
  */
 import { QuorateError } from '../errors.js'
-import { ByteReader, ByteWriter, bytesToKey } from './bytes.js'
+import { ByteReader, ByteWriter } from './bytes.js'
 
 export type Value = string | number | bigint | boolean | Uint8Array | Tuple
 export type Tuple = readonly Value[]
@@ -67,6 +67,17 @@ function writeEscaped (w: ByteWriter, bytes: Uint8Array): void {
   w.byte(TAG_END)
 }
 
+/** Fast path for the common case: printable ASCII needs neither UTF-8 encoding nor escapes. */
+function writeAscii (w: ByteWriter, v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i)
+    if (c === 0 || c >= 0x80) return false
+  }
+  for (let i = 0; i < v.length; i++) w.byte(v.charCodeAt(i))
+  w.byte(TAG_END)
+  return true
+}
+
 function writeBigint (w: ByteWriter, v: bigint): void {
   const negative = v < 0n
   let hex = (negative ? -v : v).toString(16)
@@ -97,9 +108,11 @@ function writeElement (w: ByteWriter, v: unknown, depth: number, patterns: boole
     case 'number': w.byte(TAG_NUMBER); writeNumber(w, v); return
     case 'bigint': w.byte(TAG_BIGINT); writeBigint(w, v); return
     case 'string':
-      if (!isWellFormed(v)) invalid('string contains a lone surrogate')
       w.byte(TAG_STRING)
-      writeEscaped(w, Buffer.from(v, 'utf8'))
+      if (!writeAscii(w, v)) {
+        if (!isWellFormed(v)) invalid('string contains a lone surrogate')
+        writeEscaped(w, Buffer.from(v, 'utf8'))
+      }
       return
     case 'symbol':
       if (patterns && v === ANY) { w.byte(TAG_ANY); return }
@@ -137,6 +150,9 @@ function checkArray (t: unknown, what: string): readonly unknown[] {
   return t
 }
 
+// Key encodings are copied out as strings at once, so one writer serves them all.
+const scratch = new ByteWriter(256)
+
 /** The canonical encoding of a tuple. Throws TUPLE_INVALID for unsupported values. */
 export function encodeTuple (tuple: Tuple): Uint8Array {
   const w = new ByteWriter()
@@ -146,20 +162,20 @@ export function encodeTuple (tuple: Tuple): Uint8Array {
 
 /** The encoding as a latin1 byte string: the in-memory key (sorts like the bytes). */
 export function tupleKey (tuple: Tuple): string {
-  const w = new ByteWriter()
+  const w = scratch.reset()
   writeElements(w, checkArray(tuple, 'A tuple'), 1, false)
-  return bytesToKey(w.finish())
+  return w.keyFrom(0)
 }
 
 /** Each top-level element's encoding as a byte string (their concatenation is `tupleKey`). */
 export function elementKeys (tuple: Tuple): string[] {
-  const w = new ByteWriter()
+  const w = scratch.reset()
   const out: string[] = []
   checkArray(tuple, 'A tuple')
   for (let i = 0; i < tuple.length; i++) {
     const start = w.length
     writeElement(w, tuple[i], 1, false, false)
-    out.push(bytesToKey(w.finish().subarray(start)))
+    out.push(w.keyFrom(start))
   }
   return out
 }
@@ -173,12 +189,19 @@ export function encodePattern (pattern: Pattern): Uint8Array {
 
 /** Throws TUPLE_INVALID unless `tuple` is a valid tuple. */
 export function validateTuple (tuple: unknown): asserts tuple is Tuple {
-  writeElements(new ByteWriter(), checkArray(tuple, 'A tuple'), 1, false)
+  writeElements(scratch.reset(), checkArray(tuple, 'A tuple'), 1, false)
 }
 
 /** Throws TUPLE_INVALID unless `pattern` is a valid pattern. */
 export function validatePattern (pattern: unknown): asserts pattern is Pattern {
-  writeElements(new ByteWriter(), checkArray(pattern, 'A pattern'), 1, true)
+  writeElements(scratch.reset(), checkArray(pattern, 'A pattern'), 1, true)
+}
+
+/** The pattern encoding as a byte string (rules are keyed by it). */
+export function patternKey (pattern: Pattern): string {
+  const w = scratch.reset()
+  writeElements(w, checkArray(pattern, 'A pattern'), 1, true)
+  return w.keyFrom(0)
 }
 
 function readEscaped (r: ByteReader): Uint8Array {

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import {
-  ANY, LamportClock, REST, TupleStore, encodePattern, formatStamp, tupleKey,
-  type Pattern, type Tuple, type TupleStoreOptions, type Value
+  ANY, LamportClock, REST, TupleStore, encodePattern, formatStamp, negative, positive, tupleKey,
+  type Pattern, type Tuple, type TupleStoreOptions, type Update, type Value
 } from '../../src/lamport/index.js'
 
 export async function openStore (node: number, options: Partial<TupleStoreOptions> = {}): Promise<TupleStore> {
@@ -51,3 +51,17 @@ export const anyTuple: fc.Arbitrary<Tuple> = fc.letrec<{ value: Value, tuple: Tu
   ) as fc.Arbitrary<Value>,
   tuple: fc.array(tie('value'), { maxLength: 4 }) as fc.Arbitrary<Tuple>
 })).tuple
+
+const isExactPattern = (p: Pattern): boolean => !p.some(function wild (e: unknown): boolean {
+  return e === ANY || e === REST || (Array.isArray(e) && e.some(wild))
+})
+
+/** 1–4 updates forming a valid transaction (no tuple both asserted and exactly cancelled). */
+export const validUpdates: fc.Arbitrary<Update[]> = fc.array(fc.oneof(
+  { weight: 3, arbitrary: smallTuple.map(positive) },
+  { weight: 1, arbitrary: smallTuple.map(negative) },
+  { weight: 1, arbitrary: smallPattern.map(negative) }
+), { minLength: 1, maxLength: 4 }).filter((us) => {
+  const asserted = new Set(us.filter((u) => u.kind === 'positive').map((u) => tupleKey(u.tuple)))
+  return !us.some((u) => u.kind === 'negative' && isExactPattern(u.pattern) && asserted.has(tupleKey(u.pattern as Tuple)))
+})

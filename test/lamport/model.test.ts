@@ -3,10 +3,10 @@ import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { MemoryLevel } from 'memory-level'
 import {
-  ANY, LamportClock, REST, TupleStore, compareStamps, formatStamp, matches, negative, positive, tupleKey,
+  ANY, LamportClock, REST, TupleStore, compareStamps, formatStamp, matches, tupleKey,
   type Pattern, type Stamp, type Tuple, type Update
 } from '../../src/lamport/index.js'
-import { smallPattern, smallTuple } from './helpers.js'
+import { smallPattern, validUpdates } from './helpers.js'
 
 /** The model: the whole history, and visibility computed from its definition. */
 interface Model {
@@ -96,15 +96,6 @@ class Reopen implements fc.AsyncCommand<Model, Real> {
 
   toString (): string { return 'reopen' }
 }
-
-const validUpdates = fc.array(fc.oneof(
-  { weight: 3, arbitrary: smallTuple.map(positive) },
-  { weight: 1, arbitrary: smallTuple.map(negative) },
-  { weight: 1, arbitrary: smallPattern.map(negative) }
-), { minLength: 1, maxLength: 3 }).filter((us) => {
-  const asserted = new Set(us.filter((u) => u.kind === 'positive').map((u) => tupleKey(u.tuple)))
-  return !us.some((u) => u.kind === 'negative' && isExact(u.pattern) && asserted.has(tupleKey(u.pattern as Tuple)))
-})
 
 test('the store behaves like the definition of visibility over the whole history', async () => {
   const commands = [

@@ -5,18 +5,9 @@ import {
   compareStamps, matches, negative, positive, REST, type Pattern, type Stamp, type Transaction, type TupleStore, type Update
 } from '../../src/lamport/index.js'
 import { isQuorateError } from '../../src/errors.js'
-import { fingerprint, openStore, smallPattern, smallTuple, visibleSet } from './helpers.js'
+import { fingerprint, openStore, validUpdates, visibleSet } from './helpers.js'
 
-const update: fc.Arbitrary<Update> = fc.oneof(
-  { weight: 3, arbitrary: smallTuple.map(positive) },
-  { weight: 1, arbitrary: smallTuple.map(negative) },
-  { weight: 1, arbitrary: smallPattern.map(negative) }
-)
-/** Updates that form a valid transaction (no tuple both asserted and exactly cancelled). */
-const updates = fc.array(update, { minLength: 1, maxLength: 4 }).filter((us) => {
-  const asserted = new Set(us.filter((u) => u.kind === 'positive').map((u) => JSON.stringify(u.tuple)))
-  return !us.some((u) => u.kind === 'negative' && asserted.has(JSON.stringify(u.pattern)))
-})
+const updates = validUpdates
 /** Transactions with distinct stamps (node = position, so no two collide). */
 const transactions = fc.array(fc.tuple(fc.integer({ min: 1, max: 12 }), updates), { minLength: 1, maxLength: 12 })
   .map((list) => list.map(([counter, us], i): Transaction => ({ stamp: { counter, node: i + 1 }, updates: us })))

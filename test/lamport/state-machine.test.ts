@@ -2,9 +2,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { ANY, TupleStateMachine, negative, positive, type Update } from '../../src/lamport/index.js'
-import { fingerprint, openStore, smallPattern, smallTuple } from './helpers.js'
+import { fingerprint, openStore, validUpdates } from './helpers.js'
 
-const updates = fc.array(fc.oneof(smallTuple.map(positive), smallPattern.map(negative)), { minLength: 1, maxLength: 3 })
+const updates = validUpdates
 
 async function * chunksOf (machine: TupleStateMachine): AsyncIterable<Uint8Array> {
   for await (const c of machine.snapshot()) yield c.slice()
