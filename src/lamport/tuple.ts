@@ -352,16 +352,20 @@ export interface PatternShape {
   readonly exactKey: string | null
 }
 
+/** Validates the pattern and encodes its literal fields, in one pass. */
 export function patternShape (pattern: Pattern): PatternShape {
-  validatePattern(pattern)
+  checkArray(pattern, 'A pattern')
   const n = pattern.length
   const rest = n > 0 && pattern[n - 1] === REST
   const fixed = rest ? n - 1 : n
   const fieldKeys: Array<string | null> = []
   let exact = !rest
+  const w = scratch.reset()
   for (let i = 0; i < fixed; i++) {
     const p = pattern[i] as PatternElement
-    if (hasWildcard(p)) { fieldKeys.push(null); exact = false } else fieldKeys.push(elementKeys([p as Value])[0] as string)
+    const start = w.length
+    writeElement(w, p, 1, true, false)
+    if (hasWildcard(p)) { fieldKeys.push(null); exact = false } else fieldKeys.push(w.keyFrom(start))
   }
   return { fieldKeys, rest, exactKey: exact ? fieldKeys.join('') : null }
 }
