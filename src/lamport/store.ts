@@ -178,10 +178,14 @@ export class TupleStore {
   ): Promise<AppliedTransaction> {
     throwIfAborted(options.signal)
     this.#checkOpen()
+    // Arrays are checked before a stamp is spent on them; a builder's result after.
     if (typeof updates !== 'function') validateUpdates(updates)
     const stamp = this.#clock.tick()
-    const list = typeof updates === 'function' ? updates(stamp) : updates
-    validateUpdates(list)
+    let list = updates as readonly Update[]
+    if (typeof updates === 'function') {
+      list = updates(stamp)
+      validateUpdates(list)
+    }
     const txn: Transaction = { stamp, updates: [...list] }
     const version = this.#state.begin()
     this.#applyUpdates(txn, version)
