@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   LEASE_NOT_READY: 'A restarted node waits one maximum lease duration before it grants leases.',
   CLOCK_NOT_IDLE: 'ManualClock.runUntilIdle reached its timer limit with timers still pending (a periodic timer never goes idle).',
   CHECKER_TIMEOUT: 'The linearizability checker ran out of its time budget (counted as a failure).',
+  CHECKER_NOT_LINEARIZABLE: 'assertLinearizable found a history that is not linearizable; the message explains why and details.result holds the counterexample.',
   CHECKER_HISTORY_INVALID: 'A history given to the linearizability checker or its recorder is malformed; the message names the operation.',
   KV_COMMAND_INVALID: 'A key-value workload command (quorate/testing) could not be encoded or decoded.'
 } as const
