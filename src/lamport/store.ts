@@ -416,6 +416,8 @@ export class TupleStore {
   /**
    * Calls `listener` synchronously for each visibility change of a tuple matching
    * `pattern`. Returns the function that stops it. A listener that throws is removed.
+   * It runs in the middle of an update: read the store there, but write only later
+   * (e.g. after `await`), or the nested write interleaves with the one in progress.
    */
   watch (pattern: Pattern, listener: (change: TupleChange) => void): () => void {
     patternShape(pattern)
