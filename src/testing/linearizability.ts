@@ -152,6 +152,22 @@ export function checkLinearizability<State, Input, Output> (
   return { result: 'ok', stats: stats() }
 }
 
+/**
+ * Checks the history and throws unless it is linearizable: CHECKER_NOT_LINEARIZABLE with the
+ * explanation as message, or CHECKER_TIMEOUT (a timeout is never a pass). In both cases
+ * `details.result` is the CheckResult. For tests: `assertLinearizable(kvModel, rec.history())`.
+ */
+export function assertLinearizable<State, Input, Output> (
+  model: Model<State, Input, Output>,
+  history: ReadonlyArray<Operation<Input, Output>>,
+  options: CheckOptions = {}
+): CheckResult<Input, Output> {
+  const result = checkLinearizability(model, history, options)
+  if (result.result === 'ok') return result
+  const code = result.result === 'timeout' ? 'CHECKER_TIMEOUT' : 'CHECKER_NOT_LINEARIZABLE'
+  throw new QuorateError(code, result.explanation ?? result.result, { details: { result } })
+}
+
 /** The key used when the model does not partition. */
 const WHOLE_HISTORY = Symbol('whole history')
 

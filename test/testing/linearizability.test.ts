@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { isQuorateError } from '../../src/errors.js'
-import { checkLinearizability } from '../../src/testing/linearizability.js'
+import { assertLinearizable, checkLinearizability } from '../../src/testing/linearizability.js'
 import type { Operation } from '../../src/testing/history.js'
 import { registerModel } from '../../src/testing/register-model.js'
 import type { RegisterInput, RegisterOutput, RegisterValue } from '../../src/testing/register-model.js'
@@ -129,13 +129,22 @@ test('the verdict does not depend on the memo or its capacity', () => {
   }
 })
 
-test('running out of the budget returns timeout, never ok', () => {
-  // 40 concurrent writes and a read of a value none wrote: proving it illegal means trying
-  // every subset of the writes, far more than the budget allows.
-  const history = Array.from({ length: 40 }, (_, i) => write(`c${i}`, i + 1, 0, 100))
-  history.push(read('r', 'never', 200, 201))
+/**
+ * 40 concurrent writes and a read of a value none wrote: proving it illegal means trying
+ * every subset of the writes, far more than any small budget allows.
+ */
+function needsExhaustiveSearch (): RegOp[] {
+  return [...Array.from({ length: 40 }, (_, i) => write(`c${i}`, i + 1, 0, 100)), read('r', 'never', 200, 201)]
+}
+
+/** A clock that advances 1 ms each time it is read. */
+function tickingClock (): { now: () => number } {
   let now = 0
-  const result = checkLinearizability(register, history, { timeoutMs: 50, clock: { now: () => now++ } })
+  return { now: () => now++ }
+}
+
+test('running out of the budget returns timeout, never ok', () => {
+  const result = checkLinearizability(register, needsExhaustiveSearch(), { timeoutMs: 50, clock: tickingClock() })
   assert.is(result.result, 'timeout')
   assert.match(result.explanation ?? '', /not a pass/)
   assert.ok(result.stats.steps > 0)
@@ -184,6 +193,24 @@ test('explanations show the last steps of a long prefix and the candidates', () 
   assert.match(text, /State after it: 30/)
   assert.match(text, /#30 client b \[100, 101\] read\(\) -> 5: the model rejects it/)
   assert.is(stableStringify(new Map([['b', 1], ['a', 2]])), '[["a",2],["b",1]]')
+})
+
+test('assertLinearizable throws with the explanation unless the history is ok', () => {
+  assert.is(assertLinearizable(register, [write('a', 1, 0, 1), read('b', 1, 2, 3)]).result, 'ok')
+  try {
+    assertLinearizable(register, [write('a', 1, 0, 1), read('b', 0, 2, 3)])
+    assert.unreachable()
+  } catch (err) {
+    assert.ok(isQuorateError(err, 'CHECKER_NOT_LINEARIZABLE'))
+    assert.match(err.message, /Cannot place #1 client b/)
+    assert.is((err.details?.result as { result: string }).result, 'illegal')
+  }
+  try {
+    assertLinearizable(register, needsExhaustiveSearch(), { timeoutMs: 10, clock: tickingClock() })
+    assert.unreachable()
+  } catch (err) {
+    assert.ok(isQuorateError(err, 'CHECKER_TIMEOUT'))
+  }
 })
 
 test.run()
