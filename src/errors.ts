@@ -4,7 +4,7 @@
  *
  * @example
  * try { await node.propose(cmd) } catch (err) {
- *   if (err instanceof QuorateError && err.code === 'RAFT_NOT_LEADER') retryOn(err.details?.leader)
+ *   if (err instanceof QuorateError && err.code === 'RAFT_NOT_LEADER') retryOn(err.info?.leader)
  * }
  */
 
@@ -61,13 +61,17 @@ export interface QuorateErrorOptions {
 
 export class QuorateError extends Error {
   readonly code: ErrorCode
-  readonly details: Record<string, unknown> | undefined
+  /**
+   * Structured, code-specific facts (from the `details` constructor option). Named `info`, not
+   * `details`, because test runners such as uvu treat an error's `details` as preformatted text.
+   */
+  readonly info: Record<string, unknown> | undefined
 
   constructor (code: ErrorCode, message: string, options: QuorateErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'QuorateError'
     this.code = code
-    this.details = options.details
+    this.info = options.details
   }
 }
 

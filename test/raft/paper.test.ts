@@ -354,7 +354,7 @@ test('proposals on a follower fail with RAFT_NOT_LEADER naming the leader', () =
   } catch (err) {
     assert.instance(err, QuorateError)
     assert.is((err as QuorateError).code, 'RAFT_NOT_LEADER')
-    assert.is((err as QuorateError).details?.leader, 'n1')
+    assert.is((err as QuorateError).info?.leader, 'n1')
   }
 })
 

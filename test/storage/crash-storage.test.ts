@@ -101,7 +101,7 @@ test('corruptEntry makes reads covering that entry reject STORAGE_CORRUPT, acros
   await disk.write({ hardState: null, entries: makeEntries(1, 5, 1) })
   disk.corruptEntry(3)
   const err = await assertRejectsWith(disk.load(), 'STORAGE_CORRUPT')
-  assert.is(err.details?.index, 3)
+  assert.is(err.info?.index, 3)
   await assertRejectsWith(disk.entries(2, 4), 'STORAGE_CORRUPT')
   assertEntriesEqual(await disk.entries(4, 6), makeEntries(4, 2, 1))
   const after = await restart(disk)

@@ -69,7 +69,7 @@ test('an announced length above maxFrameBytes fails with WIRE_FRAME_TOO_LARGE fr
     assert.unreachable('expected WIRE_FRAME_TOO_LARGE')
   } catch (err) {
     assert.ok(isQuorateError(err, 'WIRE_FRAME_TOO_LARGE'))
-    assert.is((err as QuorateError).details?.length, 0xffffffff)
+    assert.is((err as QuorateError).info?.length, 0xffffffff)
   }
   assert.is(decoder.bufferedBytes, 0)
 })
