@@ -98,9 +98,17 @@ export class RaftLog {
     return lastNew
   }
 
-  /** Removes the entries with index >= from (never committed ones: the caller guarantees it). */
-  truncate (from: number): void {
-    if (from <= this.committed) throw new Error(`invariant violated: truncating committed entry ${from} (committed ${this.committed})`)
+  /**
+   * Removes the entries with index >= from. Never committed ones (§5.3: a leader's log holds
+   * every committed entry, so a conflict is always above the commit index); `unsafe` exists
+   * only for the simulator's mutation check.
+   */
+  truncate (from: number, unsafe = false): void {
+    if (from <= this.committed) {
+      if (!unsafe) throw new Error(`invariant violated: truncating committed entry ${from} (committed ${this.committed})`)
+      this.committed = from - 1
+      if (this.applied > this.committed) this.applied = this.committed
+    }
     this.entries.length = Math.max(0, from - this.snapshotIndex - 1)
     if (from <= this.handed) {
       this.truncateFrom = this.truncateFrom === 0 ? from : Math.min(this.truncateFrom, from)

@@ -369,6 +369,13 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     return { ...base, lifecycle: this.#status, failure: this.#failure }
   }
 
+  /**
+   * The pure core, for checkers in the deterministic simulator (quorate/testing). Read it, never
+   * drive it: the node owns it. Null while the node is closed.
+   * @internal
+   */
+  debugCore (): RaftCore | null { return this.#core }
+
   #assertOpen (): void {
     if (this.#failure !== null) throw this.#failure
     if (this.#status !== 'open') throw new QuorateError('NODE_NOT_OPEN', `node ${this.id} is ${this.#status}`)

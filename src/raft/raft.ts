@@ -29,6 +29,11 @@ export interface RaftMutations {
   commitOldTerm?: boolean
   /** Grant votes without the up-to-date check (violates §5.4.1). */
   skipUpToDateCheck?: boolean
+  /**
+   * On every accepted append, drop whatever follows the appended entries even if it matched
+   * (the classic stale-append bug: a delayed append truncates newer, possibly committed, entries).
+   */
+  truncateSuffixOnAppend?: boolean
 }
 
 export interface ProposalPosition {
@@ -452,6 +457,9 @@ export class RaftCore {
       return
     }
     const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.entries)
+    if (lastNew >= 0 && this.mutations.truncateSuffixOnAppend === true && lastNew < this.log.lastIndex()) {
+      this.log.truncate(lastNew + 1, true)
+    }
     if (lastNew >= 0) {
       this.log.commitTo(Math.min(m.commit, lastNew))
       this.#send(message({ type: 'appendResponse', from: this.id, to: m.from, term: this.#term, index: lastNew }))
