@@ -1,0 +1,255 @@
+/**
+ * Byte layouts for client sessions: the command envelope a ClientSession proposes, the
+ * session table inside a SessionStateMachine snapshot, and the default result codec.
+ *
+ * Envelope (every number an unsigned LEB128 varint over safe integers):
+ *
+ *   F5 53 | version (01) | kind | fields
+ *   kind 01 register: no fields. The entry's log index becomes the client id.
+ *   kind 02 command:  clientId, seq, firstUnacknowledged, then the payload (rest of the bytes).
+ *   kind 03 close:    clientId.
+ *
+ * 0xF5 can never start UTF-8 text, so no text or JSON command is mistaken for an envelope.
+ * Any command starting with F5 53 is treated as an envelope (a malformed one is rejected,
+ * never passed to the inner machine).
+ */
+import { QuorateError } from '../errors.js'
+import type { ErrorCode } from '../errors.js'
+
+export const ENVELOPE_MAGIC_0 = 0xf5
+export const ENVELOPE_MAGIC_1 = 0x53
+const ENVELOPE_VERSION = 1
+const HEADER_BYTES = 4
+
+export const KIND_REGISTER = 1
+export const KIND_COMMAND = 2
+export const KIND_CLOSE = 3
+
+/** A decoded envelope. `payload` is a view into the command, not a copy. */
+export type SessionEnvelope =
+  | { readonly kind: typeof KIND_REGISTER }
+  | { readonly kind: typeof KIND_COMMAND, readonly clientId: number, readonly seq: number, readonly firstUnacknowledged: number, readonly payload: Uint8Array }
+  | { readonly kind: typeof KIND_CLOSE, readonly clientId: number }
+
+/** True if `command` claims to be a session envelope (starts with the reserved bytes F5 53). */
+export function isSessionEnvelope (command: Uint8Array): boolean {
+  return command.length >= 2 && command[0] === ENVELOPE_MAGIC_0 && command[1] === ENVELOPE_MAGIC_1
+}
+
+function varintSize (n: number): number {
+  let size = 1
+  while (n >= 0x80) { n = Math.floor(n / 0x80); size++ }
+  return size
+}
+
+function writeVarint (buf: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    buf[at++] = (n % 0x80) | 0x80
+    n = Math.floor(n / 0x80)
+  }
+  buf[at++] = n
+  return at
+}
+
+function header (buf: Uint8Array, kind: number): void {
+  buf[0] = ENVELOPE_MAGIC_0
+  buf[1] = ENVELOPE_MAGIC_1
+  buf[2] = ENVELOPE_VERSION
+  buf[3] = kind
+}
+
+function checkPositive (n: number, field: string): void {
+  if (!Number.isSafeInteger(n) || n < 1) throw new QuorateError('SESSION_ENVELOPE_INVALID', `session envelope: ${field} must be a positive safe integer (got ${String(n)})`)
+}
+
+export function encodeRegister (): Uint8Array {
+  const buf = new Uint8Array(HEADER_BYTES)
+  header(buf, KIND_REGISTER)
+  return buf
+}
+
+export function encodeClose (clientId: number): Uint8Array {
+  checkPositive(clientId, 'clientId')
+  const buf = new Uint8Array(HEADER_BYTES + varintSize(clientId))
+  header(buf, KIND_CLOSE)
+  writeVarint(buf, HEADER_BYTES, clientId)
+  return buf
+}
+
+/** Wraps `payload` with its session coordinates in one allocation. */
+export function encodeSessionCommand (clientId: number, seq: number, firstUnacknowledged: number, payload: Uint8Array): Uint8Array {
+  checkPositive(clientId, 'clientId')
+  checkPositive(seq, 'seq')
+  checkPositive(firstUnacknowledged, 'firstUnacknowledged')
+  if (firstUnacknowledged > seq) throw new QuorateError('SESSION_ENVELOPE_INVALID', `session envelope: firstUnacknowledged ${firstUnacknowledged} is above seq ${seq} (a command in flight is unacknowledged)`)
+  const fixed = HEADER_BYTES + varintSize(clientId) + varintSize(seq) + varintSize(firstUnacknowledged)
+  const buf = new Uint8Array(fixed + payload.length)
+  header(buf, KIND_COMMAND)
+  let at = writeVarint(buf, HEADER_BYTES, clientId)
+  at = writeVarint(buf, at, seq)
+  at = writeVarint(buf, at, firstUnacknowledged)
+  buf.set(payload, at)
+  return buf
+}
+
+/** Bounds-checked reads; every failure is a QuorateError with the reader's code. */
+export class ByteCursor {
+  readonly #buf: Uint8Array
+  readonly #code: ErrorCode
+  readonly #what: string
+  #pos: number
+
+  constructor (buf: Uint8Array, code: ErrorCode, what: string, offset = 0) {
+    this.#buf = buf
+    this.#code = code
+    this.#what = what
+    this.#pos = offset
+  }
+
+  get offset (): number { return this.#pos }
+
+  fail (problem: string): never {
+    throw new QuorateError(this.#code, `${this.#what}: ${problem} at byte ${this.#pos}`)
+  }
+
+  byte (): number {
+    if (this.#pos >= this.#buf.length) this.fail('unexpected end')
+    return this.#buf[this.#pos++]!
+  }
+
+  varint (): number {
+    let result = 0
+    let scale = 1
+    for (let i = 0; i < 8; i++) {
+      const b = this.byte()
+      result += (b & 0x7f) * scale
+      if (b < 0x80) {
+        if (!Number.isSafeInteger(result)) this.fail('varint above 2^53')
+        return result
+      }
+      scale *= 0x80
+    }
+    return this.fail('varint too long')
+  }
+
+  positive (field: string): number {
+    const n = this.varint()
+    if (n < 1) this.fail(`${field} must be at least 1`)
+    return n
+  }
+
+  bytes (n: number): Uint8Array {
+    if (n > this.#buf.length - this.#pos) this.fail('unexpected end')
+    const out = this.#buf.subarray(this.#pos, this.#pos + n)
+    this.#pos += n
+    return out
+  }
+
+  rest (): Uint8Array {
+    const out = this.#buf.subarray(this.#pos)
+    this.#pos = this.#buf.length
+    return out
+  }
+
+  end (): void {
+    if (this.#pos !== this.#buf.length) this.fail('trailing bytes')
+  }
+}
+
+/** Decodes an envelope; throws SESSION_ENVELOPE_INVALID on anything malformed. */
+export function decodeEnvelope (command: Uint8Array): SessionEnvelope {
+  const r = new ByteCursor(command, 'SESSION_ENVELOPE_INVALID', 'session envelope')
+  if (r.byte() !== ENVELOPE_MAGIC_0 || r.byte() !== ENVELOPE_MAGIC_1) r.fail('missing the F5 53 prefix')
+  const version = r.byte()
+  if (version !== ENVELOPE_VERSION) r.fail(`unsupported version ${version}`)
+  const kind = r.byte()
+  switch (kind) {
+    case KIND_REGISTER:
+      r.end()
+      return { kind }
+    case KIND_CLOSE: {
+      const clientId = r.positive('clientId')
+      r.end()
+      return { kind, clientId }
+    }
+    case KIND_COMMAND: {
+      const clientId = r.positive('clientId')
+      const seq = r.positive('seq')
+      const firstUnacknowledged = r.positive('firstUnacknowledged')
+      if (firstUnacknowledged > seq) r.fail(`firstUnacknowledged ${firstUnacknowledged} above seq ${seq}`)
+      return { kind, clientId, seq, firstUnacknowledged, payload: r.rest() }
+    }
+    default:
+      return r.fail(`unknown kind ${kind}`)
+  }
+}
+
+/** Turns cached apply results into bytes for snapshots and back. Must round-trip. */
+export interface SessionResultCodec<Result = unknown> {
+  encode (result: Result): Uint8Array
+  decode (bytes: Uint8Array): Result
+}
+
+const TAG_UNDEFINED = 0
+const TAG_BYTES = 1
+const TAG_JSON = 2
+
+/**
+ * The default result codec: `undefined`, a `Uint8Array` (exact bytes), or anything
+ * `JSON.stringify` round-trips (plain objects, arrays, strings, numbers, booleans, null).
+ * Use your own codec for results holding bigint, Map, Date or class instances.
+ */
+export const jsonResultCodec: SessionResultCodec<unknown> = {
+  encode (result: unknown): Uint8Array {
+    if (result === undefined) return Uint8Array.of(TAG_UNDEFINED)
+    if (result instanceof Uint8Array) {
+      const out = new Uint8Array(result.length + 1)
+      out[0] = TAG_BYTES
+      out.set(result, 1)
+      return out
+    }
+    const text = Buffer.from(JSON.stringify(result), 'utf8')
+    const out = new Uint8Array(text.length + 1)
+    out[0] = TAG_JSON
+    out.set(text, 1)
+    return out
+  },
+  decode (bytes: Uint8Array): unknown {
+    const body = bytes.subarray(1)
+    switch (bytes[0]) {
+      case TAG_UNDEFINED: return undefined
+      case TAG_BYTES: return body.slice()
+      case TAG_JSON: return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'))
+      default: throw new QuorateError('STORAGE_CORRUPT', `session result: unknown tag ${String(bytes[0])}`)
+    }
+  }
+}
+
+/** A growable byte buffer for the (rare, whole-table) snapshot encoding. */
+export class ByteSink {
+  #buf = new Uint8Array(256)
+  #len = 0
+
+  #ensure (extra: number): void {
+    if (this.#len + extra <= this.#buf.length) return
+    let size = this.#buf.length * 2
+    while (size < this.#len + extra) size *= 2
+    const next = new Uint8Array(size)
+    next.set(this.#buf.subarray(0, this.#len))
+    this.#buf = next
+  }
+
+  varint (n: number): void {
+    this.#ensure(8)
+    this.#len = writeVarint(this.#buf, this.#len, n)
+  }
+
+  chunk (b: Uint8Array): void {
+    this.varint(b.length)
+    this.#ensure(b.length)
+    this.#buf.set(b, this.#len)
+    this.#len += b.length
+  }
+
+  finish (): Uint8Array { return this.#buf.subarray(0, this.#len) }
+}
