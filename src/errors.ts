@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   RAFT_PROPOSAL_TOO_LARGE: 'The proposal is larger than maxProposalBytes.',
   RAFT_TRANSFER_IN_PROGRESS: 'Leadership is being transferred; proposals are refused until it ends.',
   RAFT_TIMEOUT: 'No answer from the leader in time (forwarded proposal or read); a proposal outcome is then unknown.',
+  RAFT_CONFIG_INVALID: 'A configuration change makes no sense (no voters left, already joint, unknown operation).',
+  RAFT_CONFIG_PENDING: 'A configuration change is already in progress, or the leader has not yet committed an entry of its term.',
   RAFT_NOT_MEMBER: 'The node is not a member of the cluster configuration.',
   SESSION_EXPIRED: 'The client session is unknown to the state machine (expired, evicted, closed or never registered); the command was not applied and earlier outstanding commands may or may not have been.',
   SESSION_SEQUENCE_TOO_OLD: 'The command\'s sequence number is below what its session still remembers (its result was discarded); it was not applied again.',
@@ -51,7 +53,9 @@ export const ERROR_CODES = {
   CHECKER_TIMEOUT: 'The linearizability checker ran out of its time budget (counted as a failure).',
   CHECKER_NOT_LINEARIZABLE: 'assertLinearizable found a history that is not linearizable; the message explains why and details.result holds the counterexample.',
   CHECKER_HISTORY_INVALID: 'A history given to the linearizability checker or its recorder is malformed; the message names the operation.',
-  KV_COMMAND_INVALID: 'A key-value workload command (quorate/testing) could not be encoded or decoded.'
+  KV_COMMAND_INVALID: 'A key-value workload command (quorate/testing) could not be encoded or decoded.',
+  CLUSTER_PROCESS_FAILED: 'A node process could not be started, or exited before it printed its ready line; the message holds its stderr.',
+  CLUSTER_REQUEST_INVALID: 'A client request to a cluster node was malformed (bad JSON, unknown type, wrong field types or too large).'
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -1,0 +1,122 @@
+/**
+ * Assembles one key-value cluster node: a RaftNode replicating a KvStateMachine, answering
+ * the client protocol through a KvService. `createKvNode` takes any storage and transport
+ * (the in-process demo uses the MemoryNetwork); `startClusterNode` builds the production
+ * set from a ClusterNodeConfig — classic-level storage, tcpTransport, an HTTP endpoint.
+ */
+import { readFile } from 'node:fs/promises'
+import { RaftNode } from '../raft/node.js'
+import { LevelStorage } from '../raft/level-storage.js'
+import type { RaftStorage } from '../raft/storage.js'
+import type { NodeId } from '../raft/types.js'
+import type { Transport } from '../transport/transport.js'
+import { tcpTransport } from '../transport/tcp.js'
+import type { TcpAddress, TcpTransportOptions } from '../transport/tcp.js'
+import { KvStateMachine } from '../testing/kv-state-machine.js'
+import type { Random } from '../util/random.js'
+import { DEFAULT_CLUSTER_ELECTION_TICKS, DEFAULT_CLUSTER_ID, DEFAULT_CLUSTER_TICK_MS, validateClusterNodeConfig } from './config.js'
+import type { ClusterNodeConfig } from './config.js'
+import { serveClientEndpoint } from './http-endpoint.js'
+import type { ClientEndpoint } from './http-endpoint.js'
+import { KvService } from './kv-service.js'
+
+export interface KvNodeOptions {
+  readonly id: NodeId
+  readonly voters: readonly NodeId[]
+  readonly storage: RaftStorage
+  readonly transport: Transport
+  /** @default DEFAULT_CLUSTER_TICK_MS (50) */
+  readonly tickMs?: number
+  /** @default DEFAULT_CLUSTER_ELECTION_TICKS (10) */
+  readonly electionTicks?: number
+  /** @default true */
+  readonly sync?: boolean
+  /** @default DEFAULT_REQUEST_TIMEOUT_MS (5000) */
+  readonly requestTimeoutMs?: number
+  /** @default Math.random */
+  readonly random?: Random
+}
+
+export interface KvNode {
+  readonly node: RaftNode
+  readonly machine: KvStateMachine
+  readonly service: KvService
+}
+
+/** A not yet opened RaftNode over a fresh KvStateMachine, and the service answering for it. */
+export function createKvNode (options: KvNodeOptions): KvNode {
+  const machine = new KvStateMachine()
+  const node = new RaftNode({
+    id: options.id,
+    voters: options.voters,
+    storage: options.storage,
+    transport: options.transport,
+    stateMachine: machine,
+    tickMs: options.tickMs ?? DEFAULT_CLUSTER_TICK_MS,
+    electionTicks: options.electionTicks ?? DEFAULT_CLUSTER_ELECTION_TICKS,
+    sync: options.sync,
+    random: options.random
+  })
+  const service = new KvService({ node, machine, requestTimeoutMs: options.requestTimeoutMs })
+  return { node, machine, service }
+}
+
+export interface RunningClusterNode extends KvNode {
+  /** Where Raft traffic is accepted (the real port if the config said 0). */
+  readonly raftAddress: TcpAddress
+  /** Where the client endpoint listens (the real port if the config said 0). */
+  readonly clientAddress: TcpAddress
+  /** Stops the endpoint, then the node (which closes its transport and storage). Idempotent. */
+  close (): Promise<void>
+}
+
+async function transportSecurity (config: ClusterNodeConfig): Promise<Pick<TcpTransportOptions, 'tls' | 'insecure'>> {
+  if (config.tls === undefined) return { insecure: true }
+  const [key, cert, ca] = await Promise.all([config.tls.keyFile, config.tls.certFile, config.tls.caFile].map(async (f) => await readFile(f)))
+  return { tls: { key: key!, cert: cert!, ca: ca! } }
+}
+
+/** Opens a node as `config` describes and serves its client endpoint. */
+export async function startClusterNode (config: ClusterNodeConfig, options: { signal?: AbortSignal } = {}): Promise<RunningClusterNode> {
+  validateClusterNodeConfig(config)
+  const self = config.members[config.id]!
+  const peers: Record<NodeId, TcpAddress> = {}
+  for (const [id, m] of Object.entries(config.members)) {
+    if (id !== config.id) peers[id] = { host: m.host, port: m.raftPort }
+  }
+  const transport = tcpTransport({
+    id: config.id,
+    clusterId: config.clusterId ?? DEFAULT_CLUSTER_ID,
+    listen: { host: self.host, port: self.raftPort },
+    peers,
+    ...await transportSecurity(config)
+  })
+  const parts = createKvNode({
+    id: config.id,
+    voters: Object.keys(config.members),
+    storage: new LevelStorage({ location: config.dataDir }),
+    transport,
+    tickMs: config.tickMs,
+    electionTicks: config.electionTicks,
+    sync: config.sync,
+    requestTimeoutMs: config.requestTimeoutMs
+  })
+  await parts.node.open({ signal: options.signal })
+  let endpoint: ClientEndpoint
+  try {
+    endpoint = await serveClientEndpoint(parts.service, { host: self.host, port: self.clientPort })
+  } catch (err) {
+    await parts.node.close()
+    throw err
+  }
+  let closing: Promise<void> | null = null
+  return {
+    ...parts,
+    raftAddress: transport.address() ?? { host: self.host, port: self.raftPort },
+    clientAddress: endpoint.address,
+    close: async () => {
+      closing ??= endpoint.close().finally(async () => { await parts.node.close() })
+      await closing
+    }
+  }
+}

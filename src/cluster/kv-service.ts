@@ -1,0 +1,110 @@
+/**
+ * KvService: answers client protocol requests (protocol.ts) for one RaftNode replicating a
+ * KvStateMachine. Transport-agnostic: the HTTP endpoint and in-process callers both use
+ * `handle`, which never throws — every failure becomes a `{ ok: false, code }` response.
+ */
+import { createHash } from 'node:crypto'
+import { QuorateError, abortError } from '../errors.js'
+import type { RaftNode } from '../raft/node.js'
+import { encodeKvCommand } from '../testing/kv-command.js'
+import type { KvOutput } from '../testing/kv-model.js'
+import type { KvStateMachine } from '../testing/kv-state-machine.js'
+import { checkInt } from '../util/validate.js'
+import { failureResponse, parseClientRequest } from './protocol.js'
+import type { ClientResponse, NodeReport } from './protocol.js'
+
+/** Default time a proposal or read may take before the node answers ABORTED (outcome unknown). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5000
+
+export interface KvServiceOptions {
+  /** The node; the service neither opens nor closes it. */
+  readonly node: RaftNode
+  /** The state machine the node applies to. */
+  readonly machine: KvStateMachine
+  /** A proposal or read still pending after this many ms is answered ABORTED (a proposal may still commit). @default DEFAULT_REQUEST_TIMEOUT_MS (5000) */
+  readonly requestTimeoutMs?: number
+}
+
+export function validateKvServiceOptions (options: KvServiceOptions): void {
+  if (typeof options?.node?.propose !== 'function') throw new QuorateError('OPTIONS_INVALID', 'KvService: option "node" must be a RaftNode')
+  if (typeof options.machine?.entries !== 'function') throw new QuorateError('OPTIONS_INVALID', 'KvService: option "machine" must be a KvStateMachine')
+  checkInt(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 'KvService', 'requestTimeoutMs', 1)
+}
+
+/** SHA-256 (hex) of a state machine's sorted key-value pairs. */
+export function kvStateHash (machine: KvStateMachine): string {
+  const hash = createHash('sha256')
+  for (const [key, value] of machine.entries()) {
+    // Length prefixes keep ("ab","c") and ("a","bc") apart.
+    hash.update(`${key.length}:${key}${value.length}:${value}`)
+  }
+  return hash.digest('hex')
+}
+
+export class KvService {
+  readonly #node: RaftNode
+  readonly #machine: KvStateMachine
+  readonly #timeoutMs: number
+
+  constructor (options: KvServiceOptions) {
+    validateKvServiceOptions(options)
+    this.#node = options.node
+    this.#machine = options.machine
+    this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+  }
+
+  get node (): RaftNode { return this.#node }
+
+  /** The node's status and a hash of its state, taken in one synchronous step. */
+  report (): NodeReport {
+    const s = this.#node.status()
+    return {
+      id: s.id,
+      pid: process.pid,
+      role: s.role,
+      term: s.term,
+      leader: s.leader,
+      commitIndex: s.commitIndex,
+      appliedIndex: s.appliedIndex,
+      keys: this.#machine.size,
+      stateHash: kvStateHash(this.#machine)
+    }
+  }
+
+  /**
+   * Answers one request (a decoded JSON value, validated here). `signal` aborts it, for
+   * example when the client disconnects; the service's own timeout applies as well.
+   */
+  async handle (raw: unknown, signal?: AbortSignal): Promise<ClientResponse> {
+    try {
+      const request = parseClientRequest(raw)
+      if (request.type === 'status') return { ok: true, type: 'status', status: this.report() }
+      const deadline = AbortSignal.timeout(this.#timeoutMs)
+      const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline])
+      if (request.type === 'kv') {
+        const output = await this.#node.propose(encodeKvCommand(request.input), { signal: combined }) as KvOutput
+        return { ok: true, type: 'kv', output }
+      }
+      const index = await untilAborted(this.#node.read({ signal: combined }), combined)
+      return { ok: true, type: 'read', index, values: request.keys.map((k) => this.#machine.get(k)) }
+    } catch (err) {
+      return failureResponse(err)
+    }
+  }
+}
+
+/** `promise`, or ABORTED once `signal` fires (node.read's wait for apply takes no signal). */
+async function untilAborted<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => { reject(abortError(signal)) }
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([promise, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort!)
+    promise.catch(() => {})
+  }
+}
