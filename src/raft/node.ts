@@ -18,7 +18,11 @@
  * await node.close()
  */
 import { EventEmitter } from 'node:events'
-import type { Entry, Message, NodeId } from './types.js'
+import type { ClusterConfig, Entry, Message, NodeId, SnapshotMeta } from './types.js'
+import type { ConfigChange } from './confchange.js'
+import { decodeConfigChange } from './confchange.js'
+import { SNAPSHOT_DEFAULTS, SnapshotReceiver, SnapshotSender, collectSnapshot, iterate } from './snapshot-transfer.js'
+import type { ServedSnapshot } from './snapshot-transfer.js'
 import type { ComponentStatus, RaftStorage } from './storage.js'
 import type { StateMachine } from './state-machine.js'
 import type { Transport } from '../transport/transport.js'
@@ -36,7 +40,13 @@ export const NODE_DEFAULTS = {
   tickMs: 100,
   sync: true,
   requestTimeoutTicks: 20,
-  maxProposalBatch: 4096
+  maxProposalBatch: 4096,
+  snapshotEntries: 10_000,
+  snapshotBytes: 64 * 1024 * 1024,
+  snapshotKeepEntries: 5_000,
+  snapshotChunkBytes: SNAPSHOT_DEFAULTS.chunkBytes,
+  snapshotWindowChunks: SNAPSHOT_DEFAULTS.windowChunks,
+  autoLeaveJoint: true
 } as const
 
 /** Deliberately broken behaviours for the simulator's mutation check. Never use them otherwise. */
@@ -64,6 +74,22 @@ export interface RaftNodeOptions extends Omit<RaftOptions, 'random'> {
   requestTimeoutTicks?: number
   /** Most proposals taken into one log append. @default 4096 */
   maxProposalBatch?: number
+  /**
+   * Take a snapshot (and compact the log) once this many entries were applied since the last
+   * one. 0 disables snapshots. Needs `stateMachine.snapshot()` and `restore()`.
+   * @default 10000 if the state machine has snapshot() and restore(), else 0
+   */
+  snapshotEntries?: number
+  /** ...or once this many bytes of commands were applied since the last one. @default 67108864 */
+  snapshotBytes?: number
+  /** Entries kept in memory behind a snapshot, so slightly slow followers need no snapshot. @default 5000 */
+  snapshotKeepEntries?: number
+  /** Bytes per InstallSnapshot chunk. @default 1048576 */
+  snapshotChunkBytes?: number
+  /** Unacknowledged snapshot chunks in flight per follower. @default 4 */
+  snapshotWindowChunks?: number
+  /** Leave a joint configuration automatically once it is applied. @default true */
+  autoLeaveJoint?: boolean
   /** @default the system monotonic clock */
   clock?: Clock
   /** @default Math.random */
@@ -93,6 +119,8 @@ export interface RaftNodeEvents {
   role: [{ role: Role, term: number, leader: NodeId | null }]
   leader: [{ leader: NodeId | null, term: number }]
   applied: [{ index: number }]
+  config: [ClusterConfig]
+  snapshot: [SnapshotMeta]
   failed: [QuorateError]
 }
 
@@ -142,6 +170,21 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   #role: Role = 'follower'
   #leader: NodeId | null = null
 
+  // Snapshots and membership.
+  readonly #snapshotEntries: number
+  readonly #snapshotBytes: number
+  readonly #snapshotKeepEntries: number
+  #snapshotIndex = 0
+  #appliedSinceSnapshot = 0
+  #bytesSinceSnapshot = 0
+  #served: ServedSnapshot | null = null
+  readonly #senders = new Map<NodeId, SnapshotSender>()
+  readonly #receiver = new SnapshotReceiver()
+  /** Messages held while a received snapshot is being installed. */
+  #held: Message[] | null = null
+  #pendingInstall: { meta: SnapshotMeta, chunks: Uint8Array[], leader: NodeId } | null = null
+  #configWaiters: Array<(c: ClusterConfig) => boolean> = []
+
   constructor (options: RaftNodeOptions) {
     super()
     const C = 'RaftNodeOptions'
@@ -155,6 +198,19 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.#requestTimeoutTicks = options.requestTimeoutTicks ?? NODE_DEFAULTS.requestTimeoutTicks
     checkInt(this.#requestTimeoutTicks, C, 'requestTimeoutTicks', 1)
     this.#maxProposalBatch = options.maxProposalBatch ?? NODE_DEFAULTS.maxProposalBatch
+    // Snapshots are on by default for state machines that can make them; asking for them
+    // explicitly from one that cannot is an error.
+    const canSnapshot = typeof options.stateMachine.snapshot === 'function' && typeof options.stateMachine.restore === 'function'
+    this.#snapshotEntries = options.snapshotEntries ?? (canSnapshot ? NODE_DEFAULTS.snapshotEntries : 0)
+    checkInt(this.#snapshotEntries, C, 'snapshotEntries', 0)
+    this.#snapshotBytes = options.snapshotBytes ?? NODE_DEFAULTS.snapshotBytes
+    checkInt(this.#snapshotBytes, C, 'snapshotBytes', 1)
+    this.#snapshotKeepEntries = options.snapshotKeepEntries ?? NODE_DEFAULTS.snapshotKeepEntries
+    checkInt(this.#snapshotKeepEntries, C, 'snapshotKeepEntries', 0)
+    checkInt(options.snapshotChunkBytes ?? NODE_DEFAULTS.snapshotChunkBytes, C, 'snapshotChunkBytes', 1)
+    checkInt(options.snapshotWindowChunks ?? NODE_DEFAULTS.snapshotWindowChunks, C, 'snapshotWindowChunks', 1)
+    check(this.#snapshotEntries === 0 || canSnapshot,
+      C, 'snapshotEntries', '0 when the state machine has no snapshot()/restore()', this.#snapshotEntries)
     checkInt(this.#maxProposalBatch, C, 'maxProposalBatch', 1)
     this.#sync = options.sync ?? NODE_DEFAULTS.sync
     this.#clock = options.clock ?? systemClock
@@ -201,6 +257,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         }
       }
       this.#core = new RaftCore({ ...this.#options, random: this.#options.random }, stored, this.#mutations)
+      this.#snapshotIndex = stored.snapshot?.index ?? 0
       this.#applied = this.#core.log.applied
       if ((signal as AbortSignal | undefined)?.aborted === true) throw abortError(signal!)
       await transport.open((m) => { this.#receive(m) }, { signal })
@@ -386,6 +443,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   #receive (m: Message): void {
     const core = this.#core
     if (core === null || this.#status !== 'open') return
+    if (this.#held !== null) { this.#held.push(m); return }
     core.step(m)
     this.#schedule()
   }
@@ -398,6 +456,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     if (this.#status !== 'open' || this.#core === null) return
     this.#ticks++
     this.#core.tick()
+    for (const sender of this.#senders.values()) sender.tick()
     this.#expireRequests()
     this.#armTick()
     this.#schedule()
@@ -435,8 +494,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       for (;;) {
         if (this.#status !== 'open') return
         this.#takeProposals(core)
+        if (this.#pendingInstall !== null) await this.#installSnapshot(core)
+        this.#pumpSnapshots(core)
+        this.#maybeLeaveJoint(core)
         if (!core.hasReady()) return
         await this.#handleReady(core, core.ready())
+        if (this.#shouldSnapshot()) await this.#takeSnapshot(core)
       }
     } catch (err) {
       this.#fail(err, 'processing a ready batch')
@@ -492,6 +555,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.#handleSoftState(rd)
     for (const rs of rd.readStates) this.#settleRead(rs.context, rs.index)
     for (const f of rd.forwarded) this.#settleForward(f.context, f.index, f.term, f.rejected, f.leader)
+    for (const m of rd.snapshotChunks) this.#receiveSnapshotChunk(core, m)
+    for (const m of rd.snapshotAcks) this.#senders.get(m.from)?.onAck(m.index, m.context)
+    for (const to of rd.snapshotTargets) await this.#startSnapshotSender(core, to)
     core.advance(rd)
   }
 
@@ -500,7 +566,13 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!
       let result: unknown
-      if (e.type === 'command') {
+      if (e.type === 'config') {
+        const config = this.#core!.applyConfigChange(decodeConfigChange(e.data))
+        result = config
+        this.#configWaiters = this.#configWaiters.filter((w) => !w(config))
+        this.emit('config', config)
+      } else if (e.type === 'command') {
+        this.#bytesSinceSnapshot += e.data.byteLength
         try {
           result = sm.apply(e.data, e.index)
           if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') result = await result
@@ -511,6 +583,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       this.#applied = e.index
       this.#pending.settle(e.term, e.index, result)
     }
+    this.#appliedSinceSnapshot += entries.length
     const last = this.#applied
     this.#trace({ kind: 'apply', index: last })
     if (this.#applyWaiters.length > 0) this.#wakeApplyWaiters()
@@ -560,6 +633,153 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       const q = f.batch[i]!
       this.#pending.add(term, index + i, q.resolve, q.reject, this.#applied)
     }
+  }
+
+  // ---------------------------------------------------------------- membership
+
+  /**
+   * Changes the cluster's membership (Raft thesis §4). A change of at most one voter applies
+   * directly; larger ones go through a joint configuration, which the leader leaves
+   * automatically (autoLeaveJoint). Resolves with the final configuration once it is applied
+   * on this node. Leader only (RAFT_NOT_LEADER); RAFT_CONFIG_PENDING while another change is in
+   * progress; RAFT_CONFIG_INVALID for an impossible change.
+   */
+  async changeMembership (change: ConfigChange, options: { signal?: AbortSignal } = {}): Promise<ClusterConfig> {
+    this.#assertOpen()
+    const core = this.#core!
+    const pos = core.proposeConfigChange(change)
+    this.#schedule()
+    const applied = await new Promise<unknown>((resolve, reject) => {
+      this.#pending.add(pos.term, pos.index, resolve, reject)
+      options.signal?.addEventListener('abort', () => { reject(abortError(options.signal!)) }, { once: true })
+    }) as ClusterConfig
+    if (applied.votersOutgoing.length === 0) return applied
+    return await new Promise<ClusterConfig>((resolve, reject) => {
+      this.#configWaiters.push((c) => { if (c.votersOutgoing.length === 0) { resolve(c); return true } return false })
+      options.signal?.addEventListener('abort', () => { reject(abortError(options.signal!)) }, { once: true })
+    })
+  }
+
+  /** Adds a non-voting learner: it receives the log but does not vote or count for commits. */
+  async addLearner (id: NodeId, options: { signal?: AbortSignal } = {}): Promise<ClusterConfig> {
+    return await this.changeMembership({ operations: [{ type: 'addLearner', id }] }, options)
+  }
+
+  /**
+   * Adds a voter safely: first as a learner, then, once it has caught up with the leader's
+   * commit index, promotes it (so a new empty node never stalls commits, thesis §4.2.1).
+   */
+  async addVoter (id: NodeId, options: { signal?: AbortSignal, catchUpTimeoutMs?: number } = {}): Promise<ClusterConfig> {
+    this.#assertOpen()
+    const config = this.#core!.config
+    if (!config.learners.includes(id) && !config.voters.includes(id)) await this.addLearner(id, options)
+    const deadline = this.#clock.now() + (options.catchUpTimeoutMs ?? this.#tickMs * (this.#options.electionTicks ?? 10) * 20)
+    for (;;) {
+      const core = this.#core
+      if (core === null) throw new QuorateError('NODE_CLOSED', `node ${this.id} closed`)
+      const match = core.status().progress?.[id]?.match ?? -1
+      if (match >= core.log.committed) break
+      if (this.#clock.now() > deadline) throw new QuorateError('RAFT_TIMEOUT', `learner ${id} did not catch up in time`)
+      await new Promise<void>((resolve) => { this.#clock.setTimeout(resolve, this.#tickMs) })
+      if (options.signal?.aborted === true) throw abortError(options.signal)
+    }
+    return await this.changeMembership({ operations: [{ type: 'addVoter', id }] }, options)
+  }
+
+  /** Removes a voter or learner (the leader itself included: it hands over and steps down). */
+  async removeMember (id: NodeId, options: { signal?: AbortSignal } = {}): Promise<ClusterConfig> {
+    return await this.changeMembership({ operations: [{ type: 'remove', id }] }, options)
+  }
+
+  #maybeLeaveJoint (core: RaftCore): void {
+    if (this.#options.autoLeaveJoint === false || core.role !== 'leader' || core.config.votersOutgoing.length === 0) return
+    try {
+      core.proposeConfigChange({ operations: [], leaveJoint: true })
+    } catch {
+      // Not yet possible (the joint entry is not applied, or a leave is already in the log).
+    }
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  #shouldSnapshot (): boolean {
+    if (this.#snapshotEntries === 0 || this.#status !== 'open') return false
+    return this.#appliedSinceSnapshot >= this.#snapshotEntries || this.#bytesSinceSnapshot >= this.#snapshotBytes
+  }
+
+  /** Stores a snapshot of the state machine at the applied index and compacts the log. */
+  async #takeSnapshot (core: RaftCore): Promise<void> {
+    const index = this.#applied
+    if (index <= this.#snapshotIndex) return
+    const meta: SnapshotMeta = { index, term: core.log.term(index), config: core.config }
+    // The state machine's snapshot() captures its state as of this call (the contract), and no
+    // entry is applied until this write finished: we are inside the processing loop.
+    await this.#options.storage.saveSnapshot(meta, this.#options.stateMachine.snapshot!(), { sync: this.#sync })
+    this.#snapshotIndex = index
+    this.#appliedSinceSnapshot = 0
+    this.#bytesSinceSnapshot = 0
+    this.#served = null
+    core.compact(index - this.#snapshotKeepEntries)
+    this.emit('snapshot', meta)
+  }
+
+  async #startSnapshotSender (core: RaftCore, to: NodeId): Promise<void> {
+    if (this.#senders.has(to)) return
+    let served = this.#served
+    if (served === null || served.meta.index !== this.#snapshotIndex) {
+      const stored = await this.#options.storage.loadSnapshot()
+      if (stored === null) { core.snapshotFailed(to); return }
+      served = await collectSnapshot(stored.meta, stored.chunks, this.#options.snapshotChunkBytes ?? NODE_DEFAULTS.snapshotChunkBytes)
+      this.#served = served
+    }
+    this.#senders.set(to, new SnapshotSender(to, served, this.#options.snapshotWindowChunks ?? NODE_DEFAULTS.snapshotWindowChunks, SNAPSHOT_DEFAULTS.retransmitTicks))
+  }
+
+  #pumpSnapshots (core: RaftCore): void {
+    for (const [to, sender] of this.#senders) {
+      const chunks = sender.due()
+      if (chunks.length === 0) {
+        // Drop finished or abandoned transfers (the follower left snapshot state).
+        if (core.status().progress?.[to]?.state !== 'snapshot') this.#senders.delete(to)
+        continue
+      }
+      for (const chunk of chunks) {
+        if (!core.sendSnapshotChunk(to, chunk)) { this.#senders.delete(to); break }
+      }
+    }
+  }
+
+  #receiveSnapshotChunk (core: RaftCore, m: Message): void {
+    const chunk = m.snapshot!
+    const { received, complete } = this.#receiver.accept(chunk)
+    core.ackSnapshot(m.from, chunk.meta.index, received)
+    if (complete && core.wantsSnapshot(chunk.meta)) {
+      this.#pendingInstall = { meta: chunk.meta, chunks: this.#receiver.chunks, leader: m.from }
+      this.#held = []
+      this.#receiver.reset()
+    }
+  }
+
+  /** Stores a received snapshot, restores the state machine from it, then tells the core. */
+  async #installSnapshot (core: RaftCore): Promise<void> {
+    const install = this.#pendingInstall!
+    this.#pendingInstall = null
+    const { meta, chunks, leader } = install
+    const sm = this.#options.stateMachine
+    if (sm.restore === undefined) throw new QuorateError('OPTIONS_INVALID', 'a snapshot arrived but the state machine has no restore()')
+    await this.#options.storage.saveSnapshot(meta, iterate(chunks), { sync: this.#sync })
+    await sm.restore(iterate(chunks))
+    core.installSnapshot(meta, leader)
+    this.#snapshotIndex = meta.index
+    this.#applied = Math.max(this.#applied, meta.index)
+    this.#appliedSinceSnapshot = 0
+    this.#bytesSinceSnapshot = 0
+    this.#pending.rejectUpTo(meta.index, new QuorateError('RAFT_TIMEOUT', `node ${this.id}: state replaced by a snapshot at ${meta.index}; the proposal outcome is unknown`))
+    this.emit('config', core.config)
+    if (this.#applyWaiters.length > 0) this.#wakeApplyWaiters()
+    const held = this.#held ?? []
+    this.#held = null
+    for (const m of held) core.step(m)
   }
 
   #trace (e: Omit<TraceEvent, 'node' | 'at'>): void {

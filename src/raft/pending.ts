@@ -71,6 +71,18 @@ export class PendingProposals {
     if (this.#head > 1024 && this.#head * 2 > this.#terms.length) this.#compact()
   }
 
+  /** Rejects every proposal at an index <= `index` (their results are unknowable here). */
+  rejectUpTo (index: number, reason: unknown): void {
+    const keep: number[] = []
+    for (let h = this.#head; h < this.#terms.length; h++) {
+      if (this.#indexes[h]! <= index) this.#rejects[h]!(reason)
+      else keep.push(h)
+    }
+    this.#terms = keep.map((h) => this.#terms[h]!); this.#indexes = keep.map((h) => this.#indexes[h]!)
+    this.#resolves = keep.map((h) => this.#resolves[h]!); this.#rejects = keep.map((h) => this.#rejects[h]!)
+    this.#head = 0
+  }
+
   rejectAll (reason: unknown): void {
     for (let h = this.#head; h < this.#rejects.length; h++) this.#rejects[h]!(reason)
     this.#terms = []; this.#indexes = []; this.#resolves = []; this.#rejects = []

@@ -8,7 +8,7 @@
  * Section numbers refer to the Raft paper (Ongaro & Ousterhout, 2014) and, as "thesis",
  * to Ongaro's dissertation (2014). The structure follows etcd-io/raft.
  */
-import type { Entry, EntryType, HardState, Message, MessageType, NodeId } from './types.js'
+import type { ClusterConfig, Entry, EntryType, HardState, Message, MessageType, NodeId, SnapshotChunk, SnapshotMeta } from './types.js'
 import { EMPTY_BYTES, entrySize, message } from './types.js'
 import type { ForwardResult, ReadState, Ready, Role, SoftState } from './ready.js'
 import { RaftLog } from './log.js'
@@ -19,6 +19,8 @@ import { resolveRaftOptions } from './options.js'
 import { QuorateError } from '../errors.js'
 import type { StoredState } from './storage.js'
 import { randomInt } from '../util/random.js'
+import type { ConfigChange } from './confchange.js'
+import { applyConfigChange, encodeConfigChange, isMember } from './confchange.js'
 
 /** vote requests carry this context when a leadership transfer forces the election (thesis §3.10). */
 const CONTEXT_TRANSFER = 1
@@ -108,6 +110,14 @@ export class RaftCore {
   #msgs: Message[] = []
   #readStates: ReadState[] = []
   #forwarded: ForwardResult[] = []
+  #snapshotChunksIn: Message[] = []
+  #snapshotAcks: Message[] = []
+  #snapshotTargets: NodeId[] = []
+
+  /** Leader: index of the latest configuration entry in its log (at most one is unapplied). */
+  #pendingConfIndex = 0
+  /** Highest index the driver confirmed applied (advance()). */
+  #appliedConfirmed: number
   #prevHard: HardState
   #prevSoft: SoftState
 
@@ -127,6 +137,7 @@ export class RaftCore {
       this.#voters = [...this.#opts.voters]
       this.#learners = [...this.#opts.learners]
     }
+    this.#appliedConfirmed = this.log.applied
     this.#prevHard = this.hardState()
     this.#resetRandomizedElectionTimeout()
     this.#prevSoft = this.softState()
@@ -138,6 +149,11 @@ export class RaftCore {
   get role (): Role { return this.#role }
   get leader (): NodeId | null { return this.#leader }
   get voters (): readonly NodeId[] { return this.#voters }
+
+  /** The configuration in force (changes take effect when their entry is applied). */
+  get config (): ClusterConfig {
+    return { voters: this.#voters, votersOutgoing: this.#votersOutgoing, learners: this.#learners }
+  }
 
   hardState (): HardState {
     return { term: this.#term, vote: this.#vote, commit: this.log.committed }
@@ -285,6 +301,8 @@ export class RaftCore {
       pr.recentActive = true
       this.#progress.set(id, pr)
     }
+    // Any configuration entry still unapplied in our log counts as pending (etcd-io/raft does the same).
+    this.#pendingConfIndex = this.log.lastIndex()
     const self = this.#progress.get(this.id)!
     self.match = this.log.durable
     self.becomeReplicate()
@@ -294,6 +312,11 @@ export class RaftCore {
   }
 
   #campaign (kind: 'preVote' | 'vote', transfer: boolean): void {
+    if (this.#hasUnappliedConfig()) {
+      // A committed configuration change we have not applied may remove us or change the
+      // quorum; campaigning under the old configuration could elect a second leader.
+      return
+    }
     let voteTerm: number
     if (kind === 'preVote') {
       this.#becomePreCandidate()
@@ -311,6 +334,14 @@ export class RaftCore {
       if (to === this.id) continue
       this.#send(message({ type: kind, from: this.id, to, term: voteTerm, index: lastIndex, logTerm: lastTerm, context: transfer ? CONTEXT_TRANSFER : 0 }))
     }
+  }
+
+  #hasUnappliedConfig (): boolean {
+    const hi = Math.min(this.log.committed, this.log.lastIndex())
+    for (let i = Math.max(this.#appliedConfirmed, this.log.snapshotIndex) + 1; i <= hi; i++) {
+      if (this.log.entry(i)?.type === 'config') return true
+    }
+    return false
   }
 
   /** Tallies votes; acts on a decided election. Returns true if the election ended. */
@@ -446,6 +477,11 @@ export class RaftCore {
       case 'readIndexResponse':
         this.#readStates.push({ context: m.context, index: m.reject ? -1 : m.index })
         return
+      case 'snapshot':
+        this.#electionElapsed = 0
+        this.#leader = m.from
+        if (m.snapshot !== null) this.#snapshotChunksIn.push(m)
+        return
       default:
     }
   }
@@ -495,6 +531,11 @@ export class RaftCore {
       case 'readIndex':
         this.#handleReadRequest(m.context, m.from)
         return
+      case 'snapshotResponse':
+        if (pr === undefined) return
+        pr.recentActive = true
+        this.#snapshotAcks.push(m)
+        return
       default:
     }
   }
@@ -514,7 +555,11 @@ export class RaftCore {
       if (wasPaused && !pr.isPaused()) this.#sendAppend(pr, false)
       return
     }
-    if (pr.state === 'probe') pr.becomeReplicate()
+    if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
+      // The follower installed the snapshot; replicate from right after it.
+      pr.becomeProbe()
+      pr.becomeReplicate()
+    } else if (pr.state === 'probe') pr.becomeReplicate()
     else if (pr.state === 'replicate') pr.inflights.freeLE(m.index)
     if (this.#maybeCommit()) this.#appendPending = true
     // Keep the pipeline full.
@@ -538,6 +583,7 @@ export class RaftCore {
       // The entries this follower needs were compacted into a snapshot; the node shell
       // streams the snapshot (InstallSnapshot) when it sees the progress in snapshot state.
       pr.becomeSnapshot(this.log.snapshotIndex)
+      this.#snapshotTargets.push(pr.id)
       return false
     }
     const entries = this.log.slice(pr.next, Number.MAX_SAFE_INTEGER, this.#opts.maxMessageBytes)
@@ -765,6 +811,134 @@ export class RaftCore {
     return target
   }
 
+  // ---------------------------------------------------------------- membership (thesis §4)
+
+  /**
+   * Proposes a configuration change (leader only). Throws RAFT_CONFIG_PENDING while another
+   * change is unapplied or before the leader committed an entry of its term (thesis §4.1 bug
+   * fix: a new leader must commit in its term before changing the configuration), and
+   * RAFT_CONFIG_INVALID for a change that makes no sense against the current configuration.
+   */
+  proposeConfigChange (change: ConfigChange): ProposalPosition {
+    if (this.#role !== 'leader') {
+      throw new QuorateError('RAFT_NOT_LEADER', `node ${this.id} is not the leader`, { details: { leader: this.#leader } })
+    }
+    if (this.#pendingConfIndex > this.#appliedConfirmed) {
+      throw new QuorateError('RAFT_CONFIG_PENDING', `a configuration change at index ${this.#pendingConfIndex} is not applied yet`)
+    }
+    if (this.log.term(this.log.committed) !== this.#term) {
+      throw new QuorateError('RAFT_CONFIG_PENDING', 'the leader has not yet committed an entry of its term')
+    }
+    applyConfigChange(this.config, change) // validates; throws RAFT_CONFIG_INVALID
+    const pos = this.propose([encodeConfigChange(change)], 'config')
+    this.#pendingConfIndex = pos.index
+    return pos
+  }
+
+  /**
+   * Applies a committed configuration change. The driver calls this when it applies a
+   * `config` entry, in log order, so every node switches at the same point of the log.
+   * Returns the new configuration.
+   */
+  applyConfigChange (change: ConfigChange): ClusterConfig {
+    let next: ClusterConfig
+    try {
+      next = applyConfigChange(this.config, change)
+    } catch {
+      // A change validated by the proposer can still be moot here (e.g. proposed twice across a
+      // leader change); every node reaches the same verdict, so ignoring it keeps them agreed.
+      return this.config
+    }
+    this.#voters = [...next.voters]
+    this.#votersOutgoing = [...next.votersOutgoing]
+    this.#learners = [...next.learners]
+    if (this.#role === 'leader') {
+      const last = this.log.lastIndex()
+      for (const id of [...this.#voters, ...this.#votersOutgoing, ...this.#learners]) {
+        if (!this.#progress.has(id)) {
+          const pr = new Progress(id, last + 1, this.#opts.maxInflightMessages, this.#opts.maxInflightBytes)
+          pr.recentActive = true
+          this.#progress.set(id, pr)
+        }
+      }
+      for (const id of [...this.#progress.keys()]) if (!isMember(next, id) && id !== this.id) this.#progress.delete(id)
+      if (!isMember(next, this.id) || (!this.#voters.includes(this.id) && !this.#votersOutgoing.includes(this.id))) {
+        // Removed (or demoted): hand over to the most up-to-date voter, then step down.
+        let best: Progress | undefined
+        for (const pr of this.#progress.values()) if (pr.id !== this.id && this.#voters.includes(pr.id) && (best === undefined || pr.match > best.match)) best = pr
+        if (best !== undefined && best.match === this.log.lastIndex()) this.#send(message({ type: 'timeoutNow', from: this.id, to: best.id, term: this.#term }))
+        this.#becomeFollower(this.#term, null)
+        return this.config
+      }
+      if (this.#maybeCommit()) this.#appendPending = true
+      this.#appendPending = true
+    }
+    return this.config
+  }
+
+  // ---------------------------------------------------------------- snapshots (§7)
+
+  /**
+   * Drops in-memory entries up to `index` (the driver has stored a snapshot covering them).
+   * Only applied entries may be compacted.
+   */
+  compact (index: number): void {
+    const upTo = Math.min(index, this.#appliedConfirmed, this.log.durable)
+    if (upTo <= this.log.snapshotIndex) return
+    this.log.compact(upTo, this.log.term(upTo))
+  }
+
+  /** Leader: sends one snapshot chunk to a follower that is in snapshot state. Returns false if it is not. */
+  sendSnapshotChunk (to: NodeId, chunk: SnapshotChunk): boolean {
+    const pr = this.#progress.get(to)
+    if (this.#role !== 'leader' || pr === undefined || pr.state !== 'snapshot') return false
+    this.#early.push(message({ type: 'snapshot', from: this.id, to, term: this.#term, snapshot: chunk, index: chunk.meta.index, logTerm: chunk.meta.term }))
+    return true
+  }
+
+  /** Leader: the snapshot transfer to `to` failed; probe again (which restarts it if still needed). */
+  snapshotFailed (to: NodeId): void {
+    const pr = this.#progress.get(to)
+    if (pr?.state === 'snapshot') pr.becomeProbe()
+  }
+
+  /** Follower: acknowledges snapshot bytes received so far (the leader resumes from `received`). */
+  ackSnapshot (to: NodeId, snapshotIndex: number, received: number): void {
+    this.#send(message({ type: 'snapshotResponse', from: this.id, to, term: this.#term, index: snapshotIndex, context: received }))
+  }
+
+  /** Whether a received snapshot is still worth installing (it covers more than we have committed). */
+  wantsSnapshot (meta: SnapshotMeta): boolean {
+    return meta.index > this.log.committed
+  }
+
+  /**
+   * Follower: the driver has durably stored the snapshot and restored the state machine from
+   * it. The log restarts after it (keeping our entries if they match it, §7), and the leader is
+   * told where we are.
+   */
+  installSnapshot (meta: SnapshotMeta, leader: NodeId): void {
+    const log = this.log
+    if (meta.index <= log.committed) return
+    if (log.term(meta.index) === meta.term) {
+      log.compact(meta.index, meta.term)
+    } else {
+      if (log.handed > meta.index) log.truncateFrom = log.truncateFrom === 0 ? meta.index + 1 : Math.min(log.truncateFrom, meta.index + 1)
+      log.entries = []
+      log.snapshotIndex = meta.index
+      log.snapshotTerm = meta.term
+    }
+    log.committed = meta.index
+    log.applied = meta.index
+    log.handed = Math.max(Math.min(log.handed, log.lastIndex()), meta.index)
+    log.durable = Math.max(Math.min(log.durable, log.lastIndex()), meta.index)
+    this.#appliedConfirmed = meta.index
+    this.#voters = [...meta.config.voters]
+    this.#votersOutgoing = [...meta.config.votersOutgoing]
+    this.#learners = [...meta.config.learners]
+    this.#send(message({ type: 'appendResponse', from: this.id, to: leader, term: this.#term, index: log.lastIndex() }))
+  }
+
   // ---------------------------------------------------------------- output
 
   #send (m: Message): void {
@@ -778,6 +952,7 @@ export class RaftCore {
     if (this.log.handed < this.log.lastIndex() || this.log.truncateFrom !== 0) return true
     if (this.log.hasToApply()) return true
     if (this.#readStates.length > 0 || this.#forwarded.length > 0) return true
+    if (this.#snapshotChunksIn.length > 0 || this.#snapshotAcks.length > 0 || this.#snapshotTargets.length > 0) return true
     const h = this.#prevHard
     if (h.term !== this.#term || h.vote !== this.#vote || h.commit !== this.log.committed) return true
     const s = this.#prevSoft
@@ -803,7 +978,10 @@ export class RaftCore {
       committed,
       soft: this.softState(),
       readStates: this.#readStates,
-      forwarded: this.#forwarded
+      forwarded: this.#forwarded,
+      snapshotChunks: this.#snapshotChunksIn,
+      snapshotAcks: this.#snapshotAcks,
+      snapshotTargets: this.#snapshotTargets
     }
     if (hardState !== null) this.#prevHard = hardState
     this.#prevSoft = rd.soft
@@ -814,11 +992,15 @@ export class RaftCore {
     this.#msgs = []
     this.#readStates = []
     this.#forwarded = []
+    this.#snapshotChunksIn = []
+    this.#snapshotAcks = []
+    this.#snapshotTargets = []
     return rd
   }
 
   /** Acknowledges that `rd` was processed: its entries are durable and its committed entries applied. */
   advance (rd: Ready): void {
+    if (rd.committed.length > 0) this.#appliedConfirmed = Math.max(this.#appliedConfirmed, rd.committed[rd.committed.length - 1]!.index)
     if (rd.entries.length > 0) {
       const last = rd.entries[rd.entries.length - 1]!.index
       // A truncation after ready() may have removed part of this batch (one Ready at a time,

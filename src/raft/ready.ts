@@ -61,4 +61,10 @@ export interface Ready {
   readonly readStates: readonly ReadState[]
   /** Answers to proposals this follower forwarded to the leader. */
   readonly forwarded: readonly ForwardResult[]
+  /** Follower: snapshot chunks received from the leader, for the driver to assemble (InstallSnapshot). */
+  readonly snapshotChunks: readonly Message[]
+  /** Leader: acknowledgements of snapshot chunks (context = bytes the follower has). */
+  readonly snapshotAcks: readonly Message[]
+  /** Leader: followers that fell behind the compacted log and need the stored snapshot streamed. */
+  readonly snapshotTargets: readonly NodeId[]
 }
