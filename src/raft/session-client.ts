@@ -112,8 +112,10 @@ export function validateClientSessionOptions (options: ClientSessionOptions): vo
   if (options.random !== undefined) check(typeof options.random?.next === 'function', C, 'random', 'a Random', typeof options.random)
 }
 
+// ABORTED is here because the caller's own abort is handled before this test is asked: an
+// ABORTED that reaches it came from the target (a proxy or transport giving up an attempt).
 const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'RAFT_NOT_LEADER', 'RAFT_TIMEOUT', 'RAFT_PROPOSAL_DROPPED', 'RAFT_TRANSFER_IN_PROGRESS',
+  'ABORTED', 'RAFT_NOT_LEADER', 'RAFT_TIMEOUT', 'RAFT_PROPOSAL_DROPPED', 'RAFT_TRANSFER_IN_PROGRESS',
   'NODE_CLOSED', 'NODE_NOT_OPEN', 'NODE_FAILED', 'TRANSPORT_CLOSED', 'TRANSPORT_UNKNOWN_PEER'
 ])
 
