@@ -15,7 +15,7 @@ export interface ClusterHandle {
   start (id: NodeId): Promise<unknown>
   startAll (): Promise<unknown>
   /** Stops one node abruptly (a process gets SIGKILL); its data stays for a restart. */
-  kill (id: NodeId): Promise<void>
+  kill (id: NodeId): Promise<unknown>
   isRunning (id: NodeId): boolean
   /** Stops every node and removes `dir` if the cluster created it. Idempotent. */
   close (): Promise<void>

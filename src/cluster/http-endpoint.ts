@@ -11,7 +11,7 @@ import type { KvService } from './kv-service.js'
 import { failureResponse } from './protocol.js'
 import type { ClientRequest, ClientResponse } from './protocol.js'
 
-/** Largest request body accepted; a larger one is answered 413 and the connection closed. */
+/** Largest request body accepted; a larger one is answered CLUSTER_REQUEST_INVALID and the connection closed. */
 export const MAX_REQUEST_BYTES = 8 * 1024 * 1024
 
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {

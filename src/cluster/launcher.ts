@@ -100,12 +100,18 @@ export interface NodeProcessInfo {
   readonly client: TcpAddress
 }
 
+/** How a node process ended: its exit code, or the signal that ended it. */
+export interface NodeExit {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+}
+
 interface Member {
   readonly id: NodeId
   readonly address: ClusterMemberAddress
   readonly configPath: string
   child: ChildProcess | null
-  exited: Promise<void>
+  exited: Promise<NodeExit | null>
 }
 
 const NODE_PROCESS_SCRIPT = fileURLToPath(new URL('./node-process.js', import.meta.url))
@@ -199,7 +205,7 @@ export class ProcessCluster implements ClusterHandle {
         }
         const configPath = join(dir, `${id}.json`)
         await writeFile(configPath, JSON.stringify(config, null, 2) + '\n')
-        members.set(id, { id, address: addresses[id]!, configPath, child: null, exited: Promise.resolve() })
+        members.set(id, { id, address: addresses[id]!, configPath, child: null, exited: Promise.resolve(null) })
       }
       return new ProcessCluster(ids, dir, ownsDir, members, options)
     } catch (err) {
@@ -234,7 +240,12 @@ export class ProcessCluster implements ClusterHandle {
     trackChild(child)
     child.stdin!.on('error', () => {})
     member.child = child
-    member.exited = new Promise((resolve) => { child.once('exit', () => { if (member.child === child) member.child = null; resolve() }) })
+    member.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        if (member.child === child) member.child = null
+        resolve({ code, signal })
+      })
+    })
     if (child.pid !== undefined) this.#spawned.push(child.pid)
     let stderrTail = ''
     readLines(child.stderr!, (line) => {
@@ -270,13 +281,13 @@ export class ProcessCluster implements ClusterHandle {
     return await Promise.all(this.ids.filter((id) => !this.isRunning(id)).map(async (id) => await this.start(id)))
   }
 
-  /** Sends `signal` to the node's process and resolves once it has exited. No-op if it is not running. */
-  async kill (id: NodeId, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /** Sends `signal` to the node's process and resolves with how it ended; null if it was not running. */
+  async kill (id: NodeId, signal: NodeJS.Signals = 'SIGKILL'): Promise<NodeExit | null> {
     const member = this.#member(id)
     const child = member.child
-    if (child === null) return
+    if (child === null) return null
     child.kill(signal)
-    await member.exited
+    return await member.exited
   }
 
   /** Stops every node (SIGTERM, SIGKILL after a grace period) and removes `dir` if it created it. Idempotent. */
