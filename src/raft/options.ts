@@ -17,7 +17,9 @@ export const RAFT_DEFAULTS = {
   maxMessageBytes: 1024 * 1024,
   maxApplyBytes: 16 * 1024 * 1024,
   maxProposalBytes: 8 * 1024 * 1024,
-  forwardProposals: false
+  forwardProposals: false,
+  readMode: 'safe',
+  maxClockDrift: 0.05
 } as const
 
 export interface RaftOptions {
@@ -66,6 +68,16 @@ export interface RaftOptions {
    * with RAFT_NOT_LEADER. @default false
    */
   forwardProposals?: boolean
+  /**
+   * How the leader confirms a linearizable read. `safe`: a heartbeat round acknowledged by a
+   * quorum (ReadIndex, thesis §6.4). `lease`: no round trip while the leader holds a lease
+   * (thesis §6.4.1) — faster, but correct only if every node's clock rate stays within
+   * 1 ± maxClockDrift of true time and no process pause outlasts the lease; requires
+   * checkQuorum. @default 'safe'
+   */
+  readMode?: 'safe' | 'lease'
+  /** Bound on clock rate error assumed by lease reads (0.05 = 5%). @default 0.05 */
+  maxClockDrift?: number
   /** Source of randomness for election timeouts. @default Math.random */
   random?: Random
 }
@@ -97,6 +109,8 @@ export function resolveRaftOptions (options: RaftOptions): ResolvedRaftOptions {
     maxApplyBytes: options.maxApplyBytes ?? RAFT_DEFAULTS.maxApplyBytes,
     maxProposalBytes: options.maxProposalBytes ?? RAFT_DEFAULTS.maxProposalBytes,
     forwardProposals: options.forwardProposals ?? RAFT_DEFAULTS.forwardProposals,
+    readMode: options.readMode ?? RAFT_DEFAULTS.readMode,
+    maxClockDrift: options.maxClockDrift ?? RAFT_DEFAULTS.maxClockDrift,
     random: options.random ?? systemRandom
   }
   checkInt(r.electionTicks, C, 'electionTicks', 1)
@@ -109,5 +123,9 @@ export function resolveRaftOptions (options: RaftOptions): ResolvedRaftOptions {
   checkInt(r.maxApplyBytes, C, 'maxApplyBytes', 1)
   checkInt(r.maxProposalBytes, C, 'maxProposalBytes', 1)
   check(typeof r.random?.next === 'function', C, 'random', 'an object with next()', r.random)
+  check(r.readMode === 'safe' || r.readMode === 'lease', C, 'readMode', "'safe' or 'lease'", r.readMode)
+  check(typeof r.maxClockDrift === 'number' && r.maxClockDrift >= 0 && r.maxClockDrift < 1, C, 'maxClockDrift', 'a number in [0, 1)', r.maxClockDrift)
+  check(r.readMode !== 'lease' || r.checkQuorum, C, 'readMode', "'safe' unless checkQuorum is on (a lease needs it)", r.readMode)
+  check(r.readMode !== 'lease' || Math.floor(r.electionTicks * (1 - r.maxClockDrift) / (1 + r.maxClockDrift)) > 1, C, 'electionTicks', 'long enough to leave a lease of at least one tick under maxClockDrift', r.electionTicks)
   return r
 }

@@ -101,6 +101,12 @@ export class RaftCore {
   // ReadIndex state (thesis §6.4).
   #readRound = 0
   #ackedRound = new Map<NodeId, number>()
+  /** Tick at which each recent heartbeat round was sent (ring of 256). */
+  readonly #roundSentTick = new Float64Array(256)
+  #tickCount = 0
+  /** Lease-based reads (thesis §6.4.1): tick at which the latest quorum-acknowledged round was sent, -1 if none. */
+  #leaseStart = -1
+  #leaseRound = 0
   #pendingReads: PendingRead[] = []
   /** Reads that arrived before the leader committed an entry of its term. */
   #readsAwaitingCommit: Array<{ context: number, requester: NodeId | null }> = []
@@ -206,6 +212,7 @@ export class RaftCore {
   // ---------------------------------------------------------------- time
 
   tick (): void {
+    this.#tickCount++
     this.#electionElapsed++
     if (this.#role === 'leader') {
       this.#tickLeader()
@@ -236,7 +243,7 @@ export class RaftCore {
     }
     if (this.#heartbeatElapsed >= this.#opts.heartbeatTicks) {
       this.#heartbeatElapsed = 0
-      this.#broadcastHeartbeat(0)
+      this.#broadcastHeartbeat()
     }
   }
 
@@ -264,6 +271,7 @@ export class RaftCore {
     this.#resetRandomizedElectionTimeout()
     this.#votes.clear()
     this.#transferee = null
+    this.#leaseStart = -1
     this.#failPendingReads()
   }
 
@@ -526,7 +534,7 @@ export class RaftCore {
         // A lagging follower gets an append even if empty: if it lost earlier appends it rejects
         // this one and the leader backs up (probe), instead of waiting for the next proposal.
         if (pr.match < this.log.lastIndex()) this.#sendAppend(pr, true)
-        if (m.context > 0) this.#ackRead(m.from, m.context)
+        if (m.context > 0) this.#ackRound(m.from, m.context)
         return
       case 'readIndex':
         this.#handleReadRequest(m.context, m.from)
@@ -606,13 +614,17 @@ export class RaftCore {
     }
   }
 
-  #broadcastHeartbeat (context: number): void {
+  /** Sends a heartbeat round; its number comes back in the responses (ReadIndex and leases). */
+  #broadcastHeartbeat (): number {
+    const context = ++this.#readRound
+    this.#roundSentTick[context & 255] = this.#tickCount
     for (const pr of this.#progress.values()) {
       if (pr.id === this.id) continue
       // Never tell a follower a commit index beyond what it is known to have (it may not have the entries).
       const commit = Math.min(pr.match, this.log.committed)
       this.#send(message({ type: 'heartbeat', from: this.id, to: pr.id, term: this.#term, commit, context }))
     }
+    return context
   }
 
   /**
@@ -739,14 +751,38 @@ export class RaftCore {
       this.#answerRead({ context, index, round: 0, requester })
       return
     }
+    if (this.#opts.readMode === 'lease' && this.#leaseValid()) {
+      this.#answerRead({ context, index, round: 0, requester })
+      return
+    }
     // One heartbeat round confirms every read queued before it.
-    const round = ++this.#readRound
+    const round = this.#broadcastHeartbeat()
     this.#pendingReads.push({ context, index, round, requester })
-    this.#broadcastHeartbeat(round)
   }
 
-  #ackRead (from: NodeId, round: number): void {
+  /**
+   * A leader lease (thesis §6.4.1) holds while no other node can have been elected: voters that
+   * acknowledged a heartbeat ignore vote requests for electionTicks of their own clock after
+   * receiving it (CheckQuorum). With clock rates within 1 ± maxClockDrift, that is at least
+   * electionTicks * (1 - d) / (1 + d) of our ticks after we sent it; one tick of margin more.
+   */
+  #leaseValid (): boolean {
+    if (this.#leaseStart < 0 || this.#transferee !== null) return false
+    const d = this.#opts.maxClockDrift
+    const leaseTicks = Math.floor(this.#opts.electionTicks * (1 - d) / (1 + d)) - 1
+    return this.#tickCount - this.#leaseStart < leaseTicks
+  }
+
+  #ackRound (from: NodeId, round: number): void {
     if (round > (this.#ackedRound.get(from) ?? 0)) this.#ackedRound.set(from, round)
+    if (this.#opts.readMode === 'lease') {
+      const self = this.id
+      const quorumRound = jointCommitted(this.#voters, this.#votersOutgoing, (id) => id === self ? this.#readRound : this.#ackedRound.get(id) ?? 0)
+      if (quorumRound > this.#leaseRound && this.#readRound - quorumRound < 256) {
+        this.#leaseRound = quorumRound
+        this.#leaseStart = this.#roundSentTick[quorumRound & 255]!
+      }
+    }
     let confirmed = 0
     while (confirmed < this.#pendingReads.length) {
       const r = this.#pendingReads[confirmed]!
@@ -804,6 +840,8 @@ export class RaftCore {
       throw new QuorateError('RAFT_NOT_MEMBER', `cannot transfer leadership to ${String(target)}: not another voter`, { details: { target } })
     }
     this.#transferee = target
+    // TimeoutNow makes voters ignore their lease: ours ends now.
+    this.#leaseStart = -1
     this.#electionElapsed = 0
     const pr = this.#progress.get(target)!
     if (pr.match === this.log.lastIndex()) this.#send(message({ type: 'timeoutNow', from: this.id, to: target, term: this.#term }))

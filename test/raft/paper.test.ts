@@ -416,6 +416,32 @@ test('ReadIndex: a read on a follower goes through the leader and needs a quorum
   assert.equal(net.reads.get('n1'), [{ context: 43, index: -1 }], 'failed when the leader stepped down')
 })
 
+test('lease reads (thesis §6.4.1): a leader with a fresh quorum acknowledgement answers without a round trip, and stops when the lease runs out', () => {
+  const net = new CoreNetwork(ids(3), { readMode: 'lease', electionTicks: 10 })
+  net.elect('n1')
+  net.tickAll(1) // a heartbeat round acknowledged by both followers starts the lease
+  const leader = net.core('n1')
+  const before = net.delivered.length
+  leader.readIndex(1)
+  assert.equal(leader.ready().readStates, [{ context: 1, index: 1 }], 'answered at once')
+  assert.is(net.delivered.length, before, 'without any message')
+  net.isolate('n1')
+  for (let i = 0; i < 9; i++) leader.tick()
+  leader.readIndex(2)
+  const rd = leader.ready()
+  assert.equal(rd.readStates, [], 'after the lease ran out a read needs a quorum round again')
+  assert.ok(rd.earlyMessages.some((m) => m.type === 'heartbeat'))
+})
+
+test('lease reads are refused without CheckQuorum (OPTIONS_INVALID)', () => {
+  try {
+    void new RaftCore({ id: 'n1', voters: ids(3), readMode: 'lease', checkQuorum: false })
+    assert.unreachable()
+  } catch (err) {
+    assert.is((err as QuorateError).code, 'OPTIONS_INVALID')
+  }
+})
+
 test('leadership transfer (thesis §3.10) hands over to a caught-up follower', () => {
   const net = new CoreNetwork(ids(3))
   net.elect('n1')
