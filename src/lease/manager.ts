@@ -22,6 +22,7 @@ import { systemClock } from '../util/clock.js'
 import type { Clock } from '../util/clock.js'
 import { check } from '../util/validate.js'
 import { encodeLeaseCommand } from './command.js'
+import { linked } from './deadline.js'
 import type { LeaseCommand } from './command.js'
 import { LeaseHolder } from './holder.js'
 import type { HolderContext } from './holder.js'
@@ -96,8 +97,18 @@ export class LeaseManager {
     checkName(A, 'holder', options.holder)
     const durationMs = options.durationMs ?? this.#options.defaultDurationMs
     checkDuration(A, 'durationMs', durationMs, this.#options.maxLeaseDurationMs)
+    // Our own signal, detached when this attempt ends: RaftNode.read leaves its listener on the caller's signal.
+    const attempt = linked(options.signal)
+    try {
+      return await this.#acquire(name, options.holder, durationMs, attempt.signal)
+    } finally {
+      attempt.done()
+    }
+  }
+
+  async #acquire (name: string, holder: string, durationMs: number, signal: AbortSignal): Promise<LeaseHolder> {
     const { node, table, clock } = this.#options
-    await node.read({ signal: options.signal })
+    await node.read({ signal })
     this.#assertOpen()
     const record = table.get(name)
     const judgment = this.#judge.judge(record)
@@ -108,13 +119,13 @@ export class LeaseManager {
       })
     }
     const sentAt = clock.now()
-    const outcome = await this.#propose({ op: 'acquire', name, holder: options.holder, durationMs, expectVersion: record?.version ?? 0 }, options.signal)
+    const outcome = await this.#propose({ op: 'acquire', name, holder, durationMs, expectVersion: record?.version ?? 0 }, signal)
     if (!outcome.ok) {
       throw new QuorateError('LEASE_HELD', `lease ${JSON.stringify(name)} was granted or renewed while this grant was proposed`, {
         details: { name, holder: outcome.record?.holder ?? null, token: outcome.record?.token ?? 0 }
       })
     }
-    const lease = new LeaseHolder(this.#context, { name, holder: options.holder, token: outcome.record.token, durationMs, sentAt })
+    const lease = new LeaseHolder(this.#context, { name, holder, token: outcome.record.token, durationMs, sentAt })
     if (!lease.valid || this.#closed) {
       // Free the name for others; the outcome does not matter to this caller.
       this.#propose({ op: 'release', name, holder: lease.holder, token: lease.token }, undefined).catch(() => {})
