@@ -1,0 +1,53 @@
+/** Command-line options shared by the cluster benchmarks, and small cluster helpers. */
+import type { RaftNode } from '../src/raft/node.js'
+import { DEFAULT_MEASURE_MS, DEFAULT_WARMUP_MS } from './closed-loop.js'
+import { sleep } from './measure.js'
+
+export interface BenchArgs {
+  readonly concurrency: number[]
+  readonly warmupMs: number
+  readonly measureMs: number
+  readonly trials: number
+  /** Result file name (without .json) instead of the benchmark's default. */
+  readonly out: string | undefined
+}
+
+export const DEFAULT_CONCURRENCY = [1, 16, 256]
+
+export function parseArgs (argv: readonly string[] = process.argv.slice(2)): BenchArgs {
+  const get = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag)
+    return i >= 0 ? argv[i + 1] : undefined
+  }
+  const num = (flag: string, fallback: number): number => {
+    const v = get(flag)
+    if (v === undefined) return fallback
+    const n = Number(v)
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a non-negative number, got ${v}`)
+    return n
+  }
+  const list = get('--concurrency')
+  return {
+    concurrency: list === undefined ? DEFAULT_CONCURRENCY : list.split(',').map(Number),
+    warmupMs: num('--warmup-ms', DEFAULT_WARMUP_MS),
+    measureMs: num('--measure-ms', DEFAULT_MEASURE_MS),
+    trials: num('--trials', 30),
+    out: get('--out')
+  }
+}
+
+/** The node that is leader with a majority agreeing on it. */
+export async function waitForLeader (nodes: readonly RaftNode[], timeoutMs = 10_000): Promise<RaftNode> {
+  const deadline = performance.now() + timeoutMs
+  while (performance.now() < deadline) {
+    for (const n of nodes) {
+      if (n.lifecycle !== 'open') continue
+      const s = n.status()
+      if (s.role !== 'leader') continue
+      const agree = nodes.filter((m) => m.lifecycle === 'open' && m.status().leader === n.id && m.status().term === s.term).length
+      if (agree > nodes.length / 2) return n
+    }
+    await sleep(1)
+  }
+  throw new Error('no leader elected in time')
+}

@@ -1,0 +1,103 @@
+/**
+ * B2: three node processes (node-process.ts: classic-level with fsync, plain TCP on
+ * 127.0.0.1) and the closed-loop load generator in a fourth process (tcp-client.ts), a fresh
+ * cluster per concurrency level. Reports commits/s and latency from the client, GC time and
+ * peak RSS from each node (the leader's separately). Writes bench/results/b2-tcp.json (or
+ * --out NAME).
+ *
+ *   npm run build && node dist/bench/cluster-tcp.js [--concurrency 1,16,256] [--measure-ms 10000] [--cpu-prof DIR]
+ */
+import type { ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ClosedLoopResult } from './closed-loop.js'
+import { parseArgs } from './cli.js'
+import { sleep, writeResult } from './measure.js'
+import { forkScript, freePorts, nextMessage, waitExit } from './proc.js'
+import type { NodeProcessConfig } from './node-process.js'
+
+const IDS = ['n1', 'n2', 'n3']
+/** Client connections to the leader: enough to spread socket work, few enough to stay cheap. */
+const CONNECTIONS = 4
+const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
+
+interface Meter { gcMs: number, gcCount: number, peakRssMiB: number, applied: number }
+interface Status { role: string, term: number, leader: string | null }
+export interface B2Row extends ClosedLoopResult {
+  readonly leaderGcMs: number
+  readonly leaderPeakRssMiB: number
+  readonly nodes: Array<Meter & { id: string, role: string }>
+}
+
+async function leaderOf (nodes: Map<string, ChildProcess>, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const statuses = await Promise.all([...nodes.values()].map(async (child) => {
+      child.send({ cmd: 'status' })
+      return await nextMessage<Status>(child, 'status')
+    }))
+    const leaders = statuses.filter((s) => s.role === 'leader')
+    if (leaders.length === 1) {
+      const l = leaders[0]!
+      const id = [...nodes.keys()][statuses.indexOf(l)]!
+      if (statuses.filter((s) => s.leader === id && s.term === l.term).length === nodes.size) return id
+    }
+    await sleep(20)
+  }
+  throw new Error('B2: no leader elected in time')
+}
+
+async function run (concurrency: number, warmupMs: number, measureMs: number, profileDir: string | undefined): Promise<B2Row> {
+  const root = await mkdtemp(join(tmpdir(), 'quorate-b2-'))
+  const ports = await freePorts(IDS.length * 2)
+  const raftPorts = Object.fromEntries(IDS.map((id, i) => [id, ports[i]!]))
+  const nodes = new Map<string, ChildProcess>()
+  const execArgv = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=b2-c${concurrency}-\${pid}.cpuprofile`]
+  try {
+    const clientPorts = new Map<string, number>()
+    for (const [i, id] of IDS.entries()) {
+      const cfg: NodeProcessConfig = { id, raftPorts, clientPort: ports[IDS.length + i]!, dataDir: join(root, id) }
+      clientPorts.set(id, cfg.clientPort)
+      nodes.set(id, forkScript(here('./node-process.js'), cfg, execArgv))
+    }
+    await Promise.all([...nodes.values()].map(async (c) => await nextMessage(c, 'ready')))
+    const leader = await leaderOf(nodes)
+    const client = forkScript(here('./tcp-client.js'), { port: clientPorts.get(leader), concurrency, warmupMs, measureMs, connections: Math.min(CONNECTIONS, concurrency) })
+    client.on('message', (m: { window?: string }) => {
+      if (m.window === 'start') for (const c of nodes.values()) c.send({ cmd: 'meter-start' })
+    })
+    const result = await nextMessage<ClosedLoopResult>(client, 'result', warmupMs + measureMs + 120_000)
+    const meters = await Promise.all(IDS.map(async (id) => {
+      const child = nodes.get(id)!
+      child.send({ cmd: 'meter-stop' })
+      return { id, role: id === leader ? 'leader' : 'follower', ...await nextMessage<Meter>(child, 'meter') }
+    }))
+    await waitExit(client)
+    const lead = meters.find((m) => m.role === 'leader')!
+    return { ...result, leaderGcMs: lead.gcMs, leaderPeakRssMiB: lead.peakRssMiB, nodes: meters }
+  } finally {
+    for (const c of nodes.values()) if (c.connected) c.send({ cmd: 'exit' })
+    await Promise.all([...nodes.values()].map(async (c) => await waitExit(c)))
+    await rm(root, { recursive: true, force: true })
+  }
+}
+
+const args = parseArgs()
+const profileIndex = process.argv.indexOf('--cpu-prof')
+const profileDir = profileIndex >= 0 ? process.argv[profileIndex + 1] : undefined
+const rows: B2Row[] = []
+for (const c of args.concurrency) {
+  const row = await run(c, args.warmupMs, args.measureMs, profileDir)
+  rows.push(row)
+  console.log(`B2 tcp+fsync c=${String(c).padStart(3)}: ${row.commitsPerSec} commits/s  p50 ${row.latency.p50Us} µs  p99 ${row.latency.p99Us} µs  p99.9 ${row.latency.p999Us} µs  leader gc ${row.leaderGcMs} ms  leader rss ${row.leaderPeakRssMiB} MiB${row.errors > 0 ? `  errors ${row.errors}` : ''}`)
+}
+writeResult(args.out ?? 'b2-tcp', {
+  name: 'B2: 3 node processes, TCP loopback, classic-level with sync, client in a 4th process',
+  date: new Date().toISOString(),
+  node: process.version,
+  warmupMs: args.warmupMs,
+  clientConnections: CONNECTIONS,
+  rows
+})

@@ -1,0 +1,78 @@
+/**
+ * What every cluster benchmark measures besides throughput: a latency histogram (Node's
+ * built-in HDR histogram, `perf_hooks.createHistogram`, in nanoseconds), GC pause time
+ * (PerformanceObserver 'gc' entries) and peak RSS, plus the JSON file every benchmark writes
+ * under bench/results/.
+ */
+import { createHistogram, PerformanceObserver, type RecordableHistogram } from 'node:perf_hooks'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results')
+
+export interface LatencySummary {
+  readonly count: number
+  readonly p50Us: number
+  readonly p99Us: number
+  readonly p999Us: number
+  readonly maxUs: number
+  readonly meanUs: number
+}
+
+export function newLatencyHistogram (): RecordableHistogram {
+  return createHistogram({ lowest: 1, highest: 60_000_000_000, figures: 3 })
+}
+
+const us = (ns: number): number => Math.round(ns / 100) / 10
+
+export function summarize (h: RecordableHistogram): LatencySummary {
+  if (h.count === 0) return { count: 0, p50Us: 0, p99Us: 0, p999Us: 0, maxUs: 0, meanUs: 0 }
+  return {
+    count: h.count,
+    p50Us: us(h.percentile(50)),
+    p99Us: us(h.percentile(99)),
+    p999Us: us(h.percentile(99.9)),
+    maxUs: us(h.max),
+    meanUs: us(h.mean)
+  }
+}
+
+/** Sums GC pause time between start() and stop(). */
+export class GcMeter {
+  #ms = 0
+  #count = 0
+  #observer: PerformanceObserver | null = null
+
+  start (): void {
+    this.#ms = 0
+    this.#count = 0
+    this.#observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) { this.#ms += e.duration; this.#count++ }
+    })
+    this.#observer.observe({ entryTypes: ['gc'] })
+  }
+
+  /** Stops observing; entries are delivered asynchronously, so this waits one macrotask first. */
+  async stop (): Promise<{ gcMs: number, gcCount: number }> {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    this.#observer?.disconnect()
+    this.#observer = null
+    return { gcMs: Math.round(this.#ms * 10) / 10, gcCount: this.#count }
+  }
+}
+
+/** Peak resident set size of this process so far, in MiB. */
+export function peakRssMiB (): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024 * 10) / 10
+}
+
+export function writeResult (name: string, data: unknown): string {
+  mkdirSync(RESULTS_DIR, { recursive: true })
+  const file = join(RESULTS_DIR, `${name}.json`)
+  writeFileSync(file, JSON.stringify(data, null, 2) + '\n')
+  return file
+}
+
+export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,82 @@
+/**
+ * One Raft node in its own process for B2: RaftNode + LevelStorage (classic-level, sync on)
+ * + tcpTransport (insecure, 127.0.0.1) + a state machine that counts commands, plus the
+ * benchmark's client protocol (client-wire.ts) on its own port. Started by cluster-tcp.ts
+ * with `fork()`; the parent talks to it over IPC:
+ *   → { cmd: 'status' }      ← { status: { role, term, leader } }
+ *   → { cmd: 'meter-start' } (starts the GC meter)
+ *   → { cmd: 'meter-stop' }  ← { meter: { gcMs, gcCount, peakRssMiB, applied } }
+ *   → { cmd: 'exit' }        closes the node and exits
+ */
+import { createServer } from 'node:net'
+import { RaftNode } from '../src/raft/node.js'
+import { LevelStorage } from '../src/raft/level-storage.js'
+import { tcpTransport } from '../src/transport/tcp.js'
+import { encodeFrame, FrameWriter, frameReader, STATUS_FAILED, STATUS_OK } from './client-wire.js'
+import { GcMeter, peakRssMiB } from './measure.js'
+import { CounterMachine } from './counter-machine.js'
+
+export interface NodeProcessConfig {
+  readonly id: string
+  readonly raftPorts: Record<string, number>
+  readonly clientPort: number
+  readonly dataDir: string
+  /** @default true */
+  readonly sync?: boolean
+  /** @default 10 */
+  readonly tickMs?: number
+}
+
+const config = JSON.parse(process.argv[2] ?? '{}') as NodeProcessConfig
+const ids = Object.keys(config.raftPorts)
+const peers = Object.fromEntries(ids.filter((p) => p !== config.id).map((p) => [p, { host: '127.0.0.1', port: config.raftPorts[p]! }]))
+const machine = new CounterMachine()
+
+const node = new RaftNode({
+  id: config.id,
+  voters: ids,
+  storage: new LevelStorage({ location: config.dataDir }),
+  transport: tcpTransport({ id: config.id, clusterId: 'bench', listen: { host: '127.0.0.1', port: config.raftPorts[config.id]! }, peers, insecure: true }),
+  stateMachine: machine,
+  sync: config.sync ?? true,
+  tickMs: config.tickMs ?? 10,
+  electionTicks: 10
+})
+await node.open()
+
+const OK = Uint8Array.of(STATUS_OK)
+const FAILED = Uint8Array.of(STATUS_FAILED)
+const server = createServer({ noDelay: true }, (socket) => {
+  const writer = new FrameWriter(socket)
+  socket.on('error', () => {})
+  socket.on('data', frameReader((id, body) => {
+    // The body is a view into a socket chunk; the log keeps what is proposed, so copy it.
+    node.propose(new Uint8Array(body)).then(
+      () => { writer.push(encodeFrame(id, OK)) },
+      () => { writer.push(encodeFrame(id, FAILED)) }
+    )
+  }))
+})
+await new Promise<void>((resolve) => server.listen(config.clientPort, '127.0.0.1', resolve))
+
+const gc = new GcMeter()
+process.on('message', (msg: { cmd: string }) => {
+  switch (msg.cmd) {
+    case 'status': {
+      const s = node.status()
+      process.send?.({ status: { role: s.role, term: s.term, leader: s.leader } })
+      break
+    }
+    case 'meter-start':
+      gc.start()
+      break
+    case 'meter-stop':
+      void gc.stop().then((g) => process.send?.({ meter: { ...g, peakRssMiB: peakRssMiB(), applied: machine.applied } }))
+      break
+    case 'exit':
+      server.close()
+      void node.close().finally(() => process.exit(0))
+      break
+  }
+})
+process.send?.({ ready: true })

@@ -1,0 +1,41 @@
+/** Child processes for the multi-process benchmarks: free ports, fork with IPC, awaiting replies. */
+import { fork, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+
+/** Free loopback ports (bound to port 0, then released; the small race is fine for a benchmark). */
+export async function freePorts (n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, async () => await new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => resolve(s))
+  })))
+  const ports = servers.map((s) => (s.address() as { port: number }).port)
+  await Promise.all(servers.map(async (s) => await new Promise((resolve) => s.close(resolve))))
+  return ports
+}
+
+export function forkScript (script: string, arg: unknown, execArgv: string[] = []): ChildProcess {
+  return fork(script, [JSON.stringify(arg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
+}
+
+/** The next IPC message from `child` that has `key`, or a rejection if it exits first. */
+export async function nextMessage<T> (child: ChildProcess, key: string, timeoutMs = 120_000): Promise<T> {
+  return await new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => { cleanup(); reject(new Error(`no '${key}' message within ${timeoutMs} ms`)) }, timeoutMs)
+    const onMessage = (m: Record<string, unknown>): void => {
+      if (m !== null && typeof m === 'object' && key in m) { cleanup(); resolve(m[key] as T) }
+    }
+    const onExit = (code: number | null): void => { cleanup(); reject(new Error(`process exited (${String(code)}) before sending '${key}'`)) }
+    const cleanup = (): void => { clearTimeout(timer); child.off('message', onMessage); child.off('exit', onExit) }
+    child.on('message', onMessage)
+    child.once('exit', onExit)
+  })
+}
+
+export async function waitExit (child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve() }, timeoutMs)
+    child.once('exit', () => { clearTimeout(timer); resolve() })
+  })
+}

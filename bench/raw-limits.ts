@@ -1,0 +1,129 @@
+/**
+ * The raw limits of this machine that bound the cluster benchmarks: small-file write+fsync
+ * rate, raw classic-level chained batches (one 100-byte entry) with sync, and the loopback
+ * TCP round trip (ping-pong of 100-byte messages between two processes). Also describes the
+ * machine. Writes bench/results/raw-limits.json.
+ *
+ *   npm run build && node dist/bench/raw-limits.js
+ */
+import { fork } from 'node:child_process'
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { connect, createServer } from 'node:net'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { ClassicLevel } from 'classic-level'
+import { newLatencyHistogram, summarize, writeResult } from './measure.js'
+
+const DURATION_MS = 3000
+const VALUE = Buffer.alloc(100, 7)
+
+function fsyncRate (dir: string): { opsPerSec: number, p50Us: number, p99Us: number } {
+  const fd = openSync(join(dir, 'fsync-probe'), 'w')
+  const h = newLatencyHistogram()
+  const end = performance.now() + DURATION_MS
+  let n = 0
+  try {
+    while (performance.now() < end) {
+      const t = process.hrtime.bigint()
+      writeSync(fd, VALUE, 0, VALUE.length, (n % 64) * VALUE.length)
+      fsyncSync(fd)
+      h.record(Number(process.hrtime.bigint() - t))
+      n++
+    }
+  } finally { closeSync(fd) }
+  const s = summarize(h)
+  return { opsPerSec: Math.round(n / (DURATION_MS / 1000)), p50Us: s.p50Us, p99Us: s.p99Us }
+}
+
+async function levelSyncRate (dir: string): Promise<{ opsPerSec: number, p50Us: number, p99Us: number }> {
+  const db = new ClassicLevel<Buffer, Buffer>(join(dir, 'level'), { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+  await db.open()
+  const h = newLatencyHistogram()
+  const end = performance.now() + DURATION_MS
+  let n = 0
+  try {
+    while (performance.now() < end) {
+      const t = process.hrtime.bigint()
+      const key = Buffer.allocUnsafe(8)
+      key.writeUInt32BE(0, 0)
+      key.writeUInt32BE(n, 4)
+      await db.batch().put(key, VALUE).write({ sync: true })
+      h.record(Number(process.hrtime.bigint() - t))
+      n++
+    }
+  } finally { await db.close() }
+  const s = summarize(h)
+  return { opsPerSec: Math.round(n / (DURATION_MS / 1000)), p50Us: s.p50Us, p99Us: s.p99Us }
+}
+
+/** Echo server in a child process; this process sends one 100-byte message at a time. */
+async function loopbackRtt (): Promise<{ roundTripsPerSec: number, p50Us: number, p99Us: number }> {
+  const child = fork(fileURLToPath(import.meta.url), ['--echo'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)))
+  const socket = connect({ port, host: '127.0.0.1', noDelay: true })
+  await new Promise((resolve) => socket.once('connect', resolve))
+  const h = newLatencyHistogram()
+  const end = performance.now() + DURATION_MS
+  let n = 0
+  await new Promise<void>((resolve) => {
+    let t = process.hrtime.bigint()
+    let got = 0
+    socket.on('data', (chunk) => {
+      got += chunk.length
+      if (got < VALUE.length) return
+      got = 0
+      h.record(Number(process.hrtime.bigint() - t))
+      n++
+      if (performance.now() >= end) { resolve(); return }
+      t = process.hrtime.bigint()
+      socket.write(VALUE)
+    })
+    socket.write(VALUE)
+  })
+  socket.destroy()
+  child.kill()
+  const s = summarize(h)
+  return { roundTripsPerSec: Math.round(n / (DURATION_MS / 1000)), p50Us: s.p50Us, p99Us: s.p99Us }
+}
+
+export function describeMachine (): Record<string, unknown> {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8')
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown'
+  let disk = 'unknown'
+  try {
+    disk = execFileSync('df', ['-hT', tmpdir()], { encoding: 'utf8' }).trim().split('\n').slice(1).join('; ')
+  } catch {}
+  let kernel = ''
+  try { kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim() } catch {}
+  return {
+    nproc: cpus().length,
+    cpuModel: model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30 * 10) / 10,
+    node: process.version,
+    kernel,
+    disk: `tmpdir ${tmpdir()}: ${disk.replace(/\s+/g, ' ')}`,
+    loadAverage1m: Math.round(loadavg()[0]! * 100) / 100
+  }
+}
+
+if (process.argv.includes('--echo')) {
+  const server = createServer({ noDelay: true }, (s) => { s.on('data', (c) => s.write(c)) })
+  server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as { port: number }).port }))
+} else {
+  const dir = await mkdtemp(join(tmpdir(), 'quorate-raw-'))
+  try {
+    const machine = describeMachine()
+    const fsync = fsyncRate(dir)
+    console.log(`fsync (100-byte write + fsync): ${fsync.opsPerSec}/s  p50 ${fsync.p50Us} µs  p99 ${fsync.p99Us} µs`)
+    const level = await levelSyncRate(dir)
+    console.log(`classic-level chained batch, 1 entry, sync: ${level.opsPerSec}/s  p50 ${level.p50Us} µs  p99 ${level.p99Us} µs`)
+    const rtt = await loopbackRtt()
+    console.log(`loopback TCP round trip (100 bytes, two processes): ${rtt.roundTripsPerSec}/s  p50 ${rtt.p50Us} µs  p99 ${rtt.p99Us} µs`)
+    writeResult('raw-limits', { name: 'raw limits of this machine', date: new Date().toISOString(), machine, durationMs: DURATION_MS, fsync, levelSync: level, loopbackRtt: rtt })
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
