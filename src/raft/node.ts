@@ -35,6 +35,8 @@ import type { Ready, Role } from './ready.js'
 import { QuorateError, abortError, isQuorateError } from '../errors.js'
 import { check, checkInt } from '../util/validate.js'
 import { PendingProposals } from './pending.js'
+import { NodeMetrics } from './metrics.js'
+import type { MetricsSink, MetricsSnapshot } from './metrics.js'
 
 export const NODE_DEFAULTS = {
   tickMs: 100,
@@ -94,8 +96,13 @@ export interface RaftNodeOptions extends Omit<RaftOptions, 'random'> {
   clock?: Clock
   /** @default Math.random */
   random?: RaftOptions['random']
-  /** Called for every state change worth tracing (role, term, leader, commit). @default none */
+  /**
+   * Debug trace: called for every state change (role, term, leader, commit, apply, persist,
+   * configuration, snapshot, failure). @default none
+   */
   trace?: (event: TraceEvent) => void
+  /** Forwards counters and latency observations to your metrics system. @default none */
+  metrics?: MetricsSink
   /** Test-only fault injection for the simulator's mutation check. */
   mutations?: NodeMutations
 }
@@ -103,7 +110,7 @@ export interface RaftNodeOptions extends Omit<RaftOptions, 'random'> {
 export interface TraceEvent {
   readonly node: NodeId
   readonly at: number
-  readonly kind: 'role' | 'commit' | 'apply' | 'persist' | 'failed'
+  readonly kind: 'role' | 'commit' | 'apply' | 'persist' | 'failed' | 'config' | 'snapshot' | 'install'
   readonly role?: Role
   readonly term?: number
   readonly leader?: NodeId | null
@@ -184,6 +191,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   #held: Message[] | null = null
   #pendingInstall: { meta: SnapshotMeta, chunks: Uint8Array[], leader: NodeId } | null = null
   #configWaiters: Array<(c: ClusterConfig) => boolean> = []
+  readonly #metrics: NodeMetrics
+  #commitSeen = 0
+  #lastTracedTerm = -1
 
   constructor (options: RaftNodeOptions) {
     super()
@@ -216,6 +226,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.#clock = options.clock ?? systemClock
     this.#mutations = options.mutations ?? {}
     this.#options = options
+    this.#metrics = new NodeMetrics(options.metrics)
     this.id = options.id
     // Validate the core options now, so a bad option fails at construction, not at open().
     void new RaftCore({ ...options, random: options.random })
@@ -329,6 +340,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     const { signal } = options
     if (!(command instanceof Uint8Array)) throw new QuorateError('OPTIONS_INVALID', 'propose: command must be a Uint8Array')
     if (signal?.aborted === true) throw abortError(signal)
+    this.#metrics.count('proposals')
     return await new Promise((resolve, reject) => {
       const q: QueuedProposal = { data: command, resolve, reject, signal }
       if (signal !== undefined) {
@@ -418,6 +430,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     })
   }
 
+  /** Counters and latency histograms (milliseconds) since the node was created. */
+  metrics (): MetricsSnapshot { return this.#metrics.snapshot() }
+
   status (): NodeStatus {
     const core = this.#core
     const base: CoreStatus = core !== null
@@ -443,6 +458,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   #receive (m: Message): void {
     const core = this.#core
     if (core === null || this.#status !== 'open') return
+    this.#metrics.count('messagesReceived')
     if (this.#held !== null) { this.#held.push(m); return }
     core.step(m)
     this.#schedule()
@@ -539,6 +555,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   async #handleReady (core: RaftCore, rd: Ready): Promise<void> {
     const { storage, transport } = this.#options
+    const started = this.#clock.now()
+    this.#metrics.count('messagesSent', rd.earlyMessages.length + rd.messages.length)
     if (rd.earlyMessages.length > 0) transport.send(rd.earlyMessages)
     if (this.#mutations.ackBeforeDurable === true && rd.messages.length > 0) transport.send(rd.messages)
     let hardState = rd.hardState
@@ -546,12 +564,25 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       hardState = null
     }
     if (hardState !== null || rd.entries.length > 0 || rd.truncateFrom !== 0) {
+      const writeStarted = this.#clock.now()
       await storage.write({ hardState, truncateFrom: rd.truncateFrom === 0 ? undefined : rd.truncateFrom, entries: rd.entries }, { sync: this.#sync && rd.mustSync })
-      this.#trace({ kind: 'persist', index: rd.entries.length > 0 ? rd.entries[rd.entries.length - 1]!.index : undefined })
+      this.#metrics.observe('storageWriteMs', this.#clock.now() - writeStarted)
+      this.#metrics.count('storageWrites')
+      this.#metrics.count('entriesPersisted', rd.entries.length)
+      this.#trace({ kind: 'persist', index: rd.entries.length > 0 ? rd.entries[rd.entries.length - 1]!.index : undefined, term: hardState?.term })
     }
     if (this.#status !== 'open') return
     if (this.#mutations.ackBeforeDurable !== true && rd.messages.length > 0) transport.send(rd.messages)
-    if (rd.committed.length > 0) await this.#apply(rd.committed)
+    if (rd.hardState !== null && rd.hardState.commit > this.#commitSeen) {
+      this.#commitSeen = rd.hardState.commit
+      this.#trace({ kind: 'commit', index: rd.hardState.commit })
+    }
+    if (rd.committed.length > 0) {
+      const applyStarted = this.#clock.now()
+      await this.#apply(rd.committed)
+      this.#metrics.observe('applyMs', this.#clock.now() - applyStarted)
+      this.#metrics.count('entriesApplied', rd.committed.length)
+    }
     this.#handleSoftState(rd)
     for (const rs of rd.readStates) this.#settleRead(rs.context, rs.index)
     for (const f of rd.forwarded) this.#settleForward(f.context, f.index, f.term, f.rejected, f.leader)
@@ -559,6 +590,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     for (const m of rd.snapshotAcks) this.#senders.get(m.from)?.onAck(m.index, m.context)
     for (const to of rd.snapshotTargets) await this.#startSnapshotSender(core, to)
     core.advance(rd)
+    this.#metrics.observe('readyMs', this.#clock.now() - started)
   }
 
   async #apply (entries: readonly Entry[]): Promise<void> {
@@ -569,6 +601,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       if (e.type === 'config') {
         const config = this.#core!.applyConfigChange(decodeConfigChange(e.data))
         result = config
+        this.#metrics.count('configChanges')
+        this.#trace({ kind: 'config', index: e.index })
         this.#configWaiters = this.#configWaiters.filter((w) => !w(config))
         this.emit('config', config)
       } else if (e.type === 'command') {
@@ -605,11 +639,16 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     const leaderChanged = leader !== this.#leader
     this.#role = role
     this.#leader = leader
-    if (roleChanged) {
+    if (roleChanged && role === 'candidate') this.#metrics.count('elections')
+    if (roleChanged || leaderChanged || term !== this.#lastTracedTerm) {
+      this.#lastTracedTerm = term
       this.#trace({ kind: 'role', role, term, leader })
-      this.emit('role', { role, term, leader })
     }
-    if (leaderChanged) this.emit('leader', { leader, term })
+    if (roleChanged) this.emit('role', { role, term, leader })
+    if (leaderChanged) {
+      this.#metrics.count('leaderChanges')
+      this.emit('leader', { leader, term })
+    }
   }
 
   #settleRead (context: number, index: number): void {
@@ -617,7 +656,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     if (r === undefined) return
     this.#reads.delete(context)
     if (index < 0) r.reject(new QuorateError('RAFT_NOT_LEADER', `node ${this.id}: leadership changed before the read was confirmed`, { details: { leader: this.#leader } }))
-    else r.resolve(index)
+    else {
+      this.#metrics.count('readsServed')
+      r.resolve(index)
+    }
   }
 
   #settleForward (context: number, index: number, term: number, rejected: boolean, leader: NodeId | null): void {
@@ -720,6 +762,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.#bytesSinceSnapshot = 0
     this.#served = null
     core.compact(index - this.#snapshotKeepEntries)
+    this.#metrics.count('snapshotsTaken')
+    this.#trace({ kind: 'snapshot', index })
     this.emit('snapshot', meta)
   }
 
@@ -745,6 +789,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       }
       for (const chunk of chunks) {
         if (!core.sendSnapshotChunk(to, chunk)) { this.#senders.delete(to); break }
+        this.#metrics.count('snapshotChunksSent')
       }
     }
   }
@@ -770,6 +815,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     await this.#options.storage.saveSnapshot(meta, iterate(chunks), { sync: this.#sync })
     await sm.restore(iterate(chunks))
     core.installSnapshot(meta, leader)
+    this.#metrics.count('snapshotsInstalled')
+    this.#trace({ kind: 'install', index: meta.index, term: meta.term })
     this.#snapshotIndex = meta.index
     this.#applied = Math.max(this.#applied, meta.index)
     this.#appliedSinceSnapshot = 0

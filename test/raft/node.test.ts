@@ -231,6 +231,31 @@ test('propose honours an AbortSignal; open and close are idempotent and safe to 
   await net.close()
 })
 
+test('metrics count the work and trace reports every state change', async () => {
+  const net = new MemoryNetwork()
+  const events: string[] = []
+  const sunk: Record<string, number> = {}
+  const node = new RaftNode({
+    id: 'a', voters: ['a'], storage: new CrashStorage(), transport: net.transport('a'), stateMachine: new RecordingMachine(), tickMs: 2,
+    trace: (e) => events.push(e.kind),
+    metrics: { count: (name, by) => { sunk[name] = (sunk[name] ?? 0) + by } }
+  })
+  await node.open()
+  await node.waitForLeader()
+  for (let i = 0; i < 5; i++) await node.propose(enc(`m${i}`))
+  await node.read()
+  const m = node.metrics()
+  assert.is(m.counters.proposals, 5)
+  assert.ok(m.counters.entriesApplied >= 5)
+  assert.ok(m.counters.storageWrites >= 1)
+  assert.is(m.counters.readsServed + (sunk.readsServed ?? 0) >= 1, true)
+  assert.ok(m.histograms.storageWriteMs.count >= 1)
+  assert.is(sunk.proposals, 5, 'the sink sees the same counters')
+  for (const kind of ['role', 'persist', 'commit', 'apply']) assert.ok(events.includes(kind), `trace has ${kind}`)
+  await node.close()
+  await net.close()
+})
+
 test('invalid options are rejected with OPTIONS_INVALID naming the field', () => {
   const net = new MemoryNetwork()
   const base = { id: 'a', voters: ['a'], storage: new CrashStorage(), transport: net.transport('a'), stateMachine: new RecordingMachine() }

@@ -1,0 +1,77 @@
+/**
+ * Node metrics: counters and latency histograms kept by every node (cheap increments, Node's
+ * built-in HDR histograms) and, optionally, forwarded to a user's metrics system through a
+ * sink with no dependency on any metrics library.
+ *
+ * @example
+ * const node = new RaftNode({ ..., metrics: { count: (name, by) => prom[name].inc(by), observe: (name, v) => hist[name].observe(v) } })
+ * console.log(node.metrics().counters.entriesApplied)
+ */
+import { createHistogram } from 'node:perf_hooks'
+import type { RecordableHistogram } from 'node:perf_hooks'
+
+export interface MetricsSink {
+  /** A counter grew by `by`. */
+  count? (name: CounterName, by: number): void
+  /** One observation of a latency in milliseconds. */
+  observe? (name: HistogramName, valueMs: number): void
+}
+
+export const COUNTER_NAMES = [
+  'proposals', 'proposalsRejected', 'entriesApplied', 'entriesPersisted', 'storageWrites',
+  'messagesSent', 'messagesReceived', 'elections', 'leaderChanges', 'readsServed',
+  'snapshotsTaken', 'snapshotsInstalled', 'snapshotChunksSent', 'configChanges'
+] as const
+export type CounterName = typeof COUNTER_NAMES[number]
+
+export const HISTOGRAM_NAMES = ['storageWriteMs', 'applyMs', 'readyMs'] as const
+export type HistogramName = typeof HISTOGRAM_NAMES[number]
+
+export interface HistogramSummary {
+  readonly count: number
+  readonly p50: number
+  readonly p99: number
+  readonly max: number
+  readonly mean: number
+}
+
+export interface MetricsSnapshot {
+  readonly counters: Readonly<Record<CounterName, number>>
+  readonly histograms: Readonly<Record<HistogramName, HistogramSummary>>
+}
+
+export class NodeMetrics {
+  readonly #counters: Record<CounterName, number>
+  readonly #histograms: Record<HistogramName, RecordableHistogram>
+  readonly #sink: MetricsSink | undefined
+
+  constructor (sink?: MetricsSink) {
+    this.#sink = sink
+    this.#counters = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])) as Record<CounterName, number>
+    this.#histograms = Object.fromEntries(HISTOGRAM_NAMES.map((n) => [n, createHistogram()])) as Record<HistogramName, RecordableHistogram>
+  }
+
+  count (name: CounterName, by = 1): void {
+    if (by === 0) return
+    this.#counters[name] += by
+    this.#sink?.count?.(name, by)
+  }
+
+  /** Records a duration in milliseconds (kept in microseconds, the histogram's integer unit). */
+  observe (name: HistogramName, ms: number): void {
+    this.#histograms[name].record(Math.max(1, Math.round(ms * 1000)))
+    this.#sink?.observe?.(name, ms)
+  }
+
+  snapshot (): MetricsSnapshot {
+    const histograms = {} as Record<HistogramName, HistogramSummary>
+    for (const name of HISTOGRAM_NAMES) {
+      const h = this.#histograms[name]
+      const n = h.count
+      histograms[name] = n === 0
+        ? { count: 0, p50: 0, p99: 0, max: 0, mean: 0 }
+        : { count: n, p50: h.percentile(50) / 1000, p99: h.percentile(99) / 1000, max: h.max / 1000, mean: h.mean / 1000 }
+    }
+    return { counters: { ...this.#counters }, histograms }
+  }
+}
