@@ -122,6 +122,7 @@ const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 /**
  * The default retry test: failures where another attempt (maybe on another node) can
  * succeed. Retrying is always safe with a session, even when the first attempt committed.
+ * It counts ABORTED as retryable; ClientSession never asks about its caller's own abort.
  */
 export function isRetryableProposalError (error: unknown): boolean {
   return isQuorateError(error) && RETRYABLE_CODES.has(error.code)
