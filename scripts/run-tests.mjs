@@ -23,6 +23,8 @@ function collect (dir) {
 
 const files = collect(testRoot).filter((f) => filter.length === 0 || filter.some((p) => f.includes(p)))
 const parallel = Math.max(1, Math.min(2, availableParallelism()))
+// A test file that hangs must fail CI, not stall it.
+const FILE_TIMEOUT_MS = Number(process.env.QUORATE_TEST_FILE_TIMEOUT_MS ?? 300_000)
 let passed = 0
 let failed = 0
 let skipped = 0
@@ -36,9 +38,14 @@ function runFile (file) {
       stdio: ['ignore', 'pipe', 'pipe']
     })
     let out = ''
+    const killer = setTimeout(() => {
+      out += `\n[run-tests] killed after ${FILE_TIMEOUT_MS} ms\n`
+      child.kill('SIGKILL')
+    }, FILE_TIMEOUT_MS)
     child.stdout.on('data', (d) => { out += d })
     child.stderr.on('data', (d) => { out += d })
     child.on('close', (code) => {
+      clearTimeout(killer)
       const total = /Total:\s+(\d+)/.exec(out)
       const pass = /Passed:\s+(\d+)/.exec(out)
       const skip = /Skipped:\s+(\d+)/.exec(out)

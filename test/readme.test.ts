@@ -1,0 +1,36 @@
+/**
+ * The README is part of the product: its quickstart must run and its error table must list
+ * every code.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { readFileSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { ERROR_CODES } from '../src/errors.js'
+
+const root = new URL('../../', import.meta.url).pathname
+const readme = readFileSync(root + 'README.md', 'utf8')
+
+test('the README starts with the three set-up commands', () => {
+  const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? ''
+  const commands = firstBlock.split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean)
+  assert.equal(commands, ['npm install', 'npm start', 'npm test'])
+})
+
+test('every error code is documented in the README', () => {
+  for (const code of Object.keys(ERROR_CODES)) assert.ok(readme.includes(`\`${code}\``), `${code} is missing: run node scripts/sync-readme.mjs`)
+})
+
+test('the README quickstart is examples/quickstart.mjs verbatim', () => {
+  const example = readFileSync(root + 'examples/quickstart.mjs', 'utf8').trimEnd()
+  assert.ok(readme.includes(example), 'README quickstart drifted: run node scripts/sync-readme.mjs')
+})
+
+test('the quickstart runs and prints what it promises', async () => {
+  const { stdout } = await promisify(execFile)(process.execPath, [root + 'examples/quickstart.mjs'], { cwd: root, timeout: 60_000 })
+  assert.match(stdout, 'size after put: 1')
+  assert.match(stdout, 'follower sees: hello')
+})
+
+test.run()
