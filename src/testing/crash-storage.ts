@@ -118,6 +118,18 @@ export class CrashStorage implements RaftStorage {
   /** Number of writes not yet made durable by a sync. */
   get unsyncedWrites (): number { return this.#unsynced.length }
 
+  /** The hard state a crash now would keep (read-only; for the simulator's durability checker). */
+  get durableHardState (): HardState { return this.#durable.hardState }
+
+  /** Term of the durable entry at `index` (what a crash now would keep); -1 if there is none. */
+  durableTerm (index: number): number {
+    const d = this.#durable
+    const snap = snapshotIndex(d)
+    if (index === snap) return d.snapshot?.meta.term ?? 0
+    const e = d.entries[index - snap - 1]
+    return e === undefined ? -1 : e.term
+  }
+
   open (options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.#crashed) return Promise.reject(notOpen())
     // A reopened instance is a restarted process: it may try writing again.

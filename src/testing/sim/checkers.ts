@@ -1,0 +1,275 @@
+/**
+ * Raft's safety properties (Figure 3 of the paper) plus the node shell's own promises,
+ * checked while a simulation runs: after every step (`afterStep`), on every message a node
+ * sends (`observeSend`), on every apply (`observeApply`) and on every acknowledged proposal
+ * (`observeAck`).
+ *
+ * Logs are compared through chain fingerprints: the fingerprint of the entry at index i is a
+ * hash of (fingerprint at i - 1, index, term, type, data), so two logs with the same
+ * fingerprint at i hold the same entries through i. Each node's view is updated incrementally
+ * (logs change only at their tail), which keeps the per-step cost independent of log length.
+ */
+import type { Entry, Message, NodeId } from '../../raft/types.js'
+import type { RaftCore } from '../../raft/raft.js'
+import type { CrashStorage } from '../crash-storage.js'
+import { fnv1a } from './trace.js'
+
+export type CheckerName =
+  | 'election-safety'
+  | 'leader-append-only'
+  | 'log-matching'
+  | 'leader-completeness'
+  | 'state-machine-safety'
+  | 'commit-monotonic'
+  | 'acknowledged-lost'
+  | 'durability'
+
+export interface Violation {
+  readonly checker: CheckerName
+  /** Virtual time at which it was found. */
+  readonly at: number
+  readonly node: NodeId | null
+  readonly message: string
+}
+
+/** What the checker reads of a live node after each step. */
+export interface ObservedNode {
+  readonly id: NodeId
+  /** The node's core, or null while it is down. */
+  readonly core: RaftCore | null
+}
+
+interface NodeView {
+  /** refs[i]: the entry object at index i when last seen; chains[i]: its fingerprint. */
+  refs: Array<Entry | undefined>
+  chains: number[]
+  commitSeen: boolean
+  committed: number
+  role: string
+  term: number
+  leaderTerm: number
+  leaderLast: number
+  leaderLastRef: Entry | undefined
+  /** Command fingerprints applied by this incarnation, by index. */
+  applied: number[]
+  lastApplied: number
+}
+
+function newView (): NodeView {
+  return { refs: [undefined], chains: [0], commitSeen: false, committed: 0, role: '', term: 0, leaderTerm: -1, leaderLast: 0, leaderLastRef: undefined, applied: [], lastApplied: 0 }
+}
+
+const TYPE_CODES: Record<string, number> = { command: 1, noop: 2, config: 3 }
+
+/** Fingerprint of `e` following a prefix whose fingerprint is `prev`. */
+function chain (prev: number, e: Entry): number {
+  let h = Math.imul(prev ^ 0x9e3779b9, 0x85ebca6b) >>> 0
+  h = Math.imul(h ^ e.index, 0xc2b2ae35) >>> 0
+  h = Math.imul(h ^ e.term, 0x27d4eb2f) >>> 0
+  h = Math.imul(h ^ (TYPE_CODES[e.type] ?? 0), 0x165667b1) >>> 0
+  return fnv1a(e.data, h)
+}
+
+/** A fingerprint of a command's bytes (for applies and acknowledgements). */
+export function commandFingerprint (command: Uint8Array): number {
+  return fnv1a(command)
+}
+
+export class SafetyChecker {
+  readonly violations: Violation[] = []
+  readonly #now: () => number
+  readonly #views = new Map<NodeId, NodeView>()
+  /** term -> the node that led it (seen in node state or on the wire). */
+  readonly #leaders = new Map<number, NodeId>()
+  /** `${index}/${term}` -> fingerprint of the log through that entry. */
+  readonly #fingerprints = new Map<string, number>()
+  /** index -> fingerprint / observer term of a committed entry. */
+  readonly #committedChain: number[] = []
+  readonly #committedTerm: number[] = []
+  /** index -> command fingerprint of the first apply seen at that index. */
+  readonly #applied: number[] = []
+  readonly #acks = new Map<number, number>()
+  readonly #onViolation: ((v: Violation) => void) | undefined
+
+  constructor (options: { now: () => number, onViolation?: (v: Violation) => void }) {
+    this.#now = options.now
+    this.#onViolation = options.onViolation
+  }
+
+  /** A node (re)started: per-incarnation state (commit monotonicity, apply order) starts over. */
+  startIncarnation (id: NodeId): void {
+    this.#views.set(id, newView())
+  }
+
+  /** Acknowledged proposals and the index each landed at. */
+  get acknowledged (): ReadonlyMap<number, number> { return this.#acks }
+
+  /** A message leaves `id` (before the network sees it). */
+  observeSend (id: NodeId, m: Message, storage: CrashStorage | null, core: RaftCore | null): void {
+    if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') {
+      this.#claimLeadership(m.term, id, 'on the wire')
+    }
+    if (storage === null) return
+    if (m.type === 'voteResponse' && !m.reject) {
+      // Figure 2: currentTerm and votedFor are persisted before responding to RPCs.
+      const h = storage.durableHardState
+      if (h.term < m.term || (h.term === m.term && h.vote !== m.to)) {
+        this.#violate('durability', id, `granted its vote in term ${m.term} to ${m.to} while its durable hard state is term ${h.term}, vote ${String(h.vote)}`)
+      }
+    } else if (m.type === 'appendResponse' && !m.reject && m.index > 0 && core !== null && m.index > core.log.snapshotIndex) {
+      const durable = storage.durableTerm(m.index)
+      const inMemory = core.log.term(m.index)
+      if (durable < 0 || (inMemory >= 0 && durable !== inMemory)) {
+        this.#violate('durability', id, `acknowledged entries through ${m.index} (term ${inMemory}) that are not durable (durable term ${durable})`)
+      }
+    }
+  }
+
+  /** `id`'s state machine applies `command` at `index`. */
+  observeApply (id: NodeId, index: number, command: Uint8Array): void {
+    const v = this.#view(id)
+    const fp = commandFingerprint(command)
+    if (index <= v.lastApplied) {
+      this.#violate('state-machine-safety', id, `applied index ${index} after index ${v.lastApplied}`)
+    }
+    v.lastApplied = index
+    v.applied[index] = fp
+    const first = this.#applied[index]
+    if (first === undefined) this.#applied[index] = fp
+    else if (first !== fp) this.#violate('state-machine-safety', id, `applied a different command at index ${index} than another node did`)
+    const ack = this.#acks.get(index)
+    if (ack !== undefined && ack !== fp) this.#violate('acknowledged-lost', id, `applied another command at index ${index}, where an acknowledged proposal landed`)
+  }
+
+  /** A client was told its proposal committed at `index`. */
+  observeAck (index: number, command: Uint8Array): void {
+    const fp = commandFingerprint(command)
+    this.#acks.set(index, fp)
+    for (const [id, v] of this.#views) {
+      const applied = v.applied[index]
+      if (applied !== undefined && applied !== fp) this.#violate('acknowledged-lost', id, `holds another command at index ${index}, where an acknowledged proposal landed`)
+    }
+  }
+
+  /** Checks every node's state after one step of the simulation. */
+  afterStep (nodes: Iterable<ObservedNode>): void {
+    for (const n of nodes) {
+      if (n.core === null) continue
+      const v = this.#view(n.id)
+      this.#updateLog(n.id, v, n.core)
+      this.#checkCommit(n.id, v, n.core)
+      this.#checkLeader(n.id, v, n.core)
+      v.role = n.core.role
+      v.term = n.core.term
+    }
+  }
+
+  /** End of run: every acknowledged proposal is in every node's applied sequence at its index. */
+  finish (): void {
+    for (const [index, fp] of this.#acks) {
+      for (const [id, v] of this.#views) {
+        if (v.lastApplied >= index && v.applied[index] !== fp) {
+          this.#violate('acknowledged-lost', id, `applied through ${v.lastApplied} without the acknowledged proposal at index ${index}`)
+        }
+      }
+    }
+  }
+
+  #view (id: NodeId): NodeView {
+    let v = this.#views.get(id)
+    if (v === undefined) this.#views.set(id, v = newView())
+    return v
+  }
+
+  #claimLeadership (term: number, id: NodeId, where: string): void {
+    const known = this.#leaders.get(term)
+    if (known === undefined) this.#leaders.set(term, id)
+    else if (known !== id) this.#violate('election-safety', id, `acts as leader of term ${term} ${where}, which ${known} already leads`)
+  }
+
+  #updateLog (id: NodeId, v: NodeView, core: RaftCore): void {
+    const log = core.log
+    const first = log.snapshotIndex + 1
+    const last = log.lastIndex()
+    let k = Math.min(last, v.refs.length - 1)
+    while (k >= first && log.entry(k) !== v.refs[k]) k--
+    if (k < first) {
+      k = first - 1
+      // The log starts after a snapshot: its prefix is committed, so its fingerprint is known.
+      v.chains[k] = k === 0 ? 0 : (this.#committedChain[k] ?? v.chains[k] ?? (k * 0x9e3779b1 + log.snapshotTerm) >>> 0)
+    }
+    if (v.refs.length !== k + 1) {
+      v.refs.length = k + 1
+      v.chains.length = k + 1
+    }
+    for (let i = k + 1; i <= last; i++) {
+      const e = log.entry(i)!
+      const fp = chain(v.chains[i - 1]!, e)
+      v.refs[i] = e
+      v.chains[i] = fp
+      const key = `${i}/${e.term}`
+      const known = this.#fingerprints.get(key)
+      if (known === undefined) this.#fingerprints.set(key, fp)
+      else if (known !== fp) this.#violate('log-matching', id, `holds an entry at index ${i}, term ${e.term} whose preceding log differs from another node's`)
+    }
+  }
+
+  #checkCommit (id: NodeId, v: NodeView, core: RaftCore): void {
+    const c = core.log.committed
+    if (v.commitSeen && c < v.committed) {
+      this.#violate('commit-monotonic', id, `commit index went back from ${v.committed} to ${c}`)
+    }
+    const from = v.commitSeen ? v.committed + 1 : core.log.snapshotIndex + 1
+    for (let i = Math.max(from, core.log.snapshotIndex + 1); i <= c; i++) {
+      const fp = v.chains[i]
+      if (fp === undefined) break
+      const known = this.#committedChain[i]
+      if (known === undefined) {
+        this.#committedChain[i] = fp
+        this.#committedTerm[i] = core.term
+      } else if (known !== fp) {
+        this.#violate('state-machine-safety', id, `committed a different entry at index ${i} than another node did`)
+      }
+    }
+    v.commitSeen = true
+    v.committed = c
+  }
+
+  #checkLeader (id: NodeId, v: NodeView, core: RaftCore): void {
+    if (core.role !== 'leader') {
+      v.leaderTerm = -1
+      return
+    }
+    const term = core.term
+    const log = core.log
+    this.#claimLeadership(term, id, 'in its state')
+    if (v.leaderTerm === term) {
+      // Leader Append-Only: within its term a leader never overwrites or deletes entries.
+      if (log.lastIndex() < v.leaderLast || (v.leaderLast > log.snapshotIndex && log.entry(v.leaderLast) !== v.leaderLastRef)) {
+        this.#violate('leader-append-only', id, `as leader of term ${term} removed or replaced its entry at index ${v.leaderLast}`)
+      }
+    } else {
+      this.#checkCompleteness(id, v, core)
+    }
+    v.leaderTerm = term
+    v.leaderLast = log.lastIndex()
+    v.leaderLastRef = log.entry(v.leaderLast)
+  }
+
+  /** Leader Completeness: a new leader of term T holds every entry committed before T. */
+  #checkCompleteness (id: NodeId, v: NodeView, core: RaftCore): void {
+    const term = core.term
+    let i = this.#committedChain.length - 1
+    while (i > 0 && !(this.#committedTerm[i]! < term)) i--
+    if (i <= core.log.snapshotIndex) return
+    if (i > core.log.lastIndex() || v.chains[i] !== this.#committedChain[i]) {
+      this.#violate('leader-completeness', id, `became leader of term ${term} without the entry committed at index ${i} (log ends at ${core.log.lastIndex()})`)
+    }
+  }
+
+  #violate (checker: CheckerName, node: NodeId | null, message: string): void {
+    const v: Violation = { checker, at: this.#now(), node, message }
+    this.violations.push(v)
+    this.#onViolation?.(v)
+  }
+}

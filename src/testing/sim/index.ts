@@ -1,0 +1,11 @@
+/** The deterministic cluster simulator and its pieces (see docs/simulator.md). */
+export * from './simulator.js'
+export * from './faults.js'
+export * from './fault-arbitrary.js'
+export * from './checkers.js'
+export * from './node-clock.js'
+export * from './observed-transport.js'
+export * from './trace.js'
+export * from './workload.js'
+export * from './mutants.js'
+export * from './figure16.js'
