@@ -145,7 +145,7 @@ interface PendingRequest {
   readonly batch?: QueuedProposal[]
 }
 
-interface ApplyWaiter { readonly index: number, readonly resolve: (value: number) => void }
+interface ApplyWaiter { readonly index: number, readonly resolve: (value: number) => void, readonly reject: (err: unknown) => void }
 
 export class RaftNode extends EventEmitter<RaftNodeEvents> {
   readonly id: NodeId
@@ -324,6 +324,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.#forwards.clear()
     for (const r of this.#reads.values()) r.reject(reason)
     this.#reads.clear()
+    // A read waiting for its index to be applied must not hang once the node is closed.
+    for (const w of this.#applyWaiters) w.reject(reason)
     this.#applyWaiters = []
   }
 
@@ -382,7 +384,15 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       }, { once: true })
     })
     if (this.#applied >= index) return index
-    return await new Promise<number>((resolve) => { this.#applyWaiters.push({ index, resolve }) })
+    if ((signal as AbortSignal | undefined)?.aborted === true) throw abortError(signal!)
+    return await new Promise<number>((resolve, reject) => {
+      const waiter: ApplyWaiter = { index, resolve, reject }
+      this.#applyWaiters.push(waiter)
+      signal?.addEventListener('abort', () => {
+        const at = this.#applyWaiters.indexOf(waiter)
+        if (at >= 0) { this.#applyWaiters.splice(at, 1); reject(abortError(signal)) }
+      }, { once: true })
+    })
   }
 
   /**
