@@ -14,7 +14,7 @@
  * never passed to the inner machine).
  */
 import { QuorateError } from '../errors.js'
-import type { ErrorCode } from '../errors.js'
+import { ByteReader } from '../lamport/bytes.js'
 
 export const ENVELOPE_MAGIC_0 = 0xf5
 export const ENVELOPE_MAGIC_1 = 0x53
@@ -94,96 +94,39 @@ export function encodeSessionCommand (clientId: number, seq: number, firstUnackn
   return buf
 }
 
-/** Bounds-checked reads; every failure is a QuorateError with the reader's code. */
-export class ByteCursor {
-  readonly #buf: Uint8Array
-  readonly #code: ErrorCode
-  readonly #what: string
-  #pos: number
-
-  constructor (buf: Uint8Array, code: ErrorCode, what: string, offset = 0) {
-    this.#buf = buf
-    this.#code = code
-    this.#what = what
-    this.#pos = offset
-  }
-
-  get offset (): number { return this.#pos }
-
-  fail (problem: string): never {
-    throw new QuorateError(this.#code, `${this.#what}: ${problem} at byte ${this.#pos}`)
-  }
-
-  byte (): number {
-    if (this.#pos >= this.#buf.length) this.fail('unexpected end')
-    return this.#buf[this.#pos++]!
-  }
-
-  varint (): number {
-    let result = 0
-    let scale = 1
-    for (let i = 0; i < 8; i++) {
-      const b = this.byte()
-      result += (b & 0x7f) * scale
-      if (b < 0x80) {
-        if (!Number.isSafeInteger(result)) this.fail('varint above 2^53')
-        return result
-      }
-      scale *= 0x80
-    }
-    return this.fail('varint too long')
-  }
-
-  positive (field: string): number {
-    const n = this.varint()
-    if (n < 1) this.fail(`${field} must be at least 1`)
-    return n
-  }
-
-  bytes (n: number): Uint8Array {
-    if (n > this.#buf.length - this.#pos) this.fail('unexpected end')
-    const out = this.#buf.subarray(this.#pos, this.#pos + n)
-    this.#pos += n
-    return out
-  }
-
-  rest (): Uint8Array {
-    const out = this.#buf.subarray(this.#pos)
-    this.#pos = this.#buf.length
-    return out
-  }
-
-  end (): void {
-    if (this.#pos !== this.#buf.length) this.fail('trailing bytes')
-  }
-}
-
 /** Decodes an envelope; throws SESSION_ENVELOPE_INVALID on anything malformed. */
 export function decodeEnvelope (command: Uint8Array): SessionEnvelope {
-  const r = new ByteCursor(command, 'SESSION_ENVELOPE_INVALID', 'session envelope')
-  if (r.byte() !== ENVELOPE_MAGIC_0 || r.byte() !== ENVELOPE_MAGIC_1) r.fail('missing the F5 53 prefix')
+  const r = new ByteReader(command, 'SESSION_ENVELOPE_INVALID')
+  if (r.byte() !== ENVELOPE_MAGIC_0 || r.byte() !== ENVELOPE_MAGIC_1) r.fail('session envelope without the F5 53 prefix')
   const version = r.byte()
-  if (version !== ENVELOPE_VERSION) r.fail(`unsupported version ${version}`)
+  if (version !== ENVELOPE_VERSION) r.fail(`session envelope version ${version} is not supported`)
   const kind = r.byte()
   switch (kind) {
     case KIND_REGISTER:
       r.end()
       return { kind }
     case KIND_CLOSE: {
-      const clientId = r.positive('clientId')
+      const clientId = readPositive(r, 'clientId')
       r.end()
       return { kind, clientId }
     }
     case KIND_COMMAND: {
-      const clientId = r.positive('clientId')
-      const seq = r.positive('seq')
-      const firstUnacknowledged = r.positive('firstUnacknowledged')
-      if (firstUnacknowledged > seq) r.fail(`firstUnacknowledged ${firstUnacknowledged} above seq ${seq}`)
-      return { kind, clientId, seq, firstUnacknowledged, payload: r.rest() }
+      const clientId = readPositive(r, 'clientId')
+      const seq = readPositive(r, 'seq')
+      const firstUnacknowledged = readPositive(r, 'firstUnacknowledged')
+      if (firstUnacknowledged > seq) r.fail(`session envelope firstUnacknowledged ${firstUnacknowledged} above seq ${seq}`)
+      return { kind, clientId, seq, firstUnacknowledged, payload: r.bytes(command.length - r.offset) }
     }
     default:
-      return r.fail(`unknown kind ${kind}`)
+      return r.fail(`session envelope kind ${kind} is unknown`)
   }
+}
+
+/** A varint that must be at least 1 (ids and sequence numbers start at 1). */
+export function readPositive (r: ByteReader, field: string): number {
+  const n = r.varint()
+  if (n < 1) r.fail(`${field} must be at least 1`)
+  return n
 }
 
 /** Turns cached apply results into bytes for snapshots and back. Must round-trip. */
@@ -225,33 +168,4 @@ export const jsonResultCodec: SessionResultCodec<unknown> = {
       default: throw new QuorateError('STORAGE_CORRUPT', `session result: unknown tag ${String(bytes[0])}`)
     }
   }
-}
-
-/** A growable byte buffer for the (rare, whole-table) snapshot encoding. */
-export class ByteSink {
-  #buf = new Uint8Array(256)
-  #len = 0
-
-  #ensure (extra: number): void {
-    if (this.#len + extra <= this.#buf.length) return
-    let size = this.#buf.length * 2
-    while (size < this.#len + extra) size *= 2
-    const next = new Uint8Array(size)
-    next.set(this.#buf.subarray(0, this.#len))
-    this.#buf = next
-  }
-
-  varint (n: number): void {
-    this.#ensure(8)
-    this.#len = writeVarint(this.#buf, this.#len, n)
-  }
-
-  chunk (b: Uint8Array): void {
-    this.varint(b.length)
-    this.#ensure(b.length)
-    this.#buf.set(b, this.#len)
-    this.#len += b.length
-  }
-
-  finish (): Uint8Array { return this.#buf.subarray(0, this.#len) }
 }

@@ -20,8 +20,9 @@
 import { QuorateError } from '../errors.js'
 import type { StateMachine } from './state-machine.js'
 import { check, checkInt } from '../util/validate.js'
+import { ByteReader, ByteWriter } from '../lamport/bytes.js'
 import {
-  ByteCursor, ByteSink, KIND_CLOSE, KIND_COMMAND, KIND_REGISTER, decodeEnvelope, isSessionEnvelope, jsonResultCodec
+  KIND_CLOSE, KIND_COMMAND, KIND_REGISTER, decodeEnvelope, isSessionEnvelope, jsonResultCodec, readPositive
 } from './session-codec.js'
 import type { SessionResultCodec } from './session-codec.js'
 
@@ -230,7 +231,7 @@ export class SessionStateMachine<Result = unknown> implements StateMachine<Resul
   }
 
   #encodeTable (): Uint8Array {
-    const out = new ByteSink()
+    const out = new ByteWriter(256)
     out.varint(this.#sessions.size)
     for (const s of this.#sessions.values()) {
       out.varint(s.clientId)
@@ -271,18 +272,18 @@ export class SessionStateMachine<Result = unknown> implements StateMachine<Resul
   }
 
   #decodeTable (bytes: Uint8Array): Map<number, Session> {
-    const r = new ByteCursor(bytes, 'STORAGE_CORRUPT', 'session snapshot table')
+    const r = new ByteReader(bytes, 'STORAGE_CORRUPT')
     const sessions = new Map<number, Session>()
     const count = r.varint()
     for (let i = 0; i < count; i++) {
-      const clientId = r.positive('clientId')
+      const clientId = readPositive(r, 'clientId')
       const lastActive = r.varint()
-      const retainedFrom = r.positive('retainedFrom')
+      const retainedFrom = readPositive(r, 'retainedFrom')
       const resultCount = r.varint()
       const results = new Map<number, unknown>()
       for (let j = 0; j < resultCount; j++) {
-        const seq = r.positive('seq')
-        const encoded = r.bytes(r.varint())
+        const seq = readPositive(r, 'seq')
+        const encoded = r.chunk()
         let result: Result
         try {
           result = this.#codec.decode(encoded)

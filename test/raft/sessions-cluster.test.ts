@@ -89,6 +89,17 @@ class SessionCluster {
   }
 }
 
+/** Starts a cluster, runs `body`, and closes the cluster however `body` ends. */
+async function withCluster (ids: string[], body: (cluster: SessionCluster) => Promise<void>, extra: Partial<RaftNodeOptions> = {}): Promise<void> {
+  const cluster = new SessionCluster(ids)
+  await cluster.start(extra)
+  try {
+    await body(cluster)
+  } finally {
+    await cluster.close()
+  }
+}
+
 /**
  * Kills the leader once its followers hold entries it has not committed, with the followers'
  * acknowledgements cut so it cannot answer first: the next leader commits those entries and
@@ -106,9 +117,7 @@ async function crashWithUnansweredCommits (cluster: SessionCluster): Promise<voi
 
 test('a first attempt aborted after it entered the log is retried with the same seq and applied once', async () => {
   let onPersist: (() => void) | null = null
-  const cluster = new SessionCluster(['n1'])
-  await cluster.start({ trace: (e) => { if (e.kind === 'persist' && e.index !== undefined) onPersist?.() } })
-  try {
+  await withCluster(['n1'], async (cluster) => {
     const node = await cluster.leader()
     let attempt = 0
     const abortFirstCommandOnceLogged: ProposeFn = async (command, { signal }) => {
@@ -124,15 +133,11 @@ test('a first attempt aborted after it entered the log is retried with the same 
     assert.equal(member.seqs, [1, 1], 'both copies reached the log')
     assert.is(member.inner.applied.get('x'), 1)
     assert.match(String(result), /^x@\d+#1$/, 'the result of the first copy')
-  } finally {
-    await cluster.close()
-  }
+  }, { trace: (e) => { if (e.kind === 'persist' && e.index !== undefined) onPersist?.() } })
 })
 
 test('a command committed by a leader that dies before answering is retried on the new leader and applied once everywhere', async () => {
-  const cluster = new SessionCluster(['n1', 'n2', 'n3'])
-  await cluster.start()
-  try {
+  await withCluster(['n1', 'n2', 'n3'], async (cluster) => {
     const old = await cluster.leader()
     const session = new ClientSession({ backoffMs: 1, nextTarget: async () => await cluster.leader() })
     await session.register(old)
@@ -151,15 +156,11 @@ test('a command committed by a leader that dies before answering is retried on t
       assert.is(m.inner.applied.get('x'), 1, `${m.node.id}: applied once`)
     }
     assert.match(String(result), /^x@\d+#1$/, 'the answer is the first copy\'s result')
-  } finally {
-    await cluster.close()
-  }
+  })
 })
 
 test('a concurrent workload across a leader crash applies every acknowledged command exactly once on every survivor', async () => {
-  const cluster = new SessionCluster(['n1', 'n2', 'n3'])
-  await cluster.start()
-  try {
+  await withCluster(['n1', 'n2', 'n3'], async (cluster) => {
     const session = new ClientSession({ attemptTimeoutMs: 200, maxAttempts: 100, backoffMs: 2, nextTarget: async () => await cluster.leader() })
     const total = 240
     let next = 0
@@ -188,9 +189,7 @@ test('a concurrent workload across a leader crash applies every acknowledged com
     }
     assert.is(session.firstUnacknowledged, total + 1)
     for (const m of survivors) assert.ok(m.seqs.length > new Set(m.seqs).size, `${m.node.id}: the crash left retried duplicates in the log`)
-  } finally {
-    await cluster.close()
-  }
+  })
 })
 
 test.run()
