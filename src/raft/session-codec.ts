@@ -1,6 +1,6 @@
 /**
- * Byte layouts for client sessions: the command envelope a ClientSession proposes, the
- * session table inside a SessionStateMachine snapshot, and the default result codec.
+ * Byte layouts for client sessions: the command envelope a ClientSession proposes and the
+ * default codec for the results a SessionStateMachine snapshot carries.
  *
  * Envelope (every number an unsigned LEB128 varint over safe integers):
  *
