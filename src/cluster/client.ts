@@ -89,9 +89,12 @@ export class ClusterClient {
     return [...(await this.#retry({ type: 'read', keys }, 'read', options.signal)).values]
   }
 
-  /** One node's report; rejects if that node does not answer within one attempt timeout. */
-  async status (id: NodeId, options: { signal?: AbortSignal } = {}): Promise<NodeReport> {
-    const response = await this.#attempt(id, { type: 'status' }, options.signal)
+  /**
+   * One node's report; rejects if that node does not answer within one attempt timeout.
+   * `hash: false` skips hashing its state (for frequent polling).
+   */
+  async status (id: NodeId, options: { signal?: AbortSignal, hash?: boolean } = {}): Promise<NodeReport> {
+    const response = await this.#attempt(id, { type: 'status', hash: options.hash ?? true }, options.signal)
     if (!response.ok) throw toError(response)
     if (response.type !== 'status') throw new QuorateError('CLUSTER_REQUEST_INVALID', `node ${id} answered a status request with ${response.type}`)
     return response.status

@@ -55,8 +55,8 @@ export class KvService {
 
   get node (): RaftNode { return this.#node }
 
-  /** The node's status and a hash of its state, taken in one synchronous step. */
-  report (): NodeReport {
+  /** The node's status and (unless `hash` is false) a hash of its state, taken in one synchronous step. */
+  report (hash = true): NodeReport {
     const s = this.#node.status()
     return {
       id: s.id,
@@ -67,7 +67,7 @@ export class KvService {
       commitIndex: s.commitIndex,
       appliedIndex: s.appliedIndex,
       keys: this.#machine.size,
-      stateHash: kvStateHash(this.#machine)
+      stateHash: hash ? kvStateHash(this.#machine) : ''
     }
   }
 
@@ -78,7 +78,7 @@ export class KvService {
   async handle (raw: unknown, signal?: AbortSignal): Promise<ClientResponse> {
     try {
       const request = parseClientRequest(raw)
-      if (request.type === 'status') return { ok: true, type: 'status', status: this.report() }
+      if (request.type === 'status') return { ok: true, type: 'status', status: this.report(request.hash) }
       const deadline = AbortSignal.timeout(this.#timeoutMs)
       const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline])
       if (request.type === 'kv') {

@@ -6,7 +6,7 @@
  * - `kv`: propose a key-value command (get/put/cas/append, see quorate/testing's kvModel);
  *   answered once committed and applied on that node, which must be the leader.
  * - `read`: a linearizable read of some keys (ReadIndex, any node; a follower asks the leader).
- * - `status`: the node's role, term, indexes and a hash of its key-value state.
+ * - `status`: the node's role, term, indexes and (unless `hash: false`) a hash of its key-value state.
  *
  * A refused request answers `{ ok: false, code, message, leader }`; `code` is a QuorateError
  * code, and for RAFT_NOT_LEADER `leader` names the leader to retry on (null if unknown).
@@ -22,7 +22,8 @@ export const MAX_READ_KEYS = 100_000
 export type ClientRequest =
   | { readonly type: 'kv', readonly input: KvInput }
   | { readonly type: 'read', readonly keys: readonly string[] }
-  | { readonly type: 'status' }
+  /** `hash: false` skips hashing the state (cheap polling); `stateHash` is then ''. */
+  | { readonly type: 'status', readonly hash?: boolean }
 
 /** A node's view of itself, taken in one synchronous step (so `appliedIndex` and `stateHash` match). */
 export interface NodeReport {
@@ -36,7 +37,7 @@ export interface NodeReport {
   readonly appliedIndex: number
   /** Number of keys in the key-value state. */
   readonly keys: number
-  /** SHA-256 (hex) of the sorted key-value pairs: equal on replicas at equal `appliedIndex`. */
+  /** SHA-256 (hex) of the sorted key-value pairs: equal on replicas at equal `appliedIndex`. '' if not asked for. */
   readonly stateHash: string
 }
 
@@ -92,7 +93,9 @@ export function parseClientRequest (raw: unknown): ClientRequest {
       if (keys.length > MAX_READ_KEYS) throw invalid(`read request: at most ${MAX_READ_KEYS} keys (got ${keys.length})`)
       return { type: 'read', keys }
     }
-    case 'status': return { type: 'status' }
+    case 'status':
+      if (r.hash !== undefined && typeof r.hash !== 'boolean') throw invalid('status request: "hash" must be a boolean')
+      return { type: 'status', hash: r.hash !== false }
     default: throw invalid(`unknown request type ${JSON.stringify(r.type)}`)
   }
 }

@@ -1,0 +1,192 @@
+/**
+ * `npm start`: a Raft key-value cluster on this machine that loses its leader and recovers.
+ * Options and what it shows: demo/args.ts and docs/demo.md.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { ClusterHandle } from '../src/cluster/cluster-handle.js'
+import { InProcessCluster } from '../src/cluster/in-process.js'
+import { ProcessCluster } from '../src/cluster/launcher.js'
+import type { NodeReport } from '../src/cluster/protocol.js'
+import type { NodeId } from '../src/raft/types.js'
+import { USAGE, UsageError, parseDemoArgs } from './args.js'
+import type { DemoOptions } from './args.js'
+import { Display, RateMeter } from './display.js'
+import { Monitor } from './monitor.js'
+
+const WORKERS = 16
+/** A write still unanswered after this long is given up (and not counted as acknowledged). */
+const WRITE_DEADLINE_MS = 10_000
+
+/** Puts unique keys from WORKERS concurrent loops until stopped; remembers what was acknowledged. */
+class Workload {
+  readonly acked = new Map<string, string>()
+  readonly rate = new RateMeter()
+  #stopping = false
+  #loops: Array<Promise<void>> = []
+  #onAck: (via: NodeId | null) => void = () => {}
+
+  constructor (readonly cluster: ClusterHandle, readonly interrupt: AbortSignal) {}
+
+  start (): void {
+    this.#loops = Array.from({ length: WORKERS }, async (_, w) => {
+      for (let i = 0; !this.#stopping; i++) {
+        const key = `demo-${w}-${i}`
+        const value = `value-${i}`
+        try {
+          await this.cluster.client.put(key, value, { signal: AbortSignal.any([this.interrupt, AbortSignal.timeout(WRITE_DEADLINE_MS)]) })
+        } catch {
+          if (this.interrupt.aborted) return
+          continue
+        }
+        this.acked.set(key, value)
+        this.rate.record(performance.now())
+        this.#onAck(this.cluster.client.leader)
+      }
+    })
+  }
+
+  /** Calls `fn` after each acknowledged write with the node that answered. */
+  onAck (fn: (via: NodeId | null) => void): void { this.#onAck = fn }
+
+  /** Lets every in-flight write finish, then resolves. */
+  async stop (): Promise<void> {
+    this.#stopping = true
+    await Promise.all(this.#loops)
+  }
+}
+
+async function openCluster (options: DemoOptions, display: Display): Promise<ClusterHandle> {
+  if (options.inProcess) {
+    display.event(`starting ${options.nodes} RaftNodes in this process on the in-memory network, classic-level storage`)
+    return await InProcessCluster.create({ nodes: options.nodes, dir: options.dir, tickMs: options.tickMs })
+  }
+  const security = options.insecure ? 'plain TCP (--insecure)' : 'mutual TLS'
+  display.event(`starting ${options.nodes} node processes on 127.0.0.1, ${security}, classic-level storage`)
+  return await ProcessCluster.create({
+    nodes: options.nodes,
+    dir: options.dir,
+    insecure: options.insecure,
+    tickMs: options.tickMs,
+    onStderr: (id, line) => { display.note(`  ${id} stderr: ${line}`) }
+  })
+}
+
+function pidOf (cluster: ClusterHandle, id: NodeId): string {
+  return cluster instanceof ProcessCluster ? ` (pid ${String(cluster.pid(id))})` : ''
+}
+
+/** Waits until every node reports the same applied index; returns those reports (with state hashes). */
+async function settledReports (cluster: ClusterHandle, signal: AbortSignal): Promise<NodeReport[]> {
+  for (;;) {
+    signal.throwIfAborted()
+    const all = await Promise.allSettled(cluster.ids.map(async (id) => await cluster.client.status(id)))
+    const reports = all.flatMap((r) => r.status === 'fulfilled' ? [r.value] : [])
+    if (reports.length === cluster.ids.length && reports.every((r) => r.appliedIndex === reports[0]!.appliedIndex)) return reports
+    await sleep(100, undefined, { signal })
+  }
+}
+
+/** Runs the scenario; resolves with the process exit code. */
+async function run (options: DemoOptions, display: Display, interrupt: AbortSignal): Promise<number> {
+  const durationMs = options.durationS * 1000
+  const cluster = await openCluster(options, display)
+  const workload = new Workload(cluster, interrupt)
+  const started = performance.now()
+  const monitor = new Monitor(cluster, display, () => {
+    const now = performance.now()
+    return `${String(workload.rate.perSecond(now)).padStart(5)} commits/s | ${workload.acked.size} acked`
+  })
+  display.note(`  storage and configs in ${cluster.dir}${options.dir === undefined ? ' (removed at exit)' : ''}`)
+  try {
+    await cluster.startAll()
+    display.event(`${cluster.ids.map((id) => `${id}${pidOf(cluster, id)}`).join(', ')} ready`)
+    monitor.start()
+    await monitor.until(() => monitor.leader !== null, interrupt)
+
+    display.event(`writing unique keys from ${WORKERS} concurrent clients for ${options.durationS} s`)
+    const workloadStart = performance.now()
+    workload.start()
+    await sleep(durationMs * 0.25, undefined, { signal: interrupt })
+
+    const victim = monitor.leader?.id ?? cluster.ids[0]!
+    const how = cluster instanceof ProcessCluster ? `SIGKILL leader ${victim}${pidOf(cluster, victim)}` : `stop leader ${victim} (node.close(), in-process)`
+    display.event(how)
+    monitor.killed(victim)
+    const killedAt = performance.now()
+    await cluster.kill(victim)
+    workload.onAck((via) => {
+      if (via === null || via === victim) return
+      workload.onAck(() => {})
+      display.event(`writes acknowledged again (by ${via}), ${Math.round(performance.now() - killedAt)} ms after the kill`)
+    })
+
+    await sleep(Math.max(0, workloadStart + durationMs * 0.5 - performance.now()), undefined, { signal: interrupt })
+    const restartAt = performance.now()
+    await cluster.start(victim)
+    const target = monitor.watchCatchUp(victim)
+    display.event(`restarted ${victim}${pidOf(cluster, victim)} from its stored log in ${Math.round(performance.now() - restartAt)} ms; catching up to index ${target}`)
+
+    await sleep(Math.max(0, workloadStart + durationMs - performance.now()), undefined, { signal: interrupt })
+    await workload.stop()
+    const seconds = (performance.now() - workloadStart) / 1000
+    display.event(`workload stopped: ${workload.acked.size} writes acknowledged (${Math.round(workload.acked.size / seconds)}/s on average)`)
+
+    const keys = [...workload.acked.keys()]
+    const values = await cluster.client.read(keys, { signal: AbortSignal.any([interrupt, AbortSignal.timeout(30_000)]) })
+    const lost = keys.filter((k, i) => values[i] !== workload.acked.get(k))
+    display.event(lost.length === 0
+      ? `linearizable read of all ${keys.length} acknowledged keys: every value present`
+      : `LOST ${lost.length} acknowledged writes, e.g. ${lost.slice(0, 3).join(', ')}`)
+
+    const reports = await settledReports(cluster, interrupt)
+    const hashes = new Set(reports.map((r) => r.stateHash))
+    const r0 = reports[0]!
+    display.event(hashes.size === 1
+      ? `all ${reports.length} replicas agree at applied index ${r0.appliedIndex}: ${r0.keys} keys, state hash ${r0.stateHash.slice(0, 16)}`
+      : `replicas DISAGREE at applied index ${r0.appliedIndex}: ${reports.map((r) => `${r.id}=${r.stateHash.slice(0, 12)}`).join(' ')}`)
+    return lost.length === 0 && hashes.size === 1 ? 0 : 1
+  } finally {
+    monitor.stop()
+    await workload.stop()
+    await cluster.close()
+    display.event(`cluster stopped${options.dir === undefined ? ', temporary directory removed' : `, data kept in ${options.dir}`} (${Math.round(performance.now() - started)} ms after start)`)
+  }
+}
+
+async function main (): Promise<void> {
+  let options: DemoOptions
+  try {
+    options = parseDemoArgs(process.argv.slice(2))
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err
+    process.stderr.write(`${err.message}\n\n${USAGE}\n`)
+    process.exitCode = 2
+    return
+  }
+  if (options.help) {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  const display = new Display(process.stdout, performance.now())
+  const interrupt = new AbortController()
+  const onSignal = (signal: NodeJS.Signals): void => {
+    // A second Ctrl-C exits at once; the launcher's exit hook still SIGKILLs the nodes.
+    if (interrupt.signal.aborted) process.exit(130)
+    display.note(`\n${signal}: stopping the cluster and cleaning up (again to force)`)
+    interrupt.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    process.exitCode = await run(options, display, interrupt.signal)
+  } catch (err) {
+    if (!interrupt.signal.aborted) throw err
+    process.exitCode = 130
+  }
+  display.printTimeline()
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`demo failed: ${(err as Error)?.stack ?? String(err)}\n`)
+  process.exit(1)
+})
