@@ -34,6 +34,12 @@ export interface CrashStorageOptions {
   readonly syncFailureProbability?: number
   /** Randomness for syncFailureProbability; required when it is above 0. @default undefined */
   readonly random?: Random
+  /**
+   * Copy entry data on write, so a caller mutating its buffers afterwards cannot change what is
+   * "on disk". Entries are immutable by contract in quorate, so benchmarks that want an
+   * in-memory log without per-entry allocation turn this off. @default true
+   */
+  readonly copyEntries?: boolean
 }
 
 export const DEFAULT_SYNC_FAILURE_PROBABILITY = 0
@@ -203,7 +209,7 @@ export class CrashStorage implements RaftStorage {
     try {
       this.#assertWritable()
       const from = checkBatch(batch, this.#bounds)
-      const entries = batch.entries.map(copyEntry)
+      const entries = this.#options.copyEntries === false ? batch.entries.slice() : batch.entries.map(copyEntry)
       const oldLast = this.#bounds.last
       this.#commit({ kind: 'write', from, entries, hardState: batch.hardState ?? null }, options.sync ?? DEFAULT_SYNC)
       this.#heal(from, Math.max(oldLast, this.#bounds.last))
