@@ -39,15 +39,22 @@ function invalidRequest (message: string): ClientResponse {
   return failureResponse(new QuorateError('CLUSTER_REQUEST_INVALID', message))
 }
 
+/** The body as text, or null (reading stopped, request paused) once it exceeds MAX_REQUEST_BYTES. */
 async function readBody (req: http.IncomingMessage): Promise<string | null> {
-  const parts: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > MAX_REQUEST_BYTES) return null
-    parts.push(chunk)
-  }
-  return Buffer.concat(parts).toString('utf8')
+  return await new Promise((resolve, reject) => {
+    const parts: Buffer[] = []
+    let size = 0
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length
+      if (size <= MAX_REQUEST_BYTES) { parts.push(chunk); return }
+      req.off('data', onData)
+      req.pause()
+      resolve(null)
+    }
+    req.on('data', onData)
+    req.once('end', () => { resolve(Buffer.concat(parts).toString('utf8')) })
+    req.once('error', reject)
+  })
 }
 
 async function answer (service: KvService, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -61,9 +68,10 @@ async function answer (service: KvService, req: http.IncomingMessage, res: http.
   }
   const body = await readBody(req)
   if (body === null) {
+    // Answer first, then drop the connection instead of reading the rest.
     res.setHeader('connection', 'close')
+    res.once('finish', () => { req.destroy() })
     send(res, invalidRequest(`request body larger than ${MAX_REQUEST_BYTES} bytes`))
-    req.destroy()
     return
   }
   let raw: unknown

@@ -1,0 +1,193 @@
+/**
+ * The client protocol and its HTTP endpoint, on three RaftNodes in this process (memory-level
+ * storage, MemoryNetwork): redirects from followers, bad input, status reports, and the
+ * validation of configs, command lines and client options.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import * as http from 'node:http'
+import { MemoryLevel } from 'memory-level'
+import { ClusterClient } from '../../src/cluster/client.js'
+import { createKvNode } from '../../src/cluster/cluster-node.js'
+import type { KvNode } from '../../src/cluster/cluster-node.js'
+import { validateClusterNodeConfig } from '../../src/cluster/config.js'
+import type { ClusterNodeConfig } from '../../src/cluster/config.js'
+import { httpClientCall, MAX_REQUEST_BYTES, serveClientEndpoint } from '../../src/cluster/http-endpoint.js'
+import type { ClientEndpoint } from '../../src/cluster/http-endpoint.js'
+import { parseNodeProcessArgs } from '../../src/cluster/node-process.js'
+import type { ClientResponse } from '../../src/cluster/protocol.js'
+import { isQuorateError } from '../../src/errors.js'
+import { LevelStorage } from '../../src/raft/level-storage.js'
+import type { NodeId } from '../../src/raft/types.js'
+import type { TcpAddress } from '../../src/transport/tcp.js'
+import { MemoryNetwork } from '../../src/transport/memory.js'
+
+interface TestCluster {
+  readonly nodes: Map<NodeId, KvNode>
+  readonly endpoints: Map<NodeId, ClientEndpoint>
+  readonly client: ClusterClient
+  close (): Promise<void>
+}
+
+async function startCluster (): Promise<TestCluster> {
+  const ids = ['n1', 'n2', 'n3']
+  const network = new MemoryNetwork()
+  const nodes = new Map<NodeId, KvNode>()
+  const endpoints = new Map<NodeId, ClientEndpoint>()
+  for (const id of ids) {
+    const parts = createKvNode({ id, voters: ids, storage: new LevelStorage({ db: new MemoryLevel() }), transport: network.transport(id), tickMs: 10 })
+    await parts.node.open()
+    nodes.set(id, parts)
+    endpoints.set(id, await serveClientEndpoint(parts.service, { host: '127.0.0.1', port: 0 }))
+  }
+  const client = new ClusterClient({ members: ids, call: async (id, request, signal) => await httpClientCall(endpoints.get(id)!.address, request, signal) })
+  return {
+    nodes,
+    endpoints,
+    client,
+    close: async () => {
+      await Promise.all([...endpoints.values()].map(async (e) => { await e.close() }))
+      await Promise.all([...nodes.values()].map(async (n) => { await n.node.close() }))
+      await network.close()
+    }
+  }
+}
+
+async function raw (address: TcpAddress, method: string, path: string, body?: string | Buffer): Promise<{ status: number, json: ClientResponse }> {
+  return await new Promise((resolve, reject) => {
+    const req = http.request({ host: address.host, port: address.port, method, path, agent: false }, (res) => {
+      const parts: Buffer[] = []
+      res.on('data', (d: Buffer) => parts.push(d))
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode!, json: JSON.parse(Buffer.concat(parts).toString('utf8')) as ClientResponse })
+        } catch (err) { reject(err) }
+      })
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+async function leaderOf (cluster: TestCluster): Promise<NodeId> {
+  await cluster.client.put('warm-up', 'x')
+  return cluster.client.leader!
+}
+
+test('a follower answers RAFT_NOT_LEADER naming the leader (HTTP 421) and the client follows it', async () => {
+  const cluster = await startCluster()
+  try {
+    const leader = await leaderOf(cluster)
+    const follower = [...cluster.nodes.keys()].find((id) => id !== leader)!
+    const refused = await raw(cluster.endpoints.get(follower)!.address, 'POST', '/', JSON.stringify({ type: 'kv', input: { op: 'put', key: 'k', value: 'v' } }))
+    assert.equal(refused.status, 421)
+    assert.equal(refused.json, { ok: false, code: 'RAFT_NOT_LEADER', message: refused.json.ok ? '' : refused.json.message, leader })
+
+    const viaFollower = new ClusterClient({ members: [follower, leader], call: async (id, request, signal) => await httpClientCall(cluster.endpoints.get(id)!.address, request, signal) })
+    assert.equal(await viaFollower.command({ op: 'append', key: 'log', value: 'a' }), { op: 'append', value: 'a' })
+    assert.equal(viaFollower.leader, leader)
+    // Reads are linearizable on followers too (ReadIndex through the leader).
+    const read = await raw(cluster.endpoints.get(follower)!.address, 'POST', '/', JSON.stringify({ type: 'read', keys: ['log', 'nothing'] }))
+    assert.equal(read.status, 200)
+    assert.equal(read.json.ok && read.json.type === 'read' ? read.json.values : null, ['a', null])
+  } finally {
+    await cluster.close()
+  }
+})
+
+test('malformed requests get CLUSTER_REQUEST_INVALID (HTTP 400) and the node keeps serving', async () => {
+  const cluster = await startCluster()
+  try {
+    await leaderOf(cluster)
+    const address = cluster.endpoints.get(cluster.client.leader!)!.address
+    const bad: Array<[string, string, string | Buffer]> = [
+      ['POST', '/', '{not json'],
+      ['POST', '/', '42'],
+      ['POST', '/', JSON.stringify({ type: 'launch' })],
+      ['POST', '/', JSON.stringify({ type: 'kv', input: { op: 'put', key: 1, value: 'v' } })],
+      ['POST', '/', JSON.stringify({ type: 'kv', input: { op: 'cas', key: 'k', expected: 5, value: 'v' } })],
+      ['POST', '/', JSON.stringify({ type: 'read', keys: 'k' })],
+      ['POST', '/', JSON.stringify({ type: 'status', hash: 'yes' })],
+      ['GET', '/admin', ''],
+      ['POST', '/', Buffer.alloc(MAX_REQUEST_BYTES + 1, 0x20)]
+    ]
+    for (const [method, path, body] of bad) {
+      const r = await raw(address, method, path, body)
+      assert.equal(r.status, 400, `${method} ${path} ${String(body).slice(0, 40)}`)
+      assert.equal(r.json.ok ? null : r.json.code, 'CLUSTER_REQUEST_INVALID')
+    }
+    await cluster.client.put('after', 'garbage')
+    assert.equal(await cluster.client.read(['after']), ['garbage'])
+  } finally {
+    await cluster.close()
+  }
+})
+
+test('GET /status reports role and indexes; replicas at the same applied index report the same state hash', async () => {
+  const cluster = await startCluster()
+  try {
+    const leader = await leaderOf(cluster)
+    for (let i = 0; i < 20; i++) await cluster.client.put(`k${i}`, `v${i}`)
+    const index = (await cluster.client.status(leader)).commitIndex
+    for (const n of cluster.nodes.values()) {
+      while (n.node.status().appliedIndex < index) await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    const reports = await Promise.all([...cluster.endpoints.values()].map(async (e) => await raw(e.address, 'GET', '/status')))
+    const statuses = reports.map((r) => r.json.ok && r.json.type === 'status' ? r.json.status : null)
+    assert.equal(statuses.filter((s) => s?.role === 'leader').map((s) => s!.id), [leader])
+    assert.equal(new Set(statuses.map((s) => `${s!.appliedIndex}/${s!.keys}/${s!.stateHash}`)).size, 1)
+    assert.equal(statuses[0]!.keys, 21)
+    assert.match(statuses[0]!.stateHash, /^[0-9a-f]{64}$/)
+    assert.equal((await cluster.client.status(leader, { hash: false })).stateHash, '')
+  } finally {
+    await cluster.close()
+  }
+})
+
+test('a client whose nodes never answer gives up with RAFT_TIMEOUT at its deadline', async () => {
+  const client = new ClusterClient({ members: ['a', 'b'], retryDelayMs: 1, call: async () => { throw new Error('connection refused') } })
+  try {
+    await client.put('k', 'v', { signal: AbortSignal.timeout(50) })
+    assert.unreachable('put succeeded')
+  } catch (err) {
+    assert.ok(isQuorateError(err, 'RAFT_TIMEOUT'), String(err))
+    assert.match((err as Error).message, /connection refused/)
+  }
+})
+
+const goodConfig: ClusterNodeConfig = {
+  id: 'n1',
+  dataDir: '/tmp/n1',
+  members: { n1: { host: '127.0.0.1', raftPort: 7001, clientPort: 8001 }, n2: { host: '127.0.0.1', raftPort: 7002, clientPort: 8002 } },
+  insecure: true
+}
+
+test('a node config is validated and the error names the field', () => {
+  validateClusterNodeConfig(goodConfig)
+  const cases: Array<[Partial<ClusterNodeConfig>, string]> = [
+    [{ id: 'n9' }, 'members'],
+    [{ insecure: undefined }, 'tls'],
+    [{ tls: { keyFile: 'k', certFile: 'c', caFile: 'a' } }, 'insecure'],
+    [{ members: { ...goodConfig.members, n2: { host: '127.0.0.1', raftPort: 0, clientPort: 8002 } } }, 'members.n2.raftPort'],
+    [{ tickMs: 0 }, 'tickMs'],
+    [{ dataDir: '' }, 'dataDir']
+  ]
+  for (const [change, field] of cases) {
+    try {
+      validateClusterNodeConfig({ ...goodConfig, ...change })
+      assert.unreachable(field)
+    } catch (err) {
+      assert.ok(isQuorateError(err, 'OPTIONS_INVALID'), String(err))
+      assert.equal((err as { info?: { field?: string } }).info?.field, field)
+    }
+  }
+})
+
+test('the node process command line needs --config and refuses unknown arguments', () => {
+  assert.equal(parseNodeProcessArgs(['--config', 'n1.json', '--exit-with-stdin']), { configPath: 'n1.json', exitWithStdin: true })
+  for (const argv of [[], ['--config'], ['--config', 'n1.json', '--verbose']]) {
+    assert.throws(() => parseNodeProcessArgs(argv), (err: unknown) => isQuorateError(err, 'OPTIONS_INVALID') && /Usage:/.test((err as Error).message))
+  }
+})
+
+test.run()
