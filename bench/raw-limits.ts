@@ -7,7 +7,7 @@
  *   npm run build && node dist/bench/raw-limits.js
  */
 import { fork } from 'node:child_process'
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { connect, createServer } from 'node:net'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
@@ -20,7 +20,7 @@ import { newLatencyHistogram, summarize, writeResult } from './measure.js'
 const DURATION_MS = 3000
 const VALUE = Buffer.alloc(100, 7)
 
-function fsyncRate (dir: string): { opsPerSec: number, p50Us: number, p99Us: number } {
+function fsyncRate (dir: string, sync: (fd: number) => void): { opsPerSec: number, p50Us: number, p99Us: number } {
   const fd = openSync(join(dir, 'fsync-probe'), 'w')
   const h = newLatencyHistogram()
   const end = performance.now() + DURATION_MS
@@ -29,7 +29,7 @@ function fsyncRate (dir: string): { opsPerSec: number, p50Us: number, p99Us: num
     while (performance.now() < end) {
       const t = process.hrtime.bigint()
       writeSync(fd, VALUE, 0, VALUE.length, (n % 64) * VALUE.length)
-      fsyncSync(fd)
+      sync(fd)
       h.record(Number(process.hrtime.bigint() - t))
       n++
     }
@@ -116,13 +116,15 @@ if (process.argv.includes('--echo')) {
   const dir = await mkdtemp(join(tmpdir(), 'quorate-raw-'))
   try {
     const machine = describeMachine()
-    const fsync = fsyncRate(dir)
+    const fsync = fsyncRate(dir, fsyncSync)
     console.log(`fsync (100-byte write + fsync): ${fsync.opsPerSec}/s  p50 ${fsync.p50Us} µs  p99 ${fsync.p99Us} µs`)
+    const fdatasync = fsyncRate(dir, fdatasyncSync)
+    console.log(`fdatasync (100-byte write + fdatasync): ${fdatasync.opsPerSec}/s  p50 ${fdatasync.p50Us} µs  p99 ${fdatasync.p99Us} µs`)
     const level = await levelSyncRate(dir)
     console.log(`classic-level chained batch, 1 entry, sync: ${level.opsPerSec}/s  p50 ${level.p50Us} µs  p99 ${level.p99Us} µs`)
     const rtt = await loopbackRtt()
     console.log(`loopback TCP round trip (100 bytes, two processes): ${rtt.roundTripsPerSec}/s  p50 ${rtt.p50Us} µs  p99 ${rtt.p99Us} µs`)
-    writeResult('raw-limits', { name: 'raw limits of this machine', date: new Date().toISOString(), machine, durationMs: DURATION_MS, fsync, levelSync: level, loopbackRtt: rtt })
+    writeResult('raw-limits', { name: 'raw limits of this machine', date: new Date().toISOString(), machine, durationMs: DURATION_MS, fsync, fdatasync, levelSync: level, loopbackRtt: rtt })
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
