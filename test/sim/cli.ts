@@ -3,6 +3,7 @@
  *
  *   --seeds N [--from S]        run seeds S..S+N-1 (default 100 seeds from 1)
  *   --seed S [--verbose]        replay one seed, with the readable event log
+ *   --seed S --faults JSON      replay a seed with a given fault schedule (fast-check failures print this)
  *   --soak [--minutes M]        run fresh seeds for M minutes (default 10)
  *   --mutant NAME [--max-seeds N]   search seeds until the mutant is caught
  *   --mutants [--max-seeds N]   the whole mutation table
@@ -17,7 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runSimulation, combineHashes, describeFault, MUTANTS, searchMutant, describeFinding, runFigure16, figure16Markdown } from '../../src/testing/index.js'
-import type { MutantName, SimulationResult } from '../../src/testing/index.js'
+import type { FaultEvent, MutantName, SimulationResult } from '../../src/testing/index.js'
 
 const args = process.argv.slice(2)
 const flag = (name: string): boolean => args.includes(`--${name}`)
@@ -95,7 +96,8 @@ async function main (): Promise<number> {
   if (value('seed') !== undefined) {
     const seed = intValue('seed', 1)
     const verbose = flag('verbose')
-    const r = await runSimulation({ seed, ...nodesArg, ...(verbose ? { log: (line: string) => { console.log(line) } } : {}) })
+    const faults = value('faults') === undefined ? {} : { faults: JSON.parse(value('faults')!) as FaultEvent[] }
+    const r = await runSimulation({ seed, ...nodesArg, ...faults, ...(verbose ? { log: (line: string) => { console.log(line) } } : {}) })
     if (!verbose) for (const f of r.faults) console.log(`fault @${f.at}ms ${describeFault(f, r.nodes)}`)
     console.log(`seed ${seed}: ${r.ok ? 'ok' : 'FAILED'}, ${r.events} events, ${r.virtualMs.toFixed(0)} virtual ms, operations ok ${r.operations.ok} failed ${r.operations.failed} unknown ${r.operations.unknown}, linearizability ${r.linearizability}`)
     for (const v of r.violations) console.log(`violation ${v.checker} at ${v.at.toFixed(3)}ms on ${v.node ?? '-'}: ${v.message}`)

@@ -13,7 +13,9 @@ import type * as FastCheck from 'fast-check'
 import type { FaultEvent, FaultRanges } from './faults.js'
 import { DEFAULT_FAULT_RANGES, NODE_SELECTOR_RANGE, sortSchedule } from './faults.js'
 
-type Fc = typeof FastCheck
+/** The parts of the fast-check module the arbitraries use (pass the module itself). */
+export type FastCheckModule = Pick<typeof FastCheck, 'integer' | 'constant' | 'record' | 'array' | 'double' | 'boolean' | 'oneof' | 'tuple'>
+type Fc = FastCheckModule
 
 /** An arbitrary fault event within `ranges` (durations and times in whole milliseconds). */
 export function faultEventArbitrary (fc: Fc, ranges: FaultRanges = DEFAULT_FAULT_RANGES): FastCheck.Arbitrary<FaultEvent> {

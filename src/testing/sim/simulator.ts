@@ -89,7 +89,7 @@ export interface SimulationOptions<Input = any, Output = any> {
   /** A client gives up on an operation after this long (its outcome is then unknown). @default 20 election timeouts */
   clientTimeoutMs?: number
   /** The state machine and client operations. @default kvSimWorkload({ keys: 3 }) */
-  workload?: SimWorkload<Input, Output, StateMachine>
+  workload?: SimWorkload<Input, Output, any>
   /** Deliberately broken behaviours (the mutation check). @default none */
   mutations?: NodeMutations
   /** Linearizability checker time budget; running out is a failure. @default 10000 */
