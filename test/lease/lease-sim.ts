@@ -31,6 +31,7 @@ export interface LeaseSimOptions {
   maxDrift?: number
   maxLeaseDurationMs?: number
   defaultDurationMs?: number
+  safetyMarginFraction?: number
   /** Network latency range in ms. @default { min: 1, max: 3 } */
   latency?: { min: number, max: number }
 }
@@ -54,7 +55,12 @@ export class LeaseSim {
 
   managerOptions (): Omit<LeaseManagerOptions, 'node' | 'table' | 'clock'> {
     const o = this.#options
-    return { maxDrift: o.maxDrift ?? 0.05, maxLeaseDurationMs: o.maxLeaseDurationMs ?? 1_000, defaultDurationMs: o.defaultDurationMs ?? 1_000 }
+    return {
+      maxDrift: o.maxDrift ?? 0.05,
+      maxLeaseDurationMs: o.maxLeaseDurationMs ?? 1_000,
+      defaultDurationMs: o.defaultDurationMs ?? 1_000,
+      safetyMarginFraction: o.safetyMarginFraction
+    }
   }
 
   /** Starts (or restarts from its durable state) node `id`, its clock at `rate` from a random origin. */

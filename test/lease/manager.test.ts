@@ -9,6 +9,7 @@ import { encodeLeaseCommand } from '../../src/lease/command.js'
 import { LeaseManager } from '../../src/lease/manager.js'
 import { LeaseTable } from '../../src/lease/table.js'
 import { QuorateError } from '../../src/errors.js'
+import type { LeaseHolder } from '../../src/lease/holder.js'
 import { LeaseSim } from './lease-sim.js'
 
 const IDS = ['n1', 'n2', 'n3']
@@ -194,6 +195,36 @@ test('a name nobody holds is granted at once, even by a node still in its restar
     assert.ok(lease.valid)
   } finally {
     await sim.close()
+  }
+})
+
+test('a leader crash while a grant is in flight leaves one outcome that every node agrees on', async () => {
+  for (const seed of [1, 2, 3, 4]) {
+    const sim = await cluster({ seed })
+    try {
+      const leader = sim.leader()!
+      const asker = sim.get(IDS.find((id) => id !== leader.id)!)
+      const before = leader.node.status().lastIndex
+      const pending = asker.manager.acquire('coordinator', { holder: asker.id })
+      pending.catch(() => {})
+      await sim.until(() => leader.node.status().lastIndex > before, D, 'the leader appends the grant')
+      await sim.crash(leader.id)
+      let granted: LeaseHolder | null = null
+      try { granted = await sim.await(pending) } catch {}
+      await sim.start(leader.id)
+      await sim.waitForLeader()
+      const index = sim.leader()!.node.status().commitIndex
+      await sim.until(() => [...sim.nodes.values()].every((n) => n.node.status().appliedIndex >= index), 2 * D, 'every node applies')
+      const records = [...sim.nodes.values()].map((n) => n.table.get('coordinator'))
+      for (const r of records) assert.equal(r, records[0], 'every node has the same record')
+      if (granted !== null) assert.is(records[0]?.token, granted.token, 'a grant the holder saw is the one every node has')
+      const third = sim.get(IDS.find((id) => id !== leader.id && id !== asker.id)!)
+      if (records[0]?.holder != null) {
+        await assertRejectsWith(sim.await(third.manager.acquire('coordinator', { holder: third.id })), 'LEASE_HELD')
+      }
+    } finally {
+      await sim.close()
+    }
   }
 })
 
