@@ -89,6 +89,9 @@ export async function startClusterNode (config: ClusterNodeConfig, options: { si
     clusterId: config.clusterId ?? DEFAULT_CLUSTER_ID,
     listen: { host: self.host, port: self.raftPort },
     peers,
+    // Redial a lost peer at least once per election timeout, so a restarted node is reached
+    // (and catches up) about as fast as a failed one is replaced.
+    reconnectMaxMs: (config.tickMs ?? DEFAULT_CLUSTER_TICK_MS) * (config.electionTicks ?? DEFAULT_CLUSTER_ELECTION_TICKS),
     ...await transportSecurity(config)
   })
   const parts = createKvNode({
