@@ -49,7 +49,18 @@ class Supervised {
   running (): Span | undefined { return this.spans.find((s) => s.stop === null) }
 }
 
-async function setup (returnAtOnce = false): Promise<{ sim: LeaseSim, sup: Supervised }> {
+/** Runs `body` with a runner on every node, then stops them and closes the cluster. */
+async function withSupervised (body: (sim: LeaseSim, sup: Supervised) => Promise<void>, returnAtOnce = false): Promise<void> {
+  const { sim, sup } = await setup(returnAtOnce)
+  try {
+    await body(sim, sup)
+  } finally {
+    for (const r of sup.runners.values()) void r.stop()
+    await sim.close()
+  }
+}
+
+async function setup (returnAtOnce: boolean): Promise<{ sim: LeaseSim, sup: Supervised }> {
   const sim = new LeaseSim(IDS, { maxDrift: DRIFT, maxLeaseDurationMs: D, defaultDurationMs: D, seed: 7 })
   await sim.startAll([1, 1.03, 0.99])
   await sim.waitForLeader()
@@ -59,8 +70,7 @@ async function setup (returnAtOnce = false): Promise<{ sim: LeaseSim, sup: Super
 }
 
 test('fn runs on exactly one node and moves to another node after that node crashes', async () => {
-  const { sim, sup } = await setup()
-  try {
+  await withSupervised(async (sim, sup) => {
     await sim.until(() => sup.running() !== undefined, 5 * D, 'fn starts somewhere')
     await sim.run(3 * D)
     const first = sup.running()!
@@ -73,15 +83,11 @@ test('fn runs on exactly one node and moves to another node after that node cras
     assert.ok(second.start - crashedAt <= 3 * D, `moved within a few durations (${second.start - crashedAt} ms)`)
     await sim.run(3 * D)
     assert.is(sup.running(), second, 'and stays there')
-  } finally {
-    for (const r of sup.runners.values()) void r.stop()
-    await sim.close()
-  }
+  })
 })
 
 test('a runner cut off by a partition stops fn before any other node starts it', async () => {
-  const { sim, sup } = await setup()
-  try {
+  await withSupervised(async (sim, sup) => {
     await sim.until(() => sup.running() !== undefined, 5 * D, 'fn starts somewhere')
     const first = sup.running()!
     const partitionedAt = sim.clock.now()
@@ -97,15 +103,11 @@ test('a runner cut off by a partition stops fn before any other node starts it',
     await sim.run(4 * D)
     assert.is(sup.running(), second, 'after healing, the old node does not take it back')
     assert.is(sup.spans.length, 2)
-  } finally {
-    for (const r of sup.runners.values()) void r.stop()
-    await sim.close()
-  }
+  })
 })
 
 test('stop() aborts fn, waits until it has stopped and releases the lease, so another node starts it without waiting for expiry', async () => {
-  const { sim, sup } = await setup()
-  try {
+  await withSupervised(async (sim, sup) => {
     await sim.until(() => sup.running() !== undefined, 5 * D, 'fn starts somewhere')
     const first = sup.running()!
     const runner = sup.runners.get(first.node)!
@@ -119,22 +121,15 @@ test('stop() aborts fn, waits until it has stopped and releases the lease, so an
     await sim.await(runner.stop())
     runner.start()
     assert.not.ok(runner.running, 'a stopped runner does not start again')
-  } finally {
-    for (const r of sup.runners.values()) void r.stop()
-    await sim.close()
-  }
+  })
 })
 
 test('an fn that returns on its own is started again, one instance at a time', async () => {
-  const { sim, sup } = await setup(true)
-  try {
+  await withSupervised(async (sim, sup) => {
     await sim.until(() => sup.spans.filter((s) => s.stop !== null).length >= 4, 10 * D, 'fn restarts several times')
     const tokens = sup.spans.map((s) => s.token)
     for (let i = 1; i < tokens.length; i++) assert.ok(tokens[i]! > tokens[i - 1]!, 'each run holds a new grant')
-  } finally {
-    for (const r of sup.runners.values()) void r.stop()
-    await sim.close()
-  }
+  }, true)
 })
 
 test('an aborted options signal stops the runner; bad options fail with OPTIONS_INVALID', async () => {
