@@ -806,6 +806,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   #receiveSnapshotChunk (core: RaftCore, m: Message): void {
     const chunk = m.snapshot!
+    if (!core.wantsSnapshot(chunk.meta)) {
+      // Already covered (installed earlier, its answer lost): tell the leader where we are.
+      this.#receiver.reset()
+      core.snapshotNotNeeded(m.from)
+      return
+    }
     const { received, complete } = this.#receiver.accept(chunk)
     core.ackSnapshot(m.from, chunk.meta.index, received)
     if (complete && core.wantsSnapshot(chunk.meta)) {

@@ -945,6 +945,11 @@ export class RaftCore {
     this.#send(message({ type: 'snapshotResponse', from: this.id, to, term: this.#term, index: snapshotIndex, context: received }))
   }
 
+  /** Follower: a snapshot the leader is sending is covered by our commit index; report it instead. */
+  snapshotNotNeeded (leader: NodeId): void {
+    this.#send(message({ type: 'appendResponse', from: this.id, to: leader, term: this.#term, index: this.log.committed }))
+  }
+
   /** Whether a received snapshot is still worth installing (it covers more than we have committed). */
   wantsSnapshot (meta: SnapshotMeta): boolean {
     return meta.index > this.log.committed

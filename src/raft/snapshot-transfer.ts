@@ -103,7 +103,9 @@ export class SnapshotSender {
   tick (): void {
     if (++this.#idleTicks >= this.#retransmitTicks) {
       this.#idleTicks = 0
-      this.#nextChunk = this.#chunkAt(this.#acked)
+      // Everything acknowledged but the follower never confirmed the install (its answer was
+      // lost): resend the final chunk, which makes it report its position again.
+      this.#nextChunk = this.#acked >= this.snapshot.totalBytes ? Math.max(0, this.snapshot.chunks.length - 1) : this.#chunkAt(this.#acked)
     }
   }
 
