@@ -1,6 +1,7 @@
 /**
  * Command line of the demo (`npm start -- --help`).
  */
+import { resolve } from 'node:path'
 
 export const DEFAULT_DEMO_NODES = 3
 export const DEFAULT_DEMO_DURATION_S = 12
@@ -70,7 +71,7 @@ export function parseDemoArgs (argv: readonly string[]): DemoOptions {
       case '--dir': {
         const d = value()
         if (d === undefined || d.length === 0) throw new UsageError('--dir needs a path')
-        dir = d
+        dir = resolve(d)
         break
       }
       case '--in-process': inProcess = true; break
