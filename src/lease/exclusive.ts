@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events'
 import { QuorateError, isQuorateError } from '../errors.js'
 import { check } from '../util/validate.js'
-import { sleep } from './deadline.js'
+import { deadline, sleep } from './deadline.js'
 import type { LeaseHolder } from './holder.js'
 import type { LeaseManager } from './manager.js'
 import { DEFAULT_RETRY_FRACTION, checkDuration, checkName, isPositiveDuration } from './options.js'
@@ -109,7 +109,8 @@ export class ExclusiveRunner extends EventEmitter<ExclusiveEvents> {
   }
 
   async #runUnder (lease: LeaseHolder, stop: AbortSignal): Promise<void> {
-    const onStop = (): void => { lease.release().catch(() => {}) }
+    let releasing: Promise<void> | undefined
+    const onStop = (): void => { releasing = this.#release(lease) }
     stop.addEventListener('abort', onStop, { once: true })
     const token = lease.token
     this.#token = token
@@ -124,8 +125,20 @@ export class ExclusiveRunner extends EventEmitter<ExclusiveEvents> {
       stop.removeEventListener('abort', onStop)
     }
     // fn stopped on its own while the lease lasts: free the name so it can be restarted anywhere.
-    if (lease.valid) await lease.release().catch(() => {})
+    await (releasing ?? (lease.valid ? this.#release(lease) : undefined))
     this.emit('stop', { token, error })
+  }
+
+  /** Releases `lease`, waiting at most its duration (after which it has lapsed anyway). */
+  async #release (lease: LeaseHolder): Promise<void> {
+    const limit = deadline(this.#manager.clock, lease.durationMs, 'release')
+    try {
+      await lease.release({ signal: limit.signal })
+    } catch {
+      // Unknown outcome: the grant then lapses after its duration.
+    } finally {
+      limit.done()
+    }
   }
 }
 
