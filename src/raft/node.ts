@@ -35,6 +35,7 @@ import type { Ready, Role } from './ready.js'
 import { QuorateError, abortError, isQuorateError } from '../errors.js'
 import { check, checkInt } from '../util/validate.js'
 import { PendingProposals } from './pending.js'
+import { abortable } from '../util/abort.js'
 import { NodeMetrics } from './metrics.js'
 import type { MetricsSink, MetricsSnapshot } from './metrics.js'
 
@@ -343,16 +344,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     if (!(command instanceof Uint8Array)) throw new QuorateError('OPTIONS_INVALID', 'propose: command must be a Uint8Array')
     if (signal?.aborted === true) throw abortError(signal)
     this.#metrics.count('proposals')
-    return await new Promise((resolve, reject) => {
-      const q: QueuedProposal = { data: command, resolve, reject, signal }
-      if (signal !== undefined) {
-        const onAbort = (): void => { reject(abortError(signal)) }
-        signal.addEventListener('abort', onAbort, { once: true })
-        const done = (): void => { signal.removeEventListener('abort', onAbort) }
-        ;(q as { resolve: (v: unknown) => void }).resolve = (v) => { done(); resolve(v) }
-        ;(q as { reject: (e: unknown) => void }).reject = (e) => { done(); reject(e) }
-      }
-      this.#queue.push(q)
+    return await abortable<unknown>(signal, (resolve, reject) => {
+      this.#queue.push({ data: command, resolve, reject, signal })
       this.#schedule()
     })
   }
@@ -369,7 +362,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     const core = this.#core!
     if (this.#mutations.staleReads === true) return this.#applied
     const context = this.#nextContext++
-    const index = await new Promise<number>((resolve, reject) => {
+    const index = await abortable<number>(signal, (resolve, reject) => {
       this.#reads.set(context, { resolve: resolve as (v: unknown) => void, reject, startedTick: this.#ticks })
       try {
         core.readIndex(context)
@@ -379,19 +372,16 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         return
       }
       this.#schedule()
-      signal?.addEventListener('abort', () => {
-        if (this.#reads.delete(context)) reject(abortError(signal))
-      }, { once: true })
-    })
+    }, () => this.#reads.delete(context))
     if (this.#applied >= index) return index
-    if ((signal as AbortSignal | undefined)?.aborted === true) throw abortError(signal!)
-    return await new Promise<number>((resolve, reject) => {
-      const waiter: ApplyWaiter = { index, resolve, reject }
+    let waiter: ApplyWaiter | undefined
+    return await abortable<number>(signal, (resolve, reject) => {
+      waiter = { index, resolve, reject }
       this.#applyWaiters.push(waiter)
-      signal?.addEventListener('abort', () => {
-        const at = this.#applyWaiters.indexOf(waiter)
-        if (at >= 0) { this.#applyWaiters.splice(at, 1); reject(abortError(signal)) }
-      }, { once: true })
+    }, () => {
+      const at = waiter === undefined ? -1 : this.#applyWaiters.indexOf(waiter)
+      if (at >= 0) this.#applyWaiters.splice(at, 1)
+      return at >= 0
     })
   }
 
@@ -701,14 +691,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     const core = this.#core!
     const pos = core.proposeConfigChange(change)
     this.#schedule()
-    const applied = await new Promise<unknown>((resolve, reject) => {
+    const applied = await abortable<unknown>(options.signal, (resolve, reject) => {
       this.#pending.add(pos.term, pos.index, resolve, reject)
-      options.signal?.addEventListener('abort', () => { reject(abortError(options.signal!)) }, { once: true })
     }) as ClusterConfig
     if (applied.votersOutgoing.length === 0) return applied
-    return await new Promise<ClusterConfig>((resolve, reject) => {
+    return await abortable<ClusterConfig>(options.signal, (resolve) => {
       this.#configWaiters.push((c) => { if (c.votersOutgoing.length === 0) { resolve(c); return true } return false })
-      options.signal?.addEventListener('abort', () => { reject(abortError(options.signal!)) }, { once: true })
     })
   }
 

@@ -1,0 +1,21 @@
+import { abortError } from '../errors.js'
+
+/**
+ * A promise that settles through `executor`, or rejects with ABORTED when `signal` fires
+ * (if `cancel()` says the operation could still be withdrawn). The abort listener is removed
+ * as soon as the promise settles, so a long-lived signal does not collect listeners.
+ */
+export async function abortable<T> (
+  signal: AbortSignal | undefined,
+  executor: (resolve: (value: T) => void, reject: (err: unknown) => void) => void,
+  cancel: () => boolean = () => true
+): Promise<T> {
+  if (signal === undefined) return await new Promise<T>(executor)
+  if (signal.aborted) throw abortError(signal)
+  return await new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => { if (cancel()) reject(abortError(signal)) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    const done = (): void => { signal.removeEventListener('abort', onAbort) }
+    executor((v) => { done(); resolve(v) }, (e) => { done(); reject(e) })
+  })
+}
