@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { processAlive } from './process-helpers.js'
 
 const DEMO = fileURLToPath(new URL('../../demo/demo.js', import.meta.url))
 
@@ -31,15 +32,6 @@ async function runDemo (args: string[], onLine: (line: string, pid: number) => v
   child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
   const code = await new Promise<number | null>((resolve) => { child.once('exit', (c) => { resolve(c) }) })
   return { code, stdout, stderr }
-}
-
-function processAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 function nodePids (stdout: string): number[] {

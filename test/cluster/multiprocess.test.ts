@@ -13,17 +13,9 @@ import { ProcessCluster } from '../../src/cluster/launcher.js'
 import type { NodeReport } from '../../src/cluster/protocol.js'
 import type { NodeId } from '../../src/raft/types.js'
 import { SeededRandom, randomInt } from '../../src/util/random.js'
+import { processAlive } from './process-helpers.js'
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
-
-function processAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** Polls until `probe` returns a value (liveness, not speed: the limit only stops a hung test). */
 async function eventually<T> (what: string, probe: () => Promise<T | undefined>, limitMs = 30_000): Promise<T> {
