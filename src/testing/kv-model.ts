@@ -12,6 +12,7 @@
  */
 import { REJECT, UNKNOWN } from './model.js'
 import type { Model, StepResult, Unknown } from './model.js'
+import { isUnknownOutcome } from './history.js'
 import type { Operation } from './history.js'
 
 export type KvInput =
@@ -88,6 +89,48 @@ function partitionByKey (history: ReadonlyArray<Operation<KvInput, KvOutput>>): 
   return byKey
 }
 
+/** What the known operations on one key reveal about the values it held. */
+interface KeyObservations {
+  /** Values returned by known gets and appends, and every cas's non-null `expected`. */
+  readonly seen: string[]
+  /** Latest return of a known cas that failed: it observed "the value was not `expected`". */
+  lastFailedCas: number
+}
+
+function isObservedWrite (written: string, invoke: number, obs: KeyObservations): boolean {
+  return written === '' || obs.lastFailedCas >= invoke || obs.seen.some((v) => v.includes(written))
+}
+
+/**
+ * Drops unknown-outcome gets (they change nothing) and unknown-outcome writes that no known
+ * operation could have observed. A write of `w` (put/cas value, append suffix) is dropped
+ * when no known get or append output and no cas `expected` contains `w`, and no known cas
+ * that could come after it failed. Why that is sound: take a linearization that includes the
+ * write and remove the write. Until the next put or successful cas, the key's value differs
+ * (it contained `w` before), but by those conditions no known operation is placed there: a
+ * get or append would output `w`, a successful cas would expect it, a failed cas is excluded.
+ * Unknown operations placed there have no output to match; an unknown cas that now would
+ * succeed had failed, so it is left out too. From the next overwrite on, values agree.
+ */
+function pruneUnobservedWrites (history: ReadonlyArray<Operation<KvInput, KvOutput>>): Array<Operation<KvInput, KvOutput>> {
+  const byKey = new Map<string, KeyObservations>()
+  for (const op of history) {
+    let obs = byKey.get(op.input.key)
+    if (obs === undefined) byKey.set(op.input.key, obs = { seen: [], lastFailedCas: -Infinity })
+    if (op.input.op === 'cas' && op.input.expected !== null) obs.seen.push(op.input.expected)
+    if (isUnknownOutcome(op) || op.output === undefined) continue
+    const out = op.output
+    if ((out.op === 'get' || out.op === 'append') && out.value !== null) obs.seen.push(out.value)
+    if (out.op === 'cas' && !out.ok) obs.lastFailedCas = Math.max(obs.lastFailedCas, op.return as number)
+  }
+  return history.filter((op) => {
+    if (!isUnknownOutcome(op)) return true
+    const input = op.input
+    if (input.op === 'get') return false
+    return isObservedWrite(input.value, op.invoke, byKey.get(input.key) as KeyObservations)
+  })
+}
+
 function sortedEntries (state: KvState): Array<[string, string]> {
   return [...state.entries()].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
 }
@@ -139,6 +182,7 @@ export const kvModel: Model<KvState, KvInput, KvOutput> = Object.freeze({
   init: () => EMPTY,
   step,
   partition: partitionByKey,
+  prune: pruneUnobservedWrites,
   equal: equalStates,
   hash: hashState,
   describeOperation: describeKvOperation,

@@ -49,6 +49,8 @@ export interface CheckOptions {
 export interface CheckStats {
   readonly operations: number
   readonly partitions: number
+  /** Unknown-outcome operations model.prune removed before the search. */
+  readonly pruned: number
   /** Search steps (operations tried or backtracked) over all sub-histories. */
   readonly steps: number
   /** Memo entries over all sub-histories. */
@@ -112,11 +114,14 @@ export function checkLinearizability<State, Input, Output> (
   const hooks = modelHooks(model)
   let steps = 0
   let cacheEntries = 0
+  let pruned = 0
   const stats = (): CheckStats => ({
-    operations: history.length, partitions: parts.size, steps, cacheEntries, elapsedMs: clock.now() - started
+    operations: history.length, partitions: parts.size, pruned, steps, cacheEntries, elapsedMs: clock.now() - started
   })
 
-  for (const [key, ops] of parts) {
+  for (const [key, part] of parts) {
+    const ops = pruneHistory(model, part)
+    pruned += part.length - ops.length
     const search = searchLinearization(model, hooks, ops, budget)
     steps += search.steps
     cacheEntries += search.cacheEntries
@@ -183,6 +188,16 @@ function partitionHistory<S, I, O> (
     throw new QuorateError('OPTIONS_INVALID', `model.partition returned ${total} operations for a history of ${history.length}`)
   }
   return parts
+}
+
+function pruneHistory<S, I, O> (model: Model<S, I, O>, ops: ReadonlyArray<Operation<I, O>>): ReadonlyArray<Operation<I, O>> {
+  if (model.prune === undefined) return ops
+  const kept = model.prune(ops)
+  const known = (list: ReadonlyArray<Operation<I, O>>): number => list.reduce((n, op) => isUnknownOutcome(op) ? n : n + 1, 0)
+  if (known(kept) !== known(ops)) {
+    throw new QuorateError('OPTIONS_INVALID', 'model.prune removed an operation whose outcome is known')
+  }
+  return kept
 }
 
 export interface ModelHooks<State, Input, Output> {

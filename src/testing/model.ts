@@ -30,6 +30,13 @@ export interface Model<State, Input, Output> {
    * exponentially cheaper. Every operation must land in exactly one sub-history.
    */
   partition?: (history: ReadonlyArray<Operation<Input, Output>>) => ReadonlyMap<string, ReadonlyArray<Operation<Input, Output>>>
+  /**
+   * Removes unknown-outcome operations that provably cannot matter, to spare the search
+   * (each unknown operation may be placed anywhere after its invoke, or nowhere). Only
+   * unknown-outcome operations may be removed, and only when every linearization of the
+   * history can be turned into one without them. Called on each sub-history.
+   */
+  prune?: (history: ReadonlyArray<Operation<Input, Output>>) => ReadonlyArray<Operation<Input, Output>>
   /** State equality for memoization. @default equal `hash` values */
   equal?: (a: State, b: State) => boolean
   /** A hash of the state (equal states must hash equally). @default JSON of the state (Maps as sorted entries) */

@@ -6,6 +6,8 @@ import type { KvInput, KvOutput, KvState } from '../../src/testing/kv-model.js'
 import { KvWorkload } from '../../src/testing/kv-workload.js'
 import { SeededRandom } from '../../src/util/random.js'
 import { isQuorateError } from '../../src/errors.js'
+import { checkLinearizability } from '../../src/testing/linearizability.js'
+import type { Operation } from '../../src/testing/history.js'
 
 function run (inputs: KvInput[]): KvOutput[] {
   let current: string | null = null
@@ -84,6 +86,36 @@ test('the workload writes unique values and only the keys it was given', () => {
   for (const bad of [{ keys: 0 }, { weights: { get: -1 } }, { weights: {} }]) {
     try { new KvWorkload(new SeededRandom(1), bad); assert.unreachable() } catch (err) { assert.ok(isQuorateError(err, 'OPTIONS_INVALID')) }
   }
+})
+
+type Op = Operation<KvInput, KvOutput>
+const known = (input: KvInput, output: KvOutput, invoke: number, ret: number): Op => ({ clientId: 'k', input, output, invoke, return: ret })
+const unknown = (input: KvInput, invoke: number): Op => ({ clientId: 'u', input, invoke, return: null })
+
+test('unknown writes nobody could have observed are pruned, observed ones are kept', () => {
+  const history = [
+    known({ op: 'put', key: 'x', value: 'a' }, { op: 'put' }, 0, 1),
+    unknown({ op: 'put', key: 'x', value: 'never-seen' }, 2),
+    unknown({ op: 'get', key: 'x' }, 2),
+    unknown({ op: 'append', key: 'x', value: '+seen' }, 3),
+    known({ op: 'get', key: 'x' }, { op: 'get', value: 'a+seen' }, 5, 6)
+  ]
+  const kept = kvModel.prune?.(history) ?? []
+  assert.equal(kept.map((op) => op.input.op === 'get' ? 'get' : (op.input as { value: string }).value), ['a', '+seen', 'get'])
+  const result = checkLinearizability(kvModel, history)
+  assert.is(result.result, 'ok')
+  assert.is(result.stats.pruned, 2)
+})
+
+test('an unknown write that explains a failed cas is not pruned', () => {
+  const history = [
+    known({ op: 'put', key: 'x', value: 'a' }, { op: 'put' }, 0, 1),
+    unknown({ op: 'put', key: 'x', value: 'b' }, 2),
+    known({ op: 'cas', key: 'x', expected: 'a', value: 'c' }, { op: 'cas', ok: false }, 5, 6)
+  ]
+  assert.is(kvModel.prune?.(history).length, 3)
+  assert.is(checkLinearizability(kvModel, history).result, 'ok')
+  assert.is(checkLinearizability(kvModel, [history[0], history[2]]).result, 'illegal')
 })
 
 test.run()
