@@ -1,0 +1,22 @@
+/**
+ * Running quorate as separate processes: a node process (RaftNode + classic-level + mutual-TLS
+ * TCP + a key-value service with a loopback HTTP client endpoint), a launcher that spawns,
+ * kills and restarts them, and a client that finds the leader and retries.
+ *
+ * @example
+ * import { ProcessCluster } from 'quorate/cluster'
+ * const cluster = await ProcessCluster.create({ nodes: 3 })
+ * await cluster.startAll()
+ * await cluster.client.put('k', 'v')
+ * await cluster.close()
+ */
+export * from './client.js'
+export * from './cluster-handle.js'
+export * from './cluster-node.js'
+export * from './config.js'
+export * from './http-endpoint.js'
+export * from './in-process.js'
+export * from './kv-service.js'
+export * from './launcher.js'
+export * from './protocol.js'
+export { READY_PREFIX, parseNodeProcessArgs } from './node-process.js'
