@@ -31,12 +31,35 @@ export interface ClosedLoopResult {
 export const DEFAULT_VALUE_BYTES = 100
 export const DEFAULT_WARMUP_MS = 2000
 export const DEFAULT_MEASURE_MS = 10_000
+const ERROR_BACKOFF_MS = 10
 
-/** Distinct 100-byte commands per client (the first bytes carry the client and sequence number). */
-function command (bytes: number, client: number): Uint8Array {
-  const data = new Uint8Array(bytes).fill(0x61)
-  new DataView(data.buffer).setUint32(0, client)
-  return data
+/**
+ * Distinct commands (the first 8 bytes carry the client and sequence number) carved out of
+ * shared slabs: one ArrayBuffer per SLAB_BYTES instead of one per command, as commands cut
+ * from a network read buffer would be. A command is never written after it is handed out.
+ */
+class CommandSource {
+  static readonly SLAB_BYTES = 256 * 1024
+  readonly #bytes: number
+  #slab = new Uint8Array(0)
+  #offset = 0
+
+  constructor (bytes: number) { this.#bytes = bytes }
+
+  next (client: number, seq: number): Uint8Array {
+    if (this.#offset + this.#bytes > this.#slab.length) {
+      this.#slab = new Uint8Array(Math.max(CommandSource.SLAB_BYTES, this.#bytes)).fill(0x61)
+      this.#offset = 0
+    }
+    const data = this.#slab.subarray(this.#offset, this.#offset + this.#bytes)
+    this.#offset += this.#bytes
+    if (data.length >= 8) {
+      const view = new DataView(data.buffer, data.byteOffset, 8)
+      view.setUint32(0, client)
+      view.setUint32(4, seq)
+    }
+    return data
+  }
 }
 
 export async function closedLoop (send: (command: Uint8Array) => Promise<unknown>, options: ClosedLoopOptions): Promise<ClosedLoopResult> {
@@ -47,22 +70,22 @@ export async function closedLoop (send: (command: Uint8Array) => Promise<unknown
   const t0 = process.hrtime.bigint()
   const startNs = t0 + BigInt(warmupMs) * 1_000_000n
   const endNs = startNs + BigInt(measureMs) * 1_000_000n
+  const commands = new CommandSource(valueBytes)
   let errors = 0
   let started = false
 
   const client = async (id: number): Promise<void> => {
-    const template = command(valueBytes, id)
     for (let seq = 0; ; seq++) {
-      // A fresh array per command: the log keeps a reference to what was proposed.
-      const data = template.slice()
-      new DataView(data.buffer).setUint32(4, seq)
+      const data = commands.next(id, seq)
       const begin = process.hrtime.bigint()
       if (begin >= endNs) return
       if (!started && begin >= startNs) { started = true; options.onWindow?.('start') }
       try {
         await send(data)
       } catch {
+        // A failed command (no leader, leader changed) is counted, and the client backs off.
         errors++
+        await new Promise((resolve) => setTimeout(resolve, ERROR_BACKOFF_MS))
         continue
       }
       const end = process.hrtime.bigint()

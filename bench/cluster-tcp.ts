@@ -23,10 +23,16 @@ const IDS = ['n1', 'n2', 'n3']
 const CONNECTIONS = 4
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
 
-interface Meter { gcMs: number, gcCount: number, peakRssMiB: number, applied: number }
+interface Meter { gcMs: number, gcCount: number, cpuMs: number, cpuUserMs: number, peakRssMiB: number, applied: number }
 interface Status { role: string, term: number, leader: string | null }
 export interface B2Row extends ClosedLoopResult {
   readonly leaderGcMs: number
+  /** Leader CPU time (user + system) in the window per measured commit. */
+  readonly leaderCpuUsPerCommit: number
+  /** Follower CPU per commit (mean of the followers). */
+  readonly followerCpuUsPerCommit: number
+  /** The user-mode part of leaderCpuUsPerCommit (the rest is the kernel: fsync, sockets). */
+  readonly leaderUserCpuUsPerCommit: number
   readonly leaderPeakRssMiB: number
   readonly nodes: Array<Meter & { id: string, role: string }>
 }
@@ -54,17 +60,17 @@ async function run (concurrency: number, warmupMs: number, measureMs: number, pr
   const ports = await freePorts(IDS.length * 2)
   const raftPorts = Object.fromEntries(IDS.map((id, i) => [id, ports[i]!]))
   const nodes = new Map<string, ChildProcess>()
-  const execArgv = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=b2-c${concurrency}-\${pid}.cpuprofile`]
+  const execArgv = (id: string): string[] => profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=b2-c${concurrency}-${id}.cpuprofile`]
   try {
     const clientPorts = new Map<string, number>()
     for (const [i, id] of IDS.entries()) {
       const cfg: NodeProcessConfig = { id, raftPorts, clientPort: ports[IDS.length + i]!, dataDir: join(root, id) }
       clientPorts.set(id, cfg.clientPort)
-      nodes.set(id, forkScript(here('./node-process.js'), cfg, execArgv))
+      nodes.set(id, forkScript(here('./node-process.js'), cfg, execArgv(id)))
     }
     await Promise.all([...nodes.values()].map(async (c) => await nextMessage(c, 'ready')))
     const leader = await leaderOf(nodes)
-    const client = forkScript(here('./tcp-client.js'), { port: clientPorts.get(leader), concurrency, warmupMs, measureMs, connections: Math.min(CONNECTIONS, concurrency) })
+    const client = forkScript(here('./tcp-client.js'), { port: clientPorts.get(leader), concurrency, warmupMs, measureMs, connections: Math.min(CONNECTIONS, concurrency) }, execArgv('client'))
     client.on('message', (m: { window?: string }) => {
       if (m.window === 'start') for (const c of nodes.values()) c.send({ cmd: 'meter-start' })
     })
@@ -76,7 +82,17 @@ async function run (concurrency: number, warmupMs: number, measureMs: number, pr
     }))
     await waitExit(client)
     const lead = meters.find((m) => m.role === 'leader')!
-    return { ...result, leaderGcMs: lead.gcMs, leaderPeakRssMiB: lead.peakRssMiB, nodes: meters }
+    const perCommit = (ms: number): number => Math.round(ms * 1000 / Math.max(1, result.commits) * 10) / 10
+    const followers = meters.filter((m) => m.role !== 'leader')
+    return {
+      ...result,
+      leaderCpuUsPerCommit: perCommit(lead.cpuMs),
+      leaderUserCpuUsPerCommit: perCommit(lead.cpuUserMs),
+      followerCpuUsPerCommit: perCommit(followers.reduce((a, m) => a + m.cpuMs, 0) / followers.length),
+      leaderGcMs: lead.gcMs,
+      leaderPeakRssMiB: lead.peakRssMiB,
+      nodes: meters
+    }
   } finally {
     for (const c of nodes.values()) if (c.connected) c.send({ cmd: 'exit' })
     await Promise.all([...nodes.values()].map(async (c) => await waitExit(c)))
@@ -91,7 +107,7 @@ const rows: B2Row[] = []
 for (const c of args.concurrency) {
   const row = await run(c, args.warmupMs, args.measureMs, profileDir)
   rows.push(row)
-  console.log(`B2 tcp+fsync c=${String(c).padStart(3)}: ${row.commitsPerSec} commits/s  p50 ${row.latency.p50Us} µs  p99 ${row.latency.p99Us} µs  p99.9 ${row.latency.p999Us} µs  leader gc ${row.leaderGcMs} ms  leader rss ${row.leaderPeakRssMiB} MiB${row.errors > 0 ? `  errors ${row.errors}` : ''}`)
+  console.log(`B2 tcp+fsync c=${String(c).padStart(3)}: ${row.commitsPerSec} commits/s  p50 ${row.latency.p50Us} µs  p99 ${row.latency.p99Us} µs  p99.9 ${row.latency.p999Us} µs  leader gc ${row.leaderGcMs} ms  cpu/commit leader ${row.leaderCpuUsPerCommit} µs (user ${row.leaderUserCpuUsPerCommit}) follower ${row.followerCpuUsPerCommit} µs  leader rss ${row.leaderPeakRssMiB} MiB${row.errors > 0 ? `  errors ${row.errors}` : ''}`)
 }
 writeResult(args.out ?? 'b2-tcp', {
   name: 'B2: 3 node processes, TCP loopback, classic-level with sync, client in a 4th process',

@@ -39,27 +39,30 @@ export function summarize (h: RecordableHistogram): LatencySummary {
   }
 }
 
-/** Sums GC pause time between start() and stop(). */
-export class GcMeter {
+/** GC pause time and CPU time (user + system) of this process between start() and stop(). */
+export class WindowMeter {
   #ms = 0
   #count = 0
+  #cpu: NodeJS.CpuUsage | null = null
   #observer: PerformanceObserver | null = null
 
   start (): void {
     this.#ms = 0
     this.#count = 0
+    this.#cpu = process.cpuUsage()
     this.#observer = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) { this.#ms += e.duration; this.#count++ }
     })
     this.#observer.observe({ entryTypes: ['gc'] })
   }
 
-  /** Stops observing; entries are delivered asynchronously, so this waits one macrotask first. */
-  async stop (): Promise<{ gcMs: number, gcCount: number }> {
+  /** Stops measuring; GC entries arrive asynchronously, so this waits one macrotask for them. */
+  async stop (): Promise<{ gcMs: number, gcCount: number, cpuMs: number, cpuUserMs: number }> {
+    const cpu = process.cpuUsage(this.#cpu ?? undefined)
     await new Promise((resolve) => setTimeout(resolve, 10))
     this.#observer?.disconnect()
     this.#observer = null
-    return { gcMs: Math.round(this.#ms * 10) / 10, gcCount: this.#count }
+    return { gcMs: Math.round(this.#ms * 10) / 10, gcCount: this.#count, cpuMs: Math.round((cpu.user + cpu.system) / 100) / 10, cpuUserMs: Math.round(cpu.user / 100) / 10 }
   }
 }
 

@@ -9,11 +9,11 @@
  *   → { cmd: 'exit' }        closes the node and exits
  */
 import { createServer } from 'node:net'
-import { RaftNode } from '../src/raft/node.js'
+import { NODE_DEFAULTS, RaftNode } from '../src/raft/node.js'
 import { LevelStorage } from '../src/raft/level-storage.js'
 import { tcpTransport } from '../src/transport/tcp.js'
 import { encodeFrame, FrameWriter, frameReader, STATUS_FAILED, STATUS_OK } from './client-wire.js'
-import { GcMeter, peakRssMiB } from './measure.js'
+import { WindowMeter, peakRssMiB } from './measure.js'
 import { CounterMachine } from './counter-machine.js'
 
 export interface NodeProcessConfig {
@@ -23,7 +23,7 @@ export interface NodeProcessConfig {
   readonly dataDir: string
   /** @default true */
   readonly sync?: boolean
-  /** @default 10 */
+  /** @default NODE_DEFAULTS.tickMs (100 ms: 1-2 s election timeout, like etcd's default 1 s) */
   readonly tickMs?: number
 }
 
@@ -39,13 +39,13 @@ const node = new RaftNode({
   transport: tcpTransport({ id: config.id, clusterId: 'bench', listen: { host: '127.0.0.1', port: config.raftPorts[config.id]! }, peers, insecure: true }),
   stateMachine: machine,
   sync: config.sync ?? true,
-  tickMs: config.tickMs ?? 10,
-  electionTicks: 10
+  tickMs: config.tickMs ?? NODE_DEFAULTS.tickMs
 })
 await node.open()
 
 const OK = Uint8Array.of(STATUS_OK)
 const FAILED = Uint8Array.of(STATUS_FAILED)
+let failures = 0
 const server = createServer({ noDelay: true }, (socket) => {
   const writer = new FrameWriter(socket)
   socket.on('error', () => {})
@@ -53,13 +53,16 @@ const server = createServer({ noDelay: true }, (socket) => {
     // The body is a view into a socket chunk; the log keeps what is proposed, so copy it.
     node.propose(new Uint8Array(body)).then(
       () => { writer.push(encodeFrame(id, OK)) },
-      () => { writer.push(encodeFrame(id, FAILED)) }
+      (err: { code?: string, message?: string }) => {
+        if (failures++ === 0) console.error(`bench node ${config.id}: proposal failed: ${err.code ?? ''} ${err.message ?? String(err)}`)
+        writer.push(encodeFrame(id, FAILED))
+      }
     )
   }))
 })
 await new Promise<void>((resolve) => server.listen(config.clientPort, '127.0.0.1', resolve))
 
-const gc = new GcMeter()
+const gc = new WindowMeter()
 process.on('message', (msg: { cmd: string }) => {
   switch (msg.cmd) {
     case 'status': {
