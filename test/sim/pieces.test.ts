@@ -141,6 +141,22 @@ test('Leader Append-Only and commit monotonicity: a leader losing an entry, a co
   assert.equal(checkerNames(c).sort(), ['commit-monotonic', 'leader-append-only'])
 })
 
+test('the commit rule: a leader advancing its commit index to an earlier term\'s entry is a violation (Figure 8)', () => {
+  const log: Log = [{ term: 1 }, { term: 1 }, { term: 2, type: 'noop' }]
+  const c = new SafetyChecker({ now: () => 0 })
+  const good = fakeCore('leader', 2, log, 1)
+  c.afterStep([{ id: 'a', core: good }])
+  good.log.committed = 3
+  c.afterStep([{ id: 'a', core: good }])
+  assert.equal(c.violations, [], 'committing through its own no-op is the rule')
+  const d = new SafetyChecker({ now: () => 0 })
+  const bad = fakeCore('leader', 2, log, 1)
+  d.afterStep([{ id: 'a', core: bad }])
+  bad.log.committed = 2
+  d.afterStep([{ id: 'a', core: bad }])
+  assert.equal(checkerNames(d), ['leader-commit-rule'])
+})
+
 test('State Machine Safety and acknowledged writes: different commands applied at one index', () => {
   const c = new SafetyChecker({ now: () => 0 })
   c.observeApply('a', 1, new Uint8Array([1]))

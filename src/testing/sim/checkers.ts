@@ -21,6 +21,7 @@ export type CheckerName =
   | 'leader-completeness'
   | 'state-machine-safety'
   | 'commit-monotonic'
+  | 'leader-commit-rule'
   | 'acknowledged-lost'
   | 'durability'
 
@@ -156,8 +157,10 @@ export class SafetyChecker {
     for (const n of nodes) {
       if (n.core === null) continue
       const v = this.#view(n.id)
+      const before = v.commitSeen ? v.committed : -1
       this.#updateLog(n.id, v, n.core)
       this.#checkCommit(n.id, v, n.core)
+      this.#checkCommitRule(n.id, v, n.core, before)
       this.#checkLeader(n.id, v, n.core)
       v.role = n.core.role
       v.term = n.core.term
@@ -233,6 +236,19 @@ export class SafetyChecker {
     }
     v.commitSeen = true
     v.committed = c
+  }
+
+  /**
+   * Figure 2's commit rule (§5.4.2): a leader moves its commit index only to an entry of its
+   * own term; earlier entries commit with it, never by counting their replicas (Figure 8).
+   */
+  #checkCommitRule (id: NodeId, v: NodeView, core: RaftCore, before: number): void {
+    const c = core.log.committed
+    if (before < 0 || c <= before || core.role !== 'leader' || v.role !== 'leader' || v.term !== core.term) return
+    const t = core.log.term(c)
+    if (t >= 0 && t !== core.term) {
+      this.#violate('leader-commit-rule', id, `as leader of term ${core.term} advanced its commit index to ${c}, an entry of term ${t}`)
+    }
   }
 
   #checkLeader (id: NodeId, v: NodeView, core: RaftCore): void {

@@ -11,7 +11,7 @@
  */
 import type * as FastCheck from 'fast-check'
 import type { FaultEvent, FaultRanges } from './faults.js'
-import { DEFAULT_FAULT_RANGES, NODE_SELECTOR_RANGE, sortSchedule } from './faults.js'
+import { DEFAULT_FAULT_RANGES, LEADER, NODE_SELECTOR_RANGE, sortSchedule } from './faults.js'
 
 /** The parts of the fast-check module the arbitraries use (pass the module itself). */
 export type FastCheckModule = Pick<typeof FastCheck, 'integer' | 'constant' | 'record' | 'array' | 'double' | 'boolean' | 'oneof' | 'tuple'>
@@ -21,7 +21,7 @@ type Fc = FastCheckModule
 export function faultEventArbitrary (fc: Fc, ranges: FaultRanges = DEFAULT_FAULT_RANGES): FastCheck.Arbitrary<FaultEvent> {
   const r = ranges
   const at = fc.integer({ min: 0, max: Math.max(0, r.durationMs - 1) })
-  const node = fc.integer({ min: 0, max: NODE_SELECTOR_RANGE - 1 })
+  const node = fc.integer({ min: LEADER, max: NODE_SELECTOR_RANGE - 1 })
   const down = fc.integer({ min: 0, max: r.maxDownMs })
   const options: Array<FastCheck.Arbitrary<FaultEvent>> = []
   const w = r.weights
@@ -34,6 +34,7 @@ export function faultEventArbitrary (fc: Fc, ranges: FaultRanges = DEFAULT_FAULT
   add(w.pause, fc.record({ at, kind: fc.constant('pause' as const), node, duration: fc.integer({ min: r.minPauseMs, max: Math.max(r.minPauseMs, r.maxDownMs) }) }))
   add(w.drift, fc.record({ at, kind: fc.constant('drift' as const), node, rate: fc.double({ min: 1 - r.maxDrift, max: 1 + r.maxDrift, noNaN: true }) }))
   add(w.jump, fc.record({ at, kind: fc.constant('jump' as const), node, ms: fc.integer({ min: 0, max: r.maxJumpMs }) }))
+  add(w.isolateLeaders, fc.record({ at, kind: fc.constant('isolateLeaders' as const), duration: down, delayMs: fc.integer({ min: 0, max: 2 * r.maxLatencyMs }), isolateFor: down }))
   return fc.oneof(...options)
 }
 

@@ -2,7 +2,8 @@
  * Fault schedules for the simulator: a list of timed fault events, drawn per seed from
  * `FaultRanges` (`drawFaultSchedule`) or generated and shrunk by fast-check
  * (`faultScheduleArbitrary` in fault-arbitrary.ts). Node and link choices are small integers
- * taken modulo the cluster size, so one schedule fits any cluster.
+ * taken modulo the cluster size, so one schedule fits any cluster; `LEADER` (-1) picks
+ * whichever node leads when the event happens.
  *
  * Times (`at`, durations) are virtual milliseconds from the start of the run; events at or
  * after the end of the fault phase are ignored (the simulator heals everything then).
@@ -29,6 +30,14 @@ export type FaultEvent =
   | { readonly at: number, readonly kind: 'drift', readonly node: number, readonly rate: number }
   /** The node's clock jumps forward by `ms`. */
   | { readonly at: number, readonly kind: 'jump', readonly node: number, readonly ms: number }
+  /**
+   * For `duration` ms, each node that becomes leader is, with probability 1/2, isolated up to
+   * `delayMs` later (messages in flight to or from it are lost) and rejoins up to `isolateFor`
+   * ms after that (on its own, whatever the other faults do): rapid failovers where a new leader's first
+   * appends never arrive or it loses leadership right after committing, the ground of
+   * Figure 8's anomaly.
+   */
+  | { readonly at: number, readonly kind: 'isolateLeaders', readonly duration: number, readonly delayMs: number, readonly isolateFor: number }
 
 export type FaultKind = FaultEvent['kind']
 
@@ -57,7 +66,7 @@ export interface FaultRanges {
 }
 
 export const DEFAULT_FAULT_WEIGHTS: FaultRanges['weights'] = Object.freeze({
-  partition: 3, cut: 2, heal: 3, clog: 2, crash: 3, pause: 2, drift: 1, jump: 1
+  partition: 3, cut: 2, heal: 3, clog: 2, crash: 3, pause: 2, drift: 1, jump: 1, isolateLeaders: 2
 })
 
 export const DEFAULT_FAULT_RANGES: FaultRanges = Object.freeze({
@@ -75,6 +84,8 @@ export const DEFAULT_FAULT_RANGES: FaultRanges = Object.freeze({
 
 /** Largest node / link selector the schedules use (taken modulo the cluster size). */
 export const NODE_SELECTOR_RANGE = 16
+/** The node selector that means "whoever leads at that moment" (failovers are where bugs hide). */
+export const LEADER = -1
 
 const KINDS = Object.keys(DEFAULT_FAULT_WEIGHTS) as Array<Exclude<FaultKind, 'network'>>
 
@@ -83,7 +94,7 @@ export function drawFaultSchedule (random: Random, ranges: FaultRanges = DEFAULT
   const r = ranges
   const uniform = (lo: number, hi: number): number => lo + (hi - lo) * random.next()
   const chance = (p: number): boolean => random.next() < p
-  const node = (): number => randomInt(random, 0, NODE_SELECTOR_RANGE)
+  const node = (): number => chance(0.4) ? LEADER : randomInt(random, 0, NODE_SELECTOR_RANGE)
   const latencyMin = Math.floor(uniform(0, r.maxLatencyMs / 2))
   const events: FaultEvent[] = [{
     at: 0,
@@ -113,6 +124,7 @@ export function drawFaultSchedule (random: Random, ranges: FaultRanges = DEFAULT
       case 'pause': events.push({ at, kind, node: node(), duration: Math.floor(uniform(r.minPauseMs, Math.max(r.minPauseMs, r.maxDownMs))) }); break
       case 'drift': events.push({ at, kind, node: node(), rate: uniform(1 - r.maxDrift, 1 + r.maxDrift) }); break
       case 'jump': events.push({ at, kind, node: node(), ms: Math.floor(uniform(0, r.maxJumpMs)) }); break
+      case 'isolateLeaders': events.push({ at, kind, duration: Math.floor(uniform(1, r.maxDownMs)), delayMs: Math.floor(uniform(0, 2 * r.maxLatencyMs)), isolateFor: Math.floor(uniform(0, r.maxDownMs)) }); break
     }
   }
   return sortSchedule(events)
@@ -125,7 +137,7 @@ export function sortSchedule (events: readonly FaultEvent[]): FaultEvent[] {
 
 /** One line per event, for verbose logs and failure reports. */
 export function describeFault (e: FaultEvent, nodes: readonly string[]): string {
-  const n = (i: number): string => nodes[i % nodes.length]!
+  const n = (i: number): string => i === LEADER ? 'the leader' : nodes[i % nodes.length]!
   switch (e.kind) {
     case 'network': return `network loss=${e.loss.toFixed(3)} dup=${e.duplication.toFixed(3)} latency=${e.latencyMin}-${e.latencyMax}ms reorder=${String(e.reorder)}`
     case 'partition': {
@@ -139,5 +151,6 @@ export function describeFault (e: FaultEvent, nodes: readonly string[]): string 
     case 'pause': return `pause ${n(e.node)} for ${e.duration}ms`
     case 'drift': return `drift ${n(e.node)} rate=${e.rate.toFixed(4)}`
     case 'jump': return `jump ${n(e.node)} +${e.ms}ms`
+    case 'isolateLeaders': return `isolate every new leader ${e.delayMs}ms after its election for ${e.duration}ms (each up to ${e.isolateFor}ms)`
   }
 }

@@ -1,7 +1,7 @@
 /**
  * A transport wrapper that lets the simulator watch every message a node sends (for the
- * wire-level checkers) and every message it receives (for the trace), and cut a crashed
- * process off at once.
+ * wire-level checkers) and every message it receives (for the trace), cut a crashed process
+ * off at once, and isolate single nodes independently of the network's own partitions.
  */
 import type { Message } from '../../raft/types.js'
 import type { ComponentStatus } from '../../raft/storage.js'
@@ -12,6 +12,8 @@ export interface TransportObserver {
   sent: (m: Message) => void
   /** Called for each message before the node's handler sees it. */
   delivered: (m: Message) => void
+  /** Messages for which this returns true are dropped, on send and on delivery. @default none */
+  blocked?: (m: Message) => boolean
 }
 
 export class ObservedTransport implements Transport {
@@ -28,8 +30,9 @@ export class ObservedTransport implements Transport {
   get status (): ComponentStatus { return this.#dead ? 'closed' : this.#inner.status }
 
   async open (handler: MessageHandler, options?: { signal?: AbortSignal }): Promise<void> {
+    const blocked = this.#observer.blocked
     await this.#inner.open((m) => {
-      if (this.#dead) return
+      if (this.#dead || blocked?.(m) === true) return
       this.#observer.delivered(m)
       handler(m)
     }, options)
@@ -38,7 +41,8 @@ export class ObservedTransport implements Transport {
   send (messages: readonly Message[]): void {
     if (this.#dead) return
     for (let i = 0; i < messages.length; i++) this.#observer.sent(messages[i]!)
-    this.#inner.send(messages)
+    const blocked = this.#observer.blocked
+    this.#inner.send(blocked === undefined ? messages : messages.filter((m) => !blocked(m)))
   }
 
   /** The process died: nothing more is sent or received, whatever the node still tries. */

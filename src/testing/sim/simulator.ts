@@ -37,7 +37,7 @@ import { NodeClock } from './node-clock.js'
 import { ObservedTransport } from './observed-transport.js'
 import { SafetyChecker } from './checkers.js'
 import type { Violation } from './checkers.js'
-import { DEFAULT_FAULT_RANGES, describeFault, drawFaultSchedule } from './faults.js'
+import { DEFAULT_FAULT_RANGES, LEADER, describeFault, drawFaultSchedule } from './faults.js'
 import type { FaultEvent, FaultRanges } from './faults.js'
 import { SimTrace } from './trace.js'
 import { kvSimWorkload } from './workload.js'
@@ -171,6 +171,8 @@ class Simulation<Input, Output> {
   readonly #ids: NodeId[]
   readonly #members = new Map<NodeId, Member>()
   readonly #faults: FaultEvent[]
+  /** Random choices made while faults strike (after the schedule was drawn). */
+  readonly #faultRandom: SeededRandom
   readonly #faultMs: number
   readonly #maxMessageBytes: number
   readonly #livenessMs: number
@@ -183,6 +185,10 @@ class Simulation<Input, Output> {
   readonly #inflight = new Set<ClientOp>()
   readonly #lastCommit = new Map<NodeId, number>()
   #clogged: [NodeId, NodeId] | null = null
+  /** While an isolateLeaders fault lasts: its settings and when it ends. */
+  #leaderIsolator: { until: number, delayMs: number, isolateFor: number } | null = null
+  /** Nodes cut off by isolateLeaders (apart from the network's partitions, each rejoins on its own). */
+  readonly #isolated = new Set<NodeId>()
   #healed = false
   #counts = { ok: 0, failed: 0, unknown: 0 }
 
@@ -196,6 +202,7 @@ class Simulation<Input, Output> {
     const ranges: FaultRanges = { ...DEFAULT_FAULT_RANGES, ...options.faultRanges }
     const faultRandom = this.#random.fork()
     this.#faults = options.faults !== undefined ? [...options.faults] : drawFaultSchedule(faultRandom, ranges)
+    this.#faultRandom = faultRandom
     this.#faultMs = ranges.durationMs
     const electionMaxMs = this.#tickMs * (this.#electionTicks + (options.electionJitterTicks ?? SIM_DEFAULTS.electionJitterTicks))
     this.#livenessMs = SIM_DEFAULTS.livenessElectionTimeouts * electionMaxMs
@@ -300,7 +307,7 @@ class Simulation<Input, Output> {
         const c = core.log.committed
         if (this.#lastCommit.get(m.id) !== c) {
           this.#lastCommit.set(m.id, c)
-          this.#trace.record(this.#clock.now(), `${m.id} commit ${c} term ${core.term}`)
+          this.#trace.record(this.#clock.now(), `${m.id} commit ${c} (entry term ${core.log.term(c)}) as ${core.role} of term ${core.term}`)
         }
       }
     }
@@ -319,7 +326,8 @@ class Simulation<Input, Output> {
     const storage = m.storage
     const transport = new ObservedTransport(this.#network.transport(id), {
       sent: (msg) => { this.#checker.observeSend(id, msg, storage, m.node?.debugCore() ?? null) },
-      delivered: (msg) => { this.#trace.record(this.#clock.now(), describeMessage(msg)) }
+      delivered: (msg) => { this.#trace.record(this.#clock.now(), describeMessage(msg)) },
+      blocked: (msg) => this.#isolated.size > 0 && (this.#isolated.has(msg.from) || this.#isolated.has(msg.to))
     })
     const checker = this.#checker
     const observedMachine: StateMachine = {
@@ -351,7 +359,10 @@ class Simulation<Input, Output> {
       maxMessageBytes: this.#maxMessageBytes,
       mutations: this.#o.mutations ?? {},
       trace: (e) => {
-        if (e.kind === 'role') this.#trace.record(this.#clock.now(), `${e.node} role ${e.role ?? ''} term ${e.term ?? ''} leader ${e.leader ?? '-'}`)
+        if (e.kind === 'role') {
+          this.#trace.record(this.#clock.now(), `${e.node} role ${e.role ?? ''} term ${e.term ?? ''} leader ${e.leader ?? '-'}`)
+          if (e.role === 'leader') this.#maybeIsolateNewLeader(m, node, e.term ?? 0)
+        }
         else if (e.kind === 'apply') this.#trace.record(this.#clock.now(), `${e.node} applied ${e.index ?? ''}`)
         else if (e.kind === 'failed') this.#trace.record(this.#clock.now(), `${e.node} FAILED`)
       }
@@ -388,8 +399,18 @@ class Simulation<Input, Output> {
 
   // ---------------------------------------------------------------- faults
 
+  /** The node a fault selector names: LEADER is the live leader of the highest term (else n1). */
   #member (selector: number): Member {
-    return this.#members.get(this.#ids[selector % this.#ids.length]!)!
+    if (selector === LEADER) {
+      let best: Member | null = null
+      let bestTerm = -1
+      for (const m of this.#members.values()) {
+        const core = m.node?.debugCore() ?? null
+        if (core !== null && core.role === 'leader' && core.term > bestTerm) { best = m; bestTerm = core.term }
+      }
+      return best ?? this.#members.get(this.#ids[0]!)!
+    }
+    return this.#members.get(this.#ids[Math.abs(selector) % this.#ids.length]!)!
   }
 
   #applyFault (f: FaultEvent): void {
@@ -457,7 +478,27 @@ class Simulation<Input, Output> {
       case 'jump':
         this.#member(f.node).clock?.jump(f.ms)
         return
+      case 'isolateLeaders':
+        this.#leaderIsolator = { until: now + f.duration, delayMs: f.delayMs, isolateFor: f.isolateFor }
+        return
     }
+  }
+
+  #maybeIsolateNewLeader (m: Member, node: RaftNode, term: number): void {
+    const c = this.#leaderIsolator
+    if (c === null || this.#healed || this.#clock.now() >= c.until) return
+    // Half the new leaders, each after its own delay: some lose their first appends, some
+    // lose leadership just after committing something.
+    if (this.#faultRandom.next() < 0.5) return
+    const isolateFor = Math.floor(this.#faultRandom.next() * c.isolateFor)
+    const delay = Math.floor(this.#faultRandom.next() * (c.delayMs + 1))
+    this.#clock.setTimeout(() => {
+      const core = node.debugCore()
+      if (this.#healed || m.node !== node || core === null || core.role !== 'leader' || core.term !== term) return
+      this.#trace.record(this.#clock.now(), `fault isolate new leader ${m.id} for ${isolateFor}ms`)
+      this.#isolated.add(m.id)
+      this.#later(isolateFor, () => { this.#isolated.delete(m.id) })
+    }, delay)
   }
 
   /** Runs `fn` after `ms`, unless the fault phase has ended by then (healing undoes everything). */
@@ -484,6 +525,7 @@ class Simulation<Input, Output> {
     this.#trace.record(now, 'heal all faults')
     const net = this.#network
     net.heal()
+    this.#isolated.clear()
     if (this.#clogged !== null) net.unclog(...this.#clogged)
     this.#clogged = null
     net.configure({ loss: 0, duplication: 0 })
