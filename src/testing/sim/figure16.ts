@@ -15,6 +15,7 @@ import { SeededRandom } from '../../util/random.js'
 import { ManualClock } from '../manual-clock.js'
 import { CrashStorage } from '../crash-storage.js'
 import { NodeClock } from './node-clock.js'
+import { checkInt } from '../../util/validate.js'
 
 export interface Figure16Range {
   /** Election timeout range in ms: [low, high]. */
@@ -170,6 +171,8 @@ function percentile (sorted: readonly number[], p: number): number {
 
 /** Runs every line (ranges × PreVote on/off) with `trials` trials each. */
 export async function runFigure16 (options: Figure16Options = {}): Promise<Figure16Result> {
+  if (options.trials !== undefined) checkInt(options.trials, 'Figure16Options', 'trials', 1)
+  if (options.seed !== undefined) checkInt(options.seed, 'Figure16Options', 'seed', 0, 0xffffffff)
   const trials = options.trials ?? DEFAULT_FIGURE16_TRIALS
   const seed = options.seed ?? 1
   const lines: Figure16Line[] = []
