@@ -390,7 +390,16 @@ export class RaftCore {
         // A granted pre-vote carries the future term we asked about.
       } else {
         const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot' || m.type === 'timeoutNow'
+        const elapsed = this.#electionElapsed
+        const timeout = this.#randomizedElectionTimeout
         this.#becomeFollower(m.term, fromLeader && m.type !== 'timeoutNow' ? m.from : null)
+        if (!fromLeader) {
+          // Seeing a higher term is no evidence of a live leader: keep the election timer
+          // running (it restarts only if we grant the vote, §5.2). Restarting it here would line
+          // up every receiver of one candidate's broadcast and prolong split votes.
+          this.#electionElapsed = elapsed
+          this.#randomizedElectionTimeout = timeout
+        }
       }
     } else if (m.term < this.#term) {
       if ((this.#opts.checkQuorum || this.#opts.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {

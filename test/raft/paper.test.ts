@@ -76,6 +76,18 @@ test('§5.2 each server votes for at most one candidate per term', () => {
   assert.ok(rd.mustSync)
 })
 
+test('§5.2 a refused higher-term vote request does not restart the election timer (the better candidate campaigns on time)', () => {
+  const stored = { hardState: { term: 2, vote: null, commit: 0 }, snapshot: null, entries: entriesWithTerms([1, 2]) }
+  const c = new RaftCore({ id: 'n1', voters: ids(3), preVote: false, checkQuorum: false, electionTicks: 10, electionJitterTicks: 1 }, stored)
+  for (let i = 0; i < 9; i++) c.tick()
+  c.step(message({ type: 'vote', from: 'n2', to: 'n1', term: 5, index: 1, logTerm: 1 }))
+  assert.is(c.term, 5)
+  assert.ok(c.ready().messages[0]!.reject, 'the stale candidate is refused')
+  c.tick()
+  assert.is(c.role, 'candidate', 'n1 campaigns at its original timeout instead of waiting a whole new one')
+  assert.is(c.term, 6)
+})
+
 test('§5.2 a candidate that hears from a leader of its term returns to follower', () => {
   const c = new RaftCore({ id: 'n1', voters: ids(3), preVote: false })
   c.campaign()
