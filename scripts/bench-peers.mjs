@@ -10,7 +10,7 @@
  *
  *   npm run bench:peers [-- --concurrency 1,16,256 --warmup-ms 2000 --measure-ms 10000 --only etcd,skiff,quorate]
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
@@ -147,13 +147,22 @@ function benchSkiff () {
       execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-save'], { cwd: dir, stdio: 'inherit' })
     }
   } catch (err) { return { available: false, reason: `npm install in bench/peers/skiff failed: ${err.message}` } }
-  try {
-    const out = run('node', ['run.js', '--concurrency', concurrency.join(','), '--warmup-ms', String(warmupMs), '--measure-ms', String(measureMs)], { cwd: dir, timeout: (warmupMs + measureMs + 60_000) * concurrency.length })
-    const rows = out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
-    for (const row of rows) log(`skiff c=${row.concurrency}: ${row.commitsPerSec} commits/s  p50 ${row.latency.p50Us} µs  p99 ${row.latency.p99Us} µs  p99.9 ${row.latency.p999Us} µs`)
-    const version = JSON.parse(readFileSync(join(dir, 'node_modules/skiff/package.json'), 'utf8')).version
-    return { available: true, version, setup: '3 nodes in one process, skiff TCP network on 127.0.0.1, leveldown with skiff\'s own (non-sync) writes', rows }
-  } catch (err) { return { available: false, reason: `skiff run failed: ${err.message}` } }
+  const version = JSON.parse(readFileSync(join(dir, 'node_modules/skiff/package.json'), 'utf8')).version
+  // Rows are read as they are printed, so a level that hangs does not lose the others.
+  const r = spawnSync('node', ['run.js', '--concurrency', concurrency.join(','), '--warmup-ms', String(warmupMs), '--measure-ms', String(measureMs)], {
+    cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: (warmupMs + measureMs + 30_000) * concurrency.length, killSignal: 'SIGKILL'
+  })
+  const rows = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+  for (const row of rows) log(`skiff c=${row.concurrency}: ${row.commitsPerSec} commits/s  p50 ${row.latency.p50Us} µs  p99 ${row.latency.p99Us} µs  p99.9 ${row.latency.p999Us} µs${row.unanswered > 0 ? `  (${row.unanswered} puts never answered)` : ''}`)
+  if (rows.length === 0) return { available: false, reason: `skiff run failed: ${r.error?.message ?? `exit ${r.status}`}` }
+  const missing = concurrency.filter((c) => !rows.some((row) => row.concurrency === c))
+  return {
+    available: true,
+    version,
+    setup: '3 nodes in one process, skiff TCP network on 127.0.0.1, leveldown with skiff\'s own (non-sync) writes',
+    rows,
+    ...(missing.length > 0 ? { missing: `no result at concurrency ${missing.join(', ')}: ${r.error?.message ?? `exit ${r.status}`}` } : {})
+  }
 }
 
 function benchQuorate () {

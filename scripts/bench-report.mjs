@@ -27,6 +27,7 @@ const raw = load('raw-limits')
 const run = load('run')
 const b1 = load('b1-memory')
 const b2 = load('b2-tcp')
+const b1Level = load('b1-memory-level')
 const b6 = load('b6-election')
 const peers = load('peers')
 const storage = load('storage-append')
@@ -85,9 +86,13 @@ out.push(table(['target', 'measured', 'status'], targets))
 
 if (b1 !== null) {
   out.push(`\n### B1: 3 nodes in one process, in-memory network (\`node dist/bench/cluster-memory.js\`)\n\nStorage: ${b1.storage}. ${b1.warmupMs} ms warm-up, ${rowsOf(b1)[0]?.measureMs ?? '–'} ms measured, 100-byte commands, closed loop. ${day(b1.date)} UTC.\n`)
-  out.push(clusterTable(rowsOf(b1), [['GC time', (r) => `${f(r.gcMs, 0)} ms`], ['peak RSS', (r) => `${f(r.peakRssMiB, 0)} MiB`]]))
+  out.push(clusterTable(rowsOf(b1), [['CPU per commit (process)', (r) => `${f(r.cpuUsPerCommit, 1)} µs`], ['GC time', (r) => `${f(r.gcMs, 0)} ms`], ['peak RSS', (r) => `${f(r.peakRssMiB, 0)} MiB`]]))
 }
-const b2Table = (r) => clusterTable(rowsOf(r), [['leader GC time', (x) => `${f(x.leaderGcMs, 0)} ms`], ['leader peak RSS', (x) => `${f(x.leaderPeakRssMiB, 0)} MiB`], ['errors', (x) => x.errors]])
+if (b1Level !== null) {
+  out.push(`\nThe same with LevelStorage on memory-level (\`node dist/bench/cluster-memory.js --storage memory-level --concurrency 256\`, ${day(b1Level.date)} UTC):\n`)
+  out.push(clusterTable(rowsOf(b1Level), [['CPU per commit (process)', (r) => `${f(r.cpuUsPerCommit, 1)} µs`], ['GC time', (r) => `${f(r.gcMs, 0)} ms`], ['peak RSS', (r) => `${f(r.peakRssMiB, 0)} MiB`]]))
+}
+const b2Table = (r) => clusterTable(rowsOf(r), [['leader CPU per commit (user)', (x) => `${f(x.leaderCpuUsPerCommit, 1)} µs (${f(x.leaderUserCpuUsPerCommit, 1)})`], ['leader GC time', (x) => `${f(x.leaderGcMs, 0)} ms`], ['leader peak RSS', (x) => `${f(x.leaderPeakRssMiB, 0)} MiB`], ['errors', (x) => x.errors]])
 if (b2 !== null) {
   out.push(`\n### B2: 3 node processes, TCP loopback, classic-level with sync (\`node dist/bench/cluster-tcp.js\`)\n\nThe client is a fourth process (${b2.clientConnections} connections to the leader). ${b2.warmupMs} ms warm-up, ${rowsOf(b2)[0]?.measureMs ?? '–'} ms measured. ${day(b2.date)} UTC.\n`)
   out.push(b2Table(b2))
@@ -97,7 +102,11 @@ if (peers !== null) {
   const rows = []
   for (const [name, p] of Object.entries(peers.peers)) {
     if (!p.available) { rows.push([name, '–', 'not measured', p.reason, '', '', '']); continue }
-    for (const r of p.rows) rows.push([`${name} ${p.version}`, r.concurrency, n(r.commitsPerSec), `${f(r.latency.p50Us, 0)} µs`, `${f(r.latency.p99Us, 0)} µs`, `${f(r.latency.p999Us, 0)} µs`, p.setup])
+    for (const r of p.rows) {
+      const notes = [p.setup, r.errors > 0 ? `${r.errors} failed` : '', r.unanswered > 0 ? `${r.unanswered} never answered` : ''].filter((x) => x !== '').join('; ')
+      rows.push([`${name} ${p.version}`, r.concurrency, n(r.commitsPerSec), `${f(r.latency.p50Us, 0)} µs`, `${f(r.latency.p99Us, 0)} µs`, `${f(r.latency.p999Us, 0)} µs`, notes])
+    }
+    if (p.missing !== undefined) rows.push([`${name} ${p.version}`, '–', 'not measured', p.missing, '', '', ''])
   }
   out.push(table(['system', 'concurrency', 'commits/s', 'p50', 'p99', 'p99.9', 'setup'], rows))
   if (peers.ratios.length > 0) {

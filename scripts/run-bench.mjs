@@ -4,7 +4,7 @@
  * process per benchmark, then the Markdown tables in docs/benchmarks.md. About 8 minutes.
  * The peers (etcd, skiff) run separately: `npm run bench:peers`.
  *
- *   npm run bench [-- --only raw-limits,quorum,log,storage-append,codec,tuples,b1,b2,b6] [-- --trials 25]
+ *   npm run bench [-- --only raw-limits,quorum,log,storage-append,codec,tuples,b1,b1-level,b2,b6] [-- --trials 25]
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -26,6 +26,7 @@ const STEPS = [
   ['codec', 'codec.js', []],
   ['tuples', 'tuples.js', []],
   ['b1', 'cluster-memory.js', []],
+  ['b1-level', 'cluster-memory.js', ['--storage', 'memory-level', '--concurrency', '256', '--out', 'b1-memory-level']],
   ['b2', 'cluster-tcp.js', []],
   ['b6', 'election.js', ['--trials', trials]]
 ]

@@ -18,6 +18,8 @@ const warmupMs = Number(flag('--warmup-ms', '2000'))
 const measureMs = Number(flag('--measure-ms', '10000'))
 const basePort = Number(flag('--base-port', '19490'))
 const VALUE = 'a'.repeat(100)
+/** How long to wait for outstanding puts (and for stop) after the measured window. */
+const DRAIN_MS = 10000
 
 async function cluster (port0, dir) {
   const addrs = [0, 1, 2].map((i) => `/ip4/127.0.0.1/tcp/${port0 + i}`)
@@ -49,19 +51,29 @@ async function run (concurrency, port0) {
   const start = t0 + BigInt(warmupMs) * 1000000n
   const end = start + BigInt(measureMs) * 1000000n
   let errors = 0
+  let inflight = 0
   const client = async (id) => {
     for (let seq = 0; ; seq++) {
       const begin = process.hrtime.bigint()
       if (begin >= end) return
+      inflight++
       try {
         await new Promise((resolve, reject) => db.put(`k${id}-${seq}`, VALUE, (err) => err ? reject(err) : resolve()))
-      } catch { errors++; continue }
+      } catch { errors++; continue } finally { inflight-- }
       const done = process.hrtime.bigint()
       if (begin >= start && done <= end) h.record(Number(done - begin))
     }
   }
-  await Promise.all(Array.from({ length: concurrency }, (_, i) => client(i)))
-  await Promise.all(nodes.map((n) => new Promise((resolve) => n.stop(() => resolve()))))
+  // skiff sometimes never answers a put under load: give up on those after DRAIN_MS.
+  const finished = await Promise.race([
+    Promise.all(Array.from({ length: concurrency }, (_, i) => client(i))).then(() => true),
+    new Promise((resolve) => setTimeout(resolve, warmupMs + measureMs + DRAIN_MS, false))
+  ])
+  const unanswered = finished ? 0 : inflight
+  await Promise.race([
+    Promise.all(nodes.map((n) => new Promise((resolve) => n.stop(() => resolve())))),
+    new Promise((resolve) => setTimeout(resolve, DRAIN_MS))
+  ])
   rmSync(dir, { recursive: true, force: true })
   const us = (ns) => Math.round(ns / 100) / 10
   return {
@@ -71,6 +83,7 @@ async function run (concurrency, port0) {
     commits: h.count,
     commitsPerSec: Math.round(h.count / (measureMs / 1000)),
     errors,
+    unanswered,
     latency: h.count === 0
       ? { count: 0, p50Us: 0, p99Us: 0, p999Us: 0, maxUs: 0, meanUs: 0 }
       : { count: h.count, p50Us: us(h.percentile(50)), p99Us: us(h.percentile(99)), p999Us: us(h.percentile(99.9)), maxUs: us(h.max), meanUs: us(h.mean) }
