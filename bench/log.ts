@@ -8,7 +8,7 @@
 import b from 'benny'
 import { RaftLog } from '../src/raft/log.js'
 import type { Entry } from '../src/raft/types.js'
-import { writeResult } from './measure.js'
+import { writeBennyResult } from './measure.js'
 
 const LOG_ENTRIES = 100_000
 const BATCH = 64
@@ -65,9 +65,4 @@ const summary = await b.suite(
   b.complete()
 )
 console.log(`(sink ${sink > 0 ? 'ok' : 'empty'})`)
-writeResult('log', {
-  name: summary.name,
-  date: summary.date,
-  node: process.version,
-  results: summary.results.map((r) => ({ name: r.name, ops: Math.round(r.ops), margin: r.margin, samples: r.samples }))
-})
+writeBennyResult('log', summary)

@@ -78,4 +78,14 @@ export function writeResult (name: string, data: unknown): string {
   return file
 }
 
+/** Writes a benny suite summary as bench/results/<name>.json. */
+export function writeBennyResult (name: string, summary: { name: string, date: Date, results: ReadonlyArray<{ name: string, ops: number, margin: number, samples: number }> }): void {
+  writeResult(name, {
+    name: summary.name,
+    date: summary.date,
+    node: process.version,
+    results: summary.results.map((r) => ({ name: r.name, ops: Math.round(r.ops), margin: r.margin, samples: r.samples }))
+  })
+}
+
 export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))

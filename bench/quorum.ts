@@ -7,7 +7,7 @@
  */
 import b from 'benny'
 import { jointCommitted, majorityCommitted } from '../src/raft/quorum.js'
-import { writeResult } from './measure.js'
+import { writeBennyResult } from './measure.js'
 
 const voters = (n: number, prefix = 'n'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`)
 const matches = new Map<string, number>()
@@ -31,9 +31,4 @@ const summary = await b.suite(
   b.complete()
 )
 console.log(`(sink ${sink > 0 ? 'ok' : 'empty'})`)
-writeResult('quorum', {
-  name: summary.name,
-  date: summary.date,
-  node: process.version,
-  results: summary.results.map((r) => ({ name: r.name, ops: Math.round(r.ops), margin: r.margin, samples: r.samples }))
-})
+writeBennyResult('quorum', summary)

@@ -20,43 +20,44 @@ import { newLatencyHistogram, summarize, writeResult } from './measure.js'
 const DURATION_MS = 3000
 const VALUE = Buffer.alloc(100, 7)
 
-function fsyncRate (dir: string, sync: (fd: number) => void): { opsPerSec: number, p50Us: number, p99Us: number } {
-  const fd = openSync(join(dir, 'fsync-probe'), 'w')
+type Rate = { opsPerSec: number, p50Us: number, p99Us: number }
+
+/** Runs `op` back to back for DURATION_MS and reports its rate and latency. */
+async function timedLoop (op: (n: number) => void | Promise<void>): Promise<Rate> {
   const h = newLatencyHistogram()
   const end = performance.now() + DURATION_MS
   let n = 0
-  try {
-    while (performance.now() < end) {
-      const t = process.hrtime.bigint()
-      writeSync(fd, VALUE, 0, VALUE.length, (n % 64) * VALUE.length)
-      sync(fd)
-      h.record(Number(process.hrtime.bigint() - t))
-      n++
-    }
-  } finally { closeSync(fd) }
+  while (performance.now() < end) {
+    const t = process.hrtime.bigint()
+    await op(n)
+    h.record(Number(process.hrtime.bigint() - t))
+    n++
+  }
   const s = summarize(h)
   return { opsPerSec: Math.round(n / (DURATION_MS / 1000)), p50Us: s.p50Us, p99Us: s.p99Us }
 }
 
-async function levelSyncRate (dir: string): Promise<{ opsPerSec: number, p50Us: number, p99Us: number }> {
+async function fsyncRate (dir: string, sync: (fd: number) => void): Promise<Rate> {
+  const fd = openSync(join(dir, 'fsync-probe'), 'w')
+  try {
+    return await timedLoop((n) => {
+      writeSync(fd, VALUE, 0, VALUE.length, (n % 64) * VALUE.length)
+      sync(fd)
+    })
+  } finally { closeSync(fd) }
+}
+
+async function levelSyncRate (dir: string): Promise<Rate> {
   const db = new ClassicLevel<Buffer, Buffer>(join(dir, 'level'), { keyEncoding: 'buffer', valueEncoding: 'buffer' })
   await db.open()
-  const h = newLatencyHistogram()
-  const end = performance.now() + DURATION_MS
-  let n = 0
   try {
-    while (performance.now() < end) {
-      const t = process.hrtime.bigint()
+    return await timedLoop(async (n) => {
       const key = Buffer.allocUnsafe(8)
       key.writeUInt32BE(0, 0)
       key.writeUInt32BE(n, 4)
       await db.batch().put(key, VALUE).write({ sync: true })
-      h.record(Number(process.hrtime.bigint() - t))
-      n++
-    }
+    })
   } finally { await db.close() }
-  const s = summarize(h)
-  return { opsPerSec: Math.round(n / (DURATION_MS / 1000)), p50Us: s.p50Us, p99Us: s.p99Us }
 }
 
 /** Echo server in a child process; this process sends one 100-byte message at a time. */
@@ -116,9 +117,9 @@ if (process.argv.includes('--echo')) {
   const dir = await mkdtemp(join(tmpdir(), 'quorate-raw-'))
   try {
     const machine = describeMachine()
-    const fsync = fsyncRate(dir, fsyncSync)
+    const fsync = await fsyncRate(dir, fsyncSync)
     console.log(`fsync (100-byte write + fsync): ${fsync.opsPerSec}/s  p50 ${fsync.p50Us} µs  p99 ${fsync.p99Us} µs`)
-    const fdatasync = fsyncRate(dir, fdatasyncSync)
+    const fdatasync = await fsyncRate(dir, fdatasyncSync)
     console.log(`fdatasync (100-byte write + fdatasync): ${fdatasync.opsPerSec}/s  p50 ${fdatasync.p50Us} µs  p99 ${fdatasync.p99Us} µs`)
     const level = await levelSyncRate(dir)
     console.log(`classic-level chained batch, 1 entry, sync: ${level.opsPerSec}/s  p50 ${level.p50Us} µs  p99 ${level.p99Us} µs`)

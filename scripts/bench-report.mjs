@@ -47,7 +47,7 @@ if (raw !== null) {
     out.push('\nLoad average (1 min) at the start → end of each step, to judge how quiet the machine was:\n')
     out.push(table(['step', 'command', 'seconds', 'load'], run.steps.map((s) => [s.name, `\`${s.command}\``, f(s.seconds, 0), `${f(s.loadAverage1m.start)} → ${f(s.loadAverage1m.end)}${s.ok ? '' : ' (failed)'}`])))
   }
-  out.push('\n### Raw limits (`node dist/bench/raw-limits.js`)\n')
+  out.push(`\n### Raw limits (\`node dist/bench/raw-limits.js\`, ${day(raw.date)} UTC)\n`)
   out.push(table(['limit', 'rate', 'p50', 'p99'], [
     ['100-byte write + fsync of a small file', `${n(raw.fsync.opsPerSec)}/s`, `${f(raw.fsync.p50Us, 0)} µs`, `${f(raw.fsync.p99Us, 0)} µs`],
     ...(raw.fdatasync === undefined ? [] : [['100-byte write + fdatasync of a small file', `${n(raw.fdatasync.opsPerSec)}/s`, `${f(raw.fdatasync.p50Us, 0)} µs`, `${f(raw.fdatasync.p99Us, 0)} µs`]]),
@@ -117,7 +117,7 @@ if (peers !== null) {
 if (b6 !== null) {
   out.push(`\n### B6: leader election after a leader crash, 5 nodes (\`node dist/bench/election.js --trials ${b6.trialsPerLine}\`)\n\nReal time, tickMs = 1 (a re-armed 1 ms timer actually lasted ${f(b6.tickPeriodMs, 3)} ms on this machine, so tick-based timeouts run that much longer than nominal), in-memory network with zero latency, heartbeat interval = half the minimum timeout, crash at a uniformly random point of the heartbeat interval. ${day(b6.date)} UTC.\n`)
   out.push(table(['election timeout', 'trials', 'median', 'mean', 'p90', 'max', 'note'], b6.rows.map((r) => [
-    `${r.timeoutMs} ms`, r.trials, `${f(r.medianMs, 1)} ms`, `${f(r.meanMs, 1)} ms`, `${f(r.p90Ms, 1)} ms`, `${f(r.maxMs_, 1)} ms`,
+    `${r.timeoutMs} ms`, r.trials, ...(r.trials === 0 ? ['–', '–', '–', '–'] : [`${f(r.medianMs, 1)} ms`, `${f(r.meanMs, 1)} ms`, `${f(r.p90Ms, 1)} ms`, `${f(r.maxMs_, 1)} ms`]),
     r.failures > 0 ? `no leader within 10 s in ${r.failures} trial(s); line stopped` : ''
   ])))
 }
