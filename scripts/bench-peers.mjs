@@ -8,7 +8,7 @@
  * that cannot be installed or run is reported as such; no number is ever substituted.
  * Writes bench/results/peers.json and regenerates the tables in docs/benchmarks.md.
  *
- *   npm run bench:peers [-- --concurrency 1,16,256 --warmup-ms 2000 --measure-ms 10000 --only etcd,skiff,quorate]
+ *   npm run bench:peers [-- --concurrency 1,16,256 --warmup-ms 2000 --measure-ms 10000 --only etcd,skiff,quorate --out peers]
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -24,6 +24,8 @@ const concurrency = flag('--concurrency', '1,16,256').split(',').map(Number)
 const warmupMs = Number(flag('--warmup-ms', '2000'))
 const measureMs = Number(flag('--measure-ms', '10000'))
 const only = new Set(flag('--only', 'quorate,etcd,skiff').split(','))
+/** Result file name; anything but the default leaves docs/benchmarks.md alone (for trial runs). */
+const outName = flag('--out', 'peers')
 const GOCODE = '/usr/share/gocode'
 const CLIENTV3 = join(GOCODE, 'src/go.etcd.io/etcd/clientv3')
 const log = (...a) => console.log('[bench:peers]', ...a)
@@ -46,9 +48,16 @@ function ensureEtcdPackages () {
   if (process.getuid?.() !== 0 && !have('sudo')) return `missing ${missing.join(', ')} and not root (apt-get install -y ${missing.join(' ')})`
   const sudo = process.getuid?.() === 0 ? [] : ['sudo']
   log(`installing ${missing.join(' ')} with apt-get`)
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  const aptGet = (...args) => execFileSync(sudo.length > 0 ? 'sudo' : 'apt-get', [...(sudo.length > 0 ? ['apt-get'] : []), ...args], { stdio: 'inherit', env })
   try {
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-    execFileSync(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length > 0 ? ['apt-get'] : []), 'install', '-y', '--no-install-recommends', ...missing], { stdio: 'inherit', env })
+    try {
+      aptGet('install', '-y', '--no-install-recommends', ...missing)
+    } catch {
+      // A fresh machine may have no package lists yet.
+      aptGet('update')
+      aptGet('install', '-y', '--no-install-recommends', ...missing)
+    }
   } catch (err) {
     return `apt-get install ${missing.join(' ')} failed: ${err.message}`
   }
@@ -167,8 +176,8 @@ function benchSkiff () {
 
 function benchQuorate () {
   try {
-    execFileSync('node', [join(root, 'dist/bench/cluster-tcp.js'), '--concurrency', concurrency.join(','), '--warmup-ms', String(warmupMs), '--measure-ms', String(measureMs), '--out', 'peers-quorate'], { stdio: 'inherit' })
-    const r = JSON.parse(readFileSync(join(root, 'bench/results/peers-quorate.json'), 'utf8'))
+    execFileSync('node', [join(root, 'dist/bench/cluster-tcp.js'), '--concurrency', concurrency.join(','), '--warmup-ms', String(warmupMs), '--measure-ms', String(measureMs), '--out', `${outName}-quorate`], { stdio: 'inherit' })
+    const r = JSON.parse(readFileSync(join(root, 'bench/results', `${outName}-quorate.json`), 'utf8'))
     return { available: true, version: JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version, setup: '3 node processes, TCP loopback, classic-level with sync, client in a 4th process (B2)', rows: r.rows }
   } catch (err) { return { available: false, reason: `quorate B2 failed: ${err.message}` } }
 }
@@ -199,7 +208,7 @@ for (const name of ['etcd', 'skiff']) {
 for (const r of ratios) console.log(`  vs ${r.peer.padEnd(5)} c=${String(r.concurrency).padStart(3)}: throughput ×${r.throughputRatio}  p50 ×${r.p50Ratio}`)
 
 mkdirSync(join(root, 'bench/results'), { recursive: true })
-writeFileSync(join(root, 'bench/results/peers.json'), JSON.stringify({
+writeFileSync(join(root, 'bench/results', `${outName}.json`), JSON.stringify({
   name: 'quorate vs etcd vs skiff, closed loop, 100-byte values',
   date: new Date().toISOString(),
   command: 'npm run bench:peers',
@@ -208,4 +217,4 @@ writeFileSync(join(root, 'bench/results/peers.json'), JSON.stringify({
   peers,
   ratios
 }, null, 2) + '\n')
-execFileSync('node', [join(root, 'scripts/bench-report.mjs')], { stdio: 'inherit' })
+if (outName === 'peers') execFileSync('node', [join(root, 'scripts/bench-report.mjs')], { stdio: 'inherit' })
