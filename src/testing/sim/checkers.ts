@@ -24,6 +24,7 @@ export type CheckerName =
   | 'leader-commit-rule'
   | 'acknowledged-lost'
   | 'durability'
+  | 'removed-leader'
 
 export interface Violation {
   readonly checker: CheckerName
@@ -54,10 +55,18 @@ interface NodeView {
   /** Command fingerprints applied by this incarnation, by index. */
   applied: number[]
   lastApplied: number
+  /**
+   * Indexes up to here reached this incarnation's state machine through a snapshot (restored
+   * at start or installed), not through applies; -1 until the first apply or install.
+   */
+  floor: number
+  /** Voters (both halves of a joint configuration) in the node's applied configuration when last seen. */
+  voters: ReadonlySet<NodeId> | null
+  votersKey: string
 }
 
 function newView (): NodeView {
-  return { refs: [undefined], chains: [0], commitSeen: false, committed: 0, role: '', term: 0, leaderTerm: -1, leaderLast: 0, leaderLastRef: undefined, applied: [], lastApplied: 0 }
+  return { refs: [undefined], chains: [0], commitSeen: false, committed: 0, role: '', term: 0, leaderTerm: -1, leaderLast: 0, leaderLastRef: undefined, applied: [], lastApplied: 0, floor: -1, voters: null, votersKey: '' }
 }
 
 const TYPE_CODES: Record<string, number> = { command: 1, noop: 2, config: 3 }
@@ -90,6 +99,10 @@ export class SafetyChecker {
   /** index -> command fingerprint of the first apply seen at that index. */
   readonly #applied: number[] = []
   readonly #acks = new Map<number, number>()
+  /** index -> hash of the state machine snapshot taken or installed at that index. */
+  readonly #snapshots = new Map<number, number>()
+  /** node -> the term of an observer that applied the configuration removing it as a voter. */
+  readonly #removed = new Map<NodeId, number>()
   readonly #onViolation: ((v: Violation) => void) | undefined
 
   constructor (options: { now: () => number, onViolation?: (v: Violation) => void }) {
@@ -130,6 +143,8 @@ export class SafetyChecker {
   observeApply (id: NodeId, index: number, command: Uint8Array): void {
     const v = this.#view(id)
     const fp = commandFingerprint(command)
+    // The first apply of an incarnation follows whatever its restored snapshot covered.
+    if (v.floor < 0) v.floor = index - 1
     if (index <= v.lastApplied) {
       this.#violate('state-machine-safety', id, `applied index ${index} after index ${v.lastApplied}`)
     }
@@ -140,6 +155,21 @@ export class SafetyChecker {
     else if (first !== fp) this.#violate('state-machine-safety', id, `applied a different command at index ${index} than another node did`)
     const ack = this.#acks.get(index)
     if (ack !== undefined && ack !== fp) this.#violate('acknowledged-lost', id, `applied another command at index ${index}, where an acknowledged proposal landed`)
+  }
+
+  /**
+   * `id` took (`installed` false) or installed a snapshot at `index` whose bytes hash to
+   * `hash`: every snapshot of one index must hold the same state. An installed snapshot stands
+   * for the applies up to its index.
+   */
+  observeSnapshot (id: NodeId, index: number, hash: number, installed: boolean): void {
+    const known = this.#snapshots.get(index)
+    if (known === undefined) this.#snapshots.set(index, hash)
+    else if (known !== hash) this.#violate('state-machine-safety', id, `${installed ? 'installed' : 'took'} a snapshot at index ${index} whose state differs from another snapshot of that index`)
+    if (!installed) return
+    const v = this.#view(id)
+    v.floor = Math.max(v.floor, index)
+    v.lastApplied = Math.max(v.lastApplied, index)
   }
 
   /** A client was told its proposal committed at `index`. */
@@ -161,6 +191,7 @@ export class SafetyChecker {
       this.#updateLog(n.id, v, n.core)
       this.#checkCommit(n.id, v, n.core)
       this.#checkCommitRule(n.id, v, n.core, before)
+      this.#checkMembership(n.id, v, n.core)
       this.#checkLeader(n.id, v, n.core)
       v.role = n.core.role
       v.term = n.core.term
@@ -171,7 +202,7 @@ export class SafetyChecker {
   finish (): void {
     for (const [index, fp] of this.#acks) {
       for (const [id, v] of this.#views) {
-        if (v.lastApplied >= index && v.applied[index] !== fp) {
+        if (v.lastApplied >= index && index > v.floor && v.applied[index] !== fp) {
           this.#violate('acknowledged-lost', id, `applied through ${v.lastApplied} without the acknowledged proposal at index ${index}`)
         }
       }
@@ -270,6 +301,30 @@ export class SafetyChecker {
     v.leaderTerm = term
     v.leaderLast = log.lastIndex()
     v.leaderLastRef = log.entry(v.leaderLast)
+  }
+
+  /**
+   * A voter removed by a committed configuration never leads a later term: a node whose
+   * applied configuration drops X as a voter learned of a committed removal, in a term no
+   * earlier than the commit; X leading any later term means it was elected outside the
+   * configuration (thesis §4.2.3). Voter sets change only as configuration entries apply, in
+   * log order, so a change seen within one incarnation is a committed change.
+   */
+  #checkMembership (id: NodeId, v: NodeView, core: RaftCore): void {
+    const c = core.config
+    const key = c.votersOutgoing.length === 0 ? c.voters.join(',') : `${c.voters.join(',')}|${c.votersOutgoing.join(',')}`
+    if (key !== v.votersKey) {
+      const now = new Set([...c.voters, ...c.votersOutgoing])
+      if (v.voters !== null) {
+        for (const x of v.voters) if (!now.has(x) && !this.#removed.has(x)) this.#removed.set(x, core.term)
+      }
+      v.voters = now
+      v.votersKey = key
+    }
+    const removedIn = this.#removed.get(id)
+    if (core.role === 'leader' && removedIn !== undefined && core.term > removedIn && v.leaderTerm !== core.term) {
+      this.#violate('removed-leader', id, `became leader of term ${core.term} after its removal was committed (seen in term ${removedIn})`)
+    }
   }
 
   /** Leader Completeness: a new leader of term T holds every entry committed before T. */

@@ -35,6 +35,10 @@ export function faultEventArbitrary (fc: Fc, ranges: FaultRanges = DEFAULT_FAULT
   add(w.drift, fc.record({ at, kind: fc.constant('drift' as const), node, rate: fc.double({ min: 1 - r.maxDrift, max: 1 + r.maxDrift, noNaN: true }) }))
   add(w.jump, fc.record({ at, kind: fc.constant('jump' as const), node, ms: fc.integer({ min: 0, max: r.maxJumpMs }) }))
   add(w.isolateLeaders, fc.record({ at, kind: fc.constant('isolateLeaders' as const), duration: down, delayMs: fc.integer({ min: 0, max: 2 * r.maxLatencyMs }), isolateFor: down }))
+  add(w.addNode, fc.record({ at, kind: fc.constant('addNode' as const) }))
+  add(w.removeNode, fc.record({ at, kind: fc.constant('removeNode' as const), node }))
+  add(w.replaceNodes, fc.record({ at, kind: fc.constant('replaceNodes' as const), a: node, b: node }))
+  add(w.transfer, fc.record({ at, kind: fc.constant('transfer' as const), to: node }))
   return fc.oneof(...options)
 }
 

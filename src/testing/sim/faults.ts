@@ -38,6 +38,14 @@ export type FaultEvent =
    * Figure 8's anomaly.
    */
   | { readonly at: number, readonly kind: 'isolateLeaders', readonly duration: number, readonly delayMs: number, readonly isolateFor: number }
+  /** Membership: a fresh spare node starts empty, joins as a learner, catches up and is promoted to voter. */
+  | { readonly at: number, readonly kind: 'addNode' }
+  /** Membership: the voter `node` (LEADER: the leader itself) is removed; skipped if fewer than 3 voters would remain. */
+  | { readonly at: number, readonly kind: 'removeNode', readonly node: number }
+  /** Membership: voters `a` and `b` are replaced by two fresh spare nodes in one change (joint consensus). */
+  | { readonly at: number, readonly kind: 'replaceNodes', readonly a: number, readonly b: number }
+  /** Leadership transfer to voter `to` (LEADER: let the leader pick the most up-to-date voter). */
+  | { readonly at: number, readonly kind: 'transfer', readonly to: number }
 
 export type FaultKind = FaultEvent['kind']
 
@@ -66,8 +74,11 @@ export interface FaultRanges {
 }
 
 export const DEFAULT_FAULT_WEIGHTS: FaultRanges['weights'] = Object.freeze({
-  partition: 3, cut: 2, heal: 3, clog: 2, crash: 3, pause: 2, drift: 1, jump: 1, isolateLeaders: 2
+  partition: 3, cut: 2, heal: 3, clog: 2, crash: 3, pause: 2, drift: 1, jump: 1, isolateLeaders: 2, addNode: 1, removeNode: 1, replaceNodes: 1, transfer: 1
 })
+
+/** Fault kinds that change the membership (the simulator runs them against the leader). */
+export const MEMBERSHIP_KINDS: readonly FaultKind[] = ['addNode', 'removeNode', 'replaceNodes']
 
 export const DEFAULT_FAULT_RANGES: FaultRanges = Object.freeze({
   durationMs: 3000,
@@ -125,9 +136,26 @@ export function drawFaultSchedule (random: Random, ranges: FaultRanges = DEFAULT
       case 'drift': events.push({ at, kind, node: node(), rate: uniform(1 - r.maxDrift, 1 + r.maxDrift) }); break
       case 'jump': events.push({ at, kind, node: node(), ms: Math.floor(uniform(0, r.maxJumpMs)) }); break
       case 'isolateLeaders': events.push({ at, kind, duration: Math.floor(uniform(1, r.maxDownMs)), delayMs: Math.floor(uniform(0, 2 * r.maxLatencyMs)), isolateFor: Math.floor(uniform(0, r.maxDownMs)) }); break
+      case 'addNode': events.push({ at, kind }); break
+      case 'removeNode': events.push({ at, kind, node: node() }); break
+      case 'replaceNodes': events.push({ at, kind, a: node(), b: node() }); break
+      case 'transfer': events.push({ at, kind, to: node() }); break
     }
   }
   return sortSchedule(events)
+}
+
+/**
+ * The schedule made safe for lease reads (readMode 'lease'), which assume bounded clock drift
+ * and no process pause: pauses and clock jumps are dropped, drift rates clamped to 1 ± maxDrift.
+ */
+export function leaseSafeSchedule (events: readonly FaultEvent[], maxDrift: number): FaultEvent[] {
+  const out: FaultEvent[] = []
+  for (const e of events) {
+    if (e.kind === 'pause' || e.kind === 'jump') continue
+    out.push(e.kind === 'drift' ? { ...e, rate: Math.min(1 + maxDrift, Math.max(1 - maxDrift, e.rate)) } : e)
+  }
+  return out
 }
 
 /** Events in time order (stable: equal times keep their order). */
@@ -152,5 +180,9 @@ export function describeFault (e: FaultEvent, nodes: readonly string[]): string 
     case 'drift': return `drift ${n(e.node)} rate=${e.rate.toFixed(4)}`
     case 'jump': return `jump ${n(e.node)} +${e.ms}ms`
     case 'isolateLeaders': return `isolate every new leader ${e.delayMs}ms after its election for ${e.duration}ms (each up to ${e.isolateFor}ms)`
+    case 'addNode': return 'add a new node (learner, then voter)'
+    case 'removeNode': return `remove voter ${n(e.node)}`
+    case 'replaceNodes': return `replace voters ${n(e.a)} and ${n(e.b)} with two new nodes (joint consensus)`
+    case 'transfer': return e.to === LEADER ? 'transfer leadership to the most up-to-date voter' : `transfer leadership to ${n(e.to)}`
   }
 }

@@ -21,7 +21,9 @@
 import { RaftNode } from '../../raft/node.js'
 import type { NodeMutations, NodeStatus } from '../../raft/node.js'
 import type { StateMachine } from '../../raft/state-machine.js'
-import type { Message, NodeId } from '../../raft/types.js'
+import type { ClusterConfig, Message, NodeId } from '../../raft/types.js'
+import { isMember } from '../../raft/confchange.js'
+import type { ConfigChange } from '../../raft/confchange.js'
 import { RAFT_DEFAULTS } from '../../raft/options.js'
 import { MemoryNetwork } from '../../transport/memory.js'
 import { SeededRandom, randomInt } from '../../util/random.js'
@@ -37,9 +39,9 @@ import { NodeClock } from './node-clock.js'
 import { ObservedTransport } from './observed-transport.js'
 import { SafetyChecker } from './checkers.js'
 import type { Violation } from './checkers.js'
-import { DEFAULT_FAULT_RANGES, LEADER, describeFault, drawFaultSchedule } from './faults.js'
+import { DEFAULT_FAULT_RANGES, LEADER, describeFault, drawFaultSchedule, leaseSafeSchedule } from './faults.js'
 import type { FaultEvent, FaultRanges } from './faults.js'
-import { SimTrace } from './trace.js'
+import { SimTrace, fnv1a } from './trace.js'
 import { kvSimWorkload } from './workload.js'
 import type { SimWorkload } from './workload.js'
 
@@ -53,7 +55,18 @@ export const SIM_DEFAULTS = {
   livenessElectionTimeouts: 10,
   clientTimeoutElectionTimeouts: 20,
   checkTimeoutMs: 10_000,
-  keys: 3
+  keys: 3,
+  /** Share of seeds that snapshot every 5-50 applied entries (the others keep the node default). */
+  frequentSnapshotShare: 0.5,
+  /** Share of seeds with a drawn schedule that serve reads from a leader lease (readMode 'lease'). */
+  leaseReadShare: 0.1,
+  /** Fresh node ids beyond the initial cluster that membership faults may add. */
+  spares: 4,
+  /** A membership change or transfer is retried against whoever leads for this long. */
+  adminDeadlineElectionTimeouts: 10,
+  adminRetryMs: 20,
+  /** A node outside the latest applied configuration for this long is shut down for good. */
+  retireDelayElectionTimeouts: 2
 } as const
 
 export interface SimulationOptions<Input = any, Output = any> {
@@ -90,6 +103,23 @@ export interface SimulationOptions<Input = any, Output = any> {
   clientTimeoutMs?: number
   /** The state machine and client operations. @default kvSimWorkload({ keys: 3 }) */
   workload?: SimWorkload<Input, Output, any>
+  /**
+   * Take a snapshot (and compact the log) every this many applied entries; 0 disables them.
+   * @default 5-50 in half the seeds (drawn), else the node default (10000)
+   */
+  snapshotEntries?: number
+  /** Entries kept behind a snapshot. @default 0-10, drawn */
+  snapshotKeepEntries?: number
+  /** Bytes per InstallSnapshot chunk (small, so a transfer takes many messages). @default 64-512, drawn */
+  snapshotChunkBytes?: number
+  /** Unacknowledged snapshot chunks in flight. @default 1-4, drawn */
+  snapshotWindowChunks?: number
+  /**
+   * How leaders confirm reads. With 'lease', the schedule is made lease-safe (no pauses or clock
+   * jumps, drift within RAFT_DEFAULTS.maxClockDrift): lease reads assume exactly that.
+   * @default 'lease' in 10% of the seeds whose schedule is drawn, else 'safe'
+   */
+  readMode?: 'safe' | 'lease'
   /** Deliberately broken behaviours (the mutation check). @default none */
   mutations?: NodeMutations
   /** Linearizability checker time budget; running out is a failure. @default 10000 */
@@ -115,9 +145,23 @@ export interface SimulationResult {
   readonly events: number
   readonly virtualMs: number
   readonly operations: { readonly ok: number, readonly failed: number, readonly unknown: number }
+  /** What the run exercised beyond the basic faults. */
+  readonly coverage: SimulationCoverage
   readonly history: ReadonlyArray<Operation<unknown, unknown>>
   /** No violation, no liveness failure, and a linearizable history. */
   readonly ok: boolean
+}
+
+export interface SimulationCoverage {
+  readonly snapshotsTaken: number
+  readonly snapshotsInstalled: number
+  /** Configuration entries applied (each step of a joint change counts). */
+  readonly membershipChanges: number
+  /** Leadership transfers that completed. */
+  readonly transfers: number
+  readonly readMode: 'safe' | 'lease'
+  /** Reads served successfully (through ReadIndex, or the lease in 'lease' mode). */
+  readonly reads: number
 }
 
 /** Runs one simulation. Never rejects for a finding: violations are in the result. */
@@ -136,9 +180,20 @@ interface Member {
   rate: number
   down: boolean
   paused: boolean
+  /** 'member': started (as part of the cluster or to join it); 'spare': never started; 'retired': shut down for good. */
+  phase: 'member' | 'spare' | 'retired'
+  /** A harness operation is adding this node (it is not retired for being outside the configuration meanwhile). */
+  joining: boolean
+  /** Since when the node has been outside the latest applied configuration, or -1. */
+  outsideSince: number
+  /** Hash of the byte stream of the state machine's latest snapshot() / restore(). */
+  snapshotHash: number
+  restoreHash: number
 }
 
 /** Errors after which the operation certainly had no effect. */
+type AdminStep = 'done' | 'skip' | 'wait' | ((signal: AbortSignal) => Promise<unknown>)
+
 const DEFINITE_FAILURES = new Set<ErrorCode>(['RAFT_NOT_LEADER', 'RAFT_PROPOSAL_DROPPED', 'RAFT_TRANSFER_IN_PROGRESS', 'RAFT_PROPOSAL_TOO_LARGE', 'NODE_NOT_OPEN'])
 
 interface AppliedResult { readonly index: number, readonly value: unknown }
@@ -157,9 +212,13 @@ function validate (o: SimulationOptions): void {
   checkInt(o.seed, C, 'seed', 0, 0xffffffff)
   if (o.nodes !== undefined) checkInt(o.nodes, C, 'nodes', 1, 15)
   if (o.faults !== undefined) check(Array.isArray(o.faults), C, 'faults', 'an array of fault events', typeof o.faults)
-  for (const f of ['maxMessageBytes', 'tickMs', 'electionTicks', 'electionJitterTicks', 'heartbeatTicks', 'clients', 'clientTimeoutMs', 'checkTimeoutMs'] as const) {
+  for (const f of ['maxMessageBytes', 'tickMs', 'electionTicks', 'electionJitterTicks', 'heartbeatTicks', 'clients', 'clientTimeoutMs', 'checkTimeoutMs', 'snapshotChunkBytes', 'snapshotWindowChunks'] as const) {
     if (o[f] !== undefined) checkInt(o[f], C, f, 1)
   }
+  for (const f of ['snapshotEntries', 'snapshotKeepEntries'] as const) {
+    if (o[f] !== undefined) checkInt(o[f], C, f, 0)
+  }
+  if (o.readMode !== undefined) check(o.readMode === 'safe' || o.readMode === 'lease', C, 'readMode', "'safe' or 'lease'", o.readMode)
   if (o.maxThinkMs !== undefined) checkInt(o.maxThinkMs, C, 'maxThinkMs', 0)
 }
 
@@ -175,6 +234,9 @@ class Simulation<Input, Output> {
   readonly #faultRandom: SeededRandom
   readonly #faultMs: number
   readonly #maxMessageBytes: number
+  readonly #snapshotOptions: { snapshotEntries?: number, snapshotKeepEntries: number, snapshotChunkBytes: number, snapshotWindowChunks: number }
+  readonly #readMode: 'safe' | 'lease'
+  readonly #electionMaxMs: number
   readonly #livenessMs: number
   readonly #clientTimeoutMs: number
   readonly #workload: SimWorkload<Input, Output, StateMachine>
@@ -191,6 +253,14 @@ class Simulation<Input, Output> {
   readonly #isolated = new Set<NodeId>()
   #healed = false
   #counts = { ok: 0, failed: 0, unknown: 0 }
+  #coverage = { snapshotsTaken: 0, snapshotsInstalled: 0, transfers: 0, reads: 0 }
+  /** Indexes of configuration entries applied anywhere. */
+  readonly #configIndexes = new Set<number>()
+  /** The configuration at the highest index any node applied (configurations at one index agree). */
+  #newestConfig: { index: number, config: ClusterConfig } | null = null
+  /** One membership change or transfer at a time. */
+  #adminBusy = false
+  #retireCheckPending = false
 
   constructor (options: SimulationOptions<Input, Output>) {
     validate(options)
@@ -199,12 +269,27 @@ class Simulation<Input, Output> {
     const size = options.nodes ?? (this.#random.next() < 0.5 ? 3 : 5)
     this.#ids = Array.from({ length: size }, (_, i) => `n${i + 1}`)
     this.#maxMessageBytes = options.maxMessageBytes ?? (this.#random.next() < 0.5 ? 1 : RAFT_DEFAULTS.maxMessageBytes)
+    // Drawn whether or not the options fix them, so fixing one leaves the rest of the run as it was.
+    const r = this.#random
+    const frequent = r.next() < SIM_DEFAULTS.frequentSnapshotShare
+    const drawn = { entries: randomInt(r, 5, 51), keep: randomInt(r, 0, 11), chunk: randomInt(r, 64, 513), window: randomInt(r, 1, 5) }
+    const snapshotEntries = options.snapshotEntries ?? (frequent ? drawn.entries : undefined)
+    this.#snapshotOptions = {
+      ...(snapshotEntries === undefined ? {} : { snapshotEntries }),
+      snapshotKeepEntries: options.snapshotKeepEntries ?? drawn.keep,
+      snapshotChunkBytes: options.snapshotChunkBytes ?? drawn.chunk,
+      snapshotWindowChunks: options.snapshotWindowChunks ?? drawn.window
+    }
+    const lease = r.next() < SIM_DEFAULTS.leaseReadShare
+    this.#readMode = options.readMode ?? (lease && options.faults === undefined ? 'lease' : 'safe')
     const ranges: FaultRanges = { ...DEFAULT_FAULT_RANGES, ...options.faultRanges }
     const faultRandom = this.#random.fork()
-    this.#faults = options.faults !== undefined ? [...options.faults] : drawFaultSchedule(faultRandom, ranges)
+    const faults = options.faults !== undefined ? [...options.faults] : drawFaultSchedule(faultRandom, ranges)
+    this.#faults = this.#readMode === 'lease' ? leaseSafeSchedule(faults, RAFT_DEFAULTS.maxClockDrift) : faults
     this.#faultRandom = faultRandom
     this.#faultMs = ranges.durationMs
     const electionMaxMs = this.#tickMs * (this.#electionTicks + (options.electionJitterTicks ?? SIM_DEFAULTS.electionJitterTicks))
+    this.#electionMaxMs = electionMaxMs
     this.#livenessMs = SIM_DEFAULTS.livenessElectionTimeouts * electionMaxMs
     this.#clientTimeoutMs = options.clientTimeoutMs ?? SIM_DEFAULTS.clientTimeoutElectionTimeouts * electionMaxMs
     this.#workload = options.workload ?? (kvSimWorkload({ keys: SIM_DEFAULTS.keys }) as unknown as SimWorkload<Input, Output, StateMachine>)
@@ -214,8 +299,12 @@ class Simulation<Input, Output> {
       now: () => this.#clock.now(),
       onViolation: (v) => { this.#trace.record(v.at, `VIOLATION ${v.checker} ${v.node ?? ''}: ${v.message}`) }
     })
-    for (const id of this.#ids) {
-      this.#members.set(id, { id, node: null, machine: null, transport: null, clock: null, storage: new CrashStorage(), incarnation: 0, rate: 1, down: true, paused: false })
+    const spares = Array.from({ length: SIM_DEFAULTS.spares }, (_, i) => `n${size + i + 1}`)
+    for (const id of [...this.#ids, ...spares]) {
+      this.#members.set(id, {
+        id, node: null, machine: null, transport: null, clock: null, storage: new CrashStorage(), incarnation: 0, rate: 1, down: true, paused: false,
+        phase: this.#ids.includes(id) ? 'member' : 'spare', joining: false, outsideSince: -1, snapshotHash: 0, restoreHash: 0
+      })
     }
   }
 
@@ -226,7 +315,9 @@ class Simulation<Input, Output> {
 
   async run (): Promise<SimulationResult> {
     const t = this.#trace
-    t.record(0, `start seed=${this.#o.seed} nodes=${this.#ids.join(',')} maxMessageBytes=${this.#maxMessageBytes}`)
+    const so = this.#snapshotOptions
+    t.record(0, `start seed=${this.#o.seed} nodes=${this.#ids.join(',')} maxMessageBytes=${this.#maxMessageBytes} readMode=${this.#readMode} ` +
+      `snapshotEntries=${so.snapshotEntries ?? 'default'} keep=${so.snapshotKeepEntries} chunkBytes=${so.snapshotChunkBytes} window=${so.snapshotWindowChunks}`)
     for (const f of this.#faults) t.record(0, `schedule @${f.at} ${describeFault(f, this.#ids)}`)
     for (const id of this.#ids) this.#restart(this.#members.get(id)!)
     for (const f of this.#faults) {
@@ -276,6 +367,7 @@ class Simulation<Input, Output> {
       events: t.events,
       virtualMs: this.#clock.now(),
       operations: { ...this.#counts },
+      coverage: { ...this.#coverage, membershipChanges: this.#configIndexes.size, readMode: this.#readMode },
       history: history as ReadonlyArray<Operation<unknown, unknown>>,
       ok: violations.length === 0 && this.#liveness.length === 0 && linearizability === 'ok'
     }
@@ -339,8 +431,10 @@ class Simulation<Input, Output> {
         }
         return { index, value: r } satisfies AppliedResult
       },
-      ...(machine.snapshot === undefined ? {} : { snapshot: () => machine.snapshot!() }),
-      ...(machine.restore === undefined ? {} : { restore: async (chunks: AsyncIterable<Uint8Array>) => { await machine.restore!(chunks) } })
+      // Snapshot streams are hashed on their way through, so the checker can compare the
+      // state of every snapshot taken or installed at one index.
+      ...(machine.snapshot === undefined ? {} : { snapshot: () => hashing(machine.snapshot!(), (h) => { m.snapshotHash = h }) }),
+      ...(machine.restore === undefined ? {} : { restore: async (chunks: AsyncIterable<Uint8Array>) => { await machine.restore!(hashing(chunks, (h) => { m.restoreHash = h })) } })
     }
     const node = new RaftNode({
       id,
@@ -357,14 +451,36 @@ class Simulation<Input, Output> {
       preVote: this.#o.preVote ?? RAFT_DEFAULTS.preVote,
       checkQuorum: this.#o.checkQuorum ?? RAFT_DEFAULTS.checkQuorum,
       maxMessageBytes: this.#maxMessageBytes,
+      ...this.#snapshotOptions,
+      readMode: this.#readMode,
       mutations: this.#o.mutations ?? {},
       trace: (e) => {
-        if (e.kind === 'role') {
-          this.#trace.record(this.#clock.now(), `${e.node} role ${e.role ?? ''} term ${e.term ?? ''} leader ${e.leader ?? '-'}`)
-          if (e.role === 'leader') this.#maybeIsolateNewLeader(m, node, e.term ?? 0)
+        const now = this.#clock.now()
+        switch (e.kind) {
+          case 'role':
+            this.#trace.record(now, `${e.node} role ${e.role ?? ''} term ${e.term ?? ''} leader ${e.leader ?? '-'}`)
+            if (e.role === 'leader') this.#maybeIsolateNewLeader(m, node, e.term ?? 0)
+            return
+          case 'apply': this.#trace.record(now, `${e.node} applied ${e.index ?? ''}`); return
+          case 'failed': this.#trace.record(now, `${e.node} FAILED`); return
+          case 'config': {
+            const c = node.debugCore()?.config
+            this.#trace.record(now, `${e.node} config at ${e.index ?? ''}: voters ${c?.voters.join(',') ?? '?'}${c !== undefined && c.votersOutgoing.length > 0 ? ` outgoing ${c.votersOutgoing.join(',')}` : ''} learners ${c?.learners.join(',') ?? '?'}`)
+            this.#configIndexes.add(e.index ?? 0)
+            this.#noteConfig(e.index ?? 0, c)
+            return
+          }
+          case 'snapshot':
+            this.#trace.record(now, `${e.node} snapshot at ${e.index ?? ''}`)
+            this.#coverage.snapshotsTaken++
+            this.#checker.observeSnapshot(id, e.index ?? 0, m.snapshotHash, false)
+            return
+          case 'install':
+            this.#trace.record(now, `${e.node} installed snapshot at ${e.index ?? ''}`)
+            this.#coverage.snapshotsInstalled++
+            this.#checker.observeSnapshot(id, e.index ?? 0, m.restoreHash, true)
+            this.#noteConfig(e.index ?? 0, node.debugCore()?.config)
         }
-        else if (e.kind === 'apply') this.#trace.record(this.#clock.now(), `${e.node} applied ${e.index ?? ''}`)
-        else if (e.kind === 'failed') this.#trace.record(this.#clock.now(), `${e.node} FAILED`)
       }
     })
     m.node = node
@@ -381,11 +497,24 @@ class Simulation<Input, Output> {
 
   /** Power loss: timers and network stop at once, every unsynced write is gone. */
   #crash (m: Member): void {
+    if (m.down || m.node === null) return
+    m.storage = m.storage.crash()
+    this.#stop(m)
+  }
+
+  /** A node removed from the cluster is shut down for good (its disk kept, in case it is needed again). */
+  #retire (m: Member): void {
+    this.#trace.record(this.#clock.now(), `${m.id} retired (outside the configuration)`)
+    m.phase = 'retired'
+    this.#stop(m)
+  }
+
+  /** The process stops at once (timers, network); pending requests fail. */
+  #stop (m: Member): void {
     const node = m.node
     if (m.down || node === null) return
     m.clock!.kill()
     m.transport!.kill()
-    m.storage = m.storage.crash()
     if (m.paused) this.#network.resume(m.id)
     m.down = true
     m.paused = false
@@ -399,18 +528,29 @@ class Simulation<Input, Output> {
 
   // ---------------------------------------------------------------- faults
 
-  /** The node a fault selector names: LEADER is the live leader of the highest term (else n1). */
-  #member (selector: number): Member {
-    if (selector === LEADER) {
-      let best: Member | null = null
-      let bestTerm = -1
-      for (const m of this.#members.values()) {
-        const core = m.node?.debugCore() ?? null
-        if (core !== null && core.role === 'leader' && core.term > bestTerm) { best = m; bestTerm = core.term }
-      }
-      return best ?? this.#members.get(this.#ids[0]!)!
+  /** Nodes started as part of the cluster (or to join it) and not retired, in a fixed order. */
+  #activeIds (): NodeId[] {
+    const ids: NodeId[] = []
+    for (const m of this.#members.values()) if (m.phase === 'member') ids.push(m.id)
+    return ids
+  }
+
+  /** The live leader of the highest term, if any. */
+  #leader (): Member | null {
+    let best: Member | null = null
+    let bestTerm = -1
+    for (const m of this.#members.values()) {
+      const core = m.node?.debugCore() ?? null
+      if (core !== null && core.role === 'leader' && core.term > bestTerm) { best = m; bestTerm = core.term }
     }
-    return this.#members.get(this.#ids[Math.abs(selector) % this.#ids.length]!)!
+    return best
+  }
+
+  /** The node a fault selector names among the active ones: LEADER is the live leader of the highest term (else the first). */
+  #member (selector: number): Member {
+    const ids = this.#activeIds()
+    if (selector === LEADER) return this.#leader() ?? this.#members.get(ids[0]!)!
+    return this.#members.get(ids[Math.abs(selector) % ids.length]!)!
   }
 
   #applyFault (f: FaultEvent): void {
@@ -423,8 +563,9 @@ class Simulation<Input, Output> {
         net.configure({ loss: f.loss, duplication: f.duplication, latency: { min: f.latencyMin, max: f.latencyMax }, reorder: f.reorder })
         return
       case 'partition': {
-        const a = this.#ids.filter((_, i) => f.sides[i % f.sides.length] === 0)
-        const b = this.#ids.filter((_, i) => f.sides[i % f.sides.length] !== 0)
+        const ids = this.#activeIds()
+        const a = ids.filter((_, i) => f.sides[i % f.sides.length] === 0)
+        const b = ids.filter((_, i) => f.sides[i % f.sides.length] !== 0)
         if (a.length > 0 && b.length > 0) net.partition(a, b)
         return
       }
@@ -456,7 +597,7 @@ class Simulation<Input, Output> {
         const m = this.#member(f.node)
         if (m.down) return
         this.#crash(m)
-        this.#later(f.downFor, () => { if (m.down) this.#restart(m) })
+        this.#later(f.downFor, () => { if (m.down && m.phase === 'member') this.#restart(m) })
         return
       }
       case 'pause': {
@@ -481,7 +622,187 @@ class Simulation<Input, Output> {
       case 'isolateLeaders':
         this.#leaderIsolator = { until: now + f.duration, delayMs: f.delayMs, isolateFor: f.isolateFor }
         return
+      case 'addNode':
+      case 'removeNode':
+      case 'replaceNodes':
+      case 'transfer':
+        if (this.#adminBusy) this.#trace.record(now, 'admin: skipped (another change is in progress)')
+        else void this.#admin(f)
     }
+  }
+
+  // ---------------------------------------------------------------- membership and transfers
+
+  /**
+   * Runs a membership change or leadership transfer against whichever node leads, retrying
+   * (not leader, change pending, node down, timeouts) until it is done or its deadline passes.
+   * Its outcome is read from the cluster's configuration, never assumed from a call.
+   */
+  async #admin (f: FaultEvent & { kind: 'addNode' | 'removeNode' | 'replaceNodes' | 'transfer' }): Promise<void> {
+    this.#adminBusy = true
+    const what = describeFault(f, this.#activeIds())
+    const deadline = this.#clock.now() + SIM_DEFAULTS.adminDeadlineElectionTimeouts * this.#electionMaxMs
+    const joining: Member[] = []
+    let outcome = 'gave up'
+    try {
+      const plan = this.#adminPlan(f, joining)
+      for (;;) {
+        if (this.#stopped || this.#clock.now() >= deadline) break
+        const leader = this.#leader()
+        const node = leader?.node ?? null
+        const config = node?.debugCore()?.config ?? null
+        const step: AdminStep = node === null || config === null ? 'wait' : plan(node, config)
+        if (step === 'done' || step === 'skip') { outcome = step; break }
+        if (step !== 'wait') {
+          const error = await this.#attempt(step, deadline)
+          if (error === null && f.kind === 'transfer') { this.#coverage.transfers++; outcome = 'done'; break }
+          this.#trace.record(this.#clock.now(), `admin: ${what}: ${error ?? 'applied'}`)
+          if (error === null) continue
+        }
+        await this.#sleep(SIM_DEFAULTS.adminRetryMs)
+      }
+    } finally {
+      for (const m of joining) m.joining = false
+      this.#adminBusy = false
+      this.#trace.record(this.#clock.now(), `admin: ${what}: ${outcome}`)
+      this.#scheduleRetireCheck()
+    }
+  }
+
+  /** Runs one attempt, bounded by the deadline. Resolves with null on success, else the error code. */
+  async #attempt (step: (signal: AbortSignal) => Promise<unknown>, deadline: number): Promise<string | null> {
+    const abort = new AbortController()
+    const timer = this.#clock.setTimeout(() => { abort.abort() }, Math.max(0, deadline - this.#clock.now()))
+    // A crashed node's promises may never settle (its clock is dead): the deadline wins.
+    const expired = new Promise<never>((_resolve, reject) => { abort.signal.addEventListener('abort', () => { reject(new QuorateError('ABORTED', 'deadline')) }, { once: true }) })
+    try {
+      await Promise.race([step(abort.signal), expired])
+      return null
+    } catch (err) {
+      return isQuorateError(err) ? err.code : String(err)
+    } finally {
+      this.#clock.clearTimeout(timer)
+      abort.abort()
+    }
+  }
+
+  /** What to do next, given the leader and its configuration (null targets are resolved on first use). */
+  #adminPlan (f: FaultEvent & { kind: 'addNode' | 'removeNode' | 'replaceNodes' | 'transfer' }, joining: Member[]): (node: RaftNode, config: ClusterConfig) => AdminStep {
+    const joint = (c: ClusterConfig): boolean => c.votersOutgoing.length > 0
+    switch (f.kind) {
+      case 'addNode': {
+        const spare = this.#startSpares(1, joining)?.[0]
+        if (spare === undefined) return () => 'skip'
+        return (node, c) => c.voters.includes(spare) && !joint(c) ? 'done' : async (signal) => await node.addVoter(spare, { signal })
+      }
+      case 'removeNode': {
+        let target: NodeId | null = null
+        return (node, c) => {
+          if (target === null) {
+            target = this.#member(f.node).id
+            if (!c.voters.includes(target)) return 'skip'
+          }
+          if (!c.voters.includes(target) && !c.votersOutgoing.includes(target)) return 'done'
+          if (joint(c)) return 'wait'
+          // Keep the quorum alive: never fewer than 3 voters.
+          if (c.voters.length <= 3) return 'skip'
+          const id = target
+          return async (signal) => await node.removeMember(id, { signal })
+        }
+      }
+      case 'replaceNodes': {
+        let pair: [NodeId, NodeId] | null = null
+        let spares: NodeId[] | null = null
+        return (node, c) => {
+          if (pair === null) {
+            if (joint(c)) return 'wait'
+            const a = c.voters.includes(this.#member(f.a).id) ? this.#member(f.a).id : c.voters[0]!
+            let b = this.#member(f.b).id
+            if (b === a || !c.voters.includes(b)) b = c.voters[(c.voters.indexOf(a) + 1) % c.voters.length]!
+            if (a === b) return 'skip'
+            spares = this.#startSpares(2, joining)
+            if (spares === null) return 'skip'
+            pair = [a, b]
+          }
+          const [a, b] = pair
+          const [s1, s2] = spares as [NodeId, NodeId]
+          if (c.voters.includes(s1) && c.voters.includes(s2) && !c.voters.includes(a) && !c.voters.includes(b) && !joint(c)) return 'done'
+          if (joint(c)) return 'wait'
+          const missing = [s1, s2].filter((s) => !isMember(c, s))
+          // The new nodes first join as learners (they catch up without voting), then one joint change swaps them in.
+          const change: ConfigChange = missing.length > 0
+            ? { operations: missing.map((id) => ({ type: 'addLearner' as const, id })) }
+            : { operations: [{ type: 'addVoter', id: s1 }, { type: 'addVoter', id: s2 }, { type: 'remove', id: a }, { type: 'remove', id: b }] }
+          return async (signal) => await node.changeMembership(change, { signal })
+        }
+      }
+      case 'transfer':
+        return (node, c) => {
+          const to = f.to === LEADER ? undefined : this.#member(f.to).id
+          const target = to !== undefined && to !== node.id && c.voters.includes(to) ? to : undefined
+          return async (signal) => await node.transferLeadership(target, { signal })
+        }
+    }
+  }
+
+  /** Starts `count` fresh spare nodes (empty disks, the initial voters list) to join; null if there are not enough. */
+  #startSpares (count: number, joining: Member[]): NodeId[] | null {
+    const spares = [...this.#members.values()].filter((m) => m.phase === 'spare').slice(0, count)
+    if (spares.length < count) return null
+    for (const m of spares) {
+      m.phase = 'member'
+      m.joining = true
+      joining.push(m)
+      this.#restart(m)
+    }
+    return spares.map((m) => m.id)
+  }
+
+  #noteConfig (index: number, config: ClusterConfig | undefined): void {
+    if (config === undefined || (this.#newestConfig !== null && this.#newestConfig.index >= index)) return
+    this.#newestConfig = { index, config }
+    this.#scheduleRetireCheck()
+  }
+
+  #scheduleRetireCheck (): void {
+    if (this.#retireCheckPending) return
+    this.#retireCheckPending = true
+    this.#clock.setTimeout(() => {
+      this.#retireCheckPending = false
+      this.#retireOutsiders()
+    }, SIM_DEFAULTS.retireDelayElectionTimeouts * this.#electionMaxMs)
+  }
+
+  /**
+   * Nodes outside the newest configuration (removed, or started for a change that never
+   * happened) are shut down, as an operator would: a while after the change, and only once
+   * every voter of the new configuration has durably recorded a commit index covering it (so
+   * that none of them, restarted, can fall back to a configuration that needs the removed
+   * nodes' votes). A retired node that is back in the configuration (a change that committed
+   * after all) restarts from its disk.
+   */
+  #retireOutsiders (): void {
+    const newest = this.#newestConfig
+    if (newest === null) return
+    const { index, config } = newest
+    const now = this.#clock.now()
+    const delay = SIM_DEFAULTS.retireDelayElectionTimeouts * this.#electionMaxMs
+    const settled = [...config.voters, ...config.votersOutgoing].every((v) => (this.#members.get(v)?.storage.durableHardState.commit ?? -1) >= index)
+    let again = false
+    for (const m of this.#members.values()) {
+      const inside = isMember(config, m.id)
+      if (m.phase === 'retired' && inside) {
+        m.phase = 'member'
+        this.#restart(m)
+      } else if (m.phase === 'member' && !m.joining && !inside) {
+        if (m.outsideSince < 0) m.outsideSince = now
+        if (settled && now - m.outsideSince >= delay) this.#retire(m)
+        else again = true
+      } else {
+        m.outsideSince = -1
+      }
+    }
+    if (again) this.#scheduleRetireCheck()
   }
 
   #maybeIsolateNewLeader (m: Member, node: RaftNode, term: number): void {
@@ -530,6 +851,7 @@ class Simulation<Input, Output> {
     this.#clogged = null
     net.configure({ loss: 0, duplication: 0 })
     for (const m of this.#members.values()) {
+      if (m.phase !== 'member') continue
       if (m.down) this.#restart(m)
       else this.#resume(m)
     }
@@ -542,21 +864,30 @@ class Simulation<Input, Output> {
     }
   }
 
-  /** Why the cluster is not yet live: no leader known by a majority, unsettled operations, lagging nodes. */
+  /**
+   * Why the cluster is not yet live: no leader known by a majority of its configuration's
+   * voters (of both halves while joint), still joint, unsettled operations, lagging members.
+   */
   #livenessProblems (): string[] {
     const problems: string[] = []
-    const statuses = [...this.#members.values()].map((m) => ({ id: m.id, s: m.node?.lifecycle === 'open' ? m.node.status() : null }))
+    const statuses = [...this.#members.values()].filter((m) => m.phase === 'member').map((m) => ({ id: m.id, s: m.node?.lifecycle === 'open' ? m.node.status() : null, config: m.node?.debugCore()?.config ?? null }))
     const leaders = statuses.filter((x) => x.s?.role === 'leader')
-    const majority = Math.floor(this.#ids.length / 2) + 1
-    let leader: { id: NodeId, commit: number, progress: NodeStatus['progress'] } | null = null
+    let leader: { id: NodeId, commit: number, progress: NodeStatus['progress'], config: ClusterConfig } | null = null
     for (const l of leaders) {
-      const followers = statuses.filter((x) => x.s?.leader === l.id && x.s.term === l.s!.term).length
-      if (followers >= majority) leader = { id: l.id, commit: l.s!.commitIndex, progress: l.s!.progress }
+      const knows = (voters: readonly NodeId[]): boolean =>
+        voters.filter((v) => statuses.some((x) => x.id === v && x.s?.leader === l.id && x.s.term === l.s!.term)).length >= Math.floor(voters.length / 2) + 1
+      const config = l.config!
+      if (knows(config.voters) && (config.votersOutgoing.length === 0 || knows(config.votersOutgoing))) {
+        leader = { id: l.id, commit: l.s!.commitIndex, progress: l.s!.progress, config }
+      }
     }
     if (leader === null) {
-      problems.push(`no leader known by a majority (leaders: ${leaders.map((l) => l.id).join(',') || 'none'})`)
+      problems.push(`no leader known by a majority of its configuration (leaders: ${leaders.map((l) => l.id).join(',') || 'none'})`)
     } else {
+      const c = leader.config
+      if (c.votersOutgoing.length > 0) problems.push(`still in a joint configuration (voters ${c.voters.join(',')}, outgoing ${c.votersOutgoing.join(',')})`)
       for (const x of statuses) {
+        if (!isMember(c, x.id)) continue
         const applied = x.s?.appliedIndex ?? -1
         const pr = leader.progress?.[x.id]
         const seen = pr === undefined ? '' : ` (leader's progress: ${pr.state} match ${pr.match} next ${pr.next} inflight ${pr.inflight})`
@@ -588,7 +919,8 @@ class Simulation<Input, Output> {
 
   async #client (c: number, generator: { next: (client: number) => Input }, random: SeededRandom): Promise<void> {
     const w = this.#workload
-    let target = this.#ids[randomInt(random, 0, this.#ids.length)]!
+    const any = (): NodeId => { const ids = this.#activeIds(); return ids[randomInt(random, 0, ids.length)]! }
+    let target = any()
     const maxThink = this.#o.maxThinkMs ?? SIM_DEFAULTS.maxThinkMs
     for (;;) {
       await this.#sleep(randomInt(random, 0, maxThink + 1))
@@ -596,7 +928,7 @@ class Simulation<Input, Output> {
       const input = generator.next(c)
       const read = w.isRead(input)
       // Reads go anywhere (ReadIndex through the leader); writes to the believed leader.
-      const at = read && random.next() < 0.5 ? this.#ids[randomInt(random, 0, this.#ids.length)]! : target
+      const at = read && random.next() < 0.5 ? any() : target
       const member = this.#members.get(at)!
       const now = this.#clock.now()
       const id = this.#recorder.invoke(c, input, now)
@@ -613,6 +945,7 @@ class Simulation<Input, Output> {
           const machine = member.machine!
           await node.read({ signal: abort.signal })
           output = w.query(machine, input)
+          this.#coverage.reads++
         } else {
           const command = w.encode(input)
           const r = await node.propose(command, { signal: abort.signal }) as AppliedResult
@@ -633,13 +966,23 @@ class Simulation<Input, Output> {
         }
         this.#trace.record(this.#clock.now(), `client ${describe} ${code ?? String(err)}`)
         const leader = isQuorateError(err, 'RAFT_NOT_LEADER') ? err.info?.leader : undefined
-        target = typeof leader === 'string' && this.#members.has(leader) ? leader : this.#ids[randomInt(random, 0, this.#ids.length)]!
+        target = typeof leader === 'string' && this.#members.get(leader)?.phase === 'member' ? leader : any()
       } finally {
         this.#clock.clearTimeout(op.timer)
         this.#inflight.delete(op)
       }
     }
   }
+}
+
+/** Passes a byte stream through, reporting the hash of all its bytes once it has been read to the end. */
+async function * hashing (stream: AsyncIterable<Uint8Array>, done: (hash: number) => void): AsyncIterable<Uint8Array> {
+  let h: number | undefined
+  for await (const piece of stream) {
+    h = fnv1a(piece, h)
+    yield piece
+  }
+  done(h ?? fnv1a(new Uint8Array(0)))
 }
 
 /** Lets every queued microtask (and those they queue) run: storage writes settle this way. */
