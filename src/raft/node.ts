@@ -766,7 +766,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   }
 
   async #startSnapshotSender (core: RaftCore, to: NodeId): Promise<void> {
-    if (this.#senders.has(to)) return
+    // A transfer still running for an older snapshot that no longer reaches the compacted log
+    // (a newer snapshot was taken meanwhile) would leave the follower short of the log forever.
+    if ((this.#senders.get(to)?.snapshot.meta.index ?? -1) >= core.log.snapshotIndex) return
     let served = this.#served
     if (served === null || served.meta.index !== this.#snapshotIndex) {
       const stored = await this.#options.storage.loadSnapshot()

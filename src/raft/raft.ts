@@ -440,7 +440,11 @@ export class RaftCore {
       (m.type === 'preVote' && m.term > this.#term)
     const upToDate = this.mutations.skipUpToDateCheck === true || this.log.isUpToDate(m.index, m.logTerm)
     const respType: MessageType = m.type === 'vote' ? 'voteResponse' : 'preVoteResponse'
-    if (canVote && upToDate && this.#isVoter(this.id)) {
+    // Whether we are a voter in our own configuration does not matter: only the candidate's
+    // configuration counts our vote (as in etcd-io/raft). An outgoing voter that applied the
+    // end of a joint change must still vote, or the incoming voters that have not yet learned
+    // that it committed (still joint, needing an outgoing majority) can never elect a leader.
+    if (canVote && upToDate) {
       this.#send(message({ type: respType, from: this.id, to: m.from, term: m.term }))
       if (m.type === 'vote') {
         this.#electionElapsed = 0
