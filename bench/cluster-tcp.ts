@@ -23,7 +23,18 @@ const IDS = ['n1', 'n2', 'n3']
 const CONNECTIONS = 4
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
 
-interface Meter { gcMs: number, gcCount: number, cpuMs: number, cpuUserMs: number, peakRssMiB: number, applied: number }
+interface Meter {
+  gcMs: number
+  gcCount: number
+  cpuMs: number
+  cpuUserMs: number
+  peakRssMiB: number
+  applied: number
+  /** The node's own counters (RaftNode.metrics()) over the window. */
+  counters: Record<string, number>
+  /** The node's storage write latency (ms) over the whole run. */
+  storageWriteMs: { p50: number, p99: number, count: number }
+}
 interface Status { role: string, term: number, leader: string | null }
 export interface B2Row extends ClosedLoopResult {
   readonly leaderGcMs: number
@@ -33,6 +44,9 @@ export interface B2Row extends ClosedLoopResult {
   readonly followerCpuUsPerCommit: number
   /** The user-mode part of leaderCpuUsPerCommit (the rest is the kernel: fsync, sockets). */
   readonly leaderUserCpuUsPerCommit: number
+  /** Leader storage writes and messages sent per measured commit (from RaftNode.metrics()). */
+  readonly leaderStorageWritesPerCommit: number
+  readonly leaderMessagesPerCommit: number
   readonly leaderPeakRssMiB: number
   readonly nodes: Array<Meter & { id: string, role: string }>
 }
@@ -84,10 +98,13 @@ async function run (concurrency: number, warmupMs: number, measureMs: number, pr
     const lead = meters.find((m) => m.role === 'leader')!
     const perCommit = (ms: number): number => Math.round(ms * 1000 / Math.max(1, result.commits) * 10) / 10
     const followers = meters.filter((m) => m.role !== 'leader')
+    const ratio = (n: number | undefined, d: number): number => Math.round((n ?? 0) / Math.max(1, d) * 100) / 100
     return {
       ...result,
       leaderCpuUsPerCommit: perCommit(lead.cpuMs),
       leaderUserCpuUsPerCommit: perCommit(lead.cpuUserMs),
+      leaderStorageWritesPerCommit: ratio(lead.counters.storageWrites, result.commits),
+      leaderMessagesPerCommit: ratio(lead.counters.messagesSent, result.commits),
       followerCpuUsPerCommit: perCommit(followers.reduce((a, m) => a + m.cpuMs, 0) / followers.length),
       leaderGcMs: lead.gcMs,
       leaderPeakRssMiB: lead.peakRssMiB,
@@ -107,7 +124,7 @@ const rows: B2Row[] = []
 for (const c of args.concurrency) {
   const row = await run(c, args.warmupMs, args.measureMs, profileDir)
   rows.push(row)
-  console.log(`B2 tcp+fsync c=${String(c).padStart(3)}: ${row.commitsPerSec} commits/s  p50 ${row.latency.p50Us} µs  p99 ${row.latency.p99Us} µs  p99.9 ${row.latency.p999Us} µs  leader gc ${row.leaderGcMs} ms  cpu/commit leader ${row.leaderCpuUsPerCommit} µs (user ${row.leaderUserCpuUsPerCommit}) follower ${row.followerCpuUsPerCommit} µs  leader rss ${row.leaderPeakRssMiB} MiB${row.errors > 0 ? `  errors ${row.errors}` : ''}`)
+  console.log(`B2 tcp+fsync c=${String(c).padStart(3)}: ${row.commitsPerSec} commits/s  p50 ${row.latency.p50Us} µs  p99 ${row.latency.p99Us} µs  p99.9 ${row.latency.p999Us} µs  leader gc ${row.leaderGcMs} ms  cpu/commit leader ${row.leaderCpuUsPerCommit} µs (user ${row.leaderUserCpuUsPerCommit}) follower ${row.followerCpuUsPerCommit} µs  leader rss ${row.leaderPeakRssMiB} MiB  leader writes/commit ${row.leaderStorageWritesPerCommit} msgs/commit ${row.leaderMessagesPerCommit}${row.errors > 0 ? `  errors ${row.errors}` : ''}`)
 }
 writeResult(args.out ?? 'b2-tcp', {
   name: 'B2: 3 node processes, TCP loopback, classic-level with sync, client in a 4th process',

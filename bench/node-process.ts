@@ -63,6 +63,7 @@ const server = createServer({ noDelay: true }, (socket) => {
 await new Promise<void>((resolve) => server.listen(config.clientPort, '127.0.0.1', resolve))
 
 const gc = new WindowMeter()
+let countersAtStart = node.metrics().counters
 process.on('message', (msg: { cmd: string }) => {
   switch (msg.cmd) {
     case 'status': {
@@ -72,10 +73,16 @@ process.on('message', (msg: { cmd: string }) => {
     }
     case 'meter-start':
       gc.start()
+      countersAtStart = node.metrics().counters
       break
-    case 'meter-stop':
-      void gc.stop().then((g) => process.send?.({ meter: { ...g, peakRssMiB: peakRssMiB(), applied: machine.applied } }))
+    case 'meter-stop': {
+      const m = node.metrics()
+      // Counters over the window; the storage write latency histogram covers the whole run.
+      const counters = Object.fromEntries(Object.entries(m.counters).map(([k, v]) => [k, v - (countersAtStart[k as keyof typeof countersAtStart] ?? 0)]))
+      const storageWriteMs = m.histograms.storageWriteMs
+      void gc.stop().then((g) => process.send?.({ meter: { ...g, peakRssMiB: peakRssMiB(), applied: machine.applied, counters, storageWriteMs } }))
       break
+    }
     case 'exit':
       server.close()
       void node.close().finally(() => process.exit(0))

@@ -92,7 +92,7 @@ if (b1Level !== null) {
   out.push(`\nThe same with LevelStorage on memory-level (\`node dist/bench/cluster-memory.js --storage memory-level --concurrency 256\`, ${day(b1Level.date)} UTC):\n`)
   out.push(clusterTable(rowsOf(b1Level), [['CPU per commit (process)', (r) => `${f(r.cpuUsPerCommit, 1)} µs`], ['GC time', (r) => `${f(r.gcMs, 0)} ms`], ['peak RSS', (r) => `${f(r.peakRssMiB, 0)} MiB`]]))
 }
-const b2Table = (r) => clusterTable(rowsOf(r), [['leader CPU per commit (user)', (x) => `${f(x.leaderCpuUsPerCommit, 1)} µs (${f(x.leaderUserCpuUsPerCommit, 1)})`], ['leader GC time', (x) => `${f(x.leaderGcMs, 0)} ms`], ['leader peak RSS', (x) => `${f(x.leaderPeakRssMiB, 0)} MiB`], ['errors', (x) => x.errors]])
+const b2Table = (r) => clusterTable(rowsOf(r), [['leader CPU per commit (user)', (x) => `${f(x.leaderCpuUsPerCommit, 1)} µs (${f(x.leaderUserCpuUsPerCommit, 1)})`], ['leader storage writes per commit', (x) => f(x.leaderStorageWritesPerCommit)], ['leader GC time', (x) => `${f(x.leaderGcMs, 0)} ms`], ['leader peak RSS', (x) => `${f(x.leaderPeakRssMiB, 0)} MiB`], ['errors', (x) => x.errors]])
 if (b2 !== null) {
   out.push(`\n### B2: 3 node processes, TCP loopback, classic-level with sync (\`node dist/bench/cluster-tcp.js\`)\n\nThe client is a fourth process (${b2.clientConnections} connections to the leader). ${b2.warmupMs} ms warm-up, ${rowsOf(b2)[0]?.measureMs ?? '–'} ms measured. ${day(b2.date)} UTC.\n`)
   out.push(b2Table(b2))
