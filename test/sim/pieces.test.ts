@@ -7,8 +7,8 @@ import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { ManualClock } from '../../src/testing/manual-clock.js'
 import { CrashStorage } from '../../src/testing/crash-storage.js'
-import { NodeClock, SafetyChecker, drawFaultSchedule, faultScheduleArbitrary, DEFAULT_FAULT_RANGES, describeFault } from '../../src/testing/sim/index.js'
-import type { CheckerName } from '../../src/testing/sim/index.js'
+import { NodeClock, SafetyChecker, drawFaultSchedule, faultScheduleArbitrary, DEFAULT_FAULT_RANGES, describeFault, leaseSafeSchedule } from '../../src/testing/sim/index.js'
+import type { CheckerName, FaultEvent } from '../../src/testing/sim/index.js'
 import { SeededRandom } from '../../src/util/random.js'
 import { message } from '../../src/raft/types.js'
 
@@ -79,6 +79,28 @@ test('the per-seed fault schedule is reproducible and stays within its ranges', 
   }
 })
 
+test('a lease-safe schedule has no pauses or clock jumps and drift within the bound', () => {
+  const events: FaultEvent[] = [
+    { at: 0, kind: 'pause', node: 1, duration: 300 },
+    { at: 1, kind: 'jump', node: 2, ms: 500 },
+    { at: 2, kind: 'drift', node: 0, rate: 1.2 },
+    { at: 3, kind: 'drift', node: 1, rate: 0.99 },
+    { at: 4, kind: 'crash', node: 0, downFor: 10 }
+  ]
+  const safe = leaseSafeSchedule(events, 0.05)
+  assert.equal(safe.map((e) => e.kind), ['drift', 'drift', 'crash'])
+  assert.equal(safe.map((e) => e.kind === 'drift' ? e.rate : null), [1.05, 0.99, null])
+})
+
+test('drawn schedules include membership changes and transfers in a good share of seeds', () => {
+  let seeds = 0
+  for (let seed = 0; seed < 200; seed++) {
+    const s = drawFaultSchedule(new SeededRandom(seed))
+    if (s.some((e) => e.kind === 'addNode' || e.kind === 'removeNode' || e.kind === 'replaceNodes' || e.kind === 'transfer')) seeds++
+  }
+  assert.ok(seeds >= 60, `${seeds} of 200 schedules change the membership or transfer leadership`)
+})
+
 test('the fault schedule arbitrary starts with network settings and is sorted', () => {
   fc.assert(fc.property(faultScheduleArbitrary(fc), (s) => {
     assert.is(s[0]!.kind, 'network')
@@ -91,12 +113,13 @@ test('the fault schedule arbitrary starts with network settings and is sorted', 
 
 type Log = Array<{ term: number, type?: 'command' | 'noop' }>
 
-/** Just enough of a RaftCore for the checker: role, term and a log. */
-function fakeCore (role: string, term: number, log: Log, committed: number): any {
+/** Just enough of a RaftCore for the checker: role, term, a log and the applied configuration. */
+function fakeCore (role: string, term: number, log: Log, committed: number, voters: string[] = ['a', 'b', 'c']): any {
   const entries = log.map((e, i) => ({ index: i + 1, term: e.term, type: e.type ?? 'command', data: new Uint8Array([i, e.term]) }))
   return {
     role,
     term,
+    config: { voters, votersOutgoing: [], learners: [] },
     log: {
       snapshotIndex: 0,
       snapshotTerm: 0,
@@ -163,6 +186,29 @@ test('State Machine Safety and acknowledged writes: different commands applied a
   c.observeAck(1, new Uint8Array([1]))
   c.observeApply('b', 1, new Uint8Array([2]))
   assert.equal(checkerNames(c), ['state-machine-safety', 'acknowledged-lost'])
+})
+
+test('a node that applied its own removal never leads again', () => {
+  const c = new SafetyChecker({ now: () => 0 })
+  const log: Log = [{ term: 1 }]
+  c.afterStep([{ id: 'a', core: fakeCore('leader', 2, log, 1, ['a', 'b', 'c', 'd']) }])
+  c.afterStep([{ id: 'a', core: fakeCore('follower', 2, log, 1, ['b', 'c', 'd']) }])
+  assert.equal(c.violations, [], 'leading until its removal applies is no violation')
+  c.afterStep([{ id: 'a', core: fakeCore('leader', 3, log, 1, ['b', 'c', 'd']) }])
+  assert.equal(checkerNames(c), ['removed-leader'])
+})
+
+test('snapshots: two different states at one index are a violation; an installed snapshot stands for its applies', () => {
+  const c = new SafetyChecker({ now: () => 0 })
+  c.observeApply('a', 1, new Uint8Array([1]))
+  c.observeAck(1, new Uint8Array([1]))
+  c.observeSnapshot('a', 1, 0xabc, false)
+  c.observeSnapshot('b', 1, 0xabc, true)
+  c.observeApply('b', 2, new Uint8Array([2]))
+  c.finish()
+  assert.equal(c.violations, [], 'b never applied index 1: its snapshot covered it')
+  c.observeSnapshot('c', 1, 0xdef, true)
+  assert.equal(checkerNames(c), ['state-machine-safety'])
 })
 
 test('Durability: a vote granted before term and vote are durable is a violation', async () => {

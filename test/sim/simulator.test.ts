@@ -35,16 +35,53 @@ test('two runs of one seed produce the same trace', async () => {
   assert.is.not(c.traceHash, d.traceHash, 'different seeds take different paths')
 })
 
-test(`${SEEDS} seeds under faults: no safety violation, liveness failure or non-linearizable history`, async () => {
+test(`${SEEDS} seeds under faults, snapshots and membership changes: no safety violation, liveness failure or non-linearizable history`, async () => {
   const failures: string[] = []
   let operations = 0
+  const seeds = { installed: 0, membership: 0, transfers: 0, lease: 0 }
   for (let seed = 1; seed <= SEEDS; seed++) {
     const r = await runSimulation({ seed })
     operations += r.operations.ok
+    if (r.coverage.snapshotsInstalled > 0) seeds.installed++
+    if (r.coverage.membershipChanges > 0) seeds.membership++
+    if (r.coverage.transfers > 0) seeds.transfers++
+    if (r.coverage.readMode === 'lease' && r.coverage.reads > 0) seeds.lease++
     if (!r.ok) failures.push(failure(r))
   }
   assert.equal(failures, [], failures.join('\n'))
   assert.ok(operations > SEEDS * 20, `clients completed operations (${operations})`)
+  assert.ok(seeds.membership >= SEEDS / 10, `membership changes in ${seeds.membership} seeds`)
+  assert.ok(seeds.installed >= SEEDS / 10, `snapshots installed in ${seeds.installed} seeds`)
+  assert.ok(seeds.transfers > 0 && seeds.lease > 0, `transfers in ${seeds.transfers} seeds, lease reads in ${seeds.lease}`)
+})
+
+test('a scripted membership schedule: add a node, remove the leader, replace two voters, transfer leadership', async () => {
+  const faults: FaultEvent[] = [
+    { at: 0, kind: 'network', loss: 0.05, duplication: 0.05, latencyMin: 1, latencyMax: 5, reorder: true },
+    { at: 300, kind: 'addNode' },
+    { at: 1000, kind: 'removeNode', node: -1 },
+    { at: 1600, kind: 'replaceNodes', a: 0, b: 1 },
+    { at: 2500, kind: 'transfer', to: -1 }
+  ]
+  const r = await runSimulation({ seed: 5, nodes: 3, faults, snapshotEntries: 10, snapshotChunkBytes: 64 })
+  assert.ok(r.ok, failure(r, faults))
+  // learner + promotion, removal, learners + joint + leave: 6 configuration entries at least.
+  assert.ok(r.coverage.membershipChanges >= 6, `${r.coverage.membershipChanges} configuration changes applied`)
+  assert.is(r.coverage.transfers, 1)
+  assert.ok(r.coverage.snapshotsTaken > 0 && r.coverage.snapshotsInstalled > 0, 'the joiners caught up through snapshots')
+})
+
+test('lease reads: a lease-mode run drops pauses and clock jumps from its schedule and its reads are linearizable', async () => {
+  const faults: FaultEvent[] = [
+    { at: 0, kind: 'network', loss: 0.1, duplication: 0, latencyMin: 1, latencyMax: 8, reorder: false },
+    { at: 200, kind: 'pause', node: -1, duration: 400 },
+    { at: 500, kind: 'drift', node: 1, rate: 1.2 },
+    { at: 900, kind: 'crash', node: -1, downFor: 300 }
+  ]
+  const r = await runSimulation({ seed: 11, faults, readMode: 'lease' })
+  assert.ok(r.ok, failure(r, faults))
+  assert.equal(r.faults.map((f) => f.kind), ['network', 'drift', 'crash'])
+  assert.ok(r.coverage.reads > 10, `${r.coverage.reads} reads served`)
 })
 
 test('fast-check fault schedules: a failure would shrink to a minimal schedule with a replay command', async () => {
@@ -57,6 +94,18 @@ test('fast-check fault schedules: a failure would shrink to a minimal schedule w
 test('regression: a read waiting for its index to be applied settles when its node crashes (seed 336)', async () => {
   const r = await runSimulation({ seed: 336 })
   assert.ok(r.ok, failure(r))
+})
+
+test('regression: outgoing voters that applied the end of a joint change still vote, so the incoming voters elect a leader (seed 23)', async () => {
+  const r = await runSimulation({ seed: 23 })
+  assert.ok(r.ok, failure(r))
+  assert.ok(r.coverage.membershipChanges >= 3, 'the seed replaces two voters through a joint configuration')
+})
+
+test('regression: a follower behind a newer snapshot than the one being streamed to it catches up (seed 117)', async () => {
+  const r = await runSimulation({ seed: 117 })
+  assert.ok(r.ok, failure(r))
+  assert.ok(r.coverage.snapshotsInstalled > 0)
 })
 
 test('a user state machine and workload: a counter with increments and reads', async () => {

@@ -60,13 +60,13 @@ interface NodeView {
    * at start or installed), not through applies; -1 until the first apply or install.
    */
   floor: number
-  /** Voters (both halves of a joint configuration) in the node's applied configuration when last seen. */
-  voters: ReadonlySet<NodeId> | null
-  votersKey: string
+  /** Whether this incarnation applied a configuration in which it is no voter (after one in which it was). */
+  removedSelf: boolean
+  wasVoter: boolean
 }
 
 function newView (): NodeView {
-  return { refs: [undefined], chains: [0], commitSeen: false, committed: 0, role: '', term: 0, leaderTerm: -1, leaderLast: 0, leaderLastRef: undefined, applied: [], lastApplied: 0, floor: -1, voters: null, votersKey: '' }
+  return { refs: [undefined], chains: [0], commitSeen: false, committed: 0, role: '', term: 0, leaderTerm: -1, leaderLast: 0, leaderLastRef: undefined, applied: [], lastApplied: 0, floor: -1, removedSelf: false, wasVoter: false }
 }
 
 const TYPE_CODES: Record<string, number> = { command: 1, noop: 2, config: 3 }
@@ -101,8 +101,6 @@ export class SafetyChecker {
   readonly #acks = new Map<number, number>()
   /** index -> hash of the state machine snapshot taken or installed at that index. */
   readonly #snapshots = new Map<number, number>()
-  /** node -> the term of an observer that applied the configuration removing it as a voter. */
-  readonly #removed = new Map<NodeId, number>()
   readonly #onViolation: ((v: Violation) => void) | undefined
 
   constructor (options: { now: () => number, onViolation?: (v: Violation) => void }) {
@@ -304,26 +302,23 @@ export class SafetyChecker {
   }
 
   /**
-   * A voter removed by a committed configuration never leads a later term: a node whose
-   * applied configuration drops X as a voter learned of a committed removal, in a term no
-   * earlier than the commit; X leading any later term means it was elected outside the
-   * configuration (thesis §4.2.3). Voter sets change only as configuration entries apply, in
-   * log order, so a change seen within one incarnation is a committed change.
+   * A node that applied its own removal never leads again (thesis §4.2.2: it steps down and
+   * does not campaign). Configurations apply in log order, so a node whose applied
+   * configuration stops listing it as a voter (in either half) knows its removal committed.
+   *
+   * Why not "never leads a term after its removal committed": configurations take effect when
+   * applied here (as in etcd-io/raft), so a removed voter that has not learned that its removal
+   * committed can still win an election under the configuration it knows; its log then holds
+   * the removal (Leader Completeness), it commits it and steps down. Election Safety and Leader
+   * Completeness keep that safe.
    */
   #checkMembership (id: NodeId, v: NodeView, core: RaftCore): void {
     const c = core.config
-    const key = c.votersOutgoing.length === 0 ? c.voters.join(',') : `${c.voters.join(',')}|${c.votersOutgoing.join(',')}`
-    if (key !== v.votersKey) {
-      const now = new Set([...c.voters, ...c.votersOutgoing])
-      if (v.voters !== null) {
-        for (const x of v.voters) if (!now.has(x) && !this.#removed.has(x)) this.#removed.set(x, core.term)
-      }
-      v.voters = now
-      v.votersKey = key
-    }
-    const removedIn = this.#removed.get(id)
-    if (core.role === 'leader' && removedIn !== undefined && core.term > removedIn && v.leaderTerm !== core.term) {
-      this.#violate('removed-leader', id, `became leader of term ${core.term} after its removal was committed (seen in term ${removedIn})`)
+    const voter = c.voters.includes(id) || c.votersOutgoing.includes(id)
+    if (voter) v.wasVoter = true
+    else if (v.wasVoter) v.removedSelf = true
+    if (core.role === 'leader' && v.removedSelf) {
+      this.#violate('removed-leader', id, `is leader of term ${core.term} after applying its own removal`)
     }
   }
 

@@ -65,6 +65,11 @@ export const SIM_DEFAULTS = {
   /** A membership change or transfer is retried against whoever leads for this long. */
   adminDeadlineElectionTimeouts: 10,
   adminRetryMs: 20,
+  /**
+   * Most steps (timer firings) in one run: far above what a run takes (a few tens of
+   * thousands), reached only by a message storm that makes no progress (a livelock).
+   */
+  maxSteps: 1_000_000,
   /** A node outside the latest applied configuration for this long is shut down for good. */
   retireDelayElectionTimeouts: 2
 } as const
@@ -143,6 +148,8 @@ export interface SimulationResult {
   /** Hash of the trace: equal for two runs of one seed. */
   readonly traceHash: string
   readonly events: number
+  /** Timer firings the run took. */
+  readonly steps: number
   readonly virtualMs: number
   readonly operations: { readonly ok: number, readonly failed: number, readonly unknown: number }
   /** What the run exercised beyond the basic faults. */
@@ -252,6 +259,8 @@ class Simulation<Input, Output> {
   /** Nodes cut off by isolateLeaders (apart from the network's partitions, each rejoins on its own). */
   readonly #isolated = new Set<NodeId>()
   #healed = false
+  #steps = 0
+  #livelocked = false
   #counts = { ok: 0, failed: 0, unknown: 0 }
   #coverage = { snapshotsTaken: 0, snapshotsInstalled: 0, transfers: 0, reads: 0 }
   /** Indexes of configuration entries applied anywhere. */
@@ -311,7 +320,7 @@ class Simulation<Input, Output> {
   get #tickMs (): number { return this.#o.tickMs ?? SIM_DEFAULTS.tickMs }
   get #electionTicks (): number { return this.#o.electionTicks ?? SIM_DEFAULTS.electionTicks }
   get #stopOnViolation (): boolean { return this.#o.stopOnViolation ?? true }
-  get #stopped (): boolean { return this.#stopOnViolation && this.#checker.violations.length > 0 }
+  get #stopped (): boolean { return this.#livelocked || (this.#stopOnViolation && this.#checker.violations.length > 0) }
 
   async run (): Promise<SimulationResult> {
     const t = this.#trace
@@ -365,6 +374,7 @@ class Simulation<Input, Output> {
       ...(explanation === undefined ? {} : { linearizabilityExplanation: explanation }),
       traceHash: t.digest(),
       events: t.events,
+      steps: this.#steps,
       virtualMs: this.#clock.now(),
       operations: { ...this.#counts },
       coverage: { ...this.#coverage, membershipChanges: this.#configIndexes.size, readMode: this.#readMode },
@@ -385,6 +395,11 @@ class Simulation<Input, Output> {
       clock.runNext()
       await drainMicrotasks()
       this.#afterStep()
+      if (++this.#steps > SIM_DEFAULTS.maxSteps) {
+        this.#livelocked = true
+        this.#failLiveness(`livelock: ${SIM_DEFAULTS.maxSteps} steps by ${clock.now().toFixed(3)}ms of virtual time`)
+        return
+      }
       if (done?.() === true) return
     }
     if (clock.now() < until) clock.advance(until - clock.now())
@@ -451,7 +466,8 @@ class Simulation<Input, Output> {
       preVote: this.#o.preVote ?? RAFT_DEFAULTS.preVote,
       checkQuorum: this.#o.checkQuorum ?? RAFT_DEFAULTS.checkQuorum,
       maxMessageBytes: this.#maxMessageBytes,
-      ...this.#snapshotOptions,
+      // A state machine that cannot snapshot runs with the node's default (no snapshots).
+      ...(machine.snapshot === undefined || machine.restore === undefined ? {} : this.#snapshotOptions),
       readMode: this.#readMode,
       mutations: this.#o.mutations ?? {},
       trace: (e) => {
@@ -776,10 +792,11 @@ class Simulation<Input, Output> {
   /**
    * Nodes outside the newest configuration (removed, or started for a change that never
    * happened) are shut down, as an operator would: a while after the change, and only once
-   * every voter of the new configuration has durably recorded a commit index covering it (so
-   * that none of them, restarted, can fall back to a configuration that needs the removed
-   * nodes' votes). A retired node that is back in the configuration (a change that committed
-   * after all) restarts from its disk.
+   * every voter of the new configuration knows it committed: durably (so that none of them,
+   * restarted, falls back to a configuration that needs the removed nodes' votes), or, once
+   * the faults have stopped (no more crashes), in memory. A removed node that never learned of
+   * its removal would otherwise keep its clients waiting forever. A retired node that is back
+   * in the configuration (a change that committed after all) restarts from its disk.
    */
   #retireOutsiders (): void {
     const newest = this.#newestConfig
@@ -787,7 +804,14 @@ class Simulation<Input, Output> {
     const { index, config } = newest
     const now = this.#clock.now()
     const delay = SIM_DEFAULTS.retireDelayElectionTimeouts * this.#electionMaxMs
-    const settled = [...config.voters, ...config.votersOutgoing].every((v) => (this.#members.get(v)?.storage.durableHardState.commit ?? -1) >= index)
+    const knows = (v: NodeId): boolean => {
+      const m = this.#members.get(v)
+      if (m === undefined) return false
+      if (m.storage.durableHardState.commit >= index) return true
+      const core = m.node?.debugCore() ?? null
+      return this.#healed && core !== null && core.log.committed >= index
+    }
+    const settled = [...config.voters, ...config.votersOutgoing].every(knows)
     let again = false
     for (const m of this.#members.values()) {
       const inside = isMember(config, m.id)
