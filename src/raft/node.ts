@@ -20,7 +20,7 @@
 import { EventEmitter } from 'node:events'
 import type { ClusterConfig, Entry, Message, NodeId, SnapshotMeta } from './types.js'
 import type { ConfigChange } from './confchange.js'
-import { decodeConfigChange } from './confchange.js'
+import { decodeConfigChange, isMember } from './confchange.js'
 import { SNAPSHOT_DEFAULTS, SnapshotReceiver, SnapshotSender, collectSnapshot, iterate } from './snapshot-transfer.js'
 import type { ServedSnapshot } from './snapshot-transfer.js'
 import type { ComponentStatus, RaftStorage } from './storage.js'
@@ -194,6 +194,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   #configWaiters: Array<(c: ClusterConfig) => boolean> = []
   readonly #metrics: NodeMetrics
   #commitSeen = 0
+  /** Term and vote as last written to storage (a commit-only change is not worth its own write). */
+  #persistedTerm = 0
+  #persistedVote: NodeId | null = null
   #lastTracedTerm = -1
 
   constructor (options: RaftNodeOptions) {
@@ -270,6 +273,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       }
       this.#core = new RaftCore({ ...this.#options, random: this.#options.random }, stored, this.#mutations)
       this.#snapshotIndex = stored.snapshot?.index ?? 0
+      this.#persistedTerm = stored.hardState.term
+      this.#persistedVote = stored.hardState.vote
       this.#applied = this.#core.log.applied
       if ((signal as AbortSignal | undefined)?.aborted === true) throw abortError(signal!)
       await transport.open((m) => { this.#receive(m) }, { signal })
@@ -338,13 +343,17 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
    * follower (unless forwardProposals is on), RAFT_PROPOSAL_DROPPED if it can never commit,
    * ABORTED if `signal` fires (the command may still commit), NODE_CLOSED / NODE_FAILED.
    */
-  async propose (command: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<unknown> {
-    this.#assertOpen()
+  propose (command: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<unknown> {
+    // Not an async function: one promise per proposal on the hot path, not three.
+    try {
+      this.#assertOpen()
+      if (!(command instanceof Uint8Array)) throw new QuorateError('OPTIONS_INVALID', 'propose: command must be a Uint8Array')
+    } catch (err) {
+      return Promise.reject(err)
+    }
     const { signal } = options
-    if (!(command instanceof Uint8Array)) throw new QuorateError('OPTIONS_INVALID', 'propose: command must be a Uint8Array')
-    if (signal?.aborted === true) throw abortError(signal)
     this.#metrics.count('proposals')
-    return await abortable<unknown>(signal, (resolve, reject) => {
+    return abortable<unknown>(signal, (resolve, reject) => {
       this.#queue.push({ data: command, resolve, reject, signal })
       this.#schedule()
     })
@@ -563,12 +572,22 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     if (this.#mutations.skipVotePersist === true && hardState !== null) {
       hardState = null
     }
-    if (hardState !== null || rd.entries.length > 0 || rd.truncateFrom !== 0) {
+    const hasLog = rd.entries.length > 0 || rd.truncateFrom !== 0
+    if (!hasLog && hardState !== null && hardState.term === this.#persistedTerm && hardState.vote === this.#persistedVote) {
+      // Only the commit index moved. Raft does not need it durable (a restarted node learns it
+      // again), so it rides along with the next write instead of costing a write of its own.
+      hardState = null
+    }
+    if (hardState !== null || hasLog) {
       const writeStarted = this.#clock.now()
       await storage.write({ hardState, truncateFrom: rd.truncateFrom === 0 ? undefined : rd.truncateFrom, entries: rd.entries }, { sync: this.#sync && rd.mustSync })
       this.#metrics.observe('storageWriteMs', this.#clock.now() - writeStarted)
       this.#metrics.count('storageWrites')
       this.#metrics.count('entriesPersisted', rd.entries.length)
+      if (hardState !== null) {
+        this.#persistedTerm = hardState.term
+        this.#persistedVote = hardState.vote
+      }
       this.#trace({ kind: 'persist', index: rd.entries.length > 0 ? rd.entries[rd.entries.length - 1]!.index : undefined, term: hardState?.term })
     }
     if (this.#status !== 'open') return
@@ -621,7 +640,22 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     const last = this.#applied
     this.#trace({ kind: 'apply', index: last })
     if (this.#applyWaiters.length > 0) this.#wakeApplyWaiters()
+    const core = this.#core
+    if (core !== null && last >= core.log.committed && !isMember(core.config, this.id)) this.#abandonAfterRemoval()
     this.emit('applied', { index: last })
+  }
+
+  /**
+   * A node outside the configuration is sent no more entries, so proposals and reads waiting
+   * for entries beyond what it has applied would wait forever (a leader that removed itself
+   * keeps its last proposals). They fail with RAFT_NOT_MEMBER; a proposal's outcome is unknown.
+   */
+  #abandonAfterRemoval (): void {
+    if (this.#pending.size === 0 && this.#applyWaiters.length === 0) return
+    const err = new QuorateError('RAFT_NOT_MEMBER', `node ${this.id} was removed from the cluster; the outcome of a pending proposal is unknown`)
+    this.#pending.rejectAll(err)
+    for (const w of this.#applyWaiters) w.reject(err)
+    this.#applyWaiters = []
   }
 
   #wakeApplyWaiters (): void {

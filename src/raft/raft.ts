@@ -550,7 +550,9 @@ export class RaftCore {
         if (m.context > 0) this.#ackRound(m.from, m.context)
         return
       case 'readIndex':
-        this.#handleReadRequest(m.context, m.from)
+        // A node we do not replicate to (removed) would never apply the read index: refuse.
+        if (pr === undefined) this.#failRead(m.context, m.from)
+        else this.#handleReadRequest(m.context, m.from)
         return
       case 'snapshotResponse':
         if (pr === undefined) return
