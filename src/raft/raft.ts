@@ -737,6 +737,10 @@ export class RaftCore {
    * goes to the leader. Throws RAFT_NOT_LEADER if no leader is known.
    */
   readIndex (context: number): void {
+    if (!isMember(this.config, this.id)) {
+      // A removed node gets no more entries: it could never apply up to a read index.
+      throw new QuorateError('RAFT_NOT_MEMBER', `node ${this.id} is not a member of the configuration`)
+    }
     if (this.#role === 'leader') {
       this.#handleReadRequest(context, null)
       return
@@ -748,7 +752,7 @@ export class RaftCore {
   }
 
   #handleReadRequest (context: number, requester: NodeId | null): void {
-    if (this.#role !== 'leader') {
+    if (this.#role !== 'leader' || (requester !== null && !isMember(this.config, requester))) {
       if (requester !== null) this.#send(message({ type: 'readIndexResponse', from: this.id, to: requester, term: this.#term, context, reject: true }))
       return
     }
