@@ -10,8 +10,9 @@
  *   --figure16 [--trials N]     election timing vs the Raft paper's Figure 16
  *   --nodes N                   fix the cluster size (default: 3 or 5 per seed)
  *
- * The seed-range and soak modes end with the line
- * `sim: N seeds, V violations, L liveness failures, trace <hash>` and exit non-zero on any
+ * The seed-range and soak modes end with two lines,
+ * `sim: coverage: snapshots taken in X seeds, installed in Y, membership changes in Z seeds, transfers in W, lease reads in L`
+ * `sim: N seeds, V violations, L liveness failures, trace <hash>`, and exit non-zero on any
  * failure, printing each failing seed with a one-line replay command.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -55,14 +56,22 @@ async function runSeeds (seeds: Iterable<number>): Promise<number> {
   let violations = 0
   let liveness = 0
   const hashes: string[] = []
+  const covered = { taken: 0, installed: 0, membership: 0, transfers: 0, lease: 0 }
   for (const seed of seeds) {
     const r = await runSimulation({ seed, ...nodesArg })
     count++
+    const c = r.coverage
+    if (c.snapshotsTaken > 0) covered.taken++
+    if (c.snapshotsInstalled > 0) covered.installed++
+    if (c.membershipChanges > 0) covered.membership++
+    if (c.transfers > 0) covered.transfers++
+    if (c.readMode === 'lease') covered.lease++
     hashes.push(r.traceHash)
     violations += r.violations.length + (r.linearizability === 'ok' || r.linearizability === 'skipped' ? 0 : 1)
     liveness += r.liveness.length
     if (!r.ok) reportFailure(r)
   }
+  console.log(`sim: coverage: snapshots taken in ${covered.taken} seeds, installed in ${covered.installed}, membership changes in ${covered.membership} seeds, transfers in ${covered.transfers}, lease reads in ${covered.lease}`)
   console.log(`sim: ${count} seeds, ${violations} violations, ${liveness} liveness failures, trace ${combineHashes(hashes)}`)
   return violations + liveness
 }

@@ -12,7 +12,7 @@ import type { StateMachine } from '../../src/raft/state-machine.js'
 import type { Model } from '../../src/testing/model.js'
 
 /** How many consecutive seeds `npm test` runs (the soak runs more: `npm run sim:soak`). */
-const SEEDS = 250
+const SEEDS = 500
 
 function failure (r: SimulationResult, faults?: readonly FaultEvent[]): string {
   const found = describeFinding(r)
@@ -100,6 +100,13 @@ test('regression: outgoing voters that applied the end of a joint change still v
   const r = await runSimulation({ seed: 23 })
   assert.ok(r.ok, failure(r))
   assert.ok(r.coverage.membershipChanges >= 3, 'the seed replaces two voters through a joint configuration')
+})
+
+test('regression: removed nodes settle their clients: a read through the leader and a removed leader\'s own proposals (seeds 364, 779)', async () => {
+  for (const seed of [364, 779]) {
+    const r = await runSimulation({ seed })
+    assert.ok(r.ok, failure(r))
+  }
 })
 
 test('regression: a follower behind a newer snapshot than the one being streamed to it catches up (seed 117)', async () => {
