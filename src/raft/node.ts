@@ -578,9 +578,28 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       // again), so it rides along with the next write instead of costing a write of its own.
       hardState = null
     }
+    let writing: Promise<void> | null = null
+    const writeStarted = this.#clock.now()
     if (hardState !== null || hasLog) {
-      const writeStarted = this.#clock.now()
-      await storage.write({ hardState, truncateFrom: rd.truncateFrom === 0 ? undefined : rd.truncateFrom, entries: rd.entries }, { sync: this.#sync && rd.mustSync })
+      writing = storage.write({ hardState, truncateFrom: rd.truncateFrom === 0 ? undefined : rd.truncateFrom, entries: rd.entries }, { sync: this.#sync && rd.mustSync })
+      // Observed now so a failure while we apply is not an unhandled rejection; awaited below.
+      writing.catch(() => {})
+    }
+    if (rd.hardState !== null && rd.hardState.commit > this.#commitSeen) {
+      this.#commitSeen = rd.hardState.commit
+      this.#trace({ kind: 'commit', index: rd.hardState.commit })
+    }
+    if (rd.committed.length > 0) {
+      // The core hands out only entries that are committed AND already durable here, so they
+      // are applied while this batch's write is in flight (as etcd-io/raft allows): a client's
+      // answer does not wait for the next fsync.
+      const applyStarted = this.#clock.now()
+      await this.#apply(rd.committed)
+      this.#metrics.observe('applyMs', this.#clock.now() - applyStarted)
+      this.#metrics.count('entriesApplied', rd.committed.length)
+    }
+    if (writing !== null) {
+      await writing
       this.#metrics.observe('storageWriteMs', this.#clock.now() - writeStarted)
       this.#metrics.count('storageWrites')
       this.#metrics.count('entriesPersisted', rd.entries.length)
@@ -592,16 +611,6 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     }
     if (this.#status !== 'open') return
     if (this.#mutations.ackBeforeDurable !== true && rd.messages.length > 0) transport.send(rd.messages)
-    if (rd.hardState !== null && rd.hardState.commit > this.#commitSeen) {
-      this.#commitSeen = rd.hardState.commit
-      this.#trace({ kind: 'commit', index: rd.hardState.commit })
-    }
-    if (rd.committed.length > 0) {
-      const applyStarted = this.#clock.now()
-      await this.#apply(rd.committed)
-      this.#metrics.observe('applyMs', this.#clock.now() - applyStarted)
-      this.#metrics.count('entriesApplied', rd.committed.length)
-    }
     this.#handleSoftState(rd)
     for (const rs of rd.readStates) this.#settleRead(rs.context, rs.index)
     for (const f of rd.forwarded) this.#settleForward(f.context, f.index, f.term, f.rejected, f.leader)

@@ -6,7 +6,8 @@
  *   2. write `truncateFrom` + `entries` + `hardState` in ONE atomic storage write, synced
  *      if `mustSync`;
  *   3. only then send `messages` (they may acknowledge entries or votes of step 2);
- *   4. apply `committed` to the state machine, in order;
+ *   4. apply `committed` to the state machine, in order (these entries were durable before
+ *      this batch, so a driver may apply them while the write of step 2 is in flight);
  *   5. call `core.advance(ready)`.
  *
  * Only one Ready is outstanding at a time: call `ready()` again only after `advance()`.
@@ -53,7 +54,7 @@ export interface Ready {
   readonly earlyMessages: readonly Message[]
   /** Messages to send only after `hardState` and `entries` are durable. */
   readonly messages: readonly Message[]
-  /** Committed entries to apply in order, after `entries` are durable. Never uncommitted. */
+  /** Committed entries to apply in order. Never uncommitted; always already durable on this node. */
   readonly committed: readonly Entry[]
   /** Role, leader and term as of this batch. */
   readonly soft: SoftState
