@@ -12,7 +12,7 @@ import type { StateMachine } from '../../src/raft/state-machine.js'
 import type { Model } from '../../src/testing/model.js'
 
 /** How many consecutive seeds `npm test` runs (the soak runs more: `npm run sim:soak`). */
-const SEEDS = 500
+const SEEDS = 1500
 
 function failure (r: SimulationResult, faults?: readonly FaultEvent[]): string {
   const found = describeFinding(r)
