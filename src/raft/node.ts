@@ -508,8 +508,26 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       this.#processScheduled = false
       if (this.#processing === null) {
         this.#processing = this.#processLoop().finally(() => { this.#processing = null })
+      } else {
+        this.#replicateEarly()
       }
     }, 0)
+  }
+
+  /**
+   * While a ready batch is being persisted, a leader still takes new proposals into its log and
+   * sends the appends at once (they need not wait for its own fsync: thesis §10.2.1), so the
+   * followers' writes overlap the leader's. The entries are persisted with the next batch.
+   */
+  #replicateEarly (): void {
+    const core = this.#core
+    if (core === null || this.#status !== 'open' || core.role !== 'leader' || this.#pendingInstall !== null) return
+    this.#takeProposals(core)
+    const early = core.takeEarlyMessages()
+    if (early.length > 0) {
+      this.#metrics.count('messagesSent', early.length)
+      this.#options.transport.send(early)
+    }
   }
 
   async #processLoop (): Promise<void> {

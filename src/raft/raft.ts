@@ -1021,6 +1021,18 @@ export class RaftCore {
     return s.role !== this.#role || s.leader !== this.#leader || s.term !== this.#term
   }
 
+  /**
+   * Leader: takes the appends and heartbeats ready to go without a full Ready (they never
+   * depend on this node's pending writes, thesis §10.2.1). Lets the driver replicate new
+   * proposals while a Ready is still being persisted.
+   */
+  takeEarlyMessages (): Message[] {
+    this.#flushAppends()
+    const early = this.#early
+    if (early.length > 0) this.#early = []
+    return early
+  }
+
   /** Takes the pending batch of work. Call again only after `advance()`. */
   ready (): Ready {
     this.#flushAppends()
