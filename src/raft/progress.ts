@@ -84,13 +84,11 @@ export class Progress {
   sentCommit = 0
   /** Index of the snapshot being sent, in `snapshot` state. */
   pendingSnapshot = 0
-  readonly isLearner: boolean
   readonly inflights: Inflights
 
-  constructor (id: NodeId, next: number, maxInflight: number, maxInflightBytes: number, isLearner = false) {
+  constructor (id: NodeId, next: number, maxInflight: number, maxInflightBytes: number) {
     this.id = id
     this.next = next
-    this.isLearner = isLearner
     this.inflights = new Inflights(maxInflight, maxInflightBytes)
   }
 

@@ -305,7 +305,7 @@ export class RaftCore {
     this.#ackedRound.clear()
     const next = this.log.lastIndex() + 1
     for (const id of [this.id, ...this.#peers()]) {
-      const pr = new Progress(id, next, this.#opts.maxInflightMessages, this.#opts.maxInflightBytes, this.#learners.includes(id))
+      const pr = new Progress(id, next, this.#opts.maxInflightMessages, this.#opts.maxInflightBytes)
       pr.recentActive = true
       this.#progress.set(id, pr)
     }

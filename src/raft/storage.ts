@@ -61,6 +61,11 @@ export interface RaftStorage {
   saveSnapshot (meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array>, options?: WriteOptions): Promise<void>
   /** The stored snapshot's meta and its chunks, or null if none. */
   loadSnapshot (): Promise<{ meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array> } | null>
-  /** Removes log entries with index <= upTo (never beyond the stored snapshot's index). */
+  /**
+   * Asks that log entries with index <= upTo be dropped; upTo may not exceed the stored
+   * snapshot's index (STORAGE_INVALID_RANGE). `saveSnapshot` already drops every entry it
+   * covers atomically, so quorate's own storages have nothing left to delete here and only
+   * validate; the node shell never calls it. It exists for backends that compact lazily.
+   */
   compact (upTo: number, options?: WriteOptions): Promise<void>
 }
