@@ -1,5 +1,5 @@
 /** Command-line options shared by the cluster benchmarks, and small cluster helpers. */
-import type { RaftNode } from '../src/raft/node.js'
+import type { RaftNode } from '../src/node/node.js'
 import { DEFAULT_MEASURE_MS, DEFAULT_WARMUP_MS } from './closed-loop.js'
 import { sleep } from './measure.js'
 

@@ -8,11 +8,11 @@
  *
  *   npm run build && node dist/bench/cluster-memory.js [--concurrency 1,16,256] [--measure-ms 10000] [--storage crash|memory-level]
  */
-import { RaftNode } from '../src/raft/node.js'
+import { RaftNode } from '../src/node/node.js'
 import { MemoryNetwork } from '../src/transport/memory.js'
 import { CrashStorage } from '../src/testing/crash-storage.js'
-import { LevelStorage } from '../src/raft/level-storage.js'
-import type { RaftStorage } from '../src/raft/storage.js'
+import { LevelStorage } from '../src/storage/level-storage.js'
+import type { RaftStorage } from '../src/storage/storage.js'
 import { MemoryLevel } from 'memory-level'
 import { closedLoop, type ClosedLoopResult } from './closed-loop.js'
 import { WindowMeter, peakRssMiB, writeResult } from './measure.js'

@@ -27,11 +27,11 @@ const summary = await b.suite(
   `codec round trip: AppendEntries, ${ENTRIES} entries x ${ENTRY_BYTES} bytes`,
   b.add('quorate codec', () => {
     const decoded = decodeFrame(encodeFrame(frame))
-    sink += decoded.kind === 'raft' ? decoded.messages[0].entries.length : 0
+    sink += decoded.kind === 'raft' ? decoded.messages[0]!.entries.length : 0
   }),
   b.add('protobufjs reflection', () => {
     const decoded = Frame.decode(Frame.encode(pbMessage).finish()) as unknown as { raft: { messages: Array<{ entries: unknown[] }> } }
-    sink += decoded.raft.messages[0].entries.length
+    sink += decoded.raft.messages[0]!.entries.length
   }),
   b.cycle(),
   b.complete()

@@ -2,7 +2,7 @@
  * The benchmarks' state machine: counts applied commands. It supports snapshots (8 bytes),
  * so the node compacts its log as it would in production and memory stays bounded.
  */
-import type { StateMachine } from '../src/raft/state-machine.js'
+import type { StateMachine } from '../src/node/state-machine.js'
 
 export class CounterMachine implements StateMachine<null> {
   applied = 0

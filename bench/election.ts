@@ -10,7 +10,7 @@
  *
  *   npm run build && node dist/bench/election.js [--trials 30]
  */
-import { RaftNode } from '../src/raft/node.js'
+import { RaftNode } from '../src/node/node.js'
 import { MemoryNetwork } from '../src/transport/memory.js'
 import { CrashStorage } from '../src/testing/crash-storage.js'
 import { newLatencyHistogram, sleep, summarize, writeResult } from './measure.js'

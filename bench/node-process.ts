@@ -9,8 +9,8 @@
  *   → { cmd: 'exit' }        closes the node and exits
  */
 import { createServer } from 'node:net'
-import { NODE_DEFAULTS, RaftNode } from '../src/raft/node.js'
-import { LevelStorage } from '../src/raft/level-storage.js'
+import { NODE_DEFAULTS, RaftNode } from '../src/node/node.js'
+import { LevelStorage } from '../src/storage/level-storage.js'
 import { tcpTransport } from '../src/transport/tcp.js'
 import { encodeFrame, FrameWriter, frameReader, STATUS_FAILED, STATUS_OK } from './client-wire.js'
 import { WindowMeter, peakRssMiB } from './measure.js'

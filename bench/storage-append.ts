@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
-import { LevelStorage } from '../src/raft/level-storage.js'
+import { LevelStorage } from '../src/storage/level-storage.js'
 import type { Entry } from '../src/raft/types.js'
 
 const BATCH_SIZES = [1, 64, 1024] as const

@@ -13,7 +13,7 @@
  */
 import { ERROR_CODES, QuorateError, abortError } from '../errors.js'
 import type { NodeId } from '../raft/types.js'
-import type { KvInput, KvOutput } from '../testing/kv-model.js'
+import type { KvInput, KvOutput } from '../kv/semantics.js'
 import { check, checkInt } from '../util/validate.js'
 import type { ClientFailure, ClientRequest, ClientResponse, NodeReport } from './protocol.js'
 

@@ -5,14 +5,14 @@
  * set from a ClusterNodeConfig — classic-level storage, tcpTransport, an HTTP endpoint.
  */
 import { readFile } from 'node:fs/promises'
-import { RaftNode } from '../raft/node.js'
-import { LevelStorage } from '../raft/level-storage.js'
-import type { RaftStorage } from '../raft/storage.js'
+import { RaftNode } from '../node/node.js'
+import { LevelStorage } from '../storage/level-storage.js'
+import type { RaftStorage } from '../storage/storage.js'
 import type { NodeId } from '../raft/types.js'
 import type { Transport } from '../transport/transport.js'
 import { tcpTransport } from '../transport/tcp.js'
 import type { TcpAddress, TcpTransportOptions } from '../transport/tcp.js'
-import { KvStateMachine } from '../testing/kv-state-machine.js'
+import { KvStateMachine } from '../kv/state-machine.js'
 import type { Random } from '../util/random.js'
 import { DEFAULT_CLUSTER_ELECTION_TICKS, DEFAULT_CLUSTER_ID, DEFAULT_CLUSTER_TICK_MS, validateClusterNodeConfig } from './config.js'
 import type { ClusterNodeConfig } from './config.js'

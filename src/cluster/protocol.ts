@@ -12,7 +12,7 @@
  * code, and for RAFT_NOT_LEADER `leader` names the leader to retry on (null if unknown).
  */
 import { QuorateError } from '../errors.js'
-import type { KvInput, KvOutput } from '../testing/kv-model.js'
+import type { KvInput, KvOutput } from '../kv/semantics.js'
 import type { Role } from '../raft/ready.js'
 import type { NodeId } from '../raft/types.js'
 

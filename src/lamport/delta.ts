@@ -4,7 +4,7 @@
  * join (newest stamp wins per field), hence idempotent, commutative and associative.
  */
 import { QuorateError } from '../errors.js'
-import { ByteReader, ByteWriter } from './bytes.js'
+import { ByteReader, ByteWriter } from '../util/bytes.js'
 import { isValidStamp, readStamp, writeStamp } from './stamp.js'
 import type { EntryRecord, RuleRecord } from './state.js'
 import { decodePattern, decodeTuple, encodePattern, encodeTuple, validatePattern, validateTuple } from './tuple.js'

@@ -5,7 +5,7 @@
  * and "cancel everything stamped before" well defined cluster-wide.
  */
 import { QuorateError } from '../errors.js'
-import { ByteReader, ByteWriter } from './bytes.js'
+import { ByteReader, ByteWriter } from '../util/bytes.js'
 
 export interface Stamp {
   /** Lamport counter: a non-negative safe integer. */

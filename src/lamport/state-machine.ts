@@ -9,8 +9,8 @@
  * node and every replica would stop on the same entry.
  */
 import { isQuorateError, QuorateError, type ErrorCode } from '../errors.js'
-import type { StateMachine } from '../raft/state-machine.js'
-import { concatBytes } from './bytes.js'
+import type { StateMachine } from '../node/state-machine.js'
+import { concatBytes } from '../util/bytes.js'
 import { decodeDelta, encodeDelta, type TupleSnapshot } from './delta.js'
 import type { Stamp } from './stamp.js'
 import type { TupleStore } from './store.js'

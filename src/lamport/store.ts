@@ -11,7 +11,7 @@
  * Strongly consistent: see TupleStateMachine, which drives `applyTransaction` from a log.
  */
 import { QuorateError, throwIfAborted } from '../errors.js'
-import type { ComponentStatus } from '../raft/storage.js'
+import type { ComponentStatus } from '../util/lifecycle.js'
 import type { LamportClock } from './clock.js'
 import type { Delta, TupleSnapshot } from './delta.js'
 import { validateDelta } from './delta.js'

@@ -20,7 +20,7 @@
  * lone surrogates are refused), so the encoding is a storage key and an index key.
  */
 import { QuorateError } from '../errors.js'
-import { ByteReader, ByteWriter } from './bytes.js'
+import { ByteReader, ByteWriter } from '../util/bytes.js'
 
 export type Value = string | number | bigint | boolean | Uint8Array | Tuple
 export type Tuple = readonly Value[]

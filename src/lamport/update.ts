@@ -6,7 +6,7 @@
  * survives it: `[negative(['cfg', ANY]), positive(['cfg', 2])]` replaces the value.
  */
 import { QuorateError } from '../errors.js'
-import { ByteReader, ByteWriter } from './bytes.js'
+import { ByteReader, ByteWriter } from '../util/bytes.js'
 import { isValidStamp, readStamp, writeStamp, type Stamp } from './stamp.js'
 import {
   decodePattern, decodeTuple, encodePattern, encodeTuple, patternShape, tupleKey,

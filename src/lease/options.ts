@@ -1,5 +1,5 @@
 /** Options of the lease manager and of exclusive execution, their defaults and validation. */
-import type { RaftNode } from '../raft/node.js'
+import type { RaftNode } from '../node/node.js'
 import type { Clock } from '../util/clock.js'
 import { check } from '../util/validate.js'
 import type { LeaseTable } from './table.js'

@@ -7,7 +7,7 @@
  * Invariants: a grant's token is its log index, so tokens of one name only grow; `version`
  * is the index of the last entry that changed the record (grant, renewal or release).
  */
-import type { StateMachine } from '../raft/state-machine.js'
+import type { StateMachine } from '../node/state-machine.js'
 import { decodeLeaseCommand } from './command.js'
 
 export interface LeaseRecord {

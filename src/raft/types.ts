@@ -128,3 +128,12 @@ export const EMPTY_BYTES = new Uint8Array(0)
 export function entrySize (e: Entry): number {
   return e.data.byteLength + 24
 }
+
+/** What a node needs to restart. */
+export interface StoredState {
+  readonly hardState: HardState
+  /** Meta of the latest stored snapshot, or null. Entries start at snapshot.index + 1. */
+  readonly snapshot: SnapshotMeta | null
+  /** Every stored log entry, in index order, contiguous. */
+  readonly entries: Entry[]
+}

@@ -16,12 +16,12 @@
  * await disk.open()
  */
 import { QuorateError } from '../errors.js'
-import type { ComponentStatus, RaftStorage, StorageBatch, StoredState, WriteOptions } from '../raft/storage.js'
-import { Lifecycle } from '../raft/storage-lifecycle.js'
+import type { ComponentStatus, RaftStorage, StorageBatch, StoredState, WriteOptions } from '../storage/storage.js'
+import { Lifecycle } from '../util/lifecycle.js'
 import {
   DEFAULT_SYNC, LogBounds, assertSnapshotMeta, checkBatch, checkCompact, checkMaxBytes, checkReadRange,
   fitCount, invalidRange, notOpen, stoppedError, writeFailed
-} from '../raft/storage-validation.js'
+} from '../storage/validation.js'
 import type { Entry, HardState, SnapshotMeta } from '../raft/types.js'
 import type { Random } from '../util/random.js'
 
@@ -101,7 +101,7 @@ const RESOLVED: Promise<void> = Promise.resolve()
 
 export class CrashStorage implements RaftStorage {
   readonly #options: CrashStorageOptions
-  readonly #lifecycle = new Lifecycle()
+  readonly #lifecycle = new Lifecycle('storage')
   readonly #bounds = new LogBounds()
   /** What survives a crash. */
   #durable: DiskState = cloneState(EMPTY_STATE)

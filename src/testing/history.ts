@@ -108,7 +108,7 @@ export class HistoryRecorder<Input, Output> {
   history (): Array<Operation<Input, Output>> {
     const out: Array<Operation<Input, Output>> = []
     for (let id = 0; id < this.#operations.length; id++) {
-      const op = this.#operations[id]
+      const op = this.#operations[id]!
       if (op.state === 'failed') continue
       if (op.state === 'ok') {
         out.push({ id, clientId: op.clientId, input: op.input, invoke: op.invoke, return: op.return, output: op.output })

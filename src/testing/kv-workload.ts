@@ -70,9 +70,9 @@ export class KvWorkload {
   #pickOp (): KvInput['op'] {
     let r = this.#random.next() * this.#totalWeight
     for (let i = 0; i < OPS.length; i++) {
-      r -= this.#weights[i]
-      if (r < 0) return OPS[i]
+      r -= this.#weights[i]!
+      if (r < 0) return OPS[i]!
     }
-    return OPS[this.#weights.findLastIndex((w) => w > 0)]
+    return OPS[this.#weights.findLastIndex((w) => w > 0)]!
   }
 }

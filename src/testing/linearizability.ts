@@ -139,7 +139,7 @@ export function checkLinearizability<State, Input, Output> (
     if (search.outcome === 'illegal') {
       const indexOf = new Map<Operation<Input, Output>, number>()
       history.forEach((op, i) => indexOf.set(op, i))
-      const prefix = search.prefix.map((i) => ops[i])
+      const prefix = search.prefix.map((i) => ops[i]!)
       const failed = search.blocking >= 0 ? ops[search.blocking] : undefined
       return {
         result: 'illegal',
@@ -246,11 +246,11 @@ function buildEvents (ops: ReadonlyArray<Operation<unknown, unknown>>): Event {
   const timed: Array<{ time: number, event: Event }> = []
   for (let i = 0; i < ops.length; i++) {
     const call: Event = { op: i, isCall: true, match: null, prev: null, next: null }
-    timed.push({ time: ops[i].invoke, event: call })
-    if (!isUnknownOutcome(ops[i])) {
+    timed.push({ time: ops[i]!.invoke, event: call })
+    if (!isUnknownOutcome(ops[i]!)) {
       const ret: Event = { op: i, isCall: false, match: call, prev: null, next: null }
       call.match = ret
-      timed.push({ time: ops[i].return as number, event: ret })
+      timed.push({ time: ops[i]!.return as number, event: ret })
     }
   }
   timed.sort((a, b) => a.time - b.time || (a.event.isCall === b.event.isCall ? a.event.op - b.event.op : a.event.isCall ? -1 : 1))
@@ -313,7 +313,7 @@ function searchLinearization<S, I, O> (
       return { outcome: 'timeout', steps, cacheEntries: memo.size }
     }
     if (entry !== null && entry.isCall) {
-      const op = ops[entry.op]
+      const op = ops[entry.op]!
       const isUnknown = unknown[entry.op]
       const next = model.step(state, op.input, isUnknown ? UNKNOWN : op.output as O)
       // Placing an unknown-outcome operation that changes nothing is never needed: leaving

@@ -39,8 +39,8 @@ export class LinearizationMemo<State> {
 
   /** Adds or removes operation `op` from the current set. */
   toggle (op: number): void {
-    this.bits[op >>> 5] ^= 1 << (op & 31)
-    this.#setHash ^= this.#opHashes[op]
+    this.bits[op >>> 5]! ^= 1 << (op & 31)
+    this.#setHash ^= this.#opHashes[op]!
   }
 
   /**

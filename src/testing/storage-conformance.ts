@@ -14,7 +14,7 @@
  */
 import * as assert from 'node:assert/strict'
 import { isQuorateError, type ErrorCode, type QuorateError } from '../errors.js'
-import type { RaftStorage } from '../raft/storage.js'
+import type { RaftStorage } from '../storage/storage.js'
 import type { Entry, EntryType, HardState, SnapshotMeta } from '../raft/types.js'
 import { entrySize } from '../raft/types.js'
 

@@ -166,7 +166,7 @@ function messageSize (m: Message): number {
     counterFieldSize(m.term, 'term') + counterFieldSize(m.logTerm, 'logTerm') +
     counterFieldSize(m.index, 'index') + counterFieldSize(m.commit, 'commit')
   const entries = m.entries
-  for (let i = 0; i < entries.length; i++) size += nestedFieldSize(entrySize(entries[i]))
+  for (let i = 0; i < entries.length; i++) size += nestedFieldSize(entrySize(entries[i]!))
   size += (m.reject ? 2 : 0) + counterFieldSize(m.rejectHint, 'rejectHint') + counterFieldSize(m.context, 'context')
   if (m.snapshot !== null) size += nestedFieldSize(snapshotSize(m.snapshot))
   sizes[slot] = size
@@ -183,7 +183,7 @@ function frameSize (frame: WireFrame): number {
   } else {
     body = 0
     const messages = frame.messages
-    for (let i = 0; i < messages.length; i++) body += nestedFieldSize(messageSize(messages[i]))
+    for (let i = 0; i < messages.length; i++) body += nestedFieldSize(messageSize(messages[i]!))
   }
   sizes[slot] = body
   return header + nestedFieldSize(body)
@@ -218,7 +218,7 @@ class WireWriter {
   /** Writes a string whose UTF-8 length was recorded in the size pass. */
   stringField (k: number, s: string, always: boolean): void {
     if (s.length === 0 && !always) return
-    const len = sizes[sizeCursor++]
+    const len = sizes[sizeCursor++]!
     this.buf[this.pos++] = k
     this.varint(len)
     const buf = this.buf
@@ -243,7 +243,7 @@ class WireWriter {
   /** Starts a nested message whose size was recorded in the size pass. */
   nested (k: number): void {
     this.buf[this.pos++] = k
-    this.varint(sizes[sizeCursor++])
+    this.varint(sizes[sizeCursor++]!)
   }
 
   entry (e: Entry): void {
@@ -284,7 +284,7 @@ class WireWriter {
     this.counterField(key(6, VARINT), m.index)
     this.counterField(key(7, VARINT), m.commit)
     const entries = m.entries
-    for (let i = 0; i < entries.length; i++) this.entry(entries[i])
+    for (let i = 0; i < entries.length; i++) this.entry(entries[i]!)
     if (m.reject) { this.buf[this.pos++] = key(9, VARINT); this.buf[this.pos++] = 1 }
     this.counterField(key(10, VARINT), m.rejectHint)
     this.counterField(key(11, VARINT), m.context)
@@ -302,7 +302,7 @@ class WireWriter {
     } else {
       this.nested(key(5, LEN))
       const messages = frame.messages
-      for (let i = 0; i < messages.length; i++) this.message(messages[i])
+      for (let i = 0; i < messages.length; i++) this.message(messages[i]!)
     }
   }
 }
@@ -361,13 +361,13 @@ class WireReader {
     const end = this.end
     let pos = this.pos
     if (pos >= end) throw this.malformed('truncated varint')
-    let b = buf[pos++]
+    let b = buf[pos++]!
     if (b < 0x80) { this.pos = pos; return b }
     let value = b & 0x7f
     let scale = 128
     for (let i = 1; i < 10; i++) {
       if (pos >= end) throw this.malformed('truncated varint')
-      b = buf[pos++]
+      b = buf[pos++]!
       value += (b & 0x7f) * scale
       if (b < 0x80) { this.pos = pos; return value }
       scale *= 128
@@ -470,7 +470,7 @@ class WireReader {
       }
     }
     this.leave(outer)
-    return { term, index, type: ENTRY_TYPES[type], data }
+    return { term, index, type: ENTRY_TYPES[type]!, data }
   }
 
   /** Skips a field this version does not know, or fails if a known field has the wrong wire type. */
@@ -572,7 +572,7 @@ class WireReader {
     this.leave(outer)
     // Same property order as message() in raft/types.ts: one hidden class for all messages.
     return {
-      type: MESSAGE_TYPES[type],
+      type: MESSAGE_TYPES[type]!,
       from,
       to,
       term,

@@ -85,22 +85,22 @@ export class FrameDecoder {
   }
 
   #readHeader (): number {
-    const first = this.#chunks[this.#head]
+    const first = this.#chunks[this.#head]!
     if (first.byteLength - this.#offset >= FRAME_HEADER_BYTES) {
       const o = this.#offset
-      const length = ((first[o] << 24) >>> 0) + (first[o + 1] << 16) + (first[o + 2] << 8) + first[o + 3]
+      const length = ((first[o]! << 24) >>> 0) + (first[o + 1]! << 16) + (first[o + 2]! << 8) + first[o + 3]!
       this.#consume(FRAME_HEADER_BYTES)
       return length
     }
     const header = this.#take(FRAME_HEADER_BYTES)
-    return ((header[0] << 24) >>> 0) + (header[1] << 16) + (header[2] << 8) + header[3]
+    return ((header[0]! << 24) >>> 0) + (header[1]! << 16) + (header[2]! << 8) + header[3]!
   }
 
   /** Removes `n` bytes (n <= buffered) from the front without returning them. */
   #consume (n: number): void {
     this.#buffered -= n
     while (n > 0) {
-      const available = this.#chunks[this.#head].byteLength - this.#offset
+      const available = this.#chunks[this.#head]!.byteLength - this.#offset
       if (n < available) { this.#offset += n; return }
       n -= available
       this.#dropHead()
@@ -123,7 +123,7 @@ export class FrameDecoder {
   /** Removes and returns `n` bytes (n <= buffered): a view if they lie in one chunk. */
   #take (n: number): Uint8Array {
     if (n === 0) return new Uint8Array(0)
-    const first = this.#chunks[this.#head]
+    const first = this.#chunks[this.#head]!
     if (first.byteLength - this.#offset >= n) {
       const view = first.subarray(this.#offset, this.#offset + n)
       this.#consume(n)
@@ -132,7 +132,7 @@ export class FrameDecoder {
     const out = Buffer.allocUnsafe(n)
     let written = 0
     while (written < n) {
-      const chunk = this.#chunks[this.#head]
+      const chunk = this.#chunks[this.#head]!
       const part = Math.min(n - written, chunk.byteLength - this.#offset)
       out.set(chunk.subarray(this.#offset, this.#offset + part), written)
       written += part

@@ -16,7 +16,7 @@
  */
 import { QuorateError, throwIfAborted } from '../errors.js'
 import type { Message, NodeId } from '../raft/types.js'
-import type { ComponentStatus } from '../raft/storage.js'
+import type { ComponentStatus } from '../util/lifecycle.js'
 import { systemClock, type Clock, type Timer } from '../util/clock.js'
 import { randomInt, systemRandom, type Random } from '../util/random.js'
 import type { MessageHandler, Transport, TransportStats } from './transport.js'

@@ -22,7 +22,7 @@
 import * as net from 'node:net'
 import * as tls from 'node:tls'
 import { QuorateError, type ErrorCode } from '../errors.js'
-import type { ComponentStatus } from '../raft/storage.js'
+import type { ComponentStatus } from '../util/lifecycle.js'
 import { entrySize, type Message, type NodeId } from '../raft/types.js'
 import { systemClock, type Clock, type Timer } from '../util/clock.js'
 import { systemRandom, type Random } from '../util/random.js'
@@ -467,7 +467,7 @@ class TcpTransport implements Transport {
     }
     const now = this.#clock.now()
     for (let i = 0; i < messages.length; i++) {
-      const m = messages[i]
+      const m = messages[i]!
       const peer = this.#peers.get(m.to)
       if (peer === undefined) {
         c.dropped++
@@ -542,7 +542,7 @@ class TcpTransport implements Transport {
     if (frame.length - FRAME_HEADER_BYTES > this.#maxFrameBytes) {
       if (messages.length > 1) { this.#split(frames, messages); return }
       c.dropped++
-      this.#report('WIRE_FRAME_TOO_LARGE', `Dropped a ${messages[0].type} message of ${frame.length} bytes: above maxFrameBytes (${this.#maxFrameBytes})`)
+      this.#report('WIRE_FRAME_TOO_LARGE', `Dropped a ${messages[0]!.type} message of ${frame.length} bytes: above maxFrameBytes (${this.#maxFrameBytes})`)
       return
     }
     frames.push(frame)
@@ -747,7 +747,7 @@ class TcpTransport implements Transport {
     const c = this.#counters
     const messages = frame.messages
     for (let i = 0; i < messages.length; i++) {
-      const m = messages[i]
+      const m = messages[i]!
       if (m.from !== peerId) {
         c.dropped++
         c.identityMismatches++

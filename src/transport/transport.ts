@@ -8,7 +8,7 @@
  * `quorate/testing`.
  */
 import type { Message, NodeId } from '../raft/types.js'
-import type { ComponentStatus } from '../raft/storage.js'
+import type { ComponentStatus } from '../util/lifecycle.js'
 
 /** Receives every message addressed to this node. Must not throw; must not block. */
 export type MessageHandler = (message: Message) => void

@@ -75,7 +75,7 @@ test('stamps respect happened-before across message passing', () => {
     const vcs = Array.from({ length: N }, () => new Array<number>(N).fill(0))
     const events: Array<{ stamp: Stamp, vc: number[] }> = []
     const record = (node: number, s: Stamp): void => {
-      (vcs[node] as number[])[node]++
+      (vcs[node] as number[])[node]! += 1
       events.push({ stamp: s, vc: [...(vcs[node] as number[])] })
     }
     for (const o of ops) {

@@ -3,7 +3,7 @@
  * MemoryNetwork, all driven by one ManualClock (true time). Each node runs on its own
  * SkewClock (drift, pauses, jumps) and has a LeaseTable and a LeaseManager.
  */
-import { RaftNode } from '../../src/raft/node.js'
+import { RaftNode } from '../../src/node/node.js'
 import { MemoryNetwork } from '../../src/transport/memory.js'
 import { CrashStorage } from '../../src/testing/crash-storage.js'
 import { ManualClock } from '../../src/testing/manual-clock.js'

@@ -1,13 +1,13 @@
 /**
  * Real RaftNodes (the production shell) on the in-memory network, for cluster tests.
  */
-import { RaftNode } from '../../src/raft/node.js'
-import type { RaftNodeOptions } from '../../src/raft/node.js'
+import { RaftNode } from '../../src/node/node.js'
+import type { RaftNodeOptions } from '../../src/node/node.js'
 import { MemoryNetwork } from '../../src/transport/memory.js'
 import type { MemoryNetworkOptions } from '../../src/transport/memory.js'
 import { CrashStorage } from '../../src/testing/crash-storage.js'
-import type { RaftStorage } from '../../src/raft/storage.js'
-import type { StateMachine } from '../../src/raft/state-machine.js'
+import type { RaftStorage } from '../../src/storage/storage.js'
+import type { StateMachine } from '../../src/node/state-machine.js'
 import type { NodeId } from '../../src/raft/types.js'
 
 /** Records every applied command so replicas can be compared; its snapshot is that record. */

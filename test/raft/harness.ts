@@ -8,7 +8,7 @@ import { RaftCore } from '../../src/raft/raft.js'
 import type { RaftMutations } from '../../src/raft/raft.js'
 import type { RaftOptions } from '../../src/raft/options.js'
 import type { Entry, HardState, Message, NodeId } from '../../src/raft/types.js'
-import type { StoredState } from '../../src/raft/storage.js'
+import type { StoredState } from '../../src/storage/storage.js'
 import type { ReadState, Ready } from '../../src/raft/ready.js'
 import { SeededRandom } from '../../src/util/random.js'
 

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { TestCluster, RecordingMachine } from './cluster-harness.js'
 import { CrashStorage } from '../../src/testing/crash-storage.js'
-import { LevelStorage } from '../../src/raft/level-storage.js'
-import { RaftNode } from '../../src/raft/node.js'
+import { LevelStorage } from '../../src/storage/level-storage.js'
+import { RaftNode } from '../../src/node/node.js'
 import { MemoryNetwork } from '../../src/transport/memory.js'
 import { QuorateError } from '../../src/errors.js'
-import type { RaftStorage, StorageBatch, WriteOptions } from '../../src/raft/storage.js'
+import type { RaftStorage, StorageBatch, WriteOptions } from '../../src/storage/storage.js'
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 

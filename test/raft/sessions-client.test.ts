@@ -5,8 +5,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { QuorateError, isQuorateError } from '../../src/errors.js'
-import { ClientSession, decodeEnvelope } from '../../src/raft/sessions.js'
-import type { ProposeFn, RetryContext } from '../../src/raft/sessions.js'
+import { ClientSession, decodeEnvelope } from '../../src/sessions/state-machine.js'
+import type { ProposeFn, RetryContext } from '../../src/sessions/state-machine.js'
 import { LocalLog, enc } from './sessions-helpers.js'
 
 async function rejection (promise: Promise<unknown>): Promise<unknown> {

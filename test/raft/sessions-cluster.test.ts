@@ -6,12 +6,12 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { QuorateError } from '../../src/errors.js'
-import { RaftNode } from '../../src/raft/node.js'
-import type { RaftNodeOptions } from '../../src/raft/node.js'
+import { RaftNode } from '../../src/node/node.js'
+import type { RaftNodeOptions } from '../../src/node/node.js'
 import { MemoryNetwork } from '../../src/transport/memory.js'
 import { CrashStorage } from '../../src/testing/crash-storage.js'
-import { ClientSession, SessionStateMachine, decodeEnvelope, isSessionEnvelope } from '../../src/raft/sessions.js'
-import type { ProposeFn } from '../../src/raft/sessions.js'
+import { ClientSession, SessionStateMachine, decodeEnvelope, isSessionEnvelope } from '../../src/sessions/state-machine.js'
+import type { ProposeFn } from '../../src/sessions/state-machine.js'
 import { CountingMachine, enc } from './sessions-helpers.js'
 
 interface Member {

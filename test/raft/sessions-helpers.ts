@@ -3,9 +3,9 @@
  * was applied (and whose results would differ on a second apply), and an in-process "log"
  * that appends and applies proposals so attempts can be lost after they committed.
  */
-import { SessionStateMachine } from '../../src/raft/sessions.js'
-import type { SessionStateMachineOptions } from '../../src/raft/sessions.js'
-import type { StateMachine } from '../../src/raft/state-machine.js'
+import { SessionStateMachine } from '../../src/sessions/state-machine.js'
+import type { SessionStateMachineOptions } from '../../src/sessions/state-machine.js'
+import type { StateMachine } from '../../src/node/state-machine.js'
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 export const dec = (b: Uint8Array): string => new TextDecoder().decode(b)

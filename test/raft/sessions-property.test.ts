@@ -7,8 +7,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fc from 'fast-check'
 import { isQuorateError } from '../../src/errors.js'
-import { encodeRegister, encodeSessionCommand } from '../../src/raft/sessions.js'
-import type { SessionStateMachineOptions } from '../../src/raft/sessions.js'
+import { encodeRegister, encodeSessionCommand } from '../../src/sessions/state-machine.js'
+import type { SessionStateMachineOptions } from '../../src/sessions/state-machine.js'
 import { LocalLog, enc } from './sessions-helpers.js'
 
 const CLIENTS = 3

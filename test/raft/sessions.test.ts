@@ -8,8 +8,8 @@ import * as fc from 'fast-check'
 import { QuorateError, isQuorateError } from '../../src/errors.js'
 import {
   SessionStateMachine, encodeClose, encodeRegister, encodeSessionCommand, withSessions
-} from '../../src/raft/sessions.js'
-import type { StateMachine } from '../../src/raft/state-machine.js'
+} from '../../src/sessions/state-machine.js'
+import type { StateMachine } from '../../src/node/state-machine.js'
 import { CountingMachine, LocalLog, collect, enc, rechunk } from './sessions-helpers.js'
 
 function refusal (result: unknown, code: string): void {

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { runSimulation, faultScheduleArbitrary, describeFinding, kvSimWorkload } from '../../src/testing/sim/index.js'
 import type { FaultEvent, SimulationResult, SimWorkload } from '../../src/testing/sim/index.js'
-import type { StateMachine } from '../../src/raft/state-machine.js'
+import type { StateMachine } from '../../src/node/state-machine.js'
 import type { Model } from '../../src/testing/model.js'
 
 /** How many consecutive seeds `npm test` runs (the soak runs more: `npm run sim:soak`). */

@@ -2,8 +2,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { MemoryLevel } from 'memory-level'
 import { isQuorateError } from '../../src/errors.js'
-import { LevelStorage, validateLevelStorageOptions } from '../../src/raft/level-storage.js'
-import { SNAPSHOT_CHUNK_TAG, entryKey } from '../../src/raft/storage-codec.js'
+import { LevelStorage, validateLevelStorageOptions } from '../../src/storage/level-storage.js'
+import { SNAPSHOT_CHUNK_TAG, entryKey } from '../../src/storage/codec.js'
 import { assertEntriesEqual, assertRejectsWith, makeEntries } from '../../src/testing/storage-conformance.js'
 
 type Db = MemoryLevel<string, string>
@@ -77,7 +77,7 @@ test('a corrupt hard state or snapshot record rejects STORAGE_CORRUPT', async ()
   const { db, storage } = await storageWith(3)
   const sub = raw(db)
   const hardState = Buffer.from((await sub.get(Buffer.from([0x02])))!)
-  hardState[hardState.length - 1] ^= 1
+  hardState[hardState.length - 1]! ^= 1
   await sub.put(Buffer.from([0x02]), hardState)
   await assertRejectsWith(storage.load(), 'STORAGE_CORRUPT')
   await storage.saveSnapshot({ index: 2, term: 1, config: { voters: ['n1'], votersOutgoing: [], learners: [] } }, chunks(10))
@@ -93,7 +93,7 @@ test('a damaged snapshot chunk rejects STORAGE_CORRUPT while streaming', async (
   const keys = await sub.keys({ gte: Buffer.from([SNAPSHOT_CHUNK_TAG]), lt: Buffer.from([SNAPSHOT_CHUNK_TAG + 1]) }).all()
   assert.is(keys.length, 2)
   const value = Buffer.from((await sub.get(keys[1]!))!)
-  value[6] ^= 1
+  value[6]! ^= 1
   await sub.put(keys[1]!, value)
   const loaded = await storage.loadSnapshot()
   await assertRejectsWith((async () => { for await (const _ of loaded!.chunks) { /* drain */ } })(), 'STORAGE_CORRUPT')

@@ -115,7 +115,7 @@ test('an unknown write that explains a failed cas is not pruned', () => {
   ]
   assert.is(kvModel.prune?.(history).length, 3)
   assert.is(checkLinearizability(kvModel, history).result, 'ok')
-  assert.is(checkLinearizability(kvModel, [history[0], history[2]]).result, 'illegal')
+  assert.is(checkLinearizability(kvModel, [history[0]!, history[2]!]).result, 'illegal')
 })
 
 test.run()

@@ -2,8 +2,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { isQuorateError } from '../../src/errors.js'
-import { decodeKvCommand, encodeKvCommand } from '../../src/testing/kv-command.js'
-import { KvStateMachine } from '../../src/testing/kv-state-machine.js'
+import { decodeKvCommand, encodeKvCommand } from '../../src/kv/command.js'
+import { KvStateMachine } from '../../src/kv/state-machine.js'
 import { HistoryRecorder } from '../../src/testing/history.js'
 import { checkLinearizability } from '../../src/testing/linearizability.js'
 import { kvModel } from '../../src/testing/kv-model.js'
@@ -88,7 +88,7 @@ test('a corrupt snapshot is rejected with STORAGE_CORRUPT and the state is kept'
   const [bytes] = await collect(source.snapshot())
   const target = new KvStateMachine()
   target.apply(encodeKvCommand({ op: 'put', key: 'mine', value: 'kept' }), 1)
-  const corruptions = [bytes.subarray(0, bytes.length - 1), Uint8Array.of(...bytes, 0), Uint8Array.of(0, ...bytes.subarray(1))]
+  const corruptions = [bytes!.subarray(0, bytes!.length - 1), Uint8Array.of(...bytes!, 0), Uint8Array.of(0, ...bytes!.subarray(1))]
   for (const corrupt of corruptions) {
     try { await target.restore(replay([corrupt])); assert.unreachable() } catch (err) {
       assert.ok(isQuorateError(err, 'STORAGE_CORRUPT'), String(err))

@@ -34,7 +34,7 @@ export function atomicKvHistory (options: AtomicRunOptions): KvOp[] {
   const planned: Planned[] = []
   for (let i = 0; i < options.operations; i++) {
     const client = randomInt(random, 0, options.clients)
-    const invoke = clientFree[client] + randomInt(random, 0, 4)
+    const invoke = clientFree[client]! + randomInt(random, 0, 4)
     const latency = random.next() < (options.slowRate ?? 0) ? 240 : 6
     const at = invoke + randomInt(random, 0, latency)
     const ret = at + randomInt(random, 0, latency)

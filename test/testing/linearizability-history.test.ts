@@ -45,7 +45,7 @@ test('timed-out and still-pending operations have unknown outcomes', () => {
   const history = rec.history()
   assert.equal(history.map((op) => op.return), [null, null])
   assert.ok(history.every(isUnknownOutcome))
-  assert.not.ok('output' in history[0])
+  assert.not.ok('output' in history[0]!)
 })
 
 test('settling an unknown id, settling twice or completing before invoke is refused', () => {

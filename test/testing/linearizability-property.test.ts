@@ -51,7 +51,7 @@ function runReplicatedRegister (seed: number, maxLag: number): ReturnType<Histor
   const events = Array.from({ length: 300 }, () => {
     const client = randomInt(random, 0, clientFree.length)
     const isWrite = random.next() < 0.4
-    const invoke = Math.max(clientFree[client], isWrite ? lastPrimaryApply : 0) + randomInt(random, 0, 3)
+    const invoke = Math.max(clientFree[client]!, isWrite ? lastPrimaryApply : 0) + randomInt(random, 0, 3)
     const serve = invoke + randomInt(random, 0, 4)
     const ret = serve + randomInt(random, 0, 4)
     clientFree[client] = ret + 1

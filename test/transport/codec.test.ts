@@ -92,17 +92,17 @@ test('the benchmark AppendEntries frame agrees with protobufjs byte for byte in 
 test('decoded numbers are plain JS numbers, not Long objects, up to 2^53 - 1', () => {
   const m = message({ type: 'append', from: 'a', to: 'b', term: Number.MAX_SAFE_INTEGER, index: 2 ** 40, commit: 2 ** 32 })
   const decoded = decodeFrame(encodeFrame(raft(m))) as RaftFrame
-  assert.is(typeof decoded.messages[0].term, 'number')
-  assert.is(decoded.messages[0].term, Number.MAX_SAFE_INTEGER)
-  assert.is(decoded.messages[0].index, 2 ** 40)
-  assert.is(decoded.messages[0].commit, 2 ** 32)
+  assert.is(typeof decoded.messages[0]!.term, 'number')
+  assert.is(decoded.messages[0]!.term, Number.MAX_SAFE_INTEGER)
+  assert.is(decoded.messages[0]!.index, 2 ** 40)
+  assert.is(decoded.messages[0]!.commit, 2 ** 32)
 })
 
 test('decoded bytes alias the input (no copy) and are plain Uint8Arrays', () => {
   const data = Uint8Array.from([1, 2, 3])
   const input = encodeFrame(raft(message({ type: 'append', from: 'a', to: 'b', term: 1, entries: [{ term: 1, index: 1, type: 'command', data }] })))
   const decoded = decodeFrame(input) as RaftFrame
-  const out = decoded.messages[0].entries[0].data
+  const out = decoded.messages[0]!.entries[0]!.data
   assert.is(out.constructor, Uint8Array)
   assert.is(out.buffer, input.buffer)
 })
@@ -148,7 +148,7 @@ test('unknown fields inside a message are skipped for forward compatibility', ()
   // message { type: heartbeat, field 15 (varint) = 5, field 14 (fixed32), field 13 (fixed64), field 16 (len) }
   const inner = [0x08, 2, 0x78, 5, 0x75, 1, 2, 3, 4, 0x69, 1, 2, 3, 4, 5, 6, 7, 8, 0x82, 0x01, 2, 9, 9]
   const decoded = decodeFrame(raftWith(inner)) as RaftFrame
-  assert.is(decoded.messages[0].type, 'heartbeat')
+  assert.is(decoded.messages[0]!.type, 'heartbeat')
 })
 
 test('an unsupported or missing version is refused with WIRE_VERSION_UNSUPPORTED', () => {
@@ -198,8 +198,8 @@ test('the snapshot chunk keeps null distinct from an empty chunk', () => {
   const empty = { meta: { index: 0, term: 0, config: { voters: [], votersOutgoing: [], learners: [] } }, offset: 0, data: new Uint8Array(0), done: false }
   const withEmpty = decodeFrame(encodeFrame(raft(message({ type: 'snapshot', from: 'a', to: 'b', term: 1, snapshot: empty })))) as RaftFrame
   const withNull = decodeFrame(encodeFrame(raft(message({ type: 'snapshot', from: 'a', to: 'b', term: 1 })))) as RaftFrame
-  assert.equal(plain(withEmpty.messages[0].snapshot), plain(empty))
-  assert.is(withNull.messages[0].snapshot, null)
+  assert.equal(plain(withEmpty.messages[0]!.snapshot), plain(empty))
+  assert.is(withNull.messages[0]!.snapshot, null)
 })
 
 test('non-ASCII node ids round-trip', () => {
@@ -213,7 +213,7 @@ test('non-ASCII node ids round-trip', () => {
 test('decoded messages have the same property order as message(), one shape for all', () => {
   fc.assert(fc.property(messageArb, (m) => {
     const decoded = (decodeFrame(encodeFrame(raft(m))) as RaftFrame).messages[0]
-    assert.equal(Object.keys(decoded), Object.keys(message({ type: 'append', from: '', to: '', term: 0 })))
+    assert.equal(Object.keys(decoded!), Object.keys(message({ type: 'append', from: '', to: '', term: 0 })))
   }), { numRuns: 100 })
 })
 

@@ -46,7 +46,7 @@ test('a frame delivered one byte at a time is reassembled', () => {
     out.push(...drain(decoder))
   }
   assert.is(out.length, 1)
-  assert.equal(Array.from(out[0]), Array.from(frame.subarray(FRAME_HEADER_BYTES)))
+  assert.equal(Array.from(out[0]!), Array.from(frame.subarray(FRAME_HEADER_BYTES)))
 })
 
 test('a frame inside one chunk is returned as a view, without a copy', () => {

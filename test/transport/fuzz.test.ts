@@ -72,11 +72,11 @@ function mutate (frame: Buffer, mutations: readonly Mutation[]): Buffer {
   for (const m of mutations) {
     const at = out.length === 0 ? 0 : ('at' in m ? m.at % out.length : 0)
     switch (m.kind) {
-      case 'flip': if (out.length > 0) out[at] ^= 1 << m.bit; break
+      case 'flip': if (out.length > 0) out[at]! ^= 1 << m.bit; break
       case 'truncate': out = out.subarray(0, at); break
       case 'length': if (out.length >= FRAME_HEADER_BYTES) out.writeUInt32BE(m.value, 0); break
       case 'insert': out = Buffer.concat([out.subarray(0, at), Buffer.of(m.byte), out.subarray(at)]); break
-      case 'splice': out = Buffer.concat([out.subarray(0, at), corpus[m.other]]); break
+      case 'splice': out = Buffer.concat([out.subarray(0, at), corpus[m.other]!]); break
     }
   }
   return out
@@ -101,7 +101,7 @@ test(`${MUTATED_RUNS} mutated valid frames only ever raise QuorateErrors and sta
   fc.assert(fc.property(
     fc.nat(corpus.length - 1), fc.array(mutationArb, { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 4 }),
     (index, mutations, cuts) => {
-      const mutated = mutate(corpus[index], mutations)
+      const mutated = mutate(corpus[index]!, mutations)
       receive(mutated, cuts)
       decodeAlone(mutated.subarray(Math.min(FRAME_HEADER_BYTES, mutated.length)))
     }

@@ -38,14 +38,14 @@ async function handshaken (n1: TestNode, id: string): Promise<RawClient> {
   const client = await rawClient(n1.address.port)
   client.socket.write(hello(id, 'n1'))
   await waitUntil('the hello answer', () => client.frames.length > 0)
-  assert.is(client.frames[0].kind, 'hello')
+  assert.is(client.frames[0]!.kind, 'hello')
   return client
 }
 
 test('a node whose certificate comes from another CA is refused', async () => {
   const n1 = await startNode('n1', { certs, peers: { n2: { host: LOCAL, port: 1 } } })
   const rogue = await startNode('n2', {
-    tls: { key: otherCa.nodes.n2.key, cert: otherCa.nodes.n2.cert, ca: certs.ca }, peers: { n1: n1.address }
+    tls: { key: otherCa.nodes.n2!.key, cert: otherCa.nodes.n2!.cert, ca: certs.ca }, peers: { n1: n1.address }
   })
   rogue.t.send([beat('n2', 'n1')])
   await waitUntil('n1 to refuse the TLS handshake', () => n1.t.stats().tlsFailures >= 1)
@@ -58,7 +58,7 @@ test('a node whose certificate comes from another CA is refused', async () => {
 test('a node that does not trust the cluster CA refuses the server and counts it', async () => {
   const n1 = await startNode('n1', { certs })
   const rogue = await startNode('n2', {
-    tls: { key: otherCa.nodes.n2.key, cert: otherCa.nodes.n2.cert, ca: otherCa.ca }, peers: { n1: n1.address }
+    tls: { key: otherCa.nodes.n2!.key, cert: otherCa.nodes.n2!.cert, ca: otherCa.ca }, peers: { n1: n1.address }
   })
   rogue.t.send([beat('n2', 'n1')])
   await waitUntil('the rogue to count a TLS failure', () => rogue.t.stats().tlsFailures >= 1)
@@ -86,7 +86,7 @@ test('a dialer refuses a server whose certificate names another node', async () 
 
 test('a message whose from differs from the certificate identity is dropped and counted', async () => {
   const n1 = await startNode('n1', { certs, peers: { n2: { host: LOCAL, port: 1 }, n3: { host: LOCAL, port: 1 } } })
-  const client = await rawClient(n1.address.port, { key: certs.nodes.n2.key, cert: certs.nodes.n2.cert, ca: certs.ca })
+  const client = await rawClient(n1.address.port, { key: certs.nodes.n2!.key, cert: certs.nodes.n2!.cert, ca: certs.ca })
   client.socket.write(hello('n2', 'n1'))
   await waitUntil('the hello answer', () => client.frames.length > 0)
   client.socket.write(raftFrame([beat('n3', 'n1', 1), beat('n2', 'n1', 2)]))
@@ -194,7 +194,7 @@ test('messages addressed to another node are dropped, not delivered', async () =
   const client = await handshaken(n1, 'n2')
   client.socket.write(raftFrame([beat('n2', 'n3', 1), beat('n2', 'n1', 2)]))
   await waitUntil('the message for n1', () => n1.inbox.length === 1)
-  assert.is(n1.inbox[0].context, 2)
+  assert.is(n1.inbox[0]!.context, 2)
   assert.is(n1.t.stats().misdirected, 1)
   client.socket.destroy()
 })

@@ -93,14 +93,14 @@ test('plain TCP needs insecure: true given explicitly', async () => {
   assert.throws(() => tcpTransport(base), (err: unknown) => isQuorateError(err, 'OPTIONS_INVALID') && /"tls"/.test((err as Error).message))
   assert.throws(() => tcpTransport({ ...base, insecure: false }), (err: unknown) => isQuorateError(err, 'OPTIONS_INVALID'))
   const c = certs.nodes.n1
-  assert.throws(() => tcpTransport({ ...base, insecure: true, tls: { key: c.key, cert: c.cert, ca: certs.ca } }),
+  assert.throws(() => tcpTransport({ ...base, insecure: true, tls: { key: c!.key, cert: c!.cert, ca: certs.ca } }),
     (err: unknown) => isQuorateError(err, 'OPTIONS_INVALID') && /"insecure"/.test((err as Error).message))
   const a = await startNode('n1', { insecure: true })
   const b = await startNode('n2', { insecure: true })
   connectAll(a, b)
   a.t.send([beat('n1', 'n2', 3)])
   await waitUntil('n2 to receive over plain TCP', () => b.inbox.length === 1)
-  assert.is(b.inbox[0].context, 3)
+  assert.is(b.inbox[0]!.context, 3)
 })
 
 test('invalid options are refused with OPTIONS_INVALID naming the field', () => {

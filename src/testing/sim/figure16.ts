@@ -8,8 +8,8 @@
  *
  * The nodes are real RaftNodes on virtual time (tickMs = 1, so ticks are milliseconds).
  */
-import { RaftNode } from '../../raft/node.js'
-import type { StateMachine } from '../../raft/state-machine.js'
+import { RaftNode } from '../../node/node.js'
+import type { StateMachine } from '../../node/state-machine.js'
 import { MemoryNetwork } from '../../transport/memory.js'
 import { SeededRandom } from '../../util/random.js'
 import { ManualClock } from '../manual-clock.js'

@@ -3,7 +3,7 @@
  * must be caught by the simulator within a bounded number of seeds. A mutant that survives
  * means the faults or the checkers are too weak to notice that bug.
  */
-import type { NodeMutations } from '../../raft/node.js'
+import type { NodeMutations } from '../../node/node.js'
 import { runSimulation } from './simulator.js'
 import type { SimulationOptions, SimulationResult } from './simulator.js'
 

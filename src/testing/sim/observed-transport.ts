@@ -4,7 +4,7 @@
  * off at once, and isolate single nodes independently of the network's own partitions.
  */
 import type { Message } from '../../raft/types.js'
-import type { ComponentStatus } from '../../raft/storage.js'
+import type { ComponentStatus } from '../../util/lifecycle.js'
 import type { MessageHandler, Transport, TransportStats } from '../../transport/transport.js'
 
 export interface TransportObserver {

@@ -18,9 +18,9 @@
  * const result = await runSimulation({ seed: 42 })
  * if (!result.ok) console.log(result.violations, result.liveness, result.linearizability)
  */
-import { RaftNode } from '../../raft/node.js'
-import type { NodeMutations, NodeStatus } from '../../raft/node.js'
-import type { StateMachine } from '../../raft/state-machine.js'
+import { RaftNode } from '../../node/node.js'
+import type { NodeMutations, NodeStatus } from '../../node/node.js'
+import type { StateMachine } from '../../node/state-machine.js'
 import type { ClusterConfig, Message, NodeId } from '../../raft/types.js'
 import { isMember } from '../../raft/confchange.js'
 import type { ConfigChange } from '../../raft/confchange.js'

@@ -4,11 +4,11 @@
  * through `node.propose()`), and the sequential model the history is checked against.
  * `kvSimWorkload()` is the built-in one; implement `SimWorkload` to test your own state machine.
  */
-import type { StateMachine } from '../../raft/state-machine.js'
+import type { StateMachine } from '../../node/state-machine.js'
 import type { Random } from '../../util/random.js'
 import type { Model } from '../model.js'
-import { KvStateMachine } from '../kv-state-machine.js'
-import { encodeKvCommand } from '../kv-command.js'
+import { KvStateMachine } from '../../kv/state-machine.js'
+import { encodeKvCommand } from '../../kv/command.js'
 import { kvModel } from '../kv-model.js'
 import type { KvInput, KvOutput } from '../kv-model.js'
 import { KvWorkload } from '../kv-workload.js'

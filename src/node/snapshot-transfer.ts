@@ -5,7 +5,7 @@
  * from there rather than from zero (as long as the follower process keeps running: staged
  * chunks live in memory).
  */
-import type { NodeId, SnapshotChunk, SnapshotMeta } from './types.js'
+import type { NodeId, SnapshotChunk, SnapshotMeta } from '../raft/types.js'
 
 export const SNAPSHOT_DEFAULTS = {
   /** Bytes per chunk message. */

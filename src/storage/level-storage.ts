@@ -21,14 +21,14 @@ import {
   type SnapshotPointer, corrupt, decodeEntry, decodeHardState, decodeSnapshotChunk, decodeSnapshotPointer,
   encodeEntry, encodeHardState, encodeSnapshotChunk, encodeSnapshotPointer, entryKey, entryKeyIndex, fillEntryKey,
   snapshotChunkKey
-} from './storage-codec.js'
-import { Lifecycle } from './storage-lifecycle.js'
+} from './codec.js'
+import { Lifecycle } from '../util/lifecycle.js'
 import {
   DEFAULT_SYNC, LogBounds, assertSnapshotMeta, checkBatch, checkCompact, checkMaxBytes,
   checkReadRange, invalidRange, notOpen, stoppedError, writeFailed
-} from './storage-validation.js'
-import type { Entry, HardState, SnapshotMeta } from './types.js'
-import { entrySize } from './types.js'
+} from './validation.js'
+import type { Entry, HardState, SnapshotMeta } from '../raft/types.js'
+import { entrySize } from '../raft/types.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyLevel = AbstractLevel<any, any, any>
@@ -104,7 +104,7 @@ export class LevelStorage implements RaftStorage {
   readonly #location: string | undefined
   readonly #sublevelName: string
   readonly #snapshotBatchBytes: number
-  readonly #lifecycle = new Lifecycle()
+  readonly #lifecycle = new Lifecycle('storage')
   /** Reused for every entry key: the sublevel copies each key when it prefixes it. */
   readonly #key = Buffer.allocUnsafe(ENTRY_KEY_BYTES)
   readonly #bounds = new LogBounds()

@@ -11,11 +11,11 @@
  * `snapshotChunkBytes`.
  */
 import { QuorateError } from '../errors.js'
-import type { StateMachine } from '../raft/state-machine.js'
+import type { StateMachine } from '../node/state-machine.js'
 import { checkInt } from '../util/validate.js'
-import { ByteReader, ByteWriter, decodeKvCommand } from './kv-command.js'
-import { kvTransition } from './kv-model.js'
-import type { KvInput, KvOutput } from './kv-model.js'
+import { ByteReader, ByteWriter, decodeKvCommand } from './command.js'
+import { kvTransition } from '../kv/semantics.js'
+import type { KvInput, KvOutput } from '../kv/semantics.js'
 
 export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 64 * 1024
 

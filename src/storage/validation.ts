@@ -4,8 +4,8 @@
  */
 import { QuorateError } from '../errors.js'
 import type { StorageBatch } from './storage.js'
-import type { Entry, HardState, SnapshotMeta } from './types.js'
-import { entrySize } from './types.js'
+import type { Entry, HardState, SnapshotMeta } from '../raft/types.js'
+import { entrySize } from '../raft/types.js'
 
 /** `write()`, `saveSnapshot()` and `compact()` fsync unless told otherwise: Raft needs it. */
 export const DEFAULT_SYNC = true

@@ -14,7 +14,7 @@
  */
 import { crc32 } from 'node:zlib'
 import { QuorateError } from '../errors.js'
-import type { Entry, EntryType, HardState, SnapshotMeta } from './types.js'
+import type { Entry, EntryType, HardState, SnapshotMeta } from '../raft/types.js'
 
 export const ENTRY_TAG = 0x01
 export const HARD_STATE_TAG = 0x02

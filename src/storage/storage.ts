@@ -12,18 +12,13 @@
  * - Truncation (`truncateFrom`) and append in one batch never expose a log with a gap.
  * - Every entry carries a checksum; a read that finds a mismatch rejects with STORAGE_CORRUPT.
  */
-import type { Entry, HardState, SnapshotMeta } from './types.js'
+import type { Entry, HardState, SnapshotMeta, StoredState } from '../raft/types.js'
+import type { ComponentStatus } from '../util/lifecycle.js'
 
-export type ComponentStatus = 'opening' | 'open' | 'closing' | 'closed'
+export type { ComponentStatus } from '../util/lifecycle.js'
+export type { StoredState } from '../raft/types.js'
 
-/** What a node needs to restart. */
-export interface StoredState {
-  readonly hardState: HardState
-  /** Meta of the latest stored snapshot, or null. Entries start at snapshot.index + 1. */
-  readonly snapshot: SnapshotMeta | null
-  /** Every stored log entry, in index order, contiguous. */
-  readonly entries: Entry[]
-}
+
 
 export interface StorageBatch {
   /** New hard state, or null to leave it unchanged. */

@@ -18,18 +18,18 @@
  * returned as QuorateError *values*, not thrown: a throwing state machine stops the node.
  */
 import { QuorateError } from '../errors.js'
-import type { StateMachine } from './state-machine.js'
+import type { StateMachine } from '../node/state-machine.js'
 import { check, checkInt } from '../util/validate.js'
-import { ByteReader, ByteWriter } from '../lamport/bytes.js'
+import { ByteReader, ByteWriter } from '../util/bytes.js'
 import {
   KIND_CLOSE, KIND_COMMAND, KIND_REGISTER, decodeEnvelope, isSessionEnvelope, jsonResultCodec, readPositive
-} from './session-codec.js'
-import type { SessionResultCodec } from './session-codec.js'
+} from './codec.js'
+import type { SessionResultCodec } from './codec.js'
 
-export { ClientSession, CLIENT_SESSION_DEFAULTS, isRetryableProposalError, validateClientSessionOptions } from './session-client.js'
-export type { ClientSessionOptions, ProposeFn, ProposeTarget, Proposer, RetryContext, RetryPolicy, SessionProposeOptions } from './session-client.js'
-export { encodeClose, encodeRegister, encodeSessionCommand, decodeEnvelope, isSessionEnvelope, jsonResultCodec } from './session-codec.js'
-export type { SessionEnvelope, SessionResultCodec } from './session-codec.js'
+export { ClientSession, CLIENT_SESSION_DEFAULTS, isRetryableProposalError, validateClientSessionOptions } from './client.js'
+export type { ClientSessionOptions, ProposeFn, ProposeTarget, Proposer, RetryContext, RetryPolicy, SessionProposeOptions } from './client.js'
+export { encodeClose, encodeRegister, encodeSessionCommand, decodeEnvelope, isSessionEnvelope, jsonResultCodec } from './codec.js'
+export type { SessionEnvelope, SessionResultCodec } from './codec.js'
 
 export const SESSION_DEFAULTS = {
   maxSessions: 10_000,

@@ -14,7 +14,7 @@
  * never passed to the inner machine).
  */
 import { QuorateError } from '../errors.js'
-import { ByteReader } from '../lamport/bytes.js'
+import { ByteReader } from '../util/bytes.js'
 
 export const ENVELOPE_MAGIC_0 = 0xf5
 export const ENVELOPE_MAGIC_1 = 0x53

@@ -10,13 +10,13 @@
  */
 import { QuorateError, abortError, isQuorateError } from '../errors.js'
 import type { ErrorCode } from '../errors.js'
-import type { NodeId } from './types.js'
+import type { NodeId } from '../raft/types.js'
 import type { Clock, Timer } from '../util/clock.js'
 import { systemClock } from '../util/clock.js'
 import type { Random } from '../util/random.js'
 import { systemRandom } from '../util/random.js'
 import { check, checkInt } from '../util/validate.js'
-import { encodeClose, encodeRegister, encodeSessionCommand } from './session-codec.js'
+import { encodeClose, encodeRegister, encodeSessionCommand } from './codec.js'
 
 /** Proposes one command; resolves with the apply result. `RaftNode.propose` has this shape. */
 export type ProposeFn = (command: Uint8Array, options: { signal?: AbortSignal }) => Promise<unknown>

@@ -6,7 +6,7 @@ import { isQuorateError } from '../../src/errors.js'
 import {
   decodeEntry, decodeHardState, decodeSnapshotPointer, encodeEntry, encodeHardState, encodeSnapshotPointer,
   entryKey, entryKeyIndex, readU64, writeU64
-} from '../../src/raft/storage-codec.js'
+} from '../../src/storage/codec.js'
 import type { Entry, EntryType } from '../../src/raft/types.js'
 
 const entryArb = fc.record({
@@ -42,7 +42,7 @@ test('entries decode to what was encoded', () => {
 test('any single flipped bit in an entry value is detected', () => {
   fc.assert(fc.property(entryArb, fc.nat(), fc.nat(7), (e, at, bit) => {
     const value = encodeEntry(e as Entry)
-    value[at % value.length] ^= 1 << bit
+    value[at % value.length]! ^= 1 << bit
     assert.throws(() => decodeEntry(e.index, value), (err: unknown) => isQuorateError(err, 'STORAGE_CORRUPT'))
   }))
 })
@@ -62,13 +62,13 @@ test('hard state and snapshot pointer round-trip and reject damage', () => {
   for (const hs of [{ term: 0, vote: null, commit: 0 }, { term: 2 ** 40, vote: 'nöde-1', commit: 7 }]) {
     assert.equal(decodeHardState(encodeHardState(hs)), hs)
     const bad = encodeHardState(hs)
-    bad[bad.length - 1] ^= 1
+    bad[bad.length - 1]! ^= 1
     assert.throws(() => decodeHardState(bad), (err: unknown) => isQuorateError(err, 'STORAGE_CORRUPT'))
   }
   const pointer = { generation: 3, chunkCount: 2, meta: { index: 9, term: 2, config: { voters: ['a'], votersOutgoing: ['b'], learners: [] } } }
   assert.equal(decodeSnapshotPointer(encodeSnapshotPointer(pointer)), pointer)
   const bad = encodeSnapshotPointer(pointer)
-  bad[7] ^= 1
+  bad[7]! ^= 1
   assert.throws(() => decodeSnapshotPointer(bad), (err: unknown) => isQuorateError(err, 'STORAGE_CORRUPT'))
 })
 

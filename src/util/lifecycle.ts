@@ -1,0 +1,76 @@
+/**
+ * One open/close state machine for every component that opens and closes (storages, the
+ * node, transports, the tuple store): transitions run one at a time in call order, and each
+ * one re-checks the status when its turn comes, so `open(); open(); close(); open()` in any
+ * interleaving ends in the state the last call asked for. `open()` of an open component and
+ * `close()` of a closed one resolve at once (idempotent).
+ *
+ * Invariant: `status` is 'opening' or 'closing' only while that transition's `run` is in
+ * flight; a failed open leaves 'closed'; a close always ends 'closed', even if `run` threw.
+ */
+import { QuorateError, abortError } from '../errors.js'
+
+export type ComponentStatus = 'opening' | 'open' | 'closing' | 'closed'
+
+export class Lifecycle {
+  #status: ComponentStatus = 'closed'
+  #tail: Promise<void> = Promise.resolve()
+  readonly #component: string
+
+  /** `component` names the owner in error messages ("The storage is not open"). */
+  constructor (component: string) {
+    this.#component = component
+  }
+
+  get status (): ComponentStatus { return this.#status }
+
+  get isOpen (): boolean { return this.#status === 'open' }
+
+  /** Throws NODE_NOT_OPEN unless open. */
+  assertOpen (): void {
+    if (this.#status !== 'open') throw this.notOpenError()
+  }
+
+  notOpenError (): QuorateError {
+    return new QuorateError('NODE_NOT_OPEN', `The ${this.#component} is not open (it is ${this.#status})`)
+  }
+
+  /** For work that was accepted while open and ran later: throws NODE_CLOSED if closed since. */
+  assertStillOpen (): void {
+    if (this.#status !== 'open') throw new QuorateError('NODE_CLOSED', `The ${this.#component} was closed while the operation was pending`)
+  }
+
+  open (run: () => Promise<void>, signal?: AbortSignal): Promise<void> {
+    return this.#enqueue(async () => {
+      if (this.#status === 'open') return
+      if (signal?.aborted === true) throw abortError(signal)
+      this.#status = 'opening'
+      try {
+        await run()
+      } catch (err) {
+        this.#status = 'closed'
+        throw err
+      }
+      this.#status = 'open'
+    })
+  }
+
+  close (run: () => Promise<void>): Promise<void> {
+    return this.#enqueue(async () => {
+      if (this.#status === 'closed') return
+      this.#status = 'closing'
+      try {
+        await run()
+      } finally {
+        this.#status = 'closed'
+      }
+    })
+  }
+
+  #enqueue (step: () => Promise<void>): Promise<void> {
+    const result = this.#tail.then(step)
+    // The chain must survive a failed step; the caller still sees the rejection.
+    this.#tail = result.then(() => {}, () => {})
+    return result
+  }
+}
