@@ -9,6 +9,8 @@
  * await cluster.startAll()
  * await cluster.client.put('k', 'v')
  * await cluster.close()
+ *
+ * May import: every folder except testing (production code never depends on the test harness).
  */
 export * from './client.js'
 export * from './cluster-handle.js'

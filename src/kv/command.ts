@@ -6,7 +6,7 @@
  * flag byte before `expected` (0: expected absent, no string follows; 1: a string follows).
  */
 import { QuorateError } from '../errors.js'
-import type { KvInput } from '../kv/semantics.js'
+import type { KvInput } from './semantics.js'
 
 const OPCODES = { get: 1, put: 2, cas: 3, append: 4 } as const
 const encoder = new TextEncoder()

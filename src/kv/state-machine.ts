@@ -14,8 +14,8 @@ import { QuorateError } from '../errors.js'
 import type { StateMachine } from '../node/state-machine.js'
 import { checkInt } from '../util/validate.js'
 import { ByteReader, ByteWriter, decodeKvCommand } from './command.js'
-import { kvTransition } from '../kv/semantics.js'
-import type { KvInput, KvOutput } from '../kv/semantics.js'
+import { kvTransition } from './semantics.js'
+import type { KvInput, KvOutput } from './semantics.js'
 
 export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 64 * 1024
 

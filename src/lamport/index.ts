@@ -1,4 +1,8 @@
-/** quorate/lamport: Lamport clocks and a replicated tuple store with negative tuples. */
+/**
+ * quorate/lamport: Lamport clocks and a replicated tuple store with negative tuples.
+ *
+ * May import: sm, node, storage, util, errors.
+ */
 export { LamportClock, DEFAULT_INITIAL_COUNTER, validateLamportClockOptions } from './clock.js'
 export type { LamportClockOptions } from './clock.js'
 export {

@@ -2,6 +2,8 @@
  * The test harness quorate checks itself with, exported so users can test their own state
  * machines, storages and transports: conformance suites, a crash-simulating storage, a
  * virtual clock, the deterministic cluster simulator and a linearizability checker.
+ *
+ * May import: anything in src/. Nothing outside src/testing/ may import it.
  */
 export * from './storage-conformance.js'
 export * from './transport-conformance.js'

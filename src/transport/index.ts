@@ -4,6 +4,8 @@
  *
  * @example
  * import { tcpTransport, createDevCertificates } from 'quorate/transport'
+ *
+ * May import: raft, util, errors.
  */
 export type { Transport, TransportStats, MessageHandler } from './transport.js'
 export * from './memory.js'
