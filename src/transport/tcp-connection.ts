@@ -35,6 +35,8 @@ export class Connection {
   identityRefused = false
   /** Set once this side's hello is written. */
   helloSent = false
+  /** Inbound only: the key of this socket's entry among the unauthenticated connections, until its hello is accepted. */
+  pendingKey: string | null = null
 
   constructor (socket: Socket, outbound: boolean, peerId: NodeId | null) {
     this.socket = socket

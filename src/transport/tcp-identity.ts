@@ -30,13 +30,16 @@ export function certificateIdentity (cert: { subjectaltname?: string } | null | 
 }
 
 /** Server-side TLS options: mutual TLS, peers must present a certificate from the cluster CA. */
-export function serverTlsOptions (material: TcpTlsOptions): tls.TlsOptions {
+export function serverTlsOptions (material: TcpTlsOptions, handshakeTimeoutMs: number): tls.TlsOptions {
   return {
     key: material.key,
     cert: material.cert,
     ca: material.ca as tls.SecureContextOptions['ca'],
     requestCert: true,
     rejectUnauthorized: true,
-    minVersion: 'TLSv1.3'
+    minVersion: 'TLSv1.3',
+    // Node's default is 120 s; the transport's own deadline (connectTimeoutMs from accept)
+    // normally fires first, this bounds the TLS phase even if that timer were missed.
+    handshakeTimeout: handshakeTimeoutMs
   }
 }

@@ -31,6 +31,12 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5000
 export const DEFAULT_RECONNECT_MIN_MS = 50
 /** Default cap on the redial delay. */
 export const DEFAULT_RECONNECT_MAX_MS = 5000
+/**
+ * Default cap on inbound connections not yet authenticated (TLS handshake and hello not both
+ * done). Beyond it new sockets are destroyed at once, so idle or slow unauthenticated
+ * clients cannot exhaust sockets and memory; members reconnect with backoff.
+ */
+export const DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS = 64
 /** Largest hello frame accepted before the handshake completes (unauthenticated input stays small). */
 export const MAX_HELLO_BYTES = 4096
 
@@ -51,8 +57,18 @@ export interface TcpTransportOptions {
   readonly maxFrameBytes?: number
   /** Per peer: once this many bytes wait to be written, further messages are dropped. @default DEFAULT_MAX_QUEUE_BYTES (8 MiB) */
   readonly maxQueueBytes?: number
-  /** Time allowed for TCP connect, TLS and the hello exchange. @default DEFAULT_CONNECT_TIMEOUT_MS (5000) */
+  /**
+   * Time allowed for TCP connect, TLS and the hello exchange, in both directions: an inbound
+   * socket that has not completed TLS and sent a valid hello this long after it was accepted
+   * is destroyed (counted in `rejectedHandshakeTimeout`). @default DEFAULT_CONNECT_TIMEOUT_MS (5000)
+   */
   readonly connectTimeoutMs?: number
+  /**
+   * Inbound connections accepted but not yet authenticated (TLS + hello) that may exist at
+   * once; further sockets are destroyed on accept (counted in `rejectedTooManyPending`).
+   * @default DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS (64)
+   */
+  readonly maxUnauthenticatedConnections?: number
   /** Redial delay after the first failed dial; doubles per failure, with jitter. @default DEFAULT_RECONNECT_MIN_MS (50) */
   readonly reconnectMinMs?: number
   /** Cap on the redial delay. @default DEFAULT_RECONNECT_MAX_MS (5000) */
@@ -106,6 +122,7 @@ export function validateTcpTransportOptions (options: TcpTransportOptions): void
   checkInteger(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, 'maxFrameBytes', 1024, MAX_FRAME_BYTES_LIMIT)
   checkInteger(options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES, 'maxQueueBytes', 1, Number.MAX_SAFE_INTEGER)
   checkInteger(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, 'connectTimeoutMs', 1, 2 ** 31 - 1)
+  checkInteger(options.maxUnauthenticatedConnections ?? DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS, 'maxUnauthenticatedConnections', 1, 2 ** 31 - 1)
   const min = options.reconnectMinMs ?? DEFAULT_RECONNECT_MIN_MS
   checkInteger(min, 'reconnectMinMs', 0, 2 ** 31 - 1)
   checkInteger(options.reconnectMaxMs ?? DEFAULT_RECONNECT_MAX_MS, 'reconnectMaxMs', min, 2 ** 31 - 1)

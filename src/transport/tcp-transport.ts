@@ -30,11 +30,17 @@ import { decodeFrame, WIRE_VERSION, type WireFrame } from './codec.js'
 import { DEFAULT_MAX_FRAME_BYTES, encodeLengthPrefixed, FRAME_HEADER_BYTES } from './framing.js'
 import type { MessageHandler, Transport, TransportStats } from './transport.js'
 import {
-  checkPeer, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_RECONNECT_MAX_MS, DEFAULT_RECONNECT_MIN_MS,
+  checkPeer, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS, DEFAULT_RECONNECT_MAX_MS, DEFAULT_RECONNECT_MIN_MS,
   validateTcpTransportOptions, type TcpAddress, type TcpTlsOptions, type TcpTransportOptions
 } from './tcp-options.js'
 import { certificateIdentity, serverTlsOptions } from './tcp-identity.js'
 import { backoffMs, Connection, estimatedSize, Peer, type Socket } from './tcp-connection.js'
+
+/**
+ * Node's own TLS handshakeTimeout is set this much beyond connectTimeoutMs: a backstop only,
+ * so the admission deadline (which also covers the hello) fires first and counts the rejection.
+ */
+const TLS_HANDSHAKE_BACKSTOP_MS = 1000
 
 /** Counters kept by `tcpTransport`; `stats()` returns a snapshot. */
 export interface TcpTransportStats extends TransportStats {
@@ -65,6 +71,16 @@ export interface TcpTransportStats extends TransportStats {
   /** Connections refused and messages dropped whose sender did not match the certificate or hello. */
   readonly identityMismatches: number
   readonly tlsFailures: number
+  /** Inbound connections not authenticated (TLS + hello) within connectTimeoutMs of being accepted. */
+  readonly rejectedHandshakeTimeout: number
+  /** Inbound sockets destroyed on accept because maxUnauthenticatedConnections were already pending. */
+  readonly rejectedTooManyPending: number
+  /** TLS handshakes refused for the certificate (not from the cluster CA, none, or naming another node when dialing) or other TLS errors. */
+  readonly rejectedBadCertificate: number
+  /** Inbound connections whose first frame was not an acceptable hello (malformed, other cluster or version, non-member, identity mismatch). */
+  readonly rejectedBadHello: number
+  /** Inbound connections accepted and not yet authenticated, now. */
+  readonly unauthenticatedConnections: number
   /** Connections from nodes that are not in `peers`. */
   readonly nonMembers: number
   readonly backpressureDrops: number
@@ -87,6 +103,7 @@ function zeroCounters (): Counters {
     sent: 0, received: 0, dropped: 0, bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0,
     connections: 0, connectionsOpened: 0, reconnects: 0, connectFailures: 0, rejected: 0, malformed: 0,
     clusterMismatches: 0, versionMismatches: 0, identityMismatches: 0, tlsFailures: 0, nonMembers: 0,
+    rejectedHandshakeTimeout: 0, rejectedTooManyPending: 0, rejectedBadCertificate: 0, rejectedBadHello: 0, unauthenticatedConnections: 0,
     backpressureDrops: 0, unknownPeerDrops: 0, unreachableDrops: 0, misdirected: 0, handlerErrors: 0, queuedBytes: 0
   }
 }
@@ -109,6 +126,13 @@ class TcpTransport implements Transport {
   readonly #peers = new Map<NodeId, Peer>()
   /** Inbound connections still in their handshake (not yet bound to a peer). */
   readonly #handshaking = new Set<Connection>()
+  /**
+   * Inbound sockets accepted and not yet authenticated, by remote address:port, each with its
+   * deadline. Entered on TCP accept (before TLS), left when the hello is accepted or the socket
+   * closes; its size never exceeds #maxUnauthenticated.
+   */
+  readonly #unauthenticated = new Map<string, { readonly socket: net.Socket, readonly timer: Timer }>()
+  readonly #maxUnauthenticated: number
   readonly #dirty = new Set<Peer>()
   readonly #counters = zeroCounters()
   #status: ComponentStatus = 'closed'
@@ -128,6 +152,7 @@ class TcpTransport implements Transport {
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
     this.#maxQueueBytes = options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+    this.#maxUnauthenticated = options.maxUnauthenticatedConnections ?? DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS
     this.#reconnectMinMs = options.reconnectMinMs ?? DEFAULT_RECONNECT_MIN_MS
     this.#reconnectMaxMs = options.reconnectMaxMs ?? DEFAULT_RECONNECT_MAX_MS
     this.#clock = options.clock ?? systemClock
@@ -192,12 +217,29 @@ class TcpTransport implements Transport {
 
   async #startServer (signal: AbortSignal | undefined): Promise<void> {
     const server = this.#tls === undefined
-      ? net.createServer((socket) => this.#accept(socket))
-      : tls.createServer(serverTlsOptions(this.#tls), (socket) => this.#accept(socket))
-    server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+      ? net.createServer()
+      : tls.createServer(serverTlsOptions(this.#tls, this.#connectTimeoutMs + TLS_HANDSHAKE_BACKSTOP_MS), (socket) => this.#accept(socket))
+    // Every raw TCP socket passes admission first (for TLS, before the handshake starts; the
+    // TLS server's own listener was registered by its constructor, so destroying here ends it).
+    server.on('connection', (socket: net.Socket) => {
+      if (!this.#admit(socket)) return
+      if (this.#tls === undefined) this.#accept(socket)
+    })
+    server.on('tlsClientError', (err: Error & { code?: string }, socket: tls.TLSSocket) => {
+      const key = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
       socket.destroy()
+      if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
+        // Normally the admission deadline fired first and counted it; count only if it did not.
+        if (!this.#unauthenticated.has(key)) return
+        this.#authenticated(key, null)
+        this.#counters.rejected++
+        this.#counters.rejectedHandshakeTimeout++
+        this.#report('WIRE_HANDSHAKE_TIMEOUT', `Closed a connection whose TLS handshake did not finish: ${err.message}`, err)
+        return
+      }
       this.#counters.rejected++
       this.#counters.tlsFailures++
+      this.#counters.rejectedBadCertificate++
       this.#report('WIRE_TLS_FAILED', `Refused a TLS connection: ${err.message}`, err)
     })
     this.#server = server
@@ -246,6 +288,8 @@ class TcpTransport implements Transport {
       if (peer.conn !== null) this.#destroy(peer.conn)
     }
     for (const conn of [...this.#handshaking]) this.#destroy(conn)
+    for (const { socket, timer } of this.#unauthenticated.values()) { this.#clock.clearTimeout(timer); socket.destroy() }
+    this.#unauthenticated.clear()
     const server = this.#server
     if (server !== null && server.listening) await new Promise<void>((resolve) => server.close(() => resolve()))
     this.#status = 'closed'
@@ -254,7 +298,7 @@ class TcpTransport implements Transport {
   stats (): TcpTransportStats {
     let queuedBytes = 0
     for (const peer of this.#peers.values()) queuedBytes += this.#queuedBytes(peer)
-    return { ...this.#counters, queuedBytes }
+    return { ...this.#counters, queuedBytes, unauthenticatedConnections: this.#unauthenticated.size }
   }
 
   #queuedBytes (peer: Peer): number {
@@ -397,9 +441,46 @@ class TcpTransport implements Transport {
     })
   }
 
+  /**
+   * Admits a freshly accepted TCP socket as unauthenticated, or destroys it if the cap is
+   * reached. The deadline runs from accept, so TLS and the hello together get connectTimeoutMs.
+   */
+  #admit (socket: net.Socket): boolean {
+    const key = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
+    if (this.#status !== 'open' || socket.remotePort === undefined || this.#unauthenticated.has(key)) { socket.destroy(); return false }
+    if (this.#unauthenticated.size >= this.#maxUnauthenticated) {
+      socket.destroy()
+      this.#counters.rejected++
+      this.#counters.rejectedTooManyPending++
+      this.#report('WIRE_TOO_MANY_PENDING', `Closed a connection from ${key}: ${this.#maxUnauthenticated} connections are already waiting to authenticate`)
+      return false
+    }
+    const timer = this.#clock.setTimeout(() => {
+      if (this.#unauthenticated.get(key)?.socket !== socket) return
+      this.#unauthenticated.delete(key)
+      this.#counters.rejected++
+      this.#counters.rejectedHandshakeTimeout++
+      this.#report('WIRE_HANDSHAKE_TIMEOUT', `Closed a connection from ${key}: not authenticated within ${this.#connectTimeoutMs} ms`)
+      socket.destroy()
+    }, this.#connectTimeoutMs)
+    this.#unauthenticated.set(key, { socket, timer })
+    socket.once('close', () => this.#authenticated(key, socket))
+    return true
+  }
+
+  /** Removes an inbound socket from the unauthenticated set (hello accepted, or closed). */
+  #authenticated (key: string | null, socket: net.Socket | null): void {
+    if (key === null) return
+    const entry = this.#unauthenticated.get(key)
+    if (entry === undefined || (socket !== null && entry.socket !== socket)) return
+    this.#clock.clearTimeout(entry.timer)
+    this.#unauthenticated.delete(key)
+  }
+
   #accept (socket: Socket): void {
     if (this.#status !== 'open') { socket.destroy(); return }
     const conn = new Connection(socket, false, null)
+    conn.pendingKey = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
     this.#handshaking.add(conn)
     this.#attach(conn)
   }
@@ -408,10 +489,13 @@ class TcpTransport implements Transport {
     const socket = conn.socket
     socket.setNoDelay(true)
     socket.setKeepAlive(true, 10_000)
-    conn.timer = this.#clock.setTimeout(() => {
-      conn.timer = null
-      if (conn.state === 'handshaking') this.#destroy(conn)
-    }, this.#connectTimeoutMs)
+    // Inbound connections run on the admission deadline (#admit), which started at accept.
+    if (conn.outbound) {
+      conn.timer = this.#clock.setTimeout(() => {
+        conn.timer = null
+        if (conn.state === 'handshaking') this.#destroy(conn)
+      }, this.#connectTimeoutMs)
+    }
     socket.on('data', (chunk: Buffer) => this.#onData(conn, chunk))
     socket.on('error', (err: Error & { code?: string }) => this.#onSocketError(conn, err))
     socket.on('close', () => this.#onClose(conn))
@@ -421,10 +505,12 @@ class TcpTransport implements Transport {
     if (conn.state !== 'handshaking' || !conn.outbound) return
     if (conn.identityRefused) {
       this.#counters.identityMismatches++
+      this.#counters.rejectedBadCertificate++
       this.#counters.rejected++
       this.#report('WIRE_IDENTITY_MISMATCH', `Node ${conn.peerId ?? '?'} presented a certificate for another node`, err)
     } else if (conn.socket instanceof tls.TLSSocket && (err.code?.startsWith('ERR_SSL') === true || /certificate|alert/i.test(err.message))) {
       this.#counters.tlsFailures++
+      this.#counters.rejectedBadCertificate++
       this.#counters.rejected++
       this.#report('WIRE_TLS_FAILED', `TLS handshake with ${conn.peerId ?? '?'} failed: ${err.message}`, err)
     }
@@ -479,6 +565,8 @@ class TcpTransport implements Transport {
     if (peer === undefined) throw new QuorateError('WIRE_IDENTITY_MISMATCH', `${sender} is no longer a member`)
     conn.peerId = sender
     this.#handshaking.delete(conn)
+    this.#authenticated(conn.pendingKey, null)
+    conn.pendingKey = null
     if (!this.#winsOver(conn, peer.dialing) || !this.#winsOver(conn, peer.conn)) {
       // Lost the simultaneous-dial race: the connection dialed by the lower id stays.
       this.#counters.rejected++
@@ -572,6 +660,7 @@ class TcpTransport implements Transport {
   #refuse (conn: Connection, err: QuorateError): void {
     const c = this.#counters
     const error = err instanceof QuorateError ? err : new QuorateError('WIRE_MALFORMED', 'Malformed frame', { cause: err })
+    if (conn.state === 'handshaking' && !conn.outbound) c.rejectedBadHello++
     switch (error.code) {
       case 'WIRE_CLUSTER_MISMATCH': c.clusterMismatches++; c.rejected++; break
       case 'WIRE_VERSION_UNSUPPORTED': c.versionMismatches++; c.rejected++; break
