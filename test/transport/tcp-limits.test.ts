@@ -54,9 +54,11 @@ test('a client that completes TLS but never sends its hello is dropped in time',
 
 test('idle sockets beyond maxUnauthenticatedConnections are refused at once and a real peer is still served', async () => {
   const cap = 4
-  const n1 = await startNode('n1', { certs, connectTimeoutMs: TIMEOUT_MS, maxUnauthenticatedConnections: cap })
+  // Long enough that the admitted idle sockets are still waiting when the counts are read.
+  const timeoutMs = 1500
+  const n1 = await startNode('n1', { certs, connectTimeoutMs: timeoutMs, maxUnauthenticatedConnections: cap })
   const idle = await Promise.all(Array.from({ length: 10 }, async () => await idleSocket(n1.address.port)))
-  await waitUntil('the sockets beyond the cap to be closed', () => idle.filter((s) => s.closed()).length >= 10 - cap, TIMEOUT_MS)
+  await waitUntil('the sockets beyond the cap to be closed', () => idle.filter((s) => s.closed()).length >= 10 - cap, timeoutMs)
   const stats = n1.t.stats()
   assert.is(stats.rejectedTooManyPending, 10 - cap)
   assert.is(stats.unauthenticatedConnections, cap)
