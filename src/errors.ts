@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   WIRE_IDENTITY_MISMATCH: 'The sender named in a message does not match the peer certificate identity.',
   WIRE_CLUSTER_MISMATCH: 'The peer belongs to another cluster (cluster id differs).',
   WIRE_VERSION_UNSUPPORTED: 'The peer speaks an unsupported wire protocol version.',
+  WIRE_HANDSHAKE_TIMEOUT: 'An inbound connection did not complete TLS and the hello within connectTimeoutMs; it is closed.',
+  WIRE_TOO_MANY_PENDING: 'An inbound connection was closed on accept: maxUnauthenticatedConnections were already waiting to authenticate.',
   WIRE_TLS_FAILED: 'The TLS handshake failed (for example the peer certificate is not signed by the cluster CA).',
   TUPLE_INVALID: 'A tuple or pattern contains a value of an unsupported type.',
   TUPLE_HORIZON_EXCEEDED: 'The replica last synced before the cancellation horizon; resync from a full snapshot.',

@@ -57,7 +57,7 @@ export function createKvNode (options: KvNodeOptions): KvNode {
     sync: options.sync,
     random: options.random
   })
-  const service = new KvService({ node, machine, requestTimeoutMs: options.requestTimeoutMs })
+  const service = new KvService({ node, machine, requestTimeoutMs: options.requestTimeoutMs, transportStats: () => options.transport.stats() })
   return { node, machine, service }
 }
 

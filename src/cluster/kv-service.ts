@@ -3,6 +3,7 @@
  * KvStateMachine. Transport-agnostic: the HTTP endpoint and in-process callers both use
  * `handle`, which never throws — every failure becomes a `{ ok: false, code }` response.
  */
+import type { TransportStats } from '../transport/transport.js'
 import { createHash } from 'node:crypto'
 import { QuorateError, abortError } from '../errors.js'
 import type { RaftNode } from '../node/node.js'
@@ -23,6 +24,8 @@ export interface KvServiceOptions {
   readonly machine: KvStateMachine
   /** A proposal or read still pending after this many ms is answered ABORTED (a proposal may still commit). @default DEFAULT_REQUEST_TIMEOUT_MS (5000) */
   readonly requestTimeoutMs?: number
+  /** The transport's counters, included in status reports so operators see refused connections. @default undefined (not reported) */
+  readonly transportStats?: () => TransportStats
 }
 
 export function validateKvServiceOptions (options: KvServiceOptions): void {
@@ -51,7 +54,10 @@ export class KvService {
     this.#node = options.node
     this.#machine = options.machine
     this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+    this.#transportStats = options.transportStats
   }
+
+  readonly #transportStats: (() => TransportStats) | undefined
 
   get node (): RaftNode { return this.#node }
 
@@ -67,7 +73,8 @@ export class KvService {
       commitIndex: s.commitIndex,
       appliedIndex: s.appliedIndex,
       keys: this.#machine.size,
-      stateHash: hash ? kvStateHash(this.#machine) : ''
+      stateHash: hash ? kvStateHash(this.#machine) : '',
+      ...(this.#transportStats === undefined ? {} : { transport: { ...this.#transportStats() } })
     }
   }
 

@@ -64,8 +64,28 @@ async function main (argv: readonly string[]): Promise<void> {
     process.stdin.on('error', () => { stop(0) })
     process.stdin.resume()
   }
+  logRejections(config.id, () => running.service.report(false).transport ?? {})
   const ready = { id: config.id, pid: process.pid, raft: running.raftAddress, client: running.clientAddress }
   process.stdout.write(`${READY_PREFIX}${JSON.stringify(ready)}\n`)
+}
+
+/** How often a node process checks its transport's rejection counters for its log. */
+const REJECTION_LOG_INTERVAL_MS = 10_000
+
+/**
+ * Writes one stderr line whenever the transport's rejection counters (`rejected*`) changed
+ * since the last check, so an operator sees handshake floods and bad certificates in the log;
+ * the same counters are in every status report.
+ */
+function logRejections (id: string, stats: () => Readonly<Record<string, number>>): void {
+  let last = ''
+  const timer = setInterval(() => {
+    const rejections = Object.fromEntries(Object.entries(stats()).filter(([k]) => k.startsWith('rejected')))
+    const line = JSON.stringify(rejections)
+    if (line !== last && Object.values(rejections).some((n) => n > 0)) process.stderr.write(`node ${id}: transport rejections ${line}\n`)
+    last = line
+  }, REJECTION_LOG_INTERVAL_MS)
+  timer.unref()
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

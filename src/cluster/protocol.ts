@@ -39,6 +39,13 @@ export interface NodeReport {
   readonly keys: number
   /** SHA-256 (hex) of the sorted key-value pairs: equal on replicas at equal `appliedIndex`. '' if not asked for. */
   readonly stateHash: string
+  /**
+   * The transport's counters (TransportStats: for tcpTransport sent/received/dropped,
+   * connections and every rejection by reason, e.g. rejectedHandshakeTimeout,
+   * rejectedTooManyPending, rejectedBadCertificate, rejectedBadHello). Absent if the service
+   * was not given the transport.
+   */
+  readonly transport?: Readonly<Record<string, number>>
 }
 
 export interface ClientFailure {

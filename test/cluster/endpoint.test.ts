@@ -138,6 +138,8 @@ test('GET /status reports role and indexes; replicas at the same applied index r
     assert.equal(new Set(statuses.map((s) => `${s!.appliedIndex}/${s!.keys}/${s!.stateHash}`)).size, 1)
     assert.equal(statuses[0]!.keys, 21)
     assert.match(statuses[0]!.stateHash, /^[0-9a-f]{64}$/)
+    // The report carries the transport's counters (rejections by reason, for operators).
+    assert.ok((statuses[0]!.transport?.sent ?? 0) > 0)
     assert.equal((await cluster.client.status(leader, { hash: false })).stateHash, '')
   } finally {
     await cluster.close()
