@@ -78,7 +78,9 @@ export class QuorateError extends Error {
 
   constructor (code: ErrorCode, message: string, options: QuorateErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
-    this.name = 'QuorateError'
+    // An abort is recognisable the way the platform's are (`err.name === 'AbortError'`, as
+    // fetch and node:timers/promises reject), while keeping quorate's stable `code`.
+    this.name = code === 'ABORTED' ? 'AbortError' : 'QuorateError'
     this.code = code
     this.info = options.details
   }
