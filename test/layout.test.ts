@@ -14,11 +14,15 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const srcRoot = join(root, 'src')
 
 interface FolderRule {
-  /** Folders (and 'errors' for src/errors.ts) this folder may import; null: anything. */
+  /** Folders (and 'errors' for src/errors.ts) this folder may import; null: any but `forbidden`. */
   readonly allowed: ReadonlySet<string> | null
+  readonly forbidden: ReadonlySet<string>
   /** False when the header says "Packages: none". */
   readonly packages: boolean
 }
+
+const NONE: ReadonlySet<string> = new Set()
+const TESTING: ReadonlySet<string> = new Set(['testing'])
 
 interface Arrow { readonly file: string, readonly specifier: string }
 
@@ -46,10 +50,10 @@ export function parseRule (header: string): FolderRule | undefined {
   if (m === null) return undefined
   const text = m[1]!
   const packages = !/Packages:\s*none/.test(text)
-  if (/^anything/.test(text)) return { allowed: null, packages }
-  if (/^every folder except testing/.test(text)) return { allowed: new Set(['*-testing']), packages }
+  if (/^anything/.test(text)) return { allowed: null, forbidden: NONE, packages }
+  if (/^every folder except testing/.test(text)) return { allowed: null, forbidden: TESTING, packages }
   const list = text.split(/\.\s|\.$/)[0]!.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
-  return { allowed: new Set(list), packages }
+  return { allowed: new Set(list), forbidden: NONE, packages }
 }
 
 /** The top-level unit of src/ a file belongs to: a folder name, or 'errors' / 'index'. */
@@ -66,23 +70,23 @@ export function violations (arrows: readonly Arrow[], rules: ReadonlyMap<string,
     const rule = rules.get(from)
     if (rule === undefined) { out.push(`${relative(root, file)}: folder '${from}' has no "May import:" rule`); continue }
     if (!specifier.startsWith('.')) {
-      if (!rule.packages && !specifier.startsWith('node:')) out.push(`${relative(root, file)} imports package '${specifier}'; ${from}/ may import no packages`)
-      else if (!rule.packages) out.push(`${relative(root, file)} imports '${specifier}'; ${from}/ may import no packages`)
+      if (!rule.packages) out.push(`${relative(root, file)} imports '${specifier}'; ${from}/ may import no packages`)
       continue
     }
     const target = unitOf(resolve(dirname(file), specifier))
     if (target === from) continue
-    if (rule.allowed === null) continue
-    if (rule.allowed.has('*-testing') ? target !== 'testing' : rule.allowed.has(target)) continue
-    out.push(`${relative(root, file)} imports ${target}/ ('${specifier}'); ${from}/ may import only ${[...rule.allowed].join(', ')}`)
+    if (rule.forbidden.has(target)) out.push(`${relative(root, file)} imports ${target}/ ('${specifier}'); ${from}/ may not`)
+    else if (rule.allowed !== null && !rule.allowed.has(target)) {
+      out.push(`${relative(root, file)} imports ${target}/ ('${specifier}'); ${from}/ may import only ${[...rule.allowed].join(', ')}`)
+    }
   }
   return out
 }
 
 function loadRules (): Map<string, FolderRule> {
   const rules = new Map<string, FolderRule>()
-  rules.set('errors', { allowed: new Set(), packages: true })
-  rules.set('index', { allowed: new Set(['*-testing']), packages: true })
+  rules.set('errors', { allowed: NONE, forbidden: NONE, packages: true })
+  rules.set('index', { allowed: null, forbidden: TESTING, packages: true })
   for (const name of readdirSync(srcRoot)) {
     const dir = join(srcRoot, name)
     if (!statSync(dir).isDirectory()) continue

@@ -3,14 +3,14 @@
  * KvStateMachine. Transport-agnostic: the HTTP endpoint and in-process callers both use
  * `handle`, which never throws — every failure becomes a `{ ok: false, code }` response.
  */
-import type { TransportStats } from '../transport/transport.js'
 import { createHash } from 'node:crypto'
 import { QuorateError, abortError } from '../errors.js'
 import type { RaftNode } from '../node/node.js'
+import type { TransportStats } from '../transport/transport.js'
 import { encodeKvCommand } from '../kv/command.js'
 import type { KvOutput } from '../kv/semantics.js'
 import type { KvStateMachine } from '../kv/state-machine.js'
-import { checkInt } from '../util/validate.js'
+import { check, checkInt } from '../util/validate.js'
 import { failureResponse, parseClientRequest } from './protocol.js'
 import type { ClientResponse, NodeReport } from './protocol.js'
 
@@ -32,6 +32,7 @@ export function validateKvServiceOptions (options: KvServiceOptions): void {
   if (typeof options?.node?.propose !== 'function') throw new QuorateError('OPTIONS_INVALID', 'KvService: option "node" must be a RaftNode')
   if (typeof options.machine?.entries !== 'function') throw new QuorateError('OPTIONS_INVALID', 'KvService: option "machine" must be a KvStateMachine')
   checkInt(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 'KvService', 'requestTimeoutMs', 1)
+  check(options.transportStats === undefined || typeof options.transportStats === 'function', 'KvService', 'transportStats', 'a function returning the transport\'s stats', typeof options.transportStats)
 }
 
 /** SHA-256 (hex) of a state machine's sorted key-value pairs. */
@@ -47,6 +48,7 @@ export function kvStateHash (machine: KvStateMachine): string {
 export class KvService {
   readonly #node: RaftNode
   readonly #machine: KvStateMachine
+  readonly #transportStats: (() => TransportStats) | undefined
   readonly #timeoutMs: number
 
   constructor (options: KvServiceOptions) {
@@ -56,8 +58,6 @@ export class KvService {
     this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
     this.#transportStats = options.transportStats
   }
-
-  readonly #transportStats: (() => TransportStats) | undefined
 
   get node (): RaftNode { return this.#node }
 
@@ -74,7 +74,7 @@ export class KvService {
       appliedIndex: s.appliedIndex,
       keys: this.#machine.size,
       stateHash: hash ? kvStateHash(this.#machine) : '',
-      ...(this.#transportStats === undefined ? {} : { transport: { ...this.#transportStats() } })
+      ...(this.#transportStats === undefined ? {} : { transport: this.#transportStats() })
     }
   }
 

@@ -3,7 +3,7 @@
  * run: its semantics (shared with the checker's model in `quorate/testing`), its command
  * codec and `KvStateMachine`.
  *
- * May import: sm, node, util, errors.
+ * May import: node, util, errors.
  */
 export * from './semantics.js'
 export * from './command.js'

@@ -1,7 +1,7 @@
 /**
  * quorate/lamport: Lamport clocks and a replicated tuple store with negative tuples.
  *
- * May import: sm, node, storage, util, errors.
+ * May import: node, storage, util, errors.
  */
 export { LamportClock, DEFAULT_INITIAL_COUNTER, validateLamportClockOptions } from './clock.js'
 export type { LamportClockOptions } from './clock.js'

@@ -2,7 +2,7 @@
  * quorate/lease: leases with fencing tokens replicated through Raft, and exclusive execution.
  * See docs/lease.md.
  *
- * May import: sm, node, raft, util, errors.
+ * May import: node, raft, util, errors.
  */
 export { LeaseTable } from './table.js'
 export type { LeaseRecord, LeaseOutcome, LeaseRefusal, LeaseChangeListener } from './table.js'

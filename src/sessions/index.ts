@@ -3,6 +3,6 @@
  * `SessionStateMachine` that applies each (client, sequence) once, its envelope codec, and
  * the `ClientSession` that registers, numbers and retries commands.
  *
- * May import: sm, node, raft, util, errors.
+ * May import: node, raft, util, errors.
  */
 export * from './state-machine.js'

@@ -36,6 +36,11 @@ import {
 import { certificateIdentity, serverTlsOptions } from './tcp-identity.js'
 import { backoffMs, Connection, estimatedSize, Peer, type Socket } from './tcp-connection.js'
 
+/** Names an inbound socket in the unauthenticated set and in log messages: its remote address and port. */
+function socketKey (socket: net.Socket): string {
+  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
+}
+
 /**
  * Node's own TLS handshakeTimeout is set this much beyond connectTimeoutMs: a backstop only,
  * so the admission deadline (which also covers the hello) fires first and counts the rejection.
@@ -226,21 +231,17 @@ class TcpTransport implements Transport {
       if (this.#tls === undefined) this.#accept(socket)
     })
     server.on('tlsClientError', (err: Error & { code?: string }, socket: tls.TLSSocket) => {
-      const key = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
+      const key = socketKey(socket)
       socket.destroy()
       if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
         // Normally the admission deadline fired first and counted it; count only if it did not.
         if (!this.#unauthenticated.has(key)) return
         this.#authenticated(key, null)
-        this.#counters.rejected++
-        this.#counters.rejectedHandshakeTimeout++
-        this.#report('WIRE_HANDSHAKE_TIMEOUT', `Closed a connection whose TLS handshake did not finish: ${err.message}`, err)
+        this.#countRefusal('rejectedHandshakeTimeout', 'WIRE_HANDSHAKE_TIMEOUT', `Closed a connection whose TLS handshake did not finish: ${err.message}`, err)
         return
       }
-      this.#counters.rejected++
       this.#counters.tlsFailures++
-      this.#counters.rejectedBadCertificate++
-      this.#report('WIRE_TLS_FAILED', `Refused a TLS connection: ${err.message}`, err)
+      this.#countRefusal('rejectedBadCertificate', 'WIRE_TLS_FAILED', `Refused a TLS connection: ${err.message}`, err)
     })
     this.#server = server
     try {
@@ -446,21 +447,17 @@ class TcpTransport implements Transport {
    * reached. The deadline runs from accept, so TLS and the hello together get connectTimeoutMs.
    */
   #admit (socket: net.Socket): boolean {
-    const key = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
+    const key = socketKey(socket)
     if (this.#status !== 'open' || socket.remotePort === undefined || this.#unauthenticated.has(key)) { socket.destroy(); return false }
     if (this.#unauthenticated.size >= this.#maxUnauthenticated) {
       socket.destroy()
-      this.#counters.rejected++
-      this.#counters.rejectedTooManyPending++
-      this.#report('WIRE_TOO_MANY_PENDING', `Closed a connection from ${key}: ${this.#maxUnauthenticated} connections are already waiting to authenticate`)
+      this.#countRefusal('rejectedTooManyPending', 'WIRE_TOO_MANY_PENDING', `Closed a connection from ${key}: ${this.#maxUnauthenticated} connections are already waiting to authenticate`)
       return false
     }
     const timer = this.#clock.setTimeout(() => {
       if (this.#unauthenticated.get(key)?.socket !== socket) return
       this.#unauthenticated.delete(key)
-      this.#counters.rejected++
-      this.#counters.rejectedHandshakeTimeout++
-      this.#report('WIRE_HANDSHAKE_TIMEOUT', `Closed a connection from ${key}: not authenticated within ${this.#connectTimeoutMs} ms`)
+      this.#countRefusal('rejectedHandshakeTimeout', 'WIRE_HANDSHAKE_TIMEOUT', `Closed a connection from ${key}: not authenticated within ${this.#connectTimeoutMs} ms`)
       socket.destroy()
     }, this.#connectTimeoutMs)
     this.#unauthenticated.set(key, { socket, timer })
@@ -480,7 +477,7 @@ class TcpTransport implements Transport {
   #accept (socket: Socket): void {
     if (this.#status !== 'open') { socket.destroy(); return }
     const conn = new Connection(socket, false, null)
-    conn.pendingKey = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
+    conn.pendingKey = socketKey(socket)
     this.#handshaking.add(conn)
     this.#attach(conn)
   }
@@ -505,14 +502,10 @@ class TcpTransport implements Transport {
     if (conn.state !== 'handshaking' || !conn.outbound) return
     if (conn.identityRefused) {
       this.#counters.identityMismatches++
-      this.#counters.rejectedBadCertificate++
-      this.#counters.rejected++
-      this.#report('WIRE_IDENTITY_MISMATCH', `Node ${conn.peerId ?? '?'} presented a certificate for another node`, err)
+      this.#countRefusal('rejectedBadCertificate', 'WIRE_IDENTITY_MISMATCH', `Node ${conn.peerId ?? '?'} presented a certificate for another node`, err)
     } else if (conn.socket instanceof tls.TLSSocket && (err.code?.startsWith('ERR_SSL') === true || /certificate|alert/i.test(err.message))) {
       this.#counters.tlsFailures++
-      this.#counters.rejectedBadCertificate++
-      this.#counters.rejected++
-      this.#report('WIRE_TLS_FAILED', `TLS handshake with ${conn.peerId ?? '?'} failed: ${err.message}`, err)
+      this.#countRefusal('rejectedBadCertificate', 'WIRE_TLS_FAILED', `TLS handshake with ${conn.peerId ?? '?'} failed: ${err.message}`, err)
     }
   }
 
@@ -713,6 +706,13 @@ class TcpTransport implements Transport {
     } else {
       this.#dropPending(peer, 'unreachableDrops')
     }
+  }
+
+  /** Counts a refused connection under `reason` (and in `rejected`) and reports it. */
+  #countRefusal (reason: 'rejectedHandshakeTimeout' | 'rejectedTooManyPending' | 'rejectedBadCertificate', code: ErrorCode, message: string, cause?: unknown): void {
+    this.#counters.rejected++
+    this.#counters[reason]++
+    this.#report(code, message, cause)
   }
 
   #report (code: ErrorCode, message: string, cause?: unknown): void {

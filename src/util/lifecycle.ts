@@ -28,10 +28,10 @@ export class Lifecycle {
 
   /** Throws NODE_NOT_OPEN unless open. */
   assertOpen (): void {
-    if (this.#status !== 'open') throw this.notOpenError()
+    if (this.#status !== 'open') throw this.#notOpenError()
   }
 
-  notOpenError (): QuorateError {
+  #notOpenError (): QuorateError {
     return new QuorateError('NODE_NOT_OPEN', `The ${this.#component} is not open (it is ${this.#status})`)
   }
 
