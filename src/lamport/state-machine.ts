@@ -50,11 +50,14 @@ export class TupleStateMachine implements StateMachine<TupleApplyResult> {
     }
   }
 
-  async * snapshot (): AsyncIterable<Uint8Array> {
+  /** The store as of this call (encoded now, so later applies do not change it), in chunks. */
+  snapshot (): AsyncIterable<Uint8Array> {
     const bytes = encodeDelta(this.store.snapshot())
-    for (let at = 0; at < bytes.length; at += SNAPSHOT_CHUNK_BYTES) {
-      yield bytes.subarray(at, Math.min(bytes.length, at + SNAPSHOT_CHUNK_BYTES))
-    }
+    return (async function * () {
+      for (let at = 0; at < bytes.length; at += SNAPSHOT_CHUNK_BYTES) {
+        yield bytes.subarray(at, Math.min(bytes.length, at + SNAPSHOT_CHUNK_BYTES))
+      }
+    })()
   }
 
   async restore (chunks: AsyncIterable<Uint8Array>): Promise<void> {

@@ -10,7 +10,7 @@ import { RaftNode } from '../../src/node/node.js'
 import type { RaftNodeOptions } from '../../src/node/node.js'
 import { MemoryNetwork } from '../../src/transport/memory.js'
 import { CrashStorage } from '../../src/testing/crash-storage.js'
-import { ClientSession, SessionStateMachine, decodeEnvelope, isSessionEnvelope } from '../../src/sessions/state-machine.js'
+import { ClientSession, SessionStateMachine, decodeEnvelope } from '../../src/sessions/state-machine.js'
 import type { ProposeFn } from '../../src/sessions/state-machine.js'
 import { CountingMachine, enc } from './sessions-helpers.js'
 
@@ -49,10 +49,8 @@ class SessionCluster {
         electionTicks: 10,
         stateMachine: {
           apply: (command, index) => {
-            if (isSessionEnvelope(command)) {
-              const env = decodeEnvelope(command)
-              if (env.kind === 2) seqs.push(env.seq)
-            }
+            const env = decodeEnvelope(command)
+            if (env.kind === 2) seqs.push(env.seq)
             return sessions.apply(command, index)
           }
         },
