@@ -25,7 +25,7 @@ export const ERROR_CODES = {
   RAFT_NOT_MEMBER: 'The node is not a member of the cluster configuration.',
   SESSION_EXPIRED: 'The client session is unknown to the state machine (expired, evicted, closed or never registered); the command was not applied and earlier outstanding commands may or may not have been.',
   SESSION_SEQUENCE_TOO_OLD: 'The command\'s sequence number is below what its session still remembers (its result was discarded); it was not applied again.',
-  SESSION_ENVELOPE_INVALID: 'A session envelope (a command starting with the reserved bytes F5 53) could not be decoded; it was not applied.',
+  SESSION_ENVELOPE_INVALID: 'A command given to a SessionStateMachine is not a well-formed session envelope; it was not applied.',
   SM_MOUNT_INVALID: 'A state machine could not be mounted on the router (bad or duplicate id, no snapshot()/restore() and not declared stateless, or mounted after the first apply).',
   SM_UNKNOWN_MACHINE: 'A routed command names a member id that is not mounted; it was not applied (returned as the entry result).',
   SM_COMMAND_INVALID: 'A command given to the router does not start with a valid member tag; it was not applied (returned as the entry result).',
