@@ -18,7 +18,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { runSimulation, combineHashes, describeFault, MUTANTS, searchMutant, describeFinding, runFigure16, figure16Markdown } from '../../src/testing/index.js'
+import { combineHashes } from '../../src/testing/sim/trace.js'
+import { runSimulation, describeFault, MUTANTS, searchMutant, describeFinding, runFigure16, figure16Markdown } from '../../src/testing/index.js'
 import type { FaultEvent, MutantName, SimulationResult } from '../../src/testing/index.js'
 
 const args = process.argv.slice(2)
