@@ -30,7 +30,9 @@ import type { Clock, Timer } from '../util/clock.js'
 import { systemClock } from '../util/clock.js'
 import type { RaftOptions } from '../raft/options.js'
 import { RaftCore } from '../raft/raft.js'
-import type { CoreStatus, RaftMutations } from '../raft/raft.js'
+import type { CoreStatus } from '../raft/raft.js'
+import type { NodeMutations } from './test-hooks.js'
+import { installCoreReader, nodeMutationsOf } from './test-hooks.js'
 import type { Ready, Role } from '../raft/ready.js'
 import { QuorateError, abortError, isQuorateError } from '../errors.js'
 import { check, checkInt } from '../util/validate.js'
@@ -51,16 +53,6 @@ export const NODE_DEFAULTS = {
   snapshotWindowChunks: SNAPSHOT_DEFAULTS.windowChunks,
   autoLeaveJoint: true
 } as const
-
-/** Deliberately broken behaviours for the simulator's mutation check. Never use them otherwise. */
-export interface NodeMutations extends RaftMutations {
-  /** Do not persist term/vote changes (violates Figure 2's persistent state rule). */
-  skipVotePersist?: boolean
-  /** Send messages before the batch they acknowledge is durable. */
-  ackBeforeDurable?: boolean
-  /** Answer reads from local state without confirming leadership. */
-  staleReads?: boolean
-}
 
 export interface RaftNodeOptions extends Omit<RaftOptions, 'random'> {
   /** Where the hard state, log and snapshots live. The node opens and closes it. */
@@ -104,8 +96,6 @@ export interface RaftNodeOptions extends Omit<RaftOptions, 'random'> {
   trace?: (event: TraceEvent) => void
   /** Forwards counters and latency observations to your metrics system. @default none */
   metrics?: MetricsSink
-  /** Test-only fault injection for the simulator's mutation check. */
-  mutations?: NodeMutations
 }
 
 export interface TraceEvent {
@@ -157,6 +147,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   readonly #requestTimeoutTicks: number
   readonly #maxProposalBatch: number
   readonly #mutations: NodeMutations
+
+  static {
+    // The simulator's checkers read the core through quorate/testing (test-hooks.ts).
+    installCoreReader((node) => node.#core)
+  }
+
   #core: RaftCore | null = null
   #status: ComponentStatus = 'closed'
   #failure: QuorateError | null = null
@@ -228,7 +224,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     checkInt(this.#maxProposalBatch, C, 'maxProposalBatch', 1)
     this.#sync = options.sync ?? NODE_DEFAULTS.sync
     this.#clock = options.clock ?? systemClock
-    this.#mutations = options.mutations ?? {}
+    this.#mutations = nodeMutationsOf(options)
     this.#options = options
     this.#metrics = new NodeMetrics(options.metrics)
     this.id = options.id
@@ -271,7 +267,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
           await stateMachine.restore(snap.chunks)
         }
       }
-      this.#core = new RaftCore({ ...this.#options, random: this.#options.random }, stored, this.#mutations)
+      this.#core = new RaftCore({ ...this.#options, random: this.#options.random }, stored)
       this.#snapshotIndex = stored.snapshot?.index ?? 0
       this.#persistedTerm = stored.hardState.term
       this.#persistedVote = stored.hardState.vote
@@ -450,12 +446,6 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     return { ...base, lifecycle: this.#status, failure: this.#failure }
   }
 
-  /**
-   * The pure core, for checkers in the deterministic simulator (quorate/testing). Read it, never
-   * drive it: the node owns it. Null while the node is closed.
-   * @internal
-   */
-  debugCore (): RaftCore | null { return this.#core }
 
   #assertOpen (): void {
     if (this.#failure !== null) throw this.#failure

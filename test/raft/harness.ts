@@ -5,7 +5,8 @@
  * can be restarted from exactly what it had made durable.
  */
 import { RaftCore } from '../../src/raft/raft.js'
-import type { RaftMutations } from '../../src/raft/raft.js'
+import type { RaftMutations } from '../../src/raft/test-hooks.js'
+import { withMutations } from '../../src/raft/test-hooks.js'
 import type { RaftOptions } from '../../src/raft/options.js'
 import type { Entry, HardState, Message, NodeId } from '../../src/raft/types.js'
 import type { StoredState } from '../../src/storage/storage.js'
@@ -47,7 +48,7 @@ export class CoreNetwork {
   start (id: NodeId): RaftCore {
     const disk = this.disks.get(id)!
     const stored: StoredState = { hardState: disk.hardState, snapshot: null, entries: disk.entries.slice() }
-    const core = new RaftCore({ id, voters: this.ids, random: this.random.fork(), ...this.options }, stored, this.mutations)
+    const core = new RaftCore(withMutations({ id, voters: this.ids, random: this.random.fork(), ...this.options }, this.mutations), stored)
     this.cores.set(id, core)
     this.applied.set(id, [])
     this.reads.set(id, [])

@@ -19,7 +19,9 @@
  * if (!result.ok) console.log(result.violations, result.liveness, result.linearizability)
  */
 import { RaftNode } from '../../node/node.js'
-import type { NodeMutations, NodeStatus } from '../../node/node.js'
+import type { NodeStatus } from '../../node/node.js'
+import type { NodeMutations } from '../../node/test-hooks.js'
+import { coreOf, withMutations } from '../../node/test-hooks.js'
 import type { StateMachine } from '../../node/state-machine.js'
 import type { ClusterConfig, Message, NodeId } from '../../raft/types.js'
 import { isMember } from '../../raft/confchange.js'
@@ -408,7 +410,7 @@ class Simulation<Input, Output> {
   #afterStep (): void {
     const observed = []
     for (const m of this.#members.values()) {
-      const core = m.node?.debugCore() ?? null
+      const core = coreOf(m.node)
       observed.push({ id: m.id, core })
       if (core !== null) {
         const c = core.log.committed
@@ -432,7 +434,7 @@ class Simulation<Input, Output> {
     const machine = this.#workload.createStateMachine()
     const storage = m.storage
     const transport = new ObservedTransport(this.#network.transport(id), {
-      sent: (msg) => { this.#checker.observeSend(id, msg, storage, m.node?.debugCore() ?? null) },
+      sent: (msg) => { this.#checker.observeSend(id, msg, storage, coreOf(m.node)) },
       delivered: (msg) => { this.#trace.record(this.#clock.now(), describeMessage(msg)) },
       blocked: (msg) => this.#isolated.size > 0 && (this.#isolated.has(msg.from) || this.#isolated.has(msg.to))
     })
@@ -451,7 +453,7 @@ class Simulation<Input, Output> {
       ...(machine.snapshot === undefined ? {} : { snapshot: () => hashing(machine.snapshot!(), (h) => { m.snapshotHash = h }) }),
       ...(machine.restore === undefined ? {} : { restore: async (chunks: AsyncIterable<Uint8Array>) => { await machine.restore!(hashing(chunks, (h) => { m.restoreHash = h })) } })
     }
-    const node = new RaftNode({
+    const node = new RaftNode(withMutations({
       id,
       voters: this.#ids,
       storage,
@@ -469,7 +471,6 @@ class Simulation<Input, Output> {
       // A state machine that cannot snapshot runs with the node's default (no snapshots).
       ...(machine.snapshot === undefined || machine.restore === undefined ? {} : this.#snapshotOptions),
       readMode: this.#readMode,
-      mutations: this.#o.mutations ?? {},
       trace: (e) => {
         const now = this.#clock.now()
         switch (e.kind) {
@@ -480,7 +481,7 @@ class Simulation<Input, Output> {
           case 'apply': this.#trace.record(now, `${e.node} applied ${e.index ?? ''}`); return
           case 'failed': this.#trace.record(now, `${e.node} FAILED`); return
           case 'config': {
-            const c = node.debugCore()?.config
+            const c = coreOf(node)?.config
             this.#trace.record(now, `${e.node} config at ${e.index ?? ''}: voters ${c?.voters.join(',') ?? '?'}${c !== undefined && c.votersOutgoing.length > 0 ? ` outgoing ${c.votersOutgoing.join(',')}` : ''} learners ${c?.learners.join(',') ?? '?'}`)
             this.#configIndexes.add(e.index ?? 0)
             this.#noteConfig(e.index ?? 0, c)
@@ -495,10 +496,10 @@ class Simulation<Input, Output> {
             this.#trace.record(now, `${e.node} installed snapshot at ${e.index ?? ''}`)
             this.#coverage.snapshotsInstalled++
             this.#checker.observeSnapshot(id, e.index ?? 0, m.restoreHash, true)
-            this.#noteConfig(e.index ?? 0, node.debugCore()?.config)
+            this.#noteConfig(e.index ?? 0, coreOf(node)?.config)
         }
       }
-    })
+    }, this.#o.mutations ?? {}))
     m.node = node
     m.machine = machine
     m.transport = transport
@@ -556,7 +557,7 @@ class Simulation<Input, Output> {
     let best: Member | null = null
     let bestTerm = -1
     for (const m of this.#members.values()) {
-      const core = m.node?.debugCore() ?? null
+      const core = coreOf(m.node)
       if (core !== null && core.role === 'leader' && core.term > bestTerm) { best = m; bestTerm = core.term }
     }
     return best
@@ -666,7 +667,7 @@ class Simulation<Input, Output> {
         if (this.#stopped || this.#clock.now() >= deadline) break
         const leader = this.#leader()
         const node = leader?.node ?? null
-        const config = node?.debugCore()?.config ?? null
+        const config = coreOf(node)?.config ?? null
         const step: AdminStep = node === null || config === null ? 'wait' : plan(node, config)
         if (step === 'done' || step === 'skip') { outcome = step; break }
         if (step !== 'wait') {
@@ -808,7 +809,7 @@ class Simulation<Input, Output> {
       const m = this.#members.get(v)
       if (m === undefined) return false
       if (m.storage.durableHardState.commit >= index) return true
-      const core = m.node?.debugCore() ?? null
+      const core = coreOf(m.node)
       return this.#healed && core !== null && core.log.committed >= index
     }
     const settled = [...config.voters, ...config.votersOutgoing].every(knows)
@@ -838,7 +839,7 @@ class Simulation<Input, Output> {
     const isolateFor = Math.floor(this.#faultRandom.next() * c.isolateFor)
     const delay = Math.floor(this.#faultRandom.next() * (c.delayMs + 1))
     this.#clock.setTimeout(() => {
-      const core = node.debugCore()
+      const core = coreOf(node)
       if (this.#healed || m.node !== node || core === null || core.role !== 'leader' || core.term !== term) return
       this.#trace.record(this.#clock.now(), `fault isolate new leader ${m.id} for ${isolateFor}ms`)
       this.#isolated.add(m.id)
@@ -894,7 +895,7 @@ class Simulation<Input, Output> {
    */
   #livenessProblems (): string[] {
     const problems: string[] = []
-    const statuses = [...this.#members.values()].filter((m) => m.phase === 'member').map((m) => ({ id: m.id, s: m.node?.lifecycle === 'open' ? m.node.status() : null, config: m.node?.debugCore()?.config ?? null }))
+    const statuses = [...this.#members.values()].filter((m) => m.phase === 'member').map((m) => ({ id: m.id, s: m.node?.lifecycle === 'open' ? m.node.status() : null, config: coreOf(m.node)?.config ?? null }))
     const leaders = statuses.filter((x) => x.s?.role === 'leader')
     let leader: { id: NodeId, commit: number, progress: NodeStatus['progress'], config: ClusterConfig } | null = null
     for (const l of leaders) {
