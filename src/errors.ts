@@ -57,9 +57,10 @@ export const ERROR_CODES = {
   LEASE_EXPIRED: 'The lease expired before the operation completed.',
   LEASE_NOT_READY: 'A restarted node waits one maximum lease duration before it grants leases.',
   CLOCK_NOT_IDLE: 'ManualClock.runUntilIdle reached its timer limit with timers still pending (a periodic timer never goes idle).',
-  CHECKER_TIMEOUT: 'The linearizability checker ran out of its time budget (counted as a failure).',
+  CHECKER_TIMEOUT: 'The linearizability checker ran out of its time or step budget (counted as a failure); details.result.timedOut names the unfinished sub-histories.',
   CHECKER_NOT_LINEARIZABLE: 'assertLinearizable found a history that is not linearizable; the message explains why and details.result holds the counterexample.',
   CHECKER_HISTORY_INVALID: 'A history given to the linearizability checker or its recorder is malformed; the message names the operation.',
+  CHECKER_WORKER_FAILED: 'A worker thread of checkLinearizabilityInWorkers could not start, load its model, receive the history or answer.',
   KV_COMMAND_INVALID: 'A key-value workload command (quorate/testing) could not be encoded or decoded.',
   CLUSTER_PROCESS_FAILED: 'A node process could not be started, or exited before it printed its ready line; the message holds its stderr.',
   CLUSTER_REQUEST_INVALID: 'A client request to a cluster node was malformed (bad JSON, unknown type, wrong field types or too large).'

@@ -52,8 +52,14 @@ export async function closeAll (): Promise<void> {
   await Promise.all(opened.splice(0).map(async (t) => await t.close()))
 }
 
+/**
+ * How long the helpers wait for what must happen before failing: generous, so that only a
+ * bug reaches it and a loaded machine never does.
+ */
+export const PATIENCE_MS = 20_000
+
 /** Polls `condition` every few ms; throws after `timeoutMs` (a bound on waiting, not a timing assertion). */
-export async function waitUntil (what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
+export async function waitUntil (what: string, condition: () => boolean, timeoutMs = PATIENCE_MS): Promise<void> {
   const deadline = performance.now() + timeoutMs
   while (!condition()) {
     if (performance.now() > deadline) throw new Error(`Timed out waiting for ${what}`)
@@ -63,7 +69,7 @@ export async function waitUntil (what: string, condition: () => boolean, timeout
 
 /** Sends `make()` every few ms until `condition` holds (for paths where early messages may be dropped). */
 export async function sendUntil (what: string, node: TestNode, make: () => Message[], condition: () => boolean): Promise<void> {
-  const deadline = performance.now() + 5000
+  const deadline = performance.now() + PATIENCE_MS
   while (!condition()) {
     if (performance.now() > deadline) throw new Error(`Timed out sending until ${what}`)
     node.t.send(make())
