@@ -1,0 +1,26 @@
+/**
+ * Runs every scenario file in test/raft/testdata (see scenario/runner.ts for the commands).
+ * A file fails with a diff of its golden output; `REWRITE=1` rewrites the files instead,
+ * for review with `git diff`.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { runFile } from './scenario/datadriven.js'
+import { ScenarioRunner } from './scenario/runner.js'
+
+const dir = new URL('../../../test/raft/testdata/', import.meta.url).pathname
+const rewrite = process.env.REWRITE === '1'
+
+for (const name of readdirSync(dir).filter((f) => f.endsWith('.txt')).sort()) {
+  test(`scenario ${name.replace(/\.txt$/, '').replaceAll('-', ' ')} matches its golden output`, () => {
+    const path = join(dir, name)
+    const runner = new ScenarioRunner()
+    const { actual, expected } = runFile(readFileSync(path, 'utf8'), `test/raft/testdata/${name}`, (c) => runner.run(c))
+    if (rewrite) { if (actual !== expected) writeFileSync(path, expected); return }
+    assert.fixture(actual, expected, `${name} differs from what the runner prints (REWRITE=1 to accept)`)
+  })
+}
+
+test.run()
