@@ -23,4 +23,14 @@ for (const name of readdirSync(dir).filter((f) => f.endsWith('.txt')).sort()) {
   })
 }
 
+test('the scenario runner reports a changed output, an unknown argument and a missing separator', () => {
+  const file = 'add-nodes 1\n----\nn1: leader\n\nraft-state\n----\nn1: follower term=0 leader=-\n'
+  const runner = new ScenarioRunner()
+  const { actual, expected } = runFile(file, 'inline', (c) => runner.run(c))
+  assert.is.not(actual, expected, 'a golden output that no longer matches is a difference')
+  assert.ok(expected.includes('n1: follower term=0 leader=- last=0/0 voters=(n1)'), 'and the rewrite holds the real output')
+  assert.throws(() => runFile('add-nodes 1 prevote=false\n----\n', 'inline', (c) => new ScenarioRunner().run(c)), /inline:1: add-nodes: unknown argument\(s\): prevote=false/)
+  assert.throws(() => runFile('raft-state\n', 'inline', (c) => new ScenarioRunner().run(c)), /inline:1: case has no ----/)
+})
+
 test.run()

@@ -42,9 +42,9 @@ export class ScenarioRunner {
   readonly #tables = new TableScenario()
 
   run (c: Case): string {
-    const args = new Args(c.args)
-    const table = this.#tables.run(c, args)
+    const table = this.#tables.run(c)
     if (table !== null) return table
+    const args = new Args(c.args)
     const out: string[] = []
     this.#dispatch(c.command, args, out)
     args.done()
