@@ -1,37 +1,28 @@
 /**
  * Snapshots (§7), membership changes (thesis §4), leadership transfer (thesis §3.10) on
- * real nodes over the in-memory network.
+ * real nodes over the in-memory network, in virtual time (test/harness).
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { TestCluster } from './cluster-harness.js'
+import { Cluster } from '../harness/index.js'
 import { SnapshotReceiver, SnapshotSender } from '../../src/node/snapshot-transfer.js'
 import type { ServedSnapshot } from '../../src/node/snapshot-transfer.js'
 import { applyConfigChange } from '../../src/raft/confchange.js'
 import { QuorateError } from '../../src/errors.js'
-import type { CrashStorage } from '../../src/testing/crash-storage.js'
 
-const until = async (what: string, ok: () => boolean, timeoutMs = 15_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
-async function load (cluster: TestCluster, from: number, count: number): Promise<void> {
+async function load (cluster: Cluster, from: number, count: number): Promise<void> {
   let next = from
   const worker = async (): Promise<void> => { while (next < from + count) await cluster.proposeWithRetry(`c${next++}`) }
   await Promise.all(Array.from({ length: 16 }, worker))
 }
 
-function assertAgree (cluster: TestCluster, ids: string[]): void {
+function assertAgree (cluster: Cluster, ids: readonly string[]): void {
   const logs = ids.map((id) => cluster.members.get(id)!.machine.log.map((x) => `${x.index}:${x.command}`).join(','))
   for (const l of logs) assert.is(l, logs[0], 'replicas applied the same sequence')
 }
 
 test('§7 a slow follower behind the compacted log catches up through InstallSnapshot', async () => {
-  const cluster = new TestCluster(['n1', 'n2', 'n3'], { node: { snapshotEntries: 300, snapshotKeepEntries: 50, snapshotChunkBytes: 2048 } })
+  const cluster = new Cluster(['n1', 'n2', 'n3'], { node: { snapshotEntries: 300, snapshotKeepEntries: 50, snapshotChunkBytes: 2048 } })
   await cluster.startAll()
   try {
     const leader = await cluster.waitForLeader()
@@ -50,15 +41,15 @@ test('§7 a slow follower behind the compacted log catches up through InstallSna
 })
 
 test('§7 a node restarts from its snapshot plus the log tail', async () => {
-  const cluster = new TestCluster(['n1', 'n2', 'n3'], { node: { snapshotEntries: 200, snapshotKeepEntries: 20 } })
+  const cluster = new Cluster(['n1', 'n2', 'n3'], { node: { snapshotEntries: 200, snapshotKeepEntries: 20 } })
   await cluster.startAll()
   try {
     await cluster.waitForLeader()
     await load(cluster, 0, 700)
     const victim = cluster.members.get('n2')!
     const before = victim.machine.log.length
-    await victim.node.close()
-    const restarted = await cluster.start('n2', (victim.storage as CrashStorage).crash())
+    await cluster.crash('n2')
+    const restarted = await cluster.start('n2')
     assert.is(restarted.machine.restores, 1, 'restored from the stored snapshot at open')
     await load(cluster, 700, 50)
     const leader = await cluster.waitForLeader()
@@ -103,7 +94,7 @@ test('thesis §4.3 joint consensus: replacing two voters enters C_old,new and le
   assert.equal(applyConfigChange({ voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [] }, { operations: [{ type: 'addVoter', id: 'd' }, { type: 'remove', id: 'a' }] }).votersOutgoing, ['a', 'b', 'c'], 'two voter changes need a joint configuration')
   // n4 and n5 join later: like every node, they are started with the cluster's initial voters
   // (n1-n3) and learn the current configuration from the log.
-  const cluster = new TestCluster(['n1', 'n2', 'n3'])
+  const cluster = new Cluster(['n1', 'n2', 'n3'])
   const members = ['n1', 'n2', 'n3']
   await cluster.startAll()
   try {
@@ -114,12 +105,12 @@ test('thesis §4.3 joint consensus: replacing two voters enters C_old,new and le
     // Replace two followers with n4 and n5 (not started yet: they join empty and catch up).
     const followers = members.filter((id) => id !== leader.id)
     await Promise.all(['n4', 'n5'].map(async (id) => await cluster.start(id)))
-    const final = await leader.changeMembership({ operations: [{ type: 'addVoter', id: 'n4' }, { type: 'addVoter', id: 'n5' }, { type: 'remove', id: followers[0]! }, { type: 'remove', id: followers[1]! }] })
+    const final = await cluster.await(leader.changeMembership({ operations: [{ type: 'addVoter', id: 'n4' }, { type: 'addVoter', id: 'n5' }, { type: 'remove', id: followers[0]! }, { type: 'remove', id: followers[1]! }] }))
     assert.equal([...final.voters].sort(), [leader.id, 'n4', 'n5'].sort())
     assert.equal(final.votersOutgoing, [])
     assert.ok(configs.some((c) => c.split('/')[1]!.length > 0), 'passed through a joint configuration')
     // The removed followers get no more entries; shut them down.
-    for (const id of followers) await cluster.node(id).close()
+    for (const id of followers) await cluster.stop(id)
     await load(cluster, 50, 50)
     await cluster.waitApplied(leader.status().commitIndex)
     assertAgree(cluster, [leader.id, 'n4', 'n5'])
@@ -129,7 +120,7 @@ test('thesis §4.3 joint consensus: replacing two voters enters C_old,new and le
 })
 
 test('thesis §4.2.1 a new node joins as a learner, catches up without voting, then is promoted', async () => {
-  const cluster = new TestCluster(['n1', 'n2', 'n3'])
+  const cluster = new Cluster(['n1', 'n2', 'n3'])
   await cluster.startAll()
   try {
     const leader = await cluster.waitForLeader()
@@ -137,7 +128,7 @@ test('thesis §4.2.1 a new node joins as a learner, catches up without voting, t
     const joiner = await cluster.start('n4')
     const seen: string[] = []
     leader.on('config', (c) => seen.push(c.learners.includes('n4') ? 'learner' : c.voters.includes('n4') ? 'voter' : 'none'))
-    const config = await leader.addVoter('n4')
+    const config = await cluster.await(leader.addVoter('n4'))
     assert.ok(config.voters.includes('n4'))
     assert.equal(seen, ['learner', 'voter'], 'learner first, voter second')
     await cluster.waitApplied(leader.status().commitIndex)
@@ -149,17 +140,18 @@ test('thesis §4.2.1 a new node joins as a learner, catches up without voting, t
 })
 
 test('thesis §4.2.2 removing the leader: it hands over and steps down, and cannot disrupt the cluster', async () => {
-  const cluster = new TestCluster(['n1', 'n2', 'n3'])
+  const cluster = new Cluster(['n1', 'n2', 'n3'])
   await cluster.startAll()
   try {
     const leader = await cluster.waitForLeader()
     await load(cluster, 0, 50)
-    await leader.removeMember(leader.id)
-    await until('a new leader', () => cluster.ids.some((id) => id !== leader.id && cluster.node(id).status().role === 'leader'))
+    await cluster.await(leader.removeMember(leader.id))
+    await cluster.stepUntil(() => cluster.ids.some((id) => id !== leader.id && cluster.node(id).status().role === 'leader'), { what: 'a new leader' })
     const next = cluster.ids.map((id) => cluster.node(id)).find((n) => n.id !== leader.id && n.status().role === 'leader')!
     const term = next.status().term
     await load(cluster, 50, 50)
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    // Ten election timeouts of virtual time: a removed node that could campaign would have.
+    await cluster.runTicks(100)
     assert.is(leader.status().role, 'follower', 'the removed node never campaigns again')
     assert.is(next.status().term, term, 'no disruption: the term did not move')
     assert.ok(!next.status().voters.includes(leader.id))
@@ -169,22 +161,22 @@ test('thesis §4.2.2 removing the leader: it hands over and steps down, and cann
 })
 
 test('a second configuration change while one is pending fails with RAFT_CONFIG_PENDING', async () => {
-  const cluster = new TestCluster(['n1', 'n2', 'n3'])
+  const cluster = new Cluster(['n1', 'n2', 'n3'])
   await cluster.startAll()
   try {
     const leader = await cluster.waitForLeader()
     await load(cluster, 0, 5)
     const first = leader.addLearner('n9')
-    const err = await leader.addLearner('n8').catch((e: unknown) => e)
+    const err = await cluster.await(leader.addLearner('n8').catch((e: unknown) => e))
     assert.is((err as QuorateError).code, 'RAFT_CONFIG_PENDING')
-    await first
+    await cluster.await(first)
   } finally {
     await cluster.close()
   }
 })
 
 test('thesis §3.10 leadership transfer to a lagging node catches it up first, and proposals wait it out', async () => {
-  const cluster = new TestCluster(['n1', 'n2', 'n3'])
+  const cluster = new Cluster(['n1', 'n2', 'n3'])
   await cluster.startAll()
   try {
     const leader = await cluster.waitForLeader()
@@ -193,10 +185,10 @@ test('thesis §3.10 leadership transfer to a lagging node catches it up first, a
     await load(cluster, 0, 100)
     cluster.network.heal()
     const transfer = leader.transferLeadership(target)
-    const during = await leader.propose(new TextEncoder().encode('during')).catch((e: unknown) => e)
+    const during = await cluster.await(leader.propose(new TextEncoder().encode('during')).catch((e: unknown) => e))
     assert.ok(during instanceof QuorateError && ['RAFT_TRANSFER_IN_PROGRESS', 'RAFT_NOT_LEADER'].includes(during.code), 'proposals are refused during the transfer')
-    assert.is(await transfer, target)
-    await until('target leads', () => cluster.node(target).status().role === 'leader')
+    assert.is(await cluster.await(transfer), target)
+    await cluster.stepUntil(() => cluster.node(target).status().role === 'leader', { what: 'the target to lead' })
     await load(cluster, 100, 10)
     await cluster.waitApplied(cluster.node(target).status().commitIndex)
     assertAgree(cluster, cluster.ids)

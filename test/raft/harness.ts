@@ -12,6 +12,7 @@ import type { Entry, HardState, Message, NodeId } from '../../src/raft/types.js'
 import type { StoredState } from '../../src/storage/storage.js'
 import type { ReadState, Ready } from '../../src/raft/ready.js'
 import { SeededRandom } from '../../src/util/random.js'
+import { decodeConfigChange } from '../../src/raft/confchange.js'
 
 export interface Disk { hardState: HardState, entries: Entry[] }
 
@@ -32,10 +33,15 @@ export class CoreNetwork {
   readonly random: SeededRandom
 
   readonly mutations: RaftMutations
+  /** Options of nodes added with add(), over the network-wide ones (e.g. a joiner's initial config). */
+  readonly #nodeOptions = new Map<NodeId, Partial<RaftOptions>>()
+  /** The constructor's ids: the configuration every original node starts (and restarts) with. */
+  readonly #initialVoters: readonly NodeId[]
 
   constructor (ids: NodeId[], options: Partial<RaftOptions> = {}, seed = 1, disks?: Map<NodeId, Disk>, mutations: RaftMutations = {}) {
     this.mutations = mutations
-    this.ids = ids
+    this.ids = [...ids]
+    this.#initialVoters = ids
     this.options = options
     this.random = new SeededRandom(seed)
     for (const id of ids) {
@@ -48,12 +54,24 @@ export class CoreNetwork {
   start (id: NodeId): RaftCore {
     const disk = this.disks.get(id)!
     const stored: StoredState = { hardState: disk.hardState, snapshot: null, entries: disk.entries.slice() }
-    const core = new RaftCore(withMutations({ id, voters: this.ids, random: this.random.fork(), ...this.options }, this.mutations), stored)
+    const core = new RaftCore(withMutations({ id, voters: this.#initialVoters, random: this.random.fork(), ...this.options, ...this.#nodeOptions.get(id) }, this.mutations), stored)
     this.cores.set(id, core)
     this.applied.set(id, [])
     this.reads.set(id, [])
     this.down.delete(id)
     return core
+  }
+
+  /**
+   * Adds a node after construction, with its own options over the network's (voters,
+   * learners: a joiner starts outside the configuration until a change names it).
+   */
+  add (id: NodeId, options: Partial<RaftOptions>, disk: Disk = { hardState: { term: 0, vote: null, commit: 0 }, entries: [] }): RaftCore {
+    if (this.cores.has(id)) throw new Error(`node ${id} already exists`)
+    this.ids.push(id)
+    this.#nodeOptions.set(id, options)
+    this.disks.set(id, { hardState: { ...disk.hardState }, entries: disk.entries.slice() })
+    return this.start(id)
   }
 
   /** Crash: the node loses all in-memory state; its disk stays. */
@@ -87,21 +105,31 @@ export class CoreNetwork {
 
   /** Processes one ready batch of one node; returns the messages to deliver. */
   drain (id: NodeId): Message[] {
+    const rd = this.handleReady(id)
+    return rd === null ? [] : [...rd.earlyMessages, ...rd.messages]
+  }
+
+  /** Takes, persists, applies and acknowledges one ready batch of a live node (null if none). */
+  handleReady (id: NodeId): Ready | null {
     const core = this.core(id)
-    if (this.down.has(id) || !core.hasReady()) return []
+    if (this.down.has(id) || !core.hasReady()) return null
     const rd = core.ready()
     this.persist(id, rd)
     this.applied.get(id)!.push(...rd.committed)
+    // Configuration entries take effect when applied, in log order, as the node shell does.
+    for (const e of rd.committed) if (e.type === 'config') core.applyConfigChange(decodeConfigChange(e.data))
     this.reads.get(id)!.push(...rd.readStates)
     core.advance(rd)
-    return [...rd.earlyMessages, ...rd.messages]
+    return rd
   }
 
-  deliver (original: Message): void {
+  /** Steps `original` (rewritten) into its recipient; false if it was dropped on the way. */
+  deliver (original: Message): boolean {
     const m = this.rewrite === null ? original : this.rewrite(original)
-    if (m === null || this.down.has(m.to) || this.cut.has(`${m.from}->${m.to}`)) return
+    if (m === null || this.down.has(m.to) || this.cut.has(`${m.from}->${m.to}`)) return false
     this.delivered.push(m)
     this.cores.get(m.to)?.step(m)
+    return true
   }
 
   /** Delivers messages until no node has anything to do (bounded). */

@@ -1,12 +1,13 @@
 /**
- * The node shell driving real storage and the in-memory network: whole clusters.
+ * The node shell driving real storage and the in-memory network: whole clusters, in virtual
+ * time (test/harness), except one node on classic-level on disk, which waits on real I/O.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { TestCluster, RecordingMachine } from './cluster-harness.js'
+import { Cluster, RecordingMachine } from '../harness/index.js'
 import { CrashStorage } from '../../src/testing/crash-storage.js'
 import { LevelStorage } from '../../src/storage/level-storage.js'
 import { RaftNode } from '../../src/node/node.js'
@@ -16,7 +17,7 @@ import type { RaftStorage, StorageBatch, WriteOptions } from '../../src/storage/
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 
-async function commitMany (cluster: TestCluster, count: number, window: number): Promise<string[]> {
+async function commitMany (cluster: Cluster, count: number, window: number): Promise<string[]> {
   const acknowledged: string[] = []
   let next = 0
   const worker = async (): Promise<void> => {
@@ -31,8 +32,8 @@ async function commitMany (cluster: TestCluster, count: number, window: number):
   return acknowledged
 }
 
-function assertSameSequence (cluster: TestCluster, acknowledged: string[]): void {
-  const logs = [...cluster.members.values()].filter((m) => m.node.lifecycle === 'open').map((m) => m.machine.log)
+function assertSameSequence (cluster: Cluster, acknowledged: string[]): void {
+  const logs = cluster.open().map((m) => m.machine.log)
   const reference = logs[0]!
   for (const log of logs) {
     assert.equal(log.map((x) => x.index), reference.map((x) => x.index), 'same indexes applied')
@@ -47,19 +48,18 @@ function assertSameSequence (cluster: TestCluster, acknowledged: string[]): void
 for (const size of [3, 5]) {
   test(`a ${size}-node cluster elects a leader, commits 10,000 proposals, survives a leader crash and restart, and every node applies the same sequence`, async () => {
     const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`)
-    const cluster = new TestCluster(ids)
+    const cluster = new Cluster(ids)
     await cluster.startAll()
     try {
       await cluster.waitForLeader()
       const first = await commitMany(cluster, 5_000, 64)
       const old = await cluster.waitForLeader()
-      const oldStorage = cluster.members.get(old.id)!.storage as CrashStorage
-      await old.close()
+      await cluster.crash(old.id)
       const second = await commitMany(cluster, 5_000, 64)
       const newLeader = await cluster.waitForLeader()
       assert.is.not(newLeader.id, old.id, 'a new leader took over')
       // Restart the old leader from what it had made durable.
-      await cluster.start(old.id, oldStorage.crash())
+      await cluster.start(old.id)
       const last = newLeader.status().commitIndex
       await cluster.waitApplied(last)
       assertSameSequence(cluster, [...first, ...second])
@@ -125,7 +125,7 @@ class CrashAfterWrite implements RaftStorage {
 test('nothing acknowledged is lost when a node crashes between persisting and sending', async () => {
   const ids = ['n1', 'n2', 'n3']
   const wrappers = new Map<string, CrashAfterWrite>()
-  const cluster = new TestCluster(ids, {
+  const cluster = new Cluster(ids, {
     storage: (id) => { const w = new CrashAfterWrite(new CrashStorage()); wrappers.set(id, w); return w }
   })
   await cluster.startAll()
@@ -138,10 +138,9 @@ test('nothing acknowledged is lost when a node crashes between persisting and se
       w.onCrash = () => { cluster.network.isolate(victim) }
       w.armed = true
       acknowledged.push(...await commitMany(cluster, 100, 8))
-      const member = cluster.members.get(victim)!
-      await member.node.close()
+      await cluster.stop(victim)
       cluster.network.heal()
-      const restarted = new CrashAfterWrite((member.storage as CrashAfterWrite).inner.crash())
+      const restarted = new CrashAfterWrite(w.inner.crash())
       wrappers.set(victim, restarted)
       await cluster.start(victim, restarted)
     }
@@ -155,24 +154,24 @@ test('nothing acknowledged is lost when a node crashes between persisting and se
 })
 
 test('a proposal on a follower fails with RAFT_NOT_LEADER naming the leader; with forwarding it commits', async () => {
-  const cluster = new TestCluster(['n1', 'n2', 'n3'])
+  const cluster = new Cluster(['n1', 'n2', 'n3'])
   await cluster.startAll()
   try {
     const leader = await cluster.waitForLeader()
-    const follower = cluster.ids.map((id) => cluster.node(id)).find((n) => n.id !== leader.id)!
-    const err = await follower.propose(enc('x')).catch((e: unknown) => e)
+    const follower = cluster.open().find((m) => m.id !== leader.id)!.node
+    const err = await cluster.await(follower.propose(enc('x')).catch((e: unknown) => e))
     assert.instance(err, QuorateError)
     assert.is((err as QuorateError).code, 'RAFT_NOT_LEADER')
     assert.is((err as QuorateError).info?.leader, leader.id)
   } finally {
     await cluster.close()
   }
-  const fwd = new TestCluster(['n1', 'n2', 'n3'], { node: { forwardProposals: true } })
+  const fwd = new Cluster(['n1', 'n2', 'n3'], { node: { forwardProposals: true } })
   await fwd.startAll()
   try {
     const leader = await fwd.waitForLeader()
-    const follower = fwd.ids.map((id) => fwd.node(id)).find((n) => n.id !== leader.id)!
-    const results = await Promise.all([follower.propose(enc('f1')), follower.propose(enc('f2'))])
+    const follower = fwd.open().find((m) => m.id !== leader.id)!.node
+    const results = await fwd.await(Promise.all([follower.propose(enc('f1')), follower.propose(enc('f2'))]))
     assert.equal(results, ['ok:f1', 'ok:f2'], 'forwarded proposals resolve with their results')
   } finally {
     await fwd.close()
@@ -180,15 +179,15 @@ test('a proposal on a follower fails with RAFT_NOT_LEADER naming the leader; wit
 })
 
 test('read() is a linearizable barrier: after it resolves the node has applied every earlier write', async () => {
-  const cluster = new TestCluster(['n1', 'n2', 'n3'])
+  const cluster = new Cluster(['n1', 'n2', 'n3'])
   await cluster.startAll()
   try {
     const leader = await cluster.waitForLeader()
-    await leader.propose(enc('w1'))
-    const follower = cluster.ids.map((id) => cluster.node(id)).find((n) => n.id !== leader.id)!
-    const index = await follower.read()
-    assert.ok(follower.status().appliedIndex >= index)
-    assert.ok(cluster.members.get(follower.id)!.machine.log.some((x) => x.command === 'w1'), 'the follower sees the write after read()')
+    await cluster.await(leader.propose(enc('w1')))
+    const follower = cluster.open().find((m) => m.id !== leader.id)!
+    const index = await cluster.await(follower.node.read())
+    assert.ok(follower.node.status().appliedIndex >= index)
+    assert.ok(follower.machine.log.some((x) => x.command === 'w1'), 'the follower sees the write after read()')
   } finally {
     await cluster.close()
   }
@@ -196,20 +195,21 @@ test('read() is a linearizable barrier: after it resolves the node has applied e
 
 test('an fsync failure stops the node (NODE_FAILED) and fails its pending proposals instead of retrying', async () => {
   const storage = new CrashStorage()
-  const net = new MemoryNetwork()
-  const node = new RaftNode({ id: 'a', voters: ['a'], storage, transport: net.transport('a'), stateMachine: new RecordingMachine(), tickMs: 2 })
-  await node.open()
-  await node.waitForLeader()
-  await node.propose(enc('fine'))
-  storage.failNextSync()
-  const err = await node.propose(enc('doomed')).catch((e: unknown) => e)
-  assert.instance(err, QuorateError)
-  assert.is((err as QuorateError).code, 'NODE_FAILED')
-  assert.is(node.failure?.code, 'NODE_FAILED')
-  const again = await node.propose(enc('later')).catch((e: unknown) => e)
-  assert.is((again as QuorateError).code, 'NODE_FAILED', 'the node refuses further work')
-  await node.close()
-  await net.close()
+  const cluster = new Cluster(['a'], { storage: () => storage })
+  await cluster.startAll()
+  try {
+    const node = await cluster.waitForLeader()
+    await cluster.await(node.propose(enc('fine')))
+    storage.failNextSync()
+    const err = await cluster.await(node.propose(enc('doomed')).catch((e: unknown) => e))
+    assert.instance(err, QuorateError)
+    assert.is((err as QuorateError).code, 'NODE_FAILED')
+    assert.is(node.failure?.code, 'NODE_FAILED')
+    const again = await cluster.await(node.propose(enc('later')).catch((e: unknown) => e))
+    assert.is((again as QuorateError).code, 'NODE_FAILED', 'the node refuses further work')
+  } finally {
+    await cluster.close()
+  }
 })
 
 test('propose honours an AbortSignal; open and close are idempotent and safe to race', async () => {
@@ -232,28 +232,30 @@ test('propose honours an AbortSignal; open and close are idempotent and safe to 
 })
 
 test('metrics count the work and trace reports every state change', async () => {
-  const net = new MemoryNetwork()
   const events: string[] = []
   const sunk: Record<string, number> = {}
-  const node = new RaftNode({
-    id: 'a', voters: ['a'], storage: new CrashStorage(), transport: net.transport('a'), stateMachine: new RecordingMachine(), tickMs: 2,
-    trace: (e) => events.push(e.kind),
-    metrics: { count: (name, by) => { sunk[name] = (sunk[name] ?? 0) + by } }
+  const cluster = new Cluster(['a'], {
+    node: {
+      trace: (e) => events.push(e.kind),
+      metrics: { count: (name, by) => { sunk[name] = (sunk[name] ?? 0) + by } }
+    }
   })
-  await node.open()
-  await node.waitForLeader()
-  for (let i = 0; i < 5; i++) await node.propose(enc(`m${i}`))
-  await node.read()
-  const m = node.metrics()
-  assert.is(m.counters.proposals, 5)
-  assert.ok(m.counters.entriesApplied >= 5)
-  assert.ok(m.counters.storageWrites >= 1)
-  assert.is(m.counters.readsServed + (sunk.readsServed ?? 0) >= 1, true)
-  assert.ok(m.histograms.storageWriteMs.count >= 1)
-  assert.is(sunk.proposals, 5, 'the sink sees the same counters')
-  for (const kind of ['role', 'persist', 'commit', 'apply']) assert.ok(events.includes(kind), `trace has ${kind}`)
-  await node.close()
-  await net.close()
+  await cluster.startAll()
+  try {
+    const node = await cluster.waitForLeader()
+    for (let i = 0; i < 5; i++) await cluster.await(node.propose(enc(`m${i}`)))
+    await cluster.await(node.read())
+    const m = node.metrics()
+    assert.is(m.counters.proposals, 5)
+    assert.ok(m.counters.entriesApplied >= 5)
+    assert.ok(m.counters.storageWrites >= 1)
+    assert.is(m.counters.readsServed + (sunk.readsServed ?? 0) >= 1, true)
+    assert.ok(m.histograms.storageWriteMs.count >= 1)
+    assert.is(sunk.proposals, 5, 'the sink sees the same counters')
+    for (const kind of ['role', 'persist', 'commit', 'apply']) assert.ok(events.includes(kind), `trace has ${kind}`)
+  } finally {
+    await cluster.close()
+  }
 })
 
 test('invalid options are rejected with OPTIONS_INVALID naming the field', () => {

@@ -1,13 +1,14 @@
 /**
  * Tests traceable to the Raft paper (Ongaro & Ousterhout 2014) and the thesis, run on the
- * pure core through a synchronous test network.
+ * pure core through a synchronous test network. The message-by-message ones (elections,
+ * votes, log matching, fast backup, pre-vote, check-quorum, joint consensus) are scenario
+ * files in test/raft/testdata, run by scenario.test.ts.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { CoreNetwork, entriesWithTerms } from './harness.js'
 import { RaftCore } from '../../src/raft/raft.js'
 import { message } from '../../src/raft/types.js'
-import type { Message } from '../../src/raft/types.js'
 import { SeededRandom } from '../../src/util/random.js'
 import { QuorateError } from '../../src/errors.js'
 
@@ -55,27 +56,6 @@ test('§5.2 an election completes in one round for cluster sizes 1 to 7', () => 
   }
 })
 
-test('§5.2 a candidate wins with a majority even when a minority is unreachable', () => {
-  const net = new CoreNetwork(ids(5), { preVote: false })
-  net.crash('n4'); net.crash('n5')
-  assert.is(net.elect('n1').role, 'leader')
-  const net2 = new CoreNetwork(ids(5), { preVote: false })
-  net2.crash('n3'); net2.crash('n4'); net2.crash('n5')
-  assert.is(net2.elect('n1').role, 'candidate', 'no majority, no leader')
-})
-
-test('§5.2 each server votes for at most one candidate per term', () => {
-  const c = new RaftCore({ id: 'n1', voters: ids(3), preVote: false })
-  c.step(message({ type: 'vote', from: 'n2', to: 'n1', term: 1, index: 0, logTerm: 0 }))
-  c.step(message({ type: 'vote', from: 'n3', to: 'n1', term: 1, index: 0, logTerm: 0 }))
-  c.step(message({ type: 'vote', from: 'n2', to: 'n1', term: 1, index: 0, logTerm: 0 }))
-  const rd = c.ready()
-  const answers = rd.messages.map((m) => `${m.to}:${m.reject ? 'no' : 'yes'}`)
-  assert.equal(answers, ['n2:yes', 'n3:no', 'n2:yes'], 'first candidate granted, second refused, repeat re-granted')
-  assert.is(rd.hardState?.vote, 'n2', 'the vote is in the hard state persisted before the answers are sent')
-  assert.ok(rd.mustSync)
-})
-
 test('§5.2 a refused higher-term vote request does not restart the election timer (the better candidate campaigns on time)', () => {
   const stored = { hardState: { term: 2, vote: null, commit: 0 }, snapshot: null, entries: entriesWithTerms([1, 2]) }
   const c = new RaftCore({ id: 'n1', voters: ids(3), preVote: false, checkQuorum: false, electionTicks: 10, electionJitterTicks: 1 }, stored)
@@ -86,24 +66,6 @@ test('§5.2 a refused higher-term vote request does not restart the election tim
   c.tick()
   assert.is(c.role, 'candidate', 'n1 campaigns at its original timeout instead of waiting a whole new one')
   assert.is(c.term, 6)
-})
-
-test('§5.2 a candidate that hears from a leader of its term returns to follower', () => {
-  const c = new RaftCore({ id: 'n1', voters: ids(3), preVote: false })
-  c.campaign()
-  assert.is(c.role, 'candidate')
-  c.step(message({ type: 'append', from: 'n2', to: 'n1', term: c.term, index: 0, logTerm: 0 }))
-  assert.is(c.role, 'follower')
-  assert.is(c.leader, 'n2')
-})
-
-test('§5.2 a candidate that loses the election falls back to follower', () => {
-  const c = new RaftCore({ id: 'n1', voters: ids(3), preVote: false })
-  c.campaign()
-  c.step(message({ type: 'voteResponse', from: 'n2', to: 'n1', term: c.term, reject: true }))
-  assert.is(c.role, 'candidate', 'one rejection of three is not decisive')
-  c.step(message({ type: 'voteResponse', from: 'n3', to: 'n1', term: c.term, reject: true }))
-  assert.is(c.role, 'follower')
 })
 
 test('§5.2 election timeouts are randomized in [T, 2T)', () => {
@@ -117,18 +79,6 @@ test('§5.2 election timeouts are randomized in [T, 2T)', () => {
     seen.add(ticks)
   }
   assert.ok(seen.size >= 8, `timeouts spread over the window (saw ${seen.size} distinct values)`)
-})
-
-test('§5.2 a follower that hears nothing starts an election after its timeout; a leader keeps it quiet', () => {
-  const net = new CoreNetwork(ids(3))
-  net.elect('n1')
-  net.tickAll(100)
-  assert.is(net.core('n1').role, 'leader', 'heartbeats keep followers from campaigning')
-  assert.is(net.core('n1').term, 1)
-  net.crash('n1')
-  net.tickAll(40)
-  const leader = net.leader()
-  assert.ok(leader !== undefined && leader.id !== 'n1', 'a new leader after the old one stops')
 })
 
 // ------------------------------------------------------------------ §5.3
@@ -164,37 +114,6 @@ test('§5.3 committing an entry commits all preceding entries', () => {
   assert.equal(net.appliedData('n2'), ['p1', 'p2', 'p3'])
 })
 
-test('§5.3 a follower rejects an append whose previous entry does not match (Log Matching)', () => {
-  const c = new RaftCore({ id: 'n2', voters: ids(3) }, { hardState: { term: 2, vote: null, commit: 0 }, snapshot: null, entries: entriesWithTerms([1, 2]) })
-  c.step(message({ type: 'append', from: 'n1', to: 'n2', term: 3, index: 2, logTerm: 3, entries: [{ term: 3, index: 3, type: 'command', data: new Uint8Array(1) }] }))
-  const rd = c.ready()
-  const resp = rd.messages[0]!
-  assert.ok(resp.reject, 'rejected')
-  assert.is(c.log.lastIndex(), 2, 'nothing appended')
-  assert.ok(resp.rejectHint <= 2)
-})
-
-test('§5.3 a conflicting suffix is truncated and replaced, atomically in one ready batch', () => {
-  const c = new RaftCore({ id: 'n2', voters: ids(3) }, { hardState: { term: 2, vote: null, commit: 1 }, snapshot: null, entries: entriesWithTerms([1, 2, 2, 2]) })
-  const replacement = [{ term: 3, index: 3, type: 'command' as const, data: new Uint8Array([9]) }]
-  c.step(message({ type: 'append', from: 'n1', to: 'n2', term: 3, index: 2, logTerm: 2, entries: replacement, commit: 1 }))
-  assert.is(c.log.lastIndex(), 3)
-  assert.is(c.log.term(3), 3)
-  const rd = c.ready()
-  assert.is(rd.truncateFrom, 3, 'storage truncates from the conflict')
-  assert.equal(rd.entries.map((e) => [e.index, e.term]), [[3, 3]], 'and appends the replacement in the same batch')
-  assert.ok(!rd.messages[0]!.reject)
-  assert.is(rd.messages[0]!.index, 3)
-})
-
-test('§5.3 a duplicated or reordered old append never truncates newer matching entries', () => {
-  const c = new RaftCore({ id: 'n2', voters: ids(3) }, { hardState: { term: 2, vote: null, commit: 0 }, snapshot: null, entries: entriesWithTerms([1, 2, 2]) })
-  const e2 = entriesWithTerms([1, 2])[1]!
-  c.step(message({ type: 'append', from: 'n1', to: 'n2', term: 2, index: 1, logTerm: 1, entries: [e2] }))
-  assert.is(c.log.lastIndex(), 3, 'entry 3 survives')
-  assert.is(c.ready().truncateFrom, 0)
-})
-
 // Figure 7: the leader's log and six possible follower logs (a)-(f).
 const FIG7_LEADER = [1, 1, 1, 4, 4, 5, 5, 6, 6, 6]
 const FIG7_FOLLOWERS: Record<string, number[]> = {
@@ -225,30 +144,7 @@ test('§5.3 Figure 7: every divergent follower log is repaired to the leader\'s'
   }
 })
 
-test('§5.3 fast backup: repairing follower (f) of Figure 7 takes one round trip per conflicting term, not per entry', () => {
-  const disks = new Map([
-    ['n1', { hardState: { term: 8, vote: null, commit: 0 }, entries: entriesWithTerms(FIG7_LEADER) }],
-    ['n2', { hardState: { term: 8, vote: null, commit: 0 }, entries: entriesWithTerms(FIG7_FOLLOWERS.f!) }],
-    ['n3', { hardState: { term: 8, vote: null, commit: 0 }, entries: entriesWithTerms(FIG7_LEADER) }]
-  ])
-  const net = new CoreNetwork(['n1', 'n2', 'n3'], { preVote: false }, 1, disks)
-  net.elect('n1')
-  const rejects = net.delivered.filter((m) => m.type === 'appendResponse' && m.from === 'n2' && m.reject).length
-  assert.ok(rejects <= 3, `at most one rejection per conflicting term (saw ${rejects})`)
-})
-
 // ------------------------------------------------------------------ §5.4
-
-test('§5.4.1 a vote is refused to a candidate whose log is less up-to-date', () => {
-  const c = new RaftCore({ id: 'n1', voters: ids(3), preVote: false }, { hardState: { term: 2, vote: null, commit: 0 }, snapshot: null, entries: entriesWithTerms([1, 2]) })
-  const ask = (from: string, term: number, index: number, logTerm: number): Message => {
-    c.step(message({ type: 'vote', from, to: 'n1', term, index, logTerm }))
-    return c.ready().messages.at(-1)!
-  }
-  assert.ok(ask('n2', 3, 5, 1).reject, 'lower last term loses even with a longer log')
-  assert.ok(ask('n3', 4, 1, 2).reject, 'same last term, shorter log loses')
-  assert.ok(!ask('n3', 5, 2, 2).reject, 'same last term and length wins')
-})
 
 /**
  * Figure 8, (c) then (d): S1 leads term 4 and has its term-2 entry at index 2 on a majority
@@ -307,52 +203,6 @@ test('§5.4.2 the commit rule counts only a current-term entry (direct check)', 
   assert.is(c.log.committed, 0, 'index 2 (term 2) is on a majority but not committed')
   c.step(message({ type: 'appendResponse', from: 'n2', to: 'n1', term: 3, index: 3 }))
   assert.is(c.log.committed, 3, 'the no-op of term 3 commits, and index 2 with it')
-})
-
-// ------------------------------------------------------------------ PreVote and CheckQuorum
-
-test('PreVote (thesis §9.6): a partitioned node that rejoins does not disrupt a healthy leader', () => {
-  const net = new CoreNetwork(ids(3), { preVote: true })
-  net.elect('n1')
-  net.isolate('n3')
-  net.tickAll(200)
-  assert.is(net.core('n3').term, 1, 'the isolated node never bumped its term')
-  net.heal()
-  net.tickAll(30)
-  assert.is(net.core('n1').role, 'leader', 'the leader kept its leadership')
-  assert.is(net.core('n1').term, 1)
-  net.propose('n1', 'after-heal')
-  assert.equal(net.appliedData('n3'), ['after-heal'])
-})
-
-test('without PreVote a rejoining node does disrupt the leader (why PreVote matters)', () => {
-  const net = new CoreNetwork(ids(3), { preVote: false, checkQuorum: false })
-  net.elect('n1')
-  net.isolate('n3')
-  net.tickAll(60)
-  assert.ok(net.core('n3').term > 1)
-  net.heal()
-  net.tickAll(30)
-  assert.ok(net.core('n1').term > 1, 'the old leader was forced into a new term')
-})
-
-test('CheckQuorum (thesis §6.2): a leader cut off from the majority steps down', () => {
-  const net = new CoreNetwork(ids(5))
-  net.elect('n1')
-  net.isolate('n1')
-  net.tickAll(25)
-  assert.is(net.core('n1').role, 'follower', 'the isolated leader stepped down')
-  const other = net.leader()
-  assert.ok(other !== undefined && other.id !== 'n1', 'the majority elected a new leader')
-})
-
-test('CheckQuorum: a follower that heard from a live leader ignores a vote request', () => {
-  const net = new CoreNetwork(ids(3), { preVote: false })
-  net.elect('n1')
-  const f = net.core('n2')
-  f.step(message({ type: 'vote', from: 'n3', to: 'n2', term: 5, index: 99, logTerm: 9 }))
-  assert.is(f.term, 1, 'term unchanged')
-  assert.is(f.ready().messages.filter((m) => m.type === 'voteResponse').length, 0, 'no answer at all')
 })
 
 // ------------------------------------------------------------------ proposals and ready contract

@@ -1,0 +1,90 @@
+/**
+ * Driving a ManualClock from a test: time moves only when every promise chain that can
+ * progress without time passing has done so, then by jumping to the next timer. Whatever a
+ * test awaits (a condition, a promise) is checked after every timer, so a test waits exactly
+ * as long in virtual time as the system needs, never a wall-clock guess.
+ *
+ * One pump serves every waiter: concurrent waits (e.g. many client workers) share the same
+ * sequence of timer firings instead of each racing the clock forward.
+ */
+import type { ManualClock } from '../../src/testing/manual-clock.js'
+
+export interface WaitOptions {
+  /** Virtual milliseconds to wait at most; then the wait fails naming `what`. */
+  readonly maxMs: number
+  /** What is awaited, for the timeout message. */
+  readonly what: string
+}
+
+interface Waiter {
+  readonly done: () => boolean
+  readonly deadline: number
+  readonly what: string
+  readonly maxMs: number
+  readonly resolve: () => void
+  readonly reject: (err: Error) => void
+}
+
+/** Lets every promise chain that can progress without time passing do so (one macrotask turn). */
+export async function settle (): Promise<void> {
+  await new Promise<void>((resolve) => { setImmediate(resolve) })
+}
+
+export class VirtualTime {
+  readonly clock: ManualClock
+  readonly #waiters = new Set<Waiter>()
+  #pumping = false
+
+  constructor (clock: ManualClock) { this.clock = clock }
+
+  /**
+   * Resolves once `done()` holds (checked after every timer); rejects when it still does not
+   * after `maxMs` of virtual time, or when no timer is left that could change anything.
+   */
+  async until (done: () => boolean, options: WaitOptions): Promise<void> {
+    await settle()
+    if (done()) return
+    await new Promise<void>((resolve, reject) => {
+      this.#waiters.add({ done, deadline: this.clock.now() + options.maxMs, what: options.what, maxMs: options.maxMs, resolve, reject })
+      if (!this.#pumping) void this.#pump()
+    })
+  }
+
+  /** Runs the clock until `promise` settles (or `maxMs` pass), and returns its outcome. */
+  async await<T> (promise: Promise<T>, options: WaitOptions): Promise<T> {
+    let settled = false
+    const watched = promise.finally(() => { settled = true })
+    watched.catch(() => {})
+    await this.until(() => settled, options)
+    return await watched
+  }
+
+  /** Advances virtual time by `ms`, firing the timers due on the way and settling after each. */
+  async run (ms: number): Promise<void> {
+    const target = this.clock.now() + ms
+    await this.until(() => this.clock.now() >= target, { maxMs: ms, what: `${ms} ms to pass` }).catch(() => {})
+    if (this.clock.now() < target) this.clock.advance(target - this.clock.now())
+    await settle()
+  }
+
+  async #pump (): Promise<void> {
+    this.#pumping = true
+    try {
+      while (this.#waiters.size > 0) {
+        await settle()
+        const due = this.clock.nextDue()
+        for (const w of [...this.#waiters]) {
+          if (w.done()) { this.#waiters.delete(w); w.resolve(); continue }
+          if (due === undefined || due > w.deadline) {
+            this.#waiters.delete(w)
+            const why = due === undefined ? 'no timer is left to fire' : `${w.maxMs} ms of virtual time passed`
+            w.reject(new Error(`timed out waiting for ${w.what}: ${why}`))
+          }
+        }
+        if (this.#waiters.size > 0) this.clock.runNext()
+      }
+    } finally {
+      this.#pumping = false
+    }
+  }
+}
