@@ -20,7 +20,7 @@ import { QuorateError } from '../errors.js'
 import type { StoredState } from './types.js'
 import { randomInt } from '../util/random.js'
 import type { ConfigChange } from './confchange.js'
-import { applyConfigChange, encodeConfigChange, isMember } from './confchange.js'
+import { applyConfigChange, checkConfigChangeShape, encodeConfigChange, isMember } from './confchange.js'
 
 /** vote requests carry this context when a leadership transfer forces the election (thesis §3.10). */
 const CONTEXT_TRANSFER = 1
@@ -692,13 +692,22 @@ export class RaftCore {
     const entries: Entry[] = new Array(commands.length)
     for (let i = 0; i < commands.length; i++) {
       const data = commands[i]!
-      if (data.byteLength > this.#opts.maxProposalBytes) {
-        throw new QuorateError('RAFT_PROPOSAL_TOO_LARGE', `proposal of ${data.byteLength} bytes exceeds maxProposalBytes ${this.#opts.maxProposalBytes}`)
-      }
+      this.checkProposalSize(data)
       entries[i] = { term: this.#term, index: 0, type, data }
     }
     const index = this.#appendEntries(entries)
     return { index, term: this.#term }
+  }
+
+  /**
+   * Throws RAFT_PROPOSAL_TOO_LARGE if `data` exceeds maxProposalBytes. The node shell checks
+   * each proposal with it before batching, so one oversized proposal fails alone: `propose`
+   * refuses a batch holding one as a whole.
+   */
+  checkProposalSize (data: Uint8Array): void {
+    if (data.byteLength > this.#opts.maxProposalBytes) {
+      throw new QuorateError('RAFT_PROPOSAL_TOO_LARGE', `proposal of ${data.byteLength} bytes exceeds maxProposalBytes ${this.#opts.maxProposalBytes}`, { details: { bytes: data.byteLength, maxProposalBytes: this.#opts.maxProposalBytes } })
+    }
   }
 
   /**
@@ -877,6 +886,7 @@ export class RaftCore {
    * RAFT_CONFIG_INVALID for a change that makes no sense against the current configuration.
    */
   proposeConfigChange (change: ConfigChange): ProposalPosition {
+    checkConfigChangeShape(change)
     if (this.#role !== 'leader') {
       throw new QuorateError('RAFT_NOT_LEADER', `node ${this.id} is not the leader`, { details: { leader: this.#leader } })
     }
