@@ -28,6 +28,7 @@ import type { StateMachine } from './state-machine.js'
 import type { Transport } from '../transport/transport.js'
 import type { Clock, Timer } from '../util/clock.js'
 import { systemClock } from '../util/clock.js'
+import { systemRandom } from '../util/random.js'
 import type { RaftOptions } from '../raft/options.js'
 import { RAFT_OPTION_KEYS, pickRaftOptions } from '../raft/options.js'
 import { RaftCore } from '../raft/raft.js'
@@ -183,7 +184,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   #queue: QueuedProposal[] = []
   readonly #pending = new PendingProposals()
-  #nextContext = 1
+  /**
+   * Contexts of forwards and reads. Each node object starts at a random point so an answer
+   * meant for an earlier incarnation (same id, before a restart) matches nothing here: the
+   * leader also keys duplicate forwards by (sender, context).
+   */
+  #nextContext: number
   readonly #forwards = new Map<number, PendingRequest>()
   readonly #reads = new Map<number, PendingRequest>()
   #applyWaiters: ApplyWaiter[] = []
@@ -258,6 +264,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.id = options.id
     // Validate the core options now, so a bad option fails at construction, not at open().
     void new RaftCore(pickRaftOptions(options))
+    this.#nextContext = 1 + Math.floor((options.random ?? systemRandom).next() * 2 ** 48)
   }
 
   /** Lifecycle: 'opening' | 'open' | 'closing' | 'closed'. */

@@ -24,6 +24,8 @@ import { applyConfigChange, checkConfigChangeShape, encodeConfigChange, isMember
 
 /** vote requests carry this context when a leadership transfer forces the election (thesis §3.10). */
 const CONTEXT_TRANSFER = 1
+/** Forwarded batches a leader remembers (per term) to answer duplicates: far more than arrive within a message's lifetime. */
+const MAX_REMEMBERED_FORWARDS = 16_384
 
 /** Mutation switches used only by the simulator's mutation check. Never set them in production. */
 export interface RaftMutations {
@@ -116,6 +118,12 @@ export class RaftCore {
   #msgs: Message[] = []
   #readStates: ReadState[] = []
   #forwarded: ForwardResult[] = []
+  /**
+   * Forwarded batches this leader appended in its current term, by sender and context. The
+   * transport may duplicate a message: a copy is answered with the same position instead of
+   * being appended (and applied) twice. Bounded: the oldest are forgotten first.
+   */
+  readonly #acceptedForwards = new Map<string, ProposalPosition>()
   #snapshotChunksIn: Message[] = []
   #snapshotAcks: Message[] = []
   #snapshotTargets: NodeId[] = []
@@ -301,6 +309,7 @@ export class RaftCore {
     this.#reset(this.#term)
     this.#role = 'leader'
     this.#leader = this.id
+    this.#acceptedForwards.clear()
     this.#progress.clear()
     this.#ackedRound.clear()
     const next = this.log.lastIndex() + 1
@@ -729,12 +738,20 @@ export class RaftCore {
       this.#forwarded.push({ context: m.context, index: m.index, term: m.logTerm, rejected: m.reject, leader: this.#leader })
       return
     }
-    if (this.#role !== 'leader' || this.#transferee !== null || m.entries.length === 0 ||
+    // A forward sent in another term is refused (its sender then knows it was not appended):
+    // this leader's memory of what it accepted covers its own term only.
+    if (this.#role !== 'leader' || this.#transferee !== null || m.term !== this.#term || m.entries.length === 0 ||
         m.entries.some((e) => e.data.byteLength > this.#opts.maxProposalBytes || e.type !== 'command')) {
       this.#send(message({ type: 'proposeResponse', from: this.id, to: m.from, term: this.#term, context: m.context, reject: true }))
       return
     }
-    const pos = this.propose(m.entries.map((e) => e.data))
+    const key = `${m.from}/${m.context}`
+    let pos = this.#acceptedForwards.get(key)
+    if (pos === undefined) {
+      pos = this.propose(m.entries.map((e) => e.data))
+      this.#acceptedForwards.set(key, pos)
+      if (this.#acceptedForwards.size > MAX_REMEMBERED_FORWARDS) this.#acceptedForwards.delete(this.#acceptedForwards.keys().next().value!)
+    }
     this.#send(message({ type: 'proposeResponse', from: this.id, to: m.from, term: this.#term, context: m.context, index: pos.index, logTerm: pos.term }))
   }
 

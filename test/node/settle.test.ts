@@ -113,4 +113,19 @@ test('waitForLeader() without a timeout rejects NODE_FAILED when the node fails'
   await cluster.closeAll()
 })
 
+test('a forwarded proposal the network duplicates is appended and applied once', async () => {
+  const cluster = new VirtualCluster(['a', 'b', 'c'], 8, { forwardProposals: true })
+  await cluster.openAll()
+  const leader = await cluster.leader()
+  const follower = cluster.ids.find((id) => id !== leader)!
+  cluster.network.configure({ duplication: 1 })
+  const node = cluster.nodes.get(follower)!
+  const ps = [0, 1, 2].map((i) => track(node.propose(enc(`dup${i}`))))
+  await cluster.run(30 * TICK_MS)
+  assert.equal(ps.map((p) => p.value()), ['ok:dup0', 'ok:dup1', 'ok:dup2'])
+  const applied = (cluster.machine(leader).log).map((e) => e.command).filter((c) => c.startsWith('dup'))
+  assert.equal(applied, ['dup0', 'dup1', 'dup2'], 'each command applied once')
+  await cluster.closeAll()
+})
+
 test.run()

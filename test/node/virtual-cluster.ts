@@ -19,6 +19,7 @@ export class VirtualCluster {
   readonly random: SeededRandom
   readonly network: MemoryNetwork
   readonly nodes = new Map<string, RaftNode>()
+  readonly #machines = new Map<string, RecordingMachine>()
 
   constructor (readonly ids: readonly string[], seed: number, readonly options: Partial<RaftNodeOptions> = {}) {
     this.random = new SeededRandom(seed)
@@ -27,12 +28,14 @@ export class VirtualCluster {
 
   /** Builds (not opens) node `id` with the cluster's options and `extra` on top. */
   node (id: string, extra: Partial<RaftNodeOptions> = {}): RaftNode {
+    const machine = new RecordingMachine()
+    this.#machines.set(id, machine)
     const node = new RaftNode({
       id,
       voters: [...this.ids],
       storage: new CrashStorage(),
       transport: this.network.transport(id),
-      stateMachine: new RecordingMachine(),
+      stateMachine: machine,
       clock: this.clock,
       random: this.random.fork(),
       tickMs: TICK_MS,
@@ -42,6 +45,11 @@ export class VirtualCluster {
     })
     this.nodes.set(id, node)
     return node
+  }
+
+  /** The state machine of node `id`. */
+  machine (id: string): RecordingMachine {
+    return this.#machines.get(id)!
   }
 
   async openAll (): Promise<void> {
