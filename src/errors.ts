@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   STORAGE_CORRUPT: 'Stored data failed its checksum or could not be decoded; the node will not vote or lead.',
   STORAGE_WRITE_FAILED: 'A durable write (or fsync) failed; the node stops rather than retrying silently.',
   STORAGE_READ_FAILED: 'Reading from storage failed.',
+  STORAGE_LOCKED: 'The storage directory is locked: another open database (another node or process) is using it.',
   STORAGE_INVALID_RANGE: 'A log range read or truncation was outside the stored log.',
   TRANSPORT_CLOSED: 'The transport is closed.',
   TRANSPORT_UNKNOWN_PEER: 'No address is known for the destination node.',

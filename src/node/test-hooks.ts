@@ -20,6 +20,8 @@ export interface NodeMutations extends RaftMutations {
   ackBeforeDurable?: boolean
   /** Answer reads from local state without confirming leadership. */
   staleReads?: boolean
+  /** Leave forwarded proposals pending forever when the leader never answers (issue 12, defect 2). */
+  forwardedProposalLeak?: boolean
 }
 
 /** The node's switches: the only writer (withMutations, from quorate/testing) passes NodeMutations. */

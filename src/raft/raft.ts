@@ -20,12 +20,14 @@ import { QuorateError } from '../errors.js'
 import type { StoredState } from './types.js'
 import { randomInt } from '../util/random.js'
 import type { ConfigChange } from './confchange.js'
-import { applyConfigChange, encodeConfigChange, isMember } from './confchange.js'
+import { applyConfigChange, checkConfigChangeShape, encodeConfigChange, isMember } from './confchange.js'
 import type { RaftMutations } from './test-hooks.js'
 import { mutationsOf, truncateIgnoringCommit } from './test-hooks.js'
 
 /** vote requests carry this context when a leadership transfer forces the election (thesis §3.10). */
 const CONTEXT_TRANSFER = 1
+/** Forwarded batches a leader remembers (per term) to answer duplicates: far more than arrive within a message's lifetime. */
+const MAX_REMEMBERED_FORWARDS = 16_384
 
 export interface ProposalPosition {
   /** Index of the first proposed entry; the batch occupies consecutive indexes. */
@@ -106,6 +108,12 @@ export class RaftCore {
   #msgs: Message[] = []
   #readStates: ReadState[] = []
   #forwarded: ForwardResult[] = []
+  /**
+   * Forwarded batches this leader appended in its current term, by sender and context. The
+   * transport may duplicate a message: a copy is answered with the same position instead of
+   * being appended (and applied) twice. Bounded: the oldest are forgotten first.
+   */
+  readonly #acceptedForwards = new Map<string, ProposalPosition>()
   #snapshotChunksIn: Message[] = []
   #snapshotAcks: Message[] = []
   #snapshotTargets: NodeId[] = []
@@ -291,6 +299,7 @@ export class RaftCore {
     this.#reset(this.#term)
     this.#role = 'leader'
     this.#leader = this.id
+    this.#acceptedForwards.clear()
     this.#progress.clear()
     this.#ackedRound.clear()
     const next = this.log.lastIndex() + 1
@@ -682,13 +691,22 @@ export class RaftCore {
     const entries: Entry[] = new Array(commands.length)
     for (let i = 0; i < commands.length; i++) {
       const data = commands[i]!
-      if (data.byteLength > this.#opts.maxProposalBytes) {
-        throw new QuorateError('RAFT_PROPOSAL_TOO_LARGE', `proposal of ${data.byteLength} bytes exceeds maxProposalBytes ${this.#opts.maxProposalBytes}`)
-      }
+      this.checkProposalSize(data)
       entries[i] = { term: this.#term, index: 0, type, data }
     }
     const index = this.#appendEntries(entries)
     return { index, term: this.#term }
+  }
+
+  /**
+   * Throws RAFT_PROPOSAL_TOO_LARGE if `data` exceeds maxProposalBytes. The node shell checks
+   * each proposal with it before batching, so one oversized proposal fails alone: `propose`
+   * refuses a batch holding one as a whole.
+   */
+  checkProposalSize (data: Uint8Array): void {
+    if (data.byteLength > this.#opts.maxProposalBytes) {
+      throw new QuorateError('RAFT_PROPOSAL_TOO_LARGE', `proposal of ${data.byteLength} bytes exceeds maxProposalBytes ${this.#opts.maxProposalBytes}`, { details: { bytes: data.byteLength, maxProposalBytes: this.#opts.maxProposalBytes } })
+    }
   }
 
   /**
@@ -710,12 +728,20 @@ export class RaftCore {
       this.#forwarded.push({ context: m.context, index: m.index, term: m.logTerm, rejected: m.reject, leader: this.#leader })
       return
     }
-    if (this.#role !== 'leader' || this.#transferee !== null || m.entries.length === 0 ||
+    // A forward sent in another term is refused (its sender then knows it was not appended):
+    // this leader's memory of what it accepted covers its own term only.
+    if (this.#role !== 'leader' || this.#transferee !== null || m.term !== this.#term || m.entries.length === 0 ||
         m.entries.some((e) => e.data.byteLength > this.#opts.maxProposalBytes || e.type !== 'command')) {
       this.#send(message({ type: 'proposeResponse', from: this.id, to: m.from, term: this.#term, context: m.context, reject: true }))
       return
     }
-    const pos = this.propose(m.entries.map((e) => e.data))
+    const key = `${m.from}/${m.context}`
+    let pos = this.#acceptedForwards.get(key)
+    if (pos === undefined) {
+      pos = this.propose(m.entries.map((e) => e.data))
+      this.#acceptedForwards.set(key, pos)
+      if (this.#acceptedForwards.size > MAX_REMEMBERED_FORWARDS) this.#acceptedForwards.delete(this.#acceptedForwards.keys().next().value!)
+    }
     this.#send(message({ type: 'proposeResponse', from: this.id, to: m.from, term: this.#term, context: m.context, index: pos.index, logTerm: pos.term }))
   }
 
@@ -867,6 +893,7 @@ export class RaftCore {
    * RAFT_CONFIG_INVALID for a change that makes no sense against the current configuration.
    */
   proposeConfigChange (change: ConfigChange): ProposalPosition {
+    checkConfigChangeShape(change)
     if (this.#role !== 'leader') {
       throw new QuorateError('RAFT_NOT_LEADER', `node ${this.id} is not the leader`, { details: { leader: this.#leader } })
     }

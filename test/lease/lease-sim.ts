@@ -12,6 +12,7 @@ import { LeaseTable } from '../../src/lease/table.js'
 import { LeaseManager } from '../../src/lease/manager.js'
 import type { LeaseManagerOptions } from '../../src/lease/options.js'
 import { SkewClock } from './skew-clock.js'
+import { runVirtual, settleTurns } from '../virtual-time.js'
 
 export interface SimNode {
   readonly id: string
@@ -124,22 +125,10 @@ export class LeaseSim {
   }
 
   /** Lets every promise chain that can progress without time passing do so. */
-  async settle (): Promise<void> {
-    await new Promise<void>((resolve) => { setImmediate(resolve) })
-  }
+  async settle (): Promise<void> { await settleTurns() }
 
   /** Advances true time by `ms`, firing timers one at a time and settling after each. */
-  async run (ms: number): Promise<void> {
-    const target = this.clock.now() + ms
-    for (;;) {
-      await this.settle()
-      const due = this.clock.nextDue()
-      if (due === undefined || due > target) break
-      this.clock.runNext()
-    }
-    this.clock.advance(target - this.clock.now())
-    await this.settle()
-  }
+  async run (ms: number): Promise<void> { await runVirtual(this.clock, ms) }
 
   /** Runs until `done()` is true (checked after every timer), or throws after `maxMs` of true time. */
   async until (done: () => boolean, maxMs: number, what = 'condition'): Promise<void> {

@@ -31,7 +31,7 @@ import { MemoryNetwork } from '../../transport/memory.js'
 import { SeededRandom, randomInt } from '../../util/random.js'
 import { QuorateError, isQuorateError } from '../../errors.js'
 import type { ErrorCode } from '../../errors.js'
-import { check, checkInt } from '../../util/validate.js'
+import { check, checkBool, checkInt } from '../../util/validate.js'
 import { ManualClock } from '../manual-clock.js'
 import { CrashStorage } from '../crash-storage.js'
 import { HistoryRecorder } from '../history.js'
@@ -45,6 +45,9 @@ import { DEFAULT_FAULT_RANGES, LEADER, describeFault, drawFaultSchedule, leaseSa
 import type { FaultEvent, FaultRanges } from './faults.js'
 import { SimTrace, fnv1a } from './trace.js'
 import { kvSimWorkload } from './workload.js'
+import { drawSettle, oversizedCommand } from './settle-draws.js'
+import type { SettleDraws } from './settle-draws.js'
+import { SettleChecker } from './settle-checker.js'
 import type { SimWorkload } from './workload.js'
 
 export const SIM_DEFAULTS = {
@@ -127,6 +130,10 @@ export interface SimulationOptions<Input = any, Output = any> {
    * @default 'lease' in 10% of the seeds whose schedule is drawn, else 'safe'
    */
   readMode?: 'safe' | 'lease'
+  /** Followers forward proposals to the leader. @default drawn per seed (settle-draws.ts) */
+  forwardProposals?: boolean
+  /** Mix oversized proposals into client batches (only they may fail, RAFT_PROPOSAL_TOO_LARGE). @default drawn per seed */
+  oversizedProposals?: boolean
   /** Deliberately broken behaviours (the mutation check). @default none */
   mutations?: NodeMutations
   /** Linearizability checker time budget; running out is a failure. @default 10000 */
@@ -229,6 +236,9 @@ function validate (o: SimulationOptions): void {
   }
   if (o.readMode !== undefined) check(o.readMode === 'safe' || o.readMode === 'lease', C, 'readMode', "'safe' or 'lease'", o.readMode)
   if (o.maxThinkMs !== undefined) checkInt(o.maxThinkMs, C, 'maxThinkMs', 0)
+  for (const f of ['forwardProposals', 'oversizedProposals'] as const) {
+    if (o[f] !== undefined) checkBool(o[f], C, f)
+  }
 }
 
 class Simulation<Input, Output> {
@@ -251,6 +261,8 @@ class Simulation<Input, Output> {
   readonly #workload: SimWorkload<Input, Output, StateMachine>
   readonly #trace: SimTrace
   readonly #checker: SafetyChecker
+  readonly #settleDraws: SettleDraws
+  readonly #settle: SettleChecker
   readonly #recorder = new HistoryRecorder<Input, Output>()
   readonly #liveness: string[] = []
   readonly #inflight = new Set<ClientOp>()
@@ -310,6 +322,13 @@ class Simulation<Input, Output> {
       now: () => this.#clock.now(),
       onViolation: (v) => { this.#trace.record(v.at, `VIOLATION ${v.checker} ${v.node ?? ''}: ${v.message}`) }
     })
+    this.#settleDraws = drawSettle(options.seed, options)
+    this.#settle = new SettleChecker({
+      now: () => this.#clock.now(),
+      closeBoundMs: electionMaxMs,
+      healBoundMs: this.#livenessMs,
+      report: (rule, node, message) => { this.#checker.report(rule, node, message) }
+    })
     const spares = Array.from({ length: SIM_DEFAULTS.spares }, (_, i) => `n${size + i + 1}`)
     for (const id of [...this.#ids, ...spares]) {
       this.#members.set(id, {
@@ -328,7 +347,8 @@ class Simulation<Input, Output> {
     const t = this.#trace
     const so = this.#snapshotOptions
     t.record(0, `start seed=${this.#o.seed} nodes=${this.#ids.join(',')} maxMessageBytes=${this.#maxMessageBytes} readMode=${this.#readMode} ` +
-      `snapshotEntries=${so.snapshotEntries ?? 'default'} keep=${so.snapshotKeepEntries} chunkBytes=${so.snapshotChunkBytes} window=${so.snapshotWindowChunks}`)
+      `snapshotEntries=${so.snapshotEntries ?? 'default'} keep=${so.snapshotKeepEntries} chunkBytes=${so.snapshotChunkBytes} window=${so.snapshotWindowChunks} ` +
+      `forward=${this.#settleDraws.forwardProposals} oversize=${this.#settleDraws.oversizeChance}`)
     for (const f of this.#faults) t.record(0, `schedule @${f.at} ${describeFault(f, this.#ids)}`)
     for (const id of this.#ids) this.#restart(this.#members.get(id)!)
     for (const f of this.#faults) {
@@ -354,6 +374,7 @@ class Simulation<Input, Output> {
       }
     }
     this.#shutdown()
+    if (!this.#stopped) this.#settle.finish()
     if (!this.#stopped) this.#checker.finish()
 
     const history = this.#recorder.history()
@@ -421,6 +442,7 @@ class Simulation<Input, Output> {
       }
     }
     this.#checker.afterStep(observed)
+    this.#settle.check()
   }
 
   // ---------------------------------------------------------------- nodes
@@ -471,6 +493,8 @@ class Simulation<Input, Output> {
       // A state machine that cannot snapshot runs with the node's default (no snapshots).
       ...(machine.snapshot === undefined || machine.restore === undefined ? {} : this.#snapshotOptions),
       readMode: this.#readMode,
+      forwardProposals: this.#settleDraws.forwardProposals,
+      ...(this.#settleDraws.maxProposalBytes === undefined ? {} : { maxProposalBytes: this.#settleDraws.maxProposalBytes }),
       trace: (e) => {
         const now = this.#clock.now()
         switch (e.kind) {
@@ -541,6 +565,7 @@ class Simulation<Input, Output> {
     m.clock = null
     // Fails the dead process's pending requests (NODE_CLOSED: their outcome is unknown).
     void node.close()
+    this.#settle.nodeClosed(m.id)
   }
 
   // ---------------------------------------------------------------- faults
@@ -887,6 +912,7 @@ class Simulation<Input, Output> {
       this.#clock.clearTimeout(op.timer)
       op.timer = this.#clock.setTimeout(() => { op.abort.abort() }, end + 1 - now)
     }
+    this.#settle.healed()
   }
 
   /**
@@ -961,6 +987,7 @@ class Simulation<Input, Output> {
       const abort = new AbortController()
       const op: ClientOp = { invoke: now, node: at, describe, abort, timer: this.#clock.setTimeout(() => { abort.abort() }, this.#clientTimeoutMs) }
       this.#inflight.add(op)
+      const settled = this.#settle.invoked(at, describe)
       this.#trace.record(now, `client ${describe} -> ${at}: ${JSON.stringify(input)}`)
       try {
         const node = member.node
@@ -973,6 +1000,7 @@ class Simulation<Input, Output> {
           this.#coverage.reads++
         } else {
           const command = w.encode(input)
+          this.#maybeProposeOversized(node, at)
           const r = await node.propose(command, { signal: abort.signal }) as AppliedResult
           output = w.output(r.value, input)
           this.#checker.observeAck(r.index, command)
@@ -990,13 +1018,29 @@ class Simulation<Input, Output> {
           this.#counts.unknown++
         }
         this.#trace.record(this.#clock.now(), `client ${describe} ${code ?? String(err)}`)
+        if (!read) this.#settle.observeWriteFailure(at, describe, code)
         const leader = isQuorateError(err, 'RAFT_NOT_LEADER') ? err.info?.leader : undefined
         target = typeof leader === 'string' && this.#members.get(leader)?.phase === 'member' ? leader : any()
       } finally {
+        settled()
         this.#clock.clearTimeout(op.timer)
         this.#inflight.delete(op)
       }
     }
+  }
+
+  /**
+   * In seeds that draw it, an oversized proposal joins a client's write in the same turn (so
+   * in the same batch): it must fail alone with RAFT_PROPOSAL_TOO_LARGE (settle-checker.ts).
+   */
+  #maybeProposeOversized (node: RaftNode, at: NodeId): void {
+    const d = this.#settleDraws
+    if (d.oversizeChance === 0 || d.random.next() >= d.oversizeChance) return
+    const settled = this.#settle.invoked(at, 'an oversized proposal')
+    node.propose(oversizedCommand(d.maxProposalBytes!)).then(
+      () => { this.#settle.observeOversized(at, null) },
+      (err: unknown) => { this.#settle.observeOversized(at, isQuorateError(err) ? err.code : String(err)) }
+    ).finally(settled)
   }
 }
 
