@@ -60,6 +60,11 @@ export interface NodeMutations extends RaftMutations {
   ackBeforeDurable?: boolean
   /** Answer reads from local state without confirming leadership. */
   staleReads?: boolean
+  /**
+   * Continue a partial snapshot transfer by index and term alone, at the follower's byte count,
+   * without a digest check (glues two leaders' byte streams; loops on another chunking).
+   */
+  snapshotResumeAcrossLeaders?: boolean
 }
 
 export interface RaftNodeOptions extends Omit<RaftOptions, 'random'> {
@@ -187,7 +192,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   #bytesSinceSnapshot = 0
   #served: ServedSnapshot | null = null
   readonly #senders = new Map<NodeId, SnapshotSender>()
-  readonly #receiver = new SnapshotReceiver()
+  readonly #receiver: SnapshotReceiver
   /** Messages held while a received snapshot is being installed. */
   #held: Message[] | null = null
   #pendingInstall: { meta: SnapshotMeta, chunks: Uint8Array[], leader: NodeId } | null = null
@@ -229,6 +234,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.#sync = options.sync ?? NODE_DEFAULTS.sync
     this.#clock = options.clock ?? systemClock
     this.#mutations = options.mutations ?? {}
+    this.#receiver = new SnapshotReceiver({ legacy: this.#mutations.snapshotResumeAcrossLeaders === true })
     this.#options = options
     this.#metrics = new NodeMetrics(options.metrics)
     this.id = options.id
@@ -837,7 +843,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       served = await collectSnapshot(stored.meta, stored.chunks, this.#options.snapshotChunkBytes ?? NODE_DEFAULTS.snapshotChunkBytes)
       this.#served = served
     }
-    this.#senders.set(to, new SnapshotSender(to, served, this.#options.snapshotWindowChunks ?? NODE_DEFAULTS.snapshotWindowChunks, SNAPSHOT_DEFAULTS.retransmitTicks))
+    const window = this.#options.snapshotWindowChunks ?? NODE_DEFAULTS.snapshotWindowChunks
+    this.#senders.set(to, new SnapshotSender(to, served, window, SNAPSHOT_DEFAULTS.retransmitTicks, this.#mutations.snapshotResumeAcrossLeaders === true))
   }
 
   #pumpSnapshots (core: RaftCore): void {
@@ -863,7 +870,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       core.snapshotNotNeeded(m.from)
       return
     }
-    const { received, complete } = this.#receiver.accept(chunk)
+    const { received, complete, corrupt } = this.#receiver.accept(m.from, chunk)
+    // A stream that failed its digest is never restored: it was discarded, and the ack of 0
+    // makes the sender start it again.
+    if (corrupt) this.#metrics.count('snapshotDigestMismatches')
     core.ackSnapshot(m.from, chunk.meta.index, received)
     if (complete && core.wantsSnapshot(chunk.meta)) {
       this.#pendingInstall = { meta: chunk.meta, chunks: this.#receiver.chunks, leader: m.from }
