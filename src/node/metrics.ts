@@ -20,7 +20,7 @@ export interface MetricsSink {
 export const COUNTER_NAMES = [
   'proposals', 'proposalsRejected', 'entriesApplied', 'entriesPersisted', 'storageWrites',
   'messagesSent', 'messagesReceived', 'elections', 'leaderChanges', 'readsServed',
-  'snapshotsTaken', 'snapshotsInstalled', 'snapshotChunksSent', 'configChanges'
+  'snapshotsTaken', 'snapshotsInstalled', 'snapshotChunksSent', 'snapshotDigestMismatches', 'configChanges'
 ] as const
 export type CounterName = typeof COUNTER_NAMES[number]
 

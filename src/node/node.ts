@@ -200,7 +200,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   #bytesSinceSnapshot = 0
   #served: ServedSnapshot | null = null
   readonly #senders = new Map<NodeId, SnapshotSender>()
-  readonly #receiver = new SnapshotReceiver()
+  readonly #receiver: SnapshotReceiver
   /** Messages held while a received snapshot is being installed. */
   #held: Message[] | null = null
   #pendingInstall: { meta: SnapshotMeta, chunks: Uint8Array[], leader: NodeId } | null = null
@@ -252,6 +252,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     checkFunction(options.trace, C, 'trace', true)
     if (options.metrics !== undefined) checkMethods(options.metrics, C, 'metrics', 'a MetricsSink', [], ['count', 'observe'])
     this.#mutations = nodeMutationsOf(options)
+    this.#receiver = new SnapshotReceiver({ legacy: this.#mutations.snapshotResumeAcrossLeaders === true })
     this.#options = options
     this.#metrics = new NodeMetrics(options.metrics, (err) => { this.#fail(err, 'the metrics sink threw') })
     this.id = options.id
@@ -888,7 +889,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       served = await collectSnapshot(stored.meta, stored.chunks, this.#options.snapshotChunkBytes ?? NODE_DEFAULTS.snapshotChunkBytes)
       this.#served = served
     }
-    this.#senders.set(to, new SnapshotSender(to, served, this.#options.snapshotWindowChunks ?? NODE_DEFAULTS.snapshotWindowChunks, SNAPSHOT_DEFAULTS.retransmitTicks))
+    const window = this.#options.snapshotWindowChunks ?? NODE_DEFAULTS.snapshotWindowChunks
+    this.#senders.set(to, new SnapshotSender(to, served, window, SNAPSHOT_DEFAULTS.retransmitTicks, this.#mutations.snapshotResumeAcrossLeaders === true))
   }
 
   #pumpSnapshots (core: RaftCore): void {
@@ -914,7 +916,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       core.snapshotNotNeeded(m.from)
       return
     }
-    const { received, complete } = this.#receiver.accept(chunk)
+    const { received, complete, corrupt } = this.#receiver.accept(m.from, chunk)
+    // A stream that failed its digest is never restored: it was discarded, and the ack of 0
+    // makes the sender start it again.
+    if (corrupt) this.#metrics.count('snapshotDigestMismatches')
     core.ackSnapshot(m.from, chunk.meta.index, received)
     if (complete && core.wantsSnapshot(chunk.meta)) {
       this.#pendingInstall = { meta: chunk.meta, chunks: this.#receiver.chunks, leader: m.from }

@@ -22,6 +22,11 @@ export interface NodeMutations extends RaftMutations {
   staleReads?: boolean
   /** Leave forwarded proposals pending forever when the leader never answers (issue 12, defect 2). */
   forwardedProposalLeak?: boolean
+  /**
+   * Continue a partial snapshot transfer by index and term alone, at the follower's byte count,
+   * without a digest check (glues two leaders' byte streams; loops on another chunking).
+   */
+  snapshotResumeAcrossLeaders?: boolean
 }
 
 /** The node's switches: the only writer (withMutations, from quorate/testing) passes NodeMutations. */

@@ -161,7 +161,7 @@ test('an unsupported or missing version is refused with WIRE_VERSION_UNSUPPORTED
 test('truncated frames are refused with WIRE_MALFORMED (or a number error), never anything else', () => {
   const frame = raft(message({
     type: 'snapshot', from: 'n1', to: 'n2', term: 300, entries: [{ term: 1, index: 2, type: 'noop', data: Uint8Array.from([1, 2]) }],
-    snapshot: { meta: { index: 9, term: 2, config: { voters: ['a'], votersOutgoing: [], learners: ['b'] } }, offset: 5, data: Uint8Array.from([7]), done: true }
+    snapshot: { meta: { index: 9, term: 2, config: { voters: ['a'], votersOutgoing: [], learners: ['b'] } }, offset: 5, data: Uint8Array.from([7]), done: true, digest: Uint8Array.from([1, 2, 3]) }
   }))
   const encoded = encodeFrame(frame)
   for (let cut = 0; cut < encoded.length; cut++) {
@@ -195,7 +195,7 @@ test('a frame without a body is refused', () => {
 })
 
 test('the snapshot chunk keeps null distinct from an empty chunk', () => {
-  const empty = { meta: { index: 0, term: 0, config: { voters: [], votersOutgoing: [], learners: [] } }, offset: 0, data: new Uint8Array(0), done: false }
+  const empty = { meta: { index: 0, term: 0, config: { voters: [], votersOutgoing: [], learners: [] } }, offset: 0, data: new Uint8Array(0), done: false, digest: new Uint8Array(0) }
   const withEmpty = decodeFrame(encodeFrame(raft(message({ type: 'snapshot', from: 'a', to: 'b', term: 1, snapshot: empty })))) as RaftFrame
   const withNull = decodeFrame(encodeFrame(raft(message({ type: 'snapshot', from: 'a', to: 'b', term: 1 })))) as RaftFrame
   assert.equal(plain(withEmpty.messages[0]!.snapshot), plain(empty))
