@@ -71,6 +71,6 @@ export class TupleStateMachine implements StateMachine<TupleApplyResult> {
     for await (const c of chunks) parts.push(c)
     const snapshot = decodeDelta(concatBytes(parts))
     if (!snapshot.full) throw new QuorateError('TUPLE_INVALID', 'The Raft snapshot does not hold a full tuple snapshot')
-    await this.store.loadSnapshot(snapshot as TupleSnapshot)
+    await this.store.restoreSnapshot(snapshot as TupleSnapshot)
   }
 }
