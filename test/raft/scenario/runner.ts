@@ -157,7 +157,10 @@ export class ScenarioRunner {
     const readMode = args.string('readMode')
     if (readMode !== undefined) options.readMode = readMode as RaftOptions['readMode']
     // The first nodes form the cluster; later ones are joiners outside it unless told otherwise.
-    options.voters = args.list('voters') ?? (this.#net === null ? added : [])
+    // A joiner is given the voters of the cluster it joins, as a real one is (an empty voter
+    // set is refused: such a node could never elect); it is not among them, so it cannot
+    // campaign until a configuration change adds it.
+    options.voters = args.list('voters') ?? (this.#net === null ? added : [...this.#net.ids])
     options.learners = args.list('learners') ?? []
     const terms = (args.list('log') ?? []).map(Number)
     const entries: Entry[] = entriesWithTerms(terms)
