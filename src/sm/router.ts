@@ -26,7 +26,7 @@
 import { QuorateError } from '../errors.js'
 import type { StateMachine } from '../node/state-machine.js'
 import { ChunkStreamReader } from '../util/chunk-reader.js'
-import { check, checkInt } from '../util/validate.js'
+import { checkBool, checkInt, checkKnownKeys, checkObject } from '../util/validate.js'
 import { Route } from './route.js'
 import { checkMachineId, MAX_MACHINE_ID_LENGTH } from './route-id.js'
 import { decodeHeader, encodeHeader, encodeSection, SectionReader } from './snapshot-format.js'
@@ -58,8 +58,6 @@ interface Member {
   readonly stateless: boolean
 }
 
-const ROUTER_OPTION_KEYS = new Set(['maxChunkBytes'])
-
 export class StateMachineRouter implements StateMachine<unknown> {
   readonly #members: Member[] = []
   readonly #maxChunkBytes: number
@@ -68,8 +66,8 @@ export class StateMachineRouter implements StateMachine<unknown> {
 
   constructor (options: StateMachineRouterOptions = {}) {
     const C = 'StateMachineRouterOptions'
-    check(typeof options === 'object' && options !== null, C, '(options)', 'an object', options)
-    for (const key of Object.keys(options)) check(ROUTER_OPTION_KEYS.has(key), C, key, 'a known option (maxChunkBytes)', key)
+    checkObject(options, C, '(options)')
+    checkKnownKeys(options, C, ['maxChunkBytes'])
     if (options.maxChunkBytes !== undefined) checkInt(options.maxChunkBytes, C, 'maxChunkBytes', 1, 0xffffffff)
     this.#maxChunkBytes = options.maxChunkBytes ?? ROUTER_DEFAULTS.maxChunkBytes
   }
@@ -91,10 +89,10 @@ export class StateMachineRouter implements StateMachine<unknown> {
     if (this.#sealed) throw new QuorateError('SM_MOUNT_INVALID', `${where}: cannot mount ${JSON.stringify(id)} after the router applied an entry or restored a snapshot; mount every member before the node opens`)
     if (this.#members.some((m) => m.route.id === id)) throw new QuorateError('SM_MOUNT_INVALID', `${where}: ${JSON.stringify(id)} is already mounted`)
     if (typeof machine?.apply !== 'function') throw new QuorateError('SM_MOUNT_INVALID', `${where}: ${JSON.stringify(id)} is not a StateMachine (no apply())`)
-    check(typeof options === 'object' && options !== null, where, '(options)', 'an object', options)
-    for (const key of Object.keys(options)) check(key === 'stateless', where, key, 'a known option (stateless)', key)
+    checkObject(options, where, '(options)')
+    checkKnownKeys(options, where, ['stateless'])
     const stateless = options.stateless ?? false
-    check(typeof stateless === 'boolean', where, 'stateless', 'a boolean', stateless)
+    checkBool(stateless, where, 'stateless')
     const hasSnapshot = typeof machine.snapshot === 'function'
     const hasRestore = typeof machine.restore === 'function'
     if (stateless && (hasSnapshot || hasRestore)) throw new QuorateError('SM_MOUNT_INVALID', `${where}: ${JSON.stringify(id)} is declared stateless but has snapshot()/restore()`)
