@@ -66,10 +66,11 @@ export class StateMachineRouter implements StateMachine<unknown> {
 
   constructor (options: StateMachineRouterOptions = {}) {
     const C = 'StateMachineRouterOptions'
-    checkObject(options, C, '(options)')
+    checkObject(options as unknown, C, '(options)')
     checkKnownKeys(options, C, ['maxChunkBytes'])
-    if (options.maxChunkBytes !== undefined) checkInt(options.maxChunkBytes, C, 'maxChunkBytes', 1, 0xffffffff)
-    this.#maxChunkBytes = options.maxChunkBytes ?? ROUTER_DEFAULTS.maxChunkBytes
+    const maxChunkBytes = options.maxChunkBytes ?? ROUTER_DEFAULTS.maxChunkBytes
+    checkInt(maxChunkBytes, C, 'maxChunkBytes', 1, 0xffffffff)
+    this.#maxChunkBytes = maxChunkBytes
   }
 
   /** Ids of the mounted members, in mount order. */
@@ -89,7 +90,7 @@ export class StateMachineRouter implements StateMachine<unknown> {
     if (this.#sealed) throw new QuorateError('SM_MOUNT_INVALID', `${where}: cannot mount ${JSON.stringify(id)} after the router applied an entry or restored a snapshot; mount every member before the node opens`)
     if (this.#members.some((m) => m.route.id === id)) throw new QuorateError('SM_MOUNT_INVALID', `${where}: ${JSON.stringify(id)} is already mounted`)
     if (typeof machine?.apply !== 'function') throw new QuorateError('SM_MOUNT_INVALID', `${where}: ${JSON.stringify(id)} is not a StateMachine (no apply())`)
-    checkObject(options, where, '(options)')
+    checkObject(options as unknown, where, '(options)')
     checkKnownKeys(options, where, ['stateless'])
     const stateless = options.stateless ?? false
     checkBool(stateless, where, 'stateless')
