@@ -14,22 +14,12 @@ import type { NodeReport } from '../../src/cluster/protocol.js'
 import type { NodeId } from '../../src/raft/types.js'
 import { SeededRandom, randomInt } from '../../src/util/random.js'
 import { processAlive } from './process-helpers.js'
+import { eventually } from '../harness/index.js'
+
+/** Replicas and processes settle in real time; the bound only stops a hung test. */
+const SETTLE = { timeoutMs: 30_000, intervalMs: 50 }
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
-
-/** Polls until `probe` returns a value (liveness, not speed: the limit only stops a hung test). */
-async function eventually<T> (what: string, probe: () => Promise<T | undefined>, limitMs = 30_000): Promise<T> {
-  const deadline = Date.now() + limitMs
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await probe()
-      if (v !== undefined) return v
-    } catch (err) { last = err }
-    if (Date.now() > deadline) throw new Error(`${what} did not happen${last === undefined ? '' : `: ${String(last)}`}`)
-    await sleep(50)
-  }
-}
 
 async function reports (cluster: ProcessCluster): Promise<NodeReport[]> {
   return await Promise.all(cluster.ids.map(async (id) => await cluster.client.status(id)))
@@ -110,7 +100,7 @@ async function checkRecovered (cluster: ProcessCluster, acked: Map<string, strin
   const settled = await eventually('all nodes at one applied index', async () => {
     const all = await reports(cluster)
     return all.every((r) => r.appliedIndex === all[0]!.appliedIndex) ? all : undefined
-  })
+  }, SETTLE)
   const hashes = new Set(settled.map((r) => r.stateHash))
   assert.equal(hashes.size, 1, `state hashes differ at index ${settled[0]!.appliedIndex}: ${settled.map((r) => `${r.id}=${r.stateHash.slice(0, 12)}`).join(' ')}`)
   assert.ok(settled[0]!.keys >= acked.size, `replicas hold ${settled[0]!.keys} keys, ${acked.size} were acknowledged`)
@@ -167,7 +157,7 @@ test('node processes exit when their launcher is SIGKILLed', async () => {
     ;({ pid: nodePid, dir } = JSON.parse(line) as { pid: number, dir: string })
     assert.ok(processAlive(nodePid))
     launcher.kill('SIGKILL')
-    await eventually('the orphaned node process exits', async () => processAlive(nodePid) ? undefined : true)
+    await eventually('the orphaned node process exits', () => !processAlive(nodePid), SETTLE)
   } finally {
     launcher.kill('SIGKILL')
     if (nodePid !== 0 && processAlive(nodePid)) process.kill(nodePid, 'SIGKILL')

@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert'
 import * as net from 'node:net'
 import { message } from '../../src/raft/types.js'
 import { createDevCertificates, type DevCertificates } from '../../src/transport/tls-certs.js'
-import { closeAll, connectAll, LOCAL, rawClient, sendUntil, startNode, waitUntil } from './tcp-helpers.js'
+import { closeAll, connectAll, LOCAL, rawClient, sendUntil, startNode } from './tcp-helpers.js'
+import { eventually } from '../harness/index.js'
 
 const TIMEOUT_MS = 300
 /** Slack for timer and socket-close latency on a loaded machine. */
@@ -35,7 +36,7 @@ test('a TCP client that never starts TLS is disconnected within connectTimeoutMs
   const n1 = await startNode('n1', { certs, connectTimeoutMs: TIMEOUT_MS })
   const started = performance.now()
   const idle = await idleSocket(n1.address.port)
-  await waitUntil('the idle socket to be closed', idle.closed, TIMEOUT_MS + SLACK_MS)
+  await eventually('the idle socket to be closed', idle.closed, { timeoutMs: TIMEOUT_MS + SLACK_MS })
   assert.ok(performance.now() - started >= TIMEOUT_MS - 50, 'not closed before the deadline')
   assert.is(n1.t.stats().rejectedHandshakeTimeout, 1)
   assert.is(n1.t.stats().unauthenticatedConnections, 0)
@@ -46,7 +47,7 @@ test('a client that completes TLS but never sends its hello is dropped in time',
   const n1 = await startNode('n1', { certs, connectTimeoutMs: TIMEOUT_MS })
   const started = performance.now()
   const client = await rawClient(n1.address.port, { key: certs.nodes.n2!.key, cert: certs.nodes.n2!.cert, ca: certs.ca })
-  await waitUntil('the silent TLS client to be closed', () => client.closed, TIMEOUT_MS + SLACK_MS)
+  await eventually('the silent TLS client to be closed', () => client.closed, { timeoutMs: TIMEOUT_MS + SLACK_MS })
   assert.ok(performance.now() - started < TIMEOUT_MS + SLACK_MS)
   assert.is(n1.t.stats().rejectedHandshakeTimeout, 1)
   assert.is(client.frames.length, 0)
@@ -58,7 +59,7 @@ test('idle sockets beyond maxUnauthenticatedConnections are refused at once and 
   const timeoutMs = 1500
   const n1 = await startNode('n1', { certs, connectTimeoutMs: timeoutMs, maxUnauthenticatedConnections: cap })
   const idle = await Promise.all(Array.from({ length: 10 }, async () => await idleSocket(n1.address.port)))
-  await waitUntil('the sockets beyond the cap to be closed', () => idle.filter((s) => s.closed()).length >= 10 - cap, timeoutMs)
+  await eventually('the sockets beyond the cap to be closed', () => idle.filter((s) => s.closed()).length >= 10 - cap, { timeoutMs: timeoutMs })
   const stats = n1.t.stats()
   assert.is(stats.rejectedTooManyPending, 10 - cap)
   assert.is(stats.unauthenticatedConnections, cap)
@@ -77,7 +78,7 @@ test('a bad hello is counted by reason', async () => {
   const n1 = await startNode('n1', { connectTimeoutMs: TIMEOUT_MS })
   const client = await rawClient(n1.address.port)
   client.socket.write(Buffer.from([0, 0, 0, 3, 1, 2, 3]))
-  await waitUntil('the bad hello to be refused', () => client.closed, TIMEOUT_MS + SLACK_MS)
+  await eventually('the bad hello to be refused', () => client.closed, { timeoutMs: TIMEOUT_MS + SLACK_MS })
   assert.is(n1.t.stats().rejectedBadHello, 1)
   assert.is(n1.t.stats().rejectedHandshakeTimeout, 0)
 })
