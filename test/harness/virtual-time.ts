@@ -73,15 +73,18 @@ export class VirtualTime {
       while (this.#waiters.size > 0) {
         await settle()
         const due = this.clock.nextDue()
+        let woke = false
         for (const w of [...this.#waiters]) {
-          if (w.done()) { this.#waiters.delete(w); w.resolve(); continue }
+          if (w.done()) { this.#waiters.delete(w); w.resolve(); woke = true; continue }
           if (due === undefined || due > w.deadline) {
             this.#waiters.delete(w)
             const why = due === undefined ? 'no timer is left to fire' : `${w.maxMs} ms of virtual time passed`
             w.reject(new Error(`timed out waiting for ${w.what}: ${why}`))
+            woke = true
           }
         }
-        if (this.#waiters.size > 0) this.clock.runNext()
+        // A woken waiter's continuation runs (and may start new work) before time moves on.
+        if (!woke && this.#waiters.size > 0) this.clock.runNext()
       }
     } finally {
       this.#pumping = false
