@@ -17,7 +17,7 @@
  *   isolate ID | cut A B | heal | crash ID | restart ID
  *   propose ID DATA.. | propose-conf-change ID [add=X] [learner=X] [remove=X] [joint] [leave-joint]
  *   read-index ID CTX | send FROM->TO TYPE term=.. [index= logTerm= commit= reject= context= entries=T,T..]
- *   raft-state | status [ID..] | log ID | applied ID
+ *   raft-state | status [ID..] | log ID | applied ID | reads ID (read states so far)
  * and the quorum and configuration tables of tables.ts. Every action reports the role, term
  * and leader changes it caused (`n1 -> candidate term=1 leader=-`).
  */
@@ -113,7 +113,7 @@ export class ScenarioRunner {
       case 'propose-conf-change': this.#proposeConfChange(args, out); return
       case 'read-index': {
         const [id, ctx] = args.positional()
-        this.#network.core(id!).readIndex(Number(ctx))
+        try { this.#network.core(id!).readIndex(Number(ctx)) } catch (err) { out.push(expectedError(err)) }
         return
       }
       case 'send': this.#send(args, out); return
@@ -132,6 +132,11 @@ export class ScenarioRunner {
         const core = this.#network.core(this.#one(args))
         out.push(`committed=${core.log.committed}`)
         for (let i = core.log.snapshotIndex + 1; i <= core.log.lastIndex(); i++) out.push(formatEntry(core.log.entry(i)!))
+        return
+      }
+      case 'reads': {
+        const reads = this.#network.reads.get(this.#one(args))!
+        out.push(reads.length === 0 ? 'none' : reads.map((r) => `ctx=${r.context} index=${r.index}`).join('\n'))
         return
       }
       case 'applied': {
