@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs every compiled test file (dist/test/**/*.test.js) in its own process, two at a
 // time (CI has 2 cores), and ends with the one line CI reads: `N passed, M failed`.
-// A file that dies before printing uvu's summary counts as one failure.
+// A file that dies before printing uvu's summary counts as one failure. Each file's duration
+// is printed; one above SLOW_FILE_S is flagged, long before it nears the kill limit.
 import { spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
@@ -25,6 +26,9 @@ const files = collect(testRoot).filter((f) => filter.length === 0 || filter.some
 const parallel = Math.max(1, Math.min(2, availableParallelism()))
 // A test file that hangs must fail CI, not stall it.
 const FILE_TIMEOUT_MS = Number(process.env.QUORATE_TEST_FILE_TIMEOUT_MS ?? 300_000)
+/** A file slower than this is warned about: split it (the limit is for a busy machine). */
+const SLOW_FILE_S = 60
+const slow = []
 let passed = 0
 let failed = 0
 let skipped = 0
@@ -50,7 +54,10 @@ function runFile (file) {
       const pass = /Passed:\s+(\d+)/.exec(out)
       const skip = /Skipped:\s+(\d+)/.exec(out)
       const name = relative(root, file)
-      const secs = ((Date.now() - started) / 1000).toFixed(1)
+      const elapsed = (Date.now() - started) / 1000
+      const secs = elapsed.toFixed(1)
+      const warn = elapsed > SLOW_FILE_S ? ` WARNING: over ${SLOW_FILE_S}s` : ''
+      if (warn !== '') slow.push(`${name} (${secs}s)`)
       if (total && pass) {
         const t = Number(total[1])
         const p = Number(pass[1])
@@ -63,11 +70,11 @@ function runFile (file) {
           if (f === 0) failed += 1
           failures.push({ name, out })
         }
-        console.log(`${f > 0 || code !== 0 ? 'FAIL' : 'ok  '} ${name} (${p}/${t} in ${secs}s)`)
+        console.log(`${f > 0 || code !== 0 ? 'FAIL' : 'ok  '} ${name} (${p}/${t} in ${secs}s)${warn}`)
       } else {
         failed += 1
         failures.push({ name, out })
-        console.log(`FAIL ${name} (no summary, exit ${code}, ${secs}s)`)
+        console.log(`FAIL ${name} (no summary, exit ${code}, ${secs}s)${warn}`)
       }
       resolve()
     })
@@ -79,6 +86,9 @@ await Promise.all(Array.from({ length: parallel }, async () => {
   while (queue.length > 0) await runFile(queue.shift())
 }))
 
+if (slow.length > 0) {
+  console.log(`\nWARNING: ${slow.length} file(s) took more than ${SLOW_FILE_S}s; split them: ${slow.join(', ')}`)
+}
 for (const { name, out } of failures) {
   console.log(`\n===== ${name} =====\n${out}`)
 }

@@ -33,4 +33,13 @@ test('the quickstart runs and prints what it promises', async () => {
   assert.match(stdout, 'follower sees: hello')
 })
 
+test('the router example in the README is examples/router.mjs verbatim, and it runs', async () => {
+  const example = readFileSync(root + 'examples/router.mjs', 'utf8').trimEnd()
+  assert.ok(readme.includes(example), 'README router example drifted from examples/router.mjs')
+  const { stdout } = await promisify(execFile)(process.execPath, [root + 'examples/router.mjs'], { cwd: root, timeout: 60_000 })
+  assert.match(stdout, 'counter: 5')
+  assert.match(stdout, 'exactly-once add: 7')
+  assert.match(stdout, /lease token: \d+/)
+})
+
 test.run()

@@ -1,6 +1,7 @@
 /**
- * Assembles one key-value cluster node: a RaftNode replicating a KvStateMachine, answering
- * the client protocol through a KvService. `createKvNode` takes any storage and transport
+ * Assembles one key-value cluster node: a RaftNode whose state machine is a router with the
+ * KvStateMachine mounted as 'kv' and a LeaseTable as 'lease' (the layers above mount beside
+ * them), answering the client protocol through a KvService. `createKvNode` takes any storage and transport
  * (the in-process demo uses the MemoryNetwork); `startClusterNode` builds the production
  * set from a ClusterNodeConfig — classic-level storage, tcpTransport, an HTTP endpoint.
  */
@@ -13,6 +14,9 @@ import type { Transport } from '../transport/transport.js'
 import { tcpTransport } from '../transport/tcp.js'
 import type { TcpAddress, TcpTransportOptions } from '../transport/tcp.js'
 import { KvStateMachine } from '../kv/state-machine.js'
+import { LeaseTable } from '../lease/table.js'
+import { StateMachineRouter } from '../sm/router.js'
+import type { Route } from '../sm/route.js'
 import type { Random } from '../util/random.js'
 import { DEFAULT_CLUSTER_ELECTION_TICKS, DEFAULT_CLUSTER_ID, DEFAULT_CLUSTER_TICK_MS, validateClusterNodeConfig } from './config.js'
 import type { ClusterNodeConfig } from './config.js'
@@ -39,26 +43,36 @@ export interface KvNodeOptions {
 
 export interface KvNode {
   readonly node: RaftNode
-  readonly machine: KvStateMachine
+  /** The node's state machine: every member of this node's log. */
+  readonly router: StateMachineRouter
+  /** The key-value member (`kv.machine` is the KvStateMachine). */
+  readonly kv: Route<KvStateMachine>
+  /** The lease table member, for a LeaseManager: `new LeaseManager({ node: lease.bind(node), table: lease.machine })`. */
+  readonly lease: Route<LeaseTable>
   readonly service: KvService
 }
 
-/** A not yet opened RaftNode over a fresh KvStateMachine, and the service answering for it. */
+/** Ids of the members every cluster node mounts, in this order. */
+export const CLUSTER_MEMBERS = ['kv', 'lease'] as const
+
+/** A not yet opened RaftNode over fresh members, and the service answering for it. */
 export function createKvNode (options: KvNodeOptions): KvNode {
-  const machine = new KvStateMachine()
+  const router = new StateMachineRouter()
+  const kv = router.mount('kv', new KvStateMachine())
+  const lease = router.mount('lease', new LeaseTable())
   const node = new RaftNode({
     id: options.id,
     voters: options.voters,
     storage: options.storage,
     transport: options.transport,
-    stateMachine: machine,
+    stateMachine: router,
     tickMs: options.tickMs ?? DEFAULT_CLUSTER_TICK_MS,
     electionTicks: options.electionTicks ?? DEFAULT_CLUSTER_ELECTION_TICKS,
     sync: options.sync,
     random: options.random
   })
-  const service = new KvService({ node, machine, requestTimeoutMs: options.requestTimeoutMs, transportStats: () => options.transport.stats() })
-  return { node, machine, service }
+  const service = new KvService({ node, kv, requestTimeoutMs: options.requestTimeoutMs, transportStats: () => options.transport.stats() })
+  return { node, router, kv, lease, service }
 }
 
 export interface RunningClusterNode extends KvNode {

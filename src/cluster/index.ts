@@ -18,7 +18,11 @@ export * from './cluster-node.js'
 export * from './config.js'
 export * from './http-endpoint.js'
 export * from './in-process.js'
-export * from './kv-service.js'
-export * from './launcher.js'
+export { DEFAULT_REQUEST_TIMEOUT_MS, validateKvServiceOptions, KvService } from './kv-service.js'
+export type { KvServiceOptions } from './kv-service.js'
+export {
+  DEFAULT_CLUSTER_NODES, DEFAULT_CLUSTER_HOST, DEFAULT_READY_TIMEOUT_MS, DEFAULT_STOP_GRACE_MS,
+  validateProcessClusterOptions, ProcessCluster
+} from './launcher.js'
+export type { ProcessClusterOptions, NodeProcessInfo, NodeExit } from './launcher.js'
 export * from './protocol.js'
-export { READY_PREFIX, parseNodeProcessArgs } from './node-process.js'

@@ -10,6 +10,7 @@ import type { TransportStats } from '../transport/transport.js'
 import { encodeKvCommand } from '../kv/command.js'
 import type { KvOutput } from '../kv/semantics.js'
 import type { KvStateMachine } from '../kv/state-machine.js'
+import { Route } from '../sm/route.js'
 import { check, checkInt } from '../util/validate.js'
 import { failureResponse, parseClientRequest } from './protocol.js'
 import type { ClientResponse, NodeReport } from './protocol.js'
@@ -20,8 +21,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 5000
 export interface KvServiceOptions {
   /** The node; the service neither opens nor closes it. */
   readonly node: RaftNode
-  /** The state machine the node applies to. */
-  readonly machine: KvStateMachine
+  /** The key-value member of the node's router: proposals are tagged for it, reads answer from its machine. */
+  readonly kv: Route<KvStateMachine>
   /** A proposal or read still pending after this many ms is answered ABORTED (a proposal may still commit). @default DEFAULT_REQUEST_TIMEOUT_MS (5000) */
   readonly requestTimeoutMs?: number
   /** The transport's counters, included in status reports so operators see refused connections. @default undefined (not reported) */
@@ -30,7 +31,7 @@ export interface KvServiceOptions {
 
 export function validateKvServiceOptions (options: KvServiceOptions): void {
   if (typeof options?.node?.propose !== 'function') throw new QuorateError('OPTIONS_INVALID', 'KvService: option "node" must be a RaftNode')
-  if (typeof options.machine?.entries !== 'function') throw new QuorateError('OPTIONS_INVALID', 'KvService: option "machine" must be a KvStateMachine')
+  if (!(options.kv instanceof Route) || typeof (options.kv.machine as Partial<KvStateMachine>).entries !== 'function') throw new QuorateError('OPTIONS_INVALID', 'KvService: option "kv" must be the Route of a KvStateMachine (router.mount(\'kv\', new KvStateMachine()))')
   checkInt(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 'KvService', 'requestTimeoutMs', 1)
   check(options.transportStats === undefined || typeof options.transportStats === 'function', 'KvService', 'transportStats', 'a function returning the transport\'s stats', typeof options.transportStats)
 }
@@ -48,13 +49,15 @@ export function kvStateHash (machine: KvStateMachine): string {
 export class KvService {
   readonly #node: RaftNode
   readonly #machine: KvStateMachine
+  readonly #kv: Route<KvStateMachine>
   readonly #transportStats: (() => TransportStats) | undefined
   readonly #timeoutMs: number
 
   constructor (options: KvServiceOptions) {
     validateKvServiceOptions(options)
     this.#node = options.node
-    this.#machine = options.machine
+    this.#kv = options.kv
+    this.#machine = options.kv.machine
     this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
     this.#transportStats = options.transportStats
   }
@@ -89,7 +92,7 @@ export class KvService {
       const deadline = AbortSignal.timeout(this.#timeoutMs)
       const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline])
       if (request.type === 'kv') {
-        const output = await this.#node.propose(encodeKvCommand(request.input), { signal: combined }) as KvOutput
+        const output = await this.#node.propose(this.#kv.command(encodeKvCommand(request.input)), { signal: combined }) as KvOutput
         return { ok: true, type: 'kv', output }
       }
       const index = await untilAborted(this.#node.read({ signal: combined }), combined)

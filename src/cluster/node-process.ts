@@ -1,47 +1,55 @@
+#!/usr/bin/env node
 /**
- * A cluster node as its own OS process:
+ * A cluster node as its own OS process (the package's `quorate-node` bin):
  *
- *   node dist/src/cluster/node-process.js --config n1.json [--exit-with-stdin]
+ *   quorate-node --config n1.json [--exit-with-stdin]
  *
  * Once the node is open and its client endpoint listens, it prints one line
  *   QUORATE_NODE_READY {"id":"n1","pid":1234,"raft":{...},"client":{...}}
  * on stdout (the launcher waits for it). SIGTERM or SIGINT closes the node cleanly and exits
  * 0 (a second signal exits at once); a fatal node error (NODE_FAILED) exits 1. With
  * `--exit-with-stdin` the process also shuts down when its stdin ends — a launcher passes its
- * own pipe, so a launcher that dies, even by SIGKILL, takes its nodes with it.
+ * own pipe, so a launcher that dies, even by SIGKILL, takes its nodes with it. A usage error
+ * (an unknown option, a missing --config) exits 2 with the usage text.
  */
-import { pathToFileURL } from 'node:url'
-import { QuorateError } from '../errors.js'
 import { startClusterNode } from './cluster-node.js'
 import { loadClusterNodeConfig } from './config.js'
+import type { CliParsed, CliSpec, CliValues } from '../util/cli.js'
+import { flagOption, isMainModule, parseCommandLine, runCommandLine, stringOption, usageError } from '../util/cli.js'
 
 /** The prefix of the line a node process prints once it is ready. */
 export const READY_PREFIX = 'QUORATE_NODE_READY '
 
-export const NODE_PROCESS_USAGE = `Usage: node dist/src/cluster/node-process.js --config <file.json> [--exit-with-stdin]
-Runs one quorate key-value cluster node (see docs/cluster.md for the config and the client protocol).`
+export const NODE_PROCESS_CLI: CliSpec = {
+  name: 'quorate-node',
+  usage: `Usage: quorate-node --config <file.json> [--exit-with-stdin]
+Runs one quorate key-value cluster node (see docs/cluster.md for the config and the client protocol).
+
+  --config <file>      the node's JSON config (required)
+  --exit-with-stdin    also shut down when stdin ends (the launcher passes its own pipe)
+  --help, -h           print this text
+  --version            print the version`,
+  options: { config: { type: 'string' }, 'exit-with-stdin': { type: 'boolean' } }
+}
 
 export interface NodeProcessArgs {
   readonly configPath: string
   readonly exitWithStdin: boolean
 }
 
-/** Parses the command line; throws OPTIONS_INVALID with the usage text. */
-export function parseNodeProcessArgs (argv: readonly string[]): NodeProcessArgs {
-  let configPath: string | undefined
-  let exitWithStdin = false
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    if (arg === '--config') configPath = argv[++i]
-    else if (arg === '--exit-with-stdin') exitWithStdin = true
-    else throw new QuorateError('OPTIONS_INVALID', `unknown argument ${JSON.stringify(arg)}\n${NODE_PROCESS_USAGE}`)
-  }
-  if (configPath === undefined || configPath.length === 0) throw new QuorateError('OPTIONS_INVALID', `--config is required\n${NODE_PROCESS_USAGE}`)
-  return { configPath, exitWithStdin }
+function interpretNodeProcessArgs (values: CliValues): NodeProcessArgs {
+  const configPath = stringOption(values, 'config')
+  if (configPath === undefined || configPath.length === 0) throw usageError(NODE_PROCESS_CLI, '--config is required')
+  return { configPath, exitWithStdin: flagOption(values, 'exit-with-stdin') }
 }
 
-async function main (argv: readonly string[]): Promise<void> {
-  const args = parseNodeProcessArgs(argv)
+/** Parses the command line; throws OPTIONS_INVALID with the usage text. */
+export function parseNodeProcessArgs (argv: readonly string[]): CliParsed<NodeProcessArgs> {
+  return parseCommandLine(NODE_PROCESS_CLI, argv, interpretNodeProcessArgs)
+}
+
+/** Starts the node; resolves once it is ready (the process then runs until a signal). */
+async function serve (args: NodeProcessArgs): Promise<undefined> {
   const config = await loadClusterNodeConfig(args.configPath)
   const running = await startClusterNode(config)
   let stopping = false
@@ -67,6 +75,7 @@ async function main (argv: readonly string[]): Promise<void> {
   logRejections(config.id, () => running.service.report(false).transport ?? {})
   const ready = { id: config.id, pid: process.pid, raft: running.raftAddress, client: running.clientAddress }
   process.stdout.write(`${READY_PREFIX}${JSON.stringify(ready)}\n`)
+  return undefined
 }
 
 /** How often a node process checks its transport's rejection counters for its log. */
@@ -88,10 +97,4 @@ function logRejections (id: string, stats: () => Readonly<Record<string, number>
   timer.unref()
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    const code = err instanceof QuorateError ? `${err.code}: ` : ''
-    process.stderr.write(`${code}${String((err as Error)?.message ?? err)}\n`)
-    process.exit(1)
-  })
-}
+if (isMainModule(import.meta.url)) await runCommandLine(NODE_PROCESS_CLI, process.argv.slice(2), interpretNodeProcessArgs, serve)

@@ -24,9 +24,12 @@ export { TupleStore } from './store.js'
 export type { StampedTuple, AppliedTransaction, PendingTransaction, QueryOptions } from './store.js'
 export type { TupleChange } from './subscription.js'
 export {
-  DEFAULT_HORIZON, DEFAULT_SYNC, DEFAULT_MAX_QUEUED_CHANGES, validateTupleStoreOptions
+  DEFAULT_HORIZON, DEFAULT_SYNC, DEFAULT_MAX_QUEUED_CHANGES, DEFAULT_RETENTION_MS, validateTupleStoreOptions
 } from './options.js'
-export type { TupleStoreOptions } from './options.js'
+export type { TupleStoreOptions, TupleMutations } from './options.js'
+export { validateSyncRequest, validateSyncResponse } from './sync.js'
+export type { SyncRequest, SyncResponse, SyncResult, SyncSnapshot } from './sync.js'
+export type { VectorPairs, ProgressRows } from './progress.js'
 export { LwwMap, LwwArray, Counter } from './compound.js'
 export { TupleStateMachine, SNAPSHOT_CHUNK_BYTES } from './state-machine.js'
 export type { TupleApplyResult } from './state-machine.js'

@@ -2,6 +2,7 @@
 import type { AbstractLevel } from 'abstract-level'
 import { QuorateError } from '../errors.js'
 import { LamportClock } from './clock.js'
+import { systemClock, type Clock } from '../util/clock.js'
 
 /**
  * Cancellation records expire this many Lamport counters after the newest stamp the store
@@ -11,6 +12,25 @@ import { LamportClock } from './clock.js'
 export const DEFAULT_HORIZON = 1_000_000
 export const DEFAULT_SYNC = true
 export const DEFAULT_MAX_QUEUED_CHANGES = 10_000
+/**
+ * A mirrored store keeps a transaction in its replay log for a mirror that has not
+ * applied it for this long (on the injected Clock) since it last heard of that mirror.
+ * One day: a replica away for less catches up by replay, one away longer by a snapshot.
+ */
+export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000
+
+/**
+ * Deliberately broken variants, for showing that the tuple simulator catches each bug.
+ * Never set them outside tests.
+ */
+export interface TupleMutations {
+  /** applySync does not move the Lamport clock past received stamps. */
+  skipClockMerge?: boolean
+  /** Cancellation records expire as soon as this replica applied them (not when stable). */
+  expireEarly?: boolean
+  /** Loading a sync snapshot drops the replay log instead of merging the server's. */
+  dropLogOnSnapshot?: boolean
+}
 
 export interface TupleStoreOptions {
   /** The store's Lamport clock; its `node` number disambiguates this replica's stamps. */
@@ -28,6 +48,10 @@ export interface TupleStoreOptions {
    * positives it cancelled. Counter distance rather than injected-clock time because it is
    * a function of the data alone: Raft replicas applying the same log expire the same
    * records at the same entries, and a simulation needs no clock to reproduce it.
+   * Applies to stores without `mirrors` (standalone, or driven by Raft through
+   * TupleStateMachine); a mirrored store expires a record once it is stable instead.
+   * Stamps count events only: merging and receiving do not advance the counter, so sync
+   * traffic does not use the horizon up.
    * @default DEFAULT_HORIZON (1_000_000)
    */
   horizon?: number
@@ -40,10 +64,33 @@ export interface TupleStoreOptions {
   indexes?: ReadonlyArray<readonly number[]>
   /**
    * Replicas whose acknowledgements the replay log waits for before it drops a
-   * transaction. Replicas that call `acknowledge` are added automatically.
+   * transaction (`pendingFor` / `acknowledge`, the older per-replica replay API).
+   * `acknowledge` with an id not listed here fails with TUPLE_UNKNOWN_REPLICA.
    * @default []
    */
   replicas?: readonly string[]
+  /**
+   * Node numbers (Lamport clock `node`) of the other replicas of this data: turns on the
+   * sync protocol (`syncRequest` / `syncResponse` / `applySync`, docs/tuple-sync.md). The
+   * replay log then keeps every origin's transactions until every mirror applied them,
+   * and a cancellation record expires once it is stable (every mirror has applied it and
+   * nothing older can still arrive), never earlier.
+   * @default undefined (not mirrored)
+   */
+  mirrors?: readonly number[]
+  /**
+   * How long a mirrored store keeps transactions for a mirror it has not heard of. A
+   * mirror away for longer resyncs from a snapshot when it returns (it loses nothing).
+   * @default DEFAULT_RETENTION_MS (one day)
+   */
+  retentionMs?: number
+  /**
+   * Time source for `retentionMs`.
+   * @default systemClock
+   */
+  time?: Clock
+  /** Test-only broken variants (see TupleMutations). @default {} */
+  mutations?: TupleMutations
   /**
    * Ask the database for durable (fsync'd) batch writes where it supports it.
    * @default DEFAULT_SYNC (true)
@@ -63,6 +110,10 @@ export interface ResolvedTupleStoreOptions {
   readonly horizon: number
   readonly indexes: ReadonlyArray<readonly number[]>
   readonly replicas: readonly string[]
+  readonly mirrors: readonly number[] | undefined
+  readonly retentionMs: number
+  readonly time: Clock
+  readonly mutations: TupleMutations
   readonly sync: boolean
   readonly maxQueuedChanges: number
 }
@@ -76,8 +127,11 @@ function positiveInteger (value: unknown, field: string): number {
   return value as number
 }
 
+const KNOWN_KEYS = new Set(['clock', 'db', 'horizon', 'indexes', 'replicas', 'mirrors', 'retentionMs', 'time', 'mutations', 'sync', 'maxQueuedChanges'])
+
 export function validateTupleStoreOptions (options: TupleStoreOptions): ResolvedTupleStoreOptions {
   if (typeof options !== 'object' || options === null) throw new QuorateError('OPTIONS_INVALID', 'TupleStore options must be an object')
+  for (const key of Object.keys(options)) if (!KNOWN_KEYS.has(key)) fail(key, 'is not a TupleStore option')
   if (!(options.clock instanceof LamportClock)) fail('clock', 'must be a LamportClock')
   const db = options.db
   if (db !== undefined && (typeof db !== 'object' || db === null || typeof db.batch !== 'function' || typeof db.iterator !== 'function')) {
@@ -96,12 +150,26 @@ export function validateTupleStoreOptions (options: TupleStoreOptions): Resolved
     fail('replicas', 'must be an array of non-empty strings')
   }
   if (options.sync !== undefined && typeof options.sync !== 'boolean') fail('sync', 'must be a boolean')
+  const mirrors = options.mirrors
+  if (mirrors !== undefined && (!Array.isArray(mirrors) ||
+    mirrors.some((m) => !Number.isInteger(m) || m < 0 || m > 0xffffffff || m === options.clock.node) ||
+    new Set(mirrors).size !== mirrors.length)) {
+    fail('mirrors', 'must be an array of distinct node numbers in [0, 2^32), without this store\'s own')
+  }
+  const time = options.time ?? systemClock
+  if (typeof time !== 'object' || time === null || typeof time.now !== 'function') fail('time', 'must be a Clock')
+  const mutations = options.mutations ?? {}
+  if (typeof mutations !== 'object' || mutations === null) fail('mutations', 'must be an object')
   return {
     clock: options.clock,
     db,
     horizon: options.horizon === undefined ? DEFAULT_HORIZON : positiveInteger(options.horizon, 'horizon'),
     indexes: indexes.map((f) => [...f]),
     replicas: [...replicas],
+    mirrors: mirrors === undefined ? undefined : [...mirrors],
+    retentionMs: options.retentionMs === undefined ? DEFAULT_RETENTION_MS : positiveInteger(options.retentionMs, 'retentionMs'),
+    time,
+    mutations,
     sync: options.sync ?? DEFAULT_SYNC,
     maxQueuedChanges: options.maxQueuedChanges === undefined
       ? DEFAULT_MAX_QUEUED_CHANGES

@@ -8,6 +8,9 @@
  *   'm'                             → meta: varints version, maxCounter, watermark, expiredSeq, logFloor
  *   'r' + encoded pattern           → varint seq, stamp (12 bytes)
  *   't' + encoded tuple             → varint seq, flags, pos? (12 bytes), neg? (12 bytes)
+ *   'f' + origin (4 bytes BE)       → varint sync-log floor (mirrored stores)
+ *   'w' + mirror (4 bytes BE)       → varint count, then (origin, counter) varint pairs
+ *   'x' + origin (4 BE) + counter (8 BE) → encoded transaction (mirrored replay log)
  *
  * Every store operation writes one chained batch (data, meta and log together), so after
  * a crash the database holds the state after some prefix of the operations.
@@ -23,6 +26,9 @@ import { decodeTransaction, type Transaction } from './update.js'
 type Db = AbstractLevel<any, any, any>
 
 const PREFIX_ACK = 0x61
+const PREFIX_FLOOR = 0x66
+const PREFIX_ROW = 0x77
+const PREFIX_SYNC_LOG = 0x78
 const PREFIX_LOG = 0x6c
 const PREFIX_META = 0x6d
 const PREFIX_RULE = 0x72
@@ -44,6 +50,9 @@ export interface LoadedStore {
   readonly entries: Array<{ tuple: Tuple, pos: Stamp | null, neg: Stamp | null, seq: number }>
   readonly log: Array<{ version: number, transaction: Transaction }>
   readonly acks: Map<string, number>
+  readonly floors: Array<[number, number]>
+  readonly rows: Array<[number, Array<[number, number]>]>
+  readonly syncLog: Transaction[]
 }
 
 const prefixed = (prefix: number, rest: Uint8Array): Uint8Array => concatBytes([Uint8Array.of(prefix), rest])
@@ -53,12 +62,39 @@ export const ruleStorageKey = (key: string): Uint8Array => prefixed(PREFIX_RULE,
 export const ackStorageKey = (replica: string): Uint8Array => prefixed(PREFIX_ACK, new TextEncoder().encode(replica))
 export const META_KEY = Uint8Array.of(PREFIX_META)
 
-export function logStorageKey (version: number): Uint8Array {
-  const out = new Uint8Array(9)
-  out[0] = PREFIX_LOG
-  new DataView(out.buffer).setUint32(1, Math.floor(version / 0x100000000))
-  new DataView(out.buffer).setUint32(5, version >>> 0)
+function numberKey (prefix: number, parts: ReadonlyArray<readonly [number, 4 | 8]>): Uint8Array {
+  const out = new Uint8Array(1 + parts.reduce((n, [, w]) => n + w, 0))
+  out[0] = prefix
+  const view = new DataView(out.buffer)
+  let at = 1
+  for (const [n, width] of parts) {
+    if (width === 8) {
+      view.setUint32(at, Math.floor(n / 0x100000000))
+      at += 4
+    }
+    view.setUint32(at, n >>> 0)
+    at += 4
+  }
   return out
+}
+
+function readNumber (view: DataView, at: number, width: 4 | 8): number {
+  return width === 8 ? view.getUint32(at) * 0x100000000 + view.getUint32(at + 4) : view.getUint32(at)
+}
+
+export const logStorageKey = (version: number): Uint8Array => numberKey(PREFIX_LOG, [[version, 8]])
+export const floorStorageKey = (origin: number): Uint8Array => numberKey(PREFIX_FLOOR, [[origin, 4]])
+export const rowStorageKey = (mirror: number): Uint8Array => numberKey(PREFIX_ROW, [[mirror, 4]])
+export const syncLogStorageKey = (origin: number, counter: number): Uint8Array => numberKey(PREFIX_SYNC_LOG, [[origin, 4], [counter, 8]])
+
+export function encodeVarints (values: readonly number[]): Uint8Array {
+  const w = new ByteWriter(8 * values.length + 8)
+  for (const v of values) w.varint(v)
+  return w.finish().slice()
+}
+
+export function encodeRow (pairs: ReadonlyArray<readonly [number, number]>): Uint8Array {
+  return encodeVarints([pairs.length, ...pairs.flat()])
 }
 
 export function encodeEntryValue (e: TupleEntry): Uint8Array {
@@ -87,11 +123,7 @@ export function encodeMeta (m: StoredMeta): Uint8Array {
   return w.finish().slice()
 }
 
-export function encodeAck (version: number): Uint8Array {
-  const w = new ByteWriter(10)
-  w.varint(version)
-  return w.finish().slice()
-}
+export const encodeAck = (version: number): Uint8Array => encodeVarints([version])
 
 async function * range (db: Db, prefix: number): AsyncGenerator<[Uint8Array, Uint8Array]> {
   const it = db.iterator({ gte: Uint8Array.of(prefix), lt: Uint8Array.of(prefix + 1), ...BYTES })
@@ -108,7 +140,7 @@ function corrupt (what: string, cause: unknown): QuorateError {
 
 /** Reads everything a store needs to reopen. Undecodable records fail with STORAGE_CORRUPT. */
 export async function loadStore (db: Db): Promise<LoadedStore> {
-  const out: LoadedStore = { meta: null, rules: [], entries: [], log: [], acks: new Map() }
+  const out: LoadedStore = { meta: null, rules: [], entries: [], log: [], acks: new Map(), floors: [], rows: [], syncLog: [] }
   try {
     const meta = await db.get(META_KEY, BYTES) as Uint8Array | undefined
     if (meta !== undefined) {
@@ -132,8 +164,23 @@ export async function loadStore (db: Db): Promise<LoadedStore> {
   })
   await read(PREFIX_LOG, 'replay log', (k, v) => {
     if (k.length !== 8) throw new QuorateError('STORAGE_CORRUPT', 'log key length')
-    const view = new DataView(k.buffer, k.byteOffset, 8)
-    out.log.push({ version: view.getUint32(0) * 0x100000000 + view.getUint32(4), transaction: decodeTransaction(v) })
+    out.log.push({ version: readNumber(new DataView(k.buffer, k.byteOffset, 8), 0, 8), transaction: decodeTransaction(v) })
+  })
+  await read(PREFIX_FLOOR, 'sync-log floors', (k, v) => {
+    if (k.length !== 4) throw new QuorateError('STORAGE_CORRUPT', 'floor key length')
+    out.floors.push([readNumber(new DataView(k.buffer, k.byteOffset, 4), 0, 4), new ByteReader(v, 'STORAGE_CORRUPT').varint()])
+  })
+  await read(PREFIX_ROW, 'progress rows', (k, v) => {
+    if (k.length !== 4) throw new QuorateError('STORAGE_CORRUPT', 'row key length')
+    const r = new ByteReader(v, 'STORAGE_CORRUPT')
+    const pairs: Array<[number, number]> = []
+    for (let n = r.varint(); n > 0; n--) pairs.push([r.varint(), r.varint()])
+    r.end()
+    out.rows.push([readNumber(new DataView(k.buffer, k.byteOffset, 4), 0, 4), pairs])
+  })
+  await read(PREFIX_SYNC_LOG, 'sync log', (k, v) => {
+    if (k.length !== 12) throw new QuorateError('STORAGE_CORRUPT', 'sync-log key length')
+    out.syncLog.push(decodeTransaction(v))
   })
   await read(PREFIX_RULE, 'rules', (k, v) => {
     const r = new ByteReader(v, 'STORAGE_CORRUPT')

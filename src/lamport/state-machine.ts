@@ -50,11 +50,20 @@ export class TupleStateMachine implements StateMachine<TupleApplyResult> {
     }
   }
 
-  async * snapshot (): AsyncIterable<Uint8Array> {
-    const bytes = encodeDelta(this.store.snapshot())
-    for (let at = 0; at < bytes.length; at += SNAPSHOT_CHUNK_BYTES) {
-      yield bytes.subarray(at, Math.min(bytes.length, at + SNAPSHOT_CHUNK_BYTES))
-    }
+  /**
+   * The store as of this call (encoded now, so later applies do not change it), in chunks.
+   * The store's `version` is this replica's local change counter (a cursor for delta sync
+   * between mirrors), not replicated state: a replica that restored a snapshot counts from
+   * another place than one that applied the log. It is written as 0 so that replicas at one
+   * index produce the same bytes.
+   */
+  snapshot (): AsyncIterable<Uint8Array> {
+    const bytes = encodeDelta({ ...this.store.snapshot(), version: 0 })
+    return (async function * () {
+      for (let at = 0; at < bytes.length; at += SNAPSHOT_CHUNK_BYTES) {
+        yield bytes.subarray(at, Math.min(bytes.length, at + SNAPSHOT_CHUNK_BYTES))
+      }
+    })()
   }
 
   async restore (chunks: AsyncIterable<Uint8Array>): Promise<void> {
@@ -62,6 +71,6 @@ export class TupleStateMachine implements StateMachine<TupleApplyResult> {
     for await (const c of chunks) parts.push(c)
     const snapshot = decodeDelta(concatBytes(parts))
     if (!snapshot.full) throw new QuorateError('TUPLE_INVALID', 'The Raft snapshot does not hold a full tuple snapshot')
-    await this.store.loadSnapshot(snapshot as TupleSnapshot)
+    await this.store.restoreSnapshot(snapshot as TupleSnapshot)
   }
 }

@@ -15,7 +15,7 @@
  * (TUPLE_HORIZON_EXCEEDED) unless it is cancelled anyway.
  */
 import { QuorateError } from '../errors.js'
-import { ExpiryHeap } from './expiry-heap.js'
+import { ExpiryHeap, type ExpiryItem } from './expiry-heap.js'
 import { SortedKeys } from './sorted-keys.js'
 import { compareStamps, formatStamp, maxStamp, type Stamp } from './stamp.js'
 import { elementKeys, matches, patternKey, patternShape, tupleKey, type Pattern, type PatternShape, type Tuple } from './tuple.js'
@@ -31,6 +31,12 @@ export interface TupleEntry {
   ruleNeg: Stamp | null
   /** State version of the last replicated change (deltas carry entries with seq > since). */
   seq: number
+  /**
+   * State version at which `neg` last changed. Expiring the record endangers only peers
+   * whose cursor is below this (they never received it), not those that merely missed a
+   * later re-assertion of the tuple.
+   */
+  negSeq: number
 }
 
 export interface Rule {
@@ -184,7 +190,7 @@ export class TupleState {
     const existing = this.#entries.get(k)
     if (existing !== undefined) return existing
     const parts = elementKeys(tuple)
-    const e: TupleEntry = { key: k, tuple, parts, pos: null, neg: null, ruleNeg: this.#liveRuleNeg(parts, tuple), seq: 0 }
+    const e: TupleEntry = { key: k, tuple, parts, pos: null, neg: null, ruleNeg: this.#liveRuleNeg(parts, tuple), seq: 0, negSeq: 0 }
     this.#entries.set(k, e)
     this.#primary.insert(k)
     for (const idx of this.#secondary) idx.add(e)
@@ -214,15 +220,25 @@ export class TupleState {
       this.observe(pos)
       changed = true
     }
+    let lateCancel = false
     if (neg !== null && (e.neg === null || compareStamps(neg, e.neg) > 0)) {
       e.neg = neg
+      e.negSeq = seq
       this.observe(neg)
       this.#heap.push({ counter: neg.counter, kind: 'negative', key: e.key })
       changed = true
+      lateCancel = neg.counter < this.#watermark
     }
     // A positive below the watermark that is cancelled anyway is dropped at once: its
     // canceller may already be expired, and then nothing would ever collect it.
-    if (e.pos !== null && e.pos.counter < this.#watermark && !isVisible(e)) e.pos = null
+    if (e.pos !== null && e.pos.counter < this.#watermark && !isVisible(e)) {
+      e.pos = null
+      // A record that arrives already expired changes nothing peers could miss unless it
+      // cancelled a positive held here (which peers may hold too): only then are their
+      // cursors endangered.
+      if (lateCancel && was) this.#expiredSeq = Math.max(this.#expiredSeq, seq)
+    }
+    if (lateCancel) e.neg = null
     if (e.pos === null && e.neg === null) this.#deleteEntry(e)
     else if (changed) this.#touch(e, seq)
     this.#notify(e, was)
@@ -234,6 +250,8 @@ export class TupleState {
     e.pos = pos
     e.neg = neg
     e.seq = seq
+    // The seq the record arrived at is not stored; the entry's seq is an upper bound (safe).
+    e.negSeq = seq
     if (pos !== null) this.observe(pos)
     if (neg !== null) {
       this.observe(neg)
@@ -263,6 +281,10 @@ export class TupleState {
     }
     const key = patternKey(pattern)
     this.observe(stamp)
+    if (stamp.counter < this.#watermark) {
+      this.#lateRule(pattern, shape, stamp, seq)
+      return
+    }
     const existing = this.#rules.get(key)
     if (existing !== undefined && compareStamps(existing.stamp, stamp) >= 0) return
     let rule: Rule
@@ -286,6 +308,22 @@ export class TupleState {
       if (e.ruleNeg !== null && compareStamps(e.ruleNeg, stamp) >= 0) continue
       const was = isVisible(e)
       e.ruleNeg = stamp
+      this.#notify(e, was)
+    }
+  }
+
+  /**
+   * A rule that arrives already below the watermark: it cancels what it matches and is
+   * dropped at once, as if it had expired here. Like a late exact record, it endangers
+   * peers' cursors only if it hid a tuple that was visible (peers may still show it).
+   */
+  #lateRule (pattern: Pattern, shape: PatternShape, stamp: Stamp, seq: number): void {
+    for (const e of this.#scan(pattern, shape)) {
+      if (e.pos === null || compareStamps(e.pos, stamp) >= 0) continue
+      const was = isVisible(e)
+      e.pos = null
+      if (was) this.#expiredSeq = Math.max(this.#expiredSeq, seq)
+      this.#dropIfEmpty(e)
       this.#notify(e, was)
     }
   }
@@ -315,6 +353,11 @@ export class TupleState {
     }
   }
 
+  /** Raises the watermark (to a snapshot's); the next `expire` acts on it. */
+  raiseWatermark (w: number): void {
+    if (w > this.#watermark) this.#watermark = w
+  }
+
   /** True if this positive is below the watermark and would be invisible: it is dropped. */
   isBelowHorizon (stamp: Stamp): boolean {
     return stamp.counter < this.#watermark
@@ -334,12 +377,28 @@ export class TupleState {
     }
   }
 
+  /**
+   * Expires the records with counter <= `bound` for which `stable` holds (a mirrored
+   * store: the rule is causal stability, see progress.ts, and the watermark stays 0).
+   */
+  expireStable (bound: number, stable: (stamp: Stamp) => boolean): void {
+    const later: ExpiryItem[] = []
+    for (let item = this.#heap.popBelow(bound + 1); item !== undefined; item = this.#heap.popBelow(bound + 1)) {
+      const stamp = item.kind === 'negative' ? this.#entries.get(item.key)?.neg : this.#rules.get(item.key)?.stamp
+      if (stamp == null || stamp.counter !== item.counter) continue // superseded or gone
+      if (!stable(stamp)) { later.push(item); continue }
+      if (item.kind === 'negative') this.#expireNegative(item.key, item.counter + 1)
+      else this.#expireRule(item.key, item.counter + 1)
+    }
+    for (const item of later) this.#heap.push(item)
+  }
+
   #expireNegative (key: string, w: number): void {
     const e = this.#entries.get(key)
     if (e === undefined || e.neg === null || e.neg.counter >= w) return
     if (e.pos !== null && compareStamps(e.pos, e.neg) <= 0) e.pos = null
     e.neg = null
-    if (e.seq > this.#expiredSeq) this.#expiredSeq = e.seq
+    if (e.negSeq > this.#expiredSeq) this.#expiredSeq = e.negSeq
     this.#dropIfEmpty(e)
   }
 

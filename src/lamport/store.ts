@@ -9,6 +9,11 @@
  * a replay log keeps this replica's own transactions until every tracked replica
  * acknowledged them (`pendingFor`, `acknowledge`, `applyTransaction` on the other side).
  * Strongly consistent: see TupleStateMachine, which drives `applyTransaction` from a log.
+ *
+ * Mirrored (option `mirrors`): the sync protocol of sync.ts replaces the calls above.
+ * Per-origin progress tells exactly what a peer lacks, the replay log relays every
+ * origin's transactions until every mirror applied them, and a cancellation record
+ * expires only once stable (docs/tuple-sync.md).
  */
 import { QuorateError, throwIfAborted } from '../errors.js'
 import type { ComponentStatus } from '../util/lifecycle.js'
@@ -17,10 +22,15 @@ import type { Delta, TupleSnapshot } from './delta.js'
 import { validateDelta } from './delta.js'
 import { validateTupleStoreOptions, type ResolvedTupleStoreOptions, type TupleStoreOptions } from './options.js'
 import {
-  ackStorageKey, encodeAck, encodeEntryValue, encodeMeta, encodeRuleValue, loadStore, logStorageKey,
-  META_KEY, ruleStorageKey, StoreBatch, tupleStorageKey
+  ackStorageKey, encodeAck, encodeEntryValue, encodeMeta, encodeRow, encodeRuleValue, encodeVarints, floorStorageKey, loadStore,
+  logStorageKey, META_KEY, rowStorageKey, ruleStorageKey, StoreBatch, syncLogStorageKey, tupleStorageKey
 } from './persistence.js'
-import { stampId, type Stamp } from './stamp.js'
+import { Progress, toPairs, type ProgressRows, type VectorPairs } from './progress.js'
+import { SyncLog } from './sync-log.js'
+import {
+  validateSyncRequest, validateSyncResponse, type SyncRequest, type SyncResponse, type SyncResult, type SyncSnapshot
+} from './sync.js'
+import { compareStamps, stampId, type Stamp } from './stamp.js'
 import { isVisible, TupleState, type EntryRecord, type QueryPlan, type TupleEntry } from './state.js'
 import { ChangeStream, type TupleChange } from './subscription.js'
 import { matches, patternShape, tupleKey, validateTuple, type Pattern, type Tuple } from './tuple.js'
@@ -70,12 +80,20 @@ export class TupleStore {
   #logFloor = 0
   readonly #acks = new Map<string, number>()
   #batch = new StoreBatch()
+  /** Mirrored stores only: per-origin progress of every mirror, and the relaying log. */
+  #progress: Progress | null = null
+  readonly #syncLog = new SyncLog()
+  /** Our own vector as last written to the database: the only progress we report. */
+  #durableApplied: VectorPairs = []
+  /** Snapshots this store loaded through applySync (resyncs), for tests and the simulator. */
+  #resyncs = 0
 
   constructor (options: TupleStoreOptions) {
     this.#options = validateTupleStoreOptions(options)
     this.#clock = this.#options.clock
     this.#state = new TupleState(this.#options.horizon, this.#options.indexes)
     for (const r of this.#options.replicas) this.#acks.set(r, 0)
+    if (this.#options.mirrors !== undefined) this.#progress = new Progress(this.#clock.node, this.#options.mirrors, this.#options.time.now())
     this.#state.onVisibility((tuple, visible, stamp) => { this.#dispatch(tuple, visible, stamp) })
   }
 
@@ -95,6 +113,16 @@ export class TupleStore {
    */
   get stats (): { entries: number, rules: number, pending: number, watchers: number } {
     return { entries: this.#state.entryCount, rules: this.#state.ruleCount, pending: this.#log.length, watchers: this.#watchers.size }
+  }
+
+  /** Mirrored stores: replay-log size (all origins) and snapshots loaded through applySync. */
+  get syncStats (): { logged: number, resyncs: number } {
+    return { logged: this.#syncLog.size, resyncs: this.#resyncs }
+  }
+
+  /** Mirrored stores: this replica's applied vector ([origin, highest counter] pairs). */
+  get applied (): VectorPairs {
+    return this.#progress === null ? [] : toPairs(this.#progress.applied)
   }
 
   // ---- lifecycle ---------------------------------------------------------------------
@@ -145,6 +173,15 @@ export class TupleStore {
     this.#log = loaded.log
     this.#logFloor = loaded.meta?.logFloor ?? 0
     for (const [id, v] of loaded.acks) this.#acks.set(id, v)
+    const p = this.#progress
+    if (p !== null) {
+      this.#syncLog.clear()
+      for (const [o, c] of loaded.floors) this.#syncLog.setFloor(o, c)
+      for (const t of loaded.syncLog) this.#syncLog.append(t)
+      for (const [node, pairs] of loaded.rows) p.restoreRow(node, pairs)
+      // Everything loaded was written, hence durable.
+      this.#durableApplied = toPairs(p.applied)
+    }
     this.#clock.observe({ counter: this.#state.maxCounter, node: 0 })
   }
 
@@ -189,6 +226,7 @@ export class TupleStore {
     const txn: Transaction = { stamp, updates: [...list] }
     const version = this.#state.begin()
     this.#applyUpdates(txn, version)
+    if (this.#progress !== null) this.#logSynced(txn)
     if (this.#acks.size > 0) {
       this.#log.push({ version, transaction: txn })
       if (this.#options.db !== undefined) this.#batch.put(logStorageKey(version), encodeTransaction(txn))
@@ -228,6 +266,7 @@ export class TupleStore {
    */
   async applyTransaction (txn: Transaction): Promise<void> {
     this.#checkOpen()
+    this.#requireUnmirrored('applyTransaction')
     validateTransaction(txn)
     if (txn.stamp.counter < this.#state.watermark) {
       const positives: EntryRecord[] = []
@@ -235,7 +274,9 @@ export class TupleStore {
       const rules = txn.updates.flatMap((u) => u.kind === 'negative' ? [{ pattern: u.pattern, stamp: txn.stamp }] : [])
       this.#state.checkHorizon(positives, rules, 'The transaction')
     }
-    this.#clock.receive(txn.stamp)
+    // observe, not receive: applying is not an event of this replica, so it must not spend
+    // a counter (the horizon is measured in events; the next local stamp is still larger).
+    this.#clock.observe(txn.stamp)
     this.#applyUpdates(txn, this.#state.begin())
     await this.#commit()
   }
@@ -243,6 +284,7 @@ export class TupleStore {
   /** Changes after `version` of this store, to `merge` into another replica. */
   deltaSince (version: number): Delta {
     this.#checkOpen()
+    this.#requireUnmirrored('deltaSince')
     if (!Number.isSafeInteger(version) || version < 0) throw new QuorateError('TUPLE_INVALID', 'version must be a non-negative safe integer')
     const since = version > this.#state.version ? 0 : version
     if (since < this.#state.expiredSeq) {
@@ -271,12 +313,58 @@ export class TupleStore {
    */
   async merge (delta: Delta): Promise<void> {
     this.#checkOpen()
+    this.#requireUnmirrored('merge')
     validateDelta(delta)
+    if (delta.full) {
+      await this.#mergeSnapshot(delta as TupleSnapshot)
+      return
+    }
     this.#state.checkHorizon(delta.entries, delta.rules, 'The delta')
-    this.#clock.receive({ counter: delta.maxCounter, node: 0 })
+    this.#clock.observe({ counter: delta.maxCounter, node: 0 })
+    this.#joinState(delta)
+    await this.#commit()
+  }
+
+  /** Joins entries and rules into the state under one new version (rules first). */
+  #joinState (d: { entries: readonly EntryRecord[], rules: ReadonlyArray<{ pattern: Pattern, stamp: Stamp }> }): void {
     const version = this.#state.begin()
-    for (const r of delta.rules) this.#state.applyNegative(r.pattern, r.stamp, version)
-    for (const e of delta.entries) this.#state.mergeEntry(e.tuple, e.pos, e.neg, version)
+    for (const r of d.rules) this.#state.applyNegative(r.pattern, r.stamp, version)
+    for (const e of d.entries) this.#state.mergeEntry(e.tuple, e.pos, e.neg, version)
+  }
+
+  /**
+   * Merges another replica's full snapshot, keeping what this one applied (so its own
+   * writes and the cancellations its peers acknowledged survive). Below a side's
+   * watermark that side may have expired cancellation records the other lacks, so there
+   * a positive needs that side's confirmation: one held only here below the snapshot's
+   * watermark, or only in the snapshot below ours, is dropped (the sender would have
+   * refused ours; we would have refused theirs). That is what a replica past the
+   * horizon loses. Nothing else is dropped, and peers' cursors stay valid.
+   */
+  async #mergeSnapshot (snapshot: TupleSnapshot): Promise<void> {
+    const held = new Map<string, EntryRecord>()
+    for (const e of snapshot.entries) held.set(tupleKey(e.tuple), e)
+    const w = snapshot.watermark
+    const stale: EntryRecord[] = []
+    for (const e of this.#state.entries()) {
+      if (e.pos === null || e.pos.counter >= w) continue
+      const theirs = held.get(e.key)
+      if (theirs?.pos != null && compareStamps(theirs.pos, e.pos) >= 0) continue
+      stale.push({ tuple: e.tuple, pos: e.pos, neg: null })
+    }
+    const ours = this.#state.watermark
+    const entries = snapshot.entries.map((e) => {
+      if (e.pos === null || e.pos.counter >= ours) return e
+      const mine = this.#state.entry(tupleKey(e.tuple))
+      return mine?.pos != null && compareStamps(mine.pos, e.pos) >= 0 ? e : { tuple: e.tuple, pos: null, neg: e.neg }
+    })
+    this.#clock.observe({ counter: snapshot.maxCounter, node: 0 })
+    this.#joinState({ entries, rules: snapshot.rules })
+    // Cancelling each stale positive with its own stamp drops it and nothing newer; below
+    // the raised watermark the record goes at once (see TupleState.mergeEntry).
+    this.#state.raiseWatermark(w)
+    const version = this.#state.version
+    for (const e of stale) this.#state.mergeEntry(e.tuple, null, e.pos, version)
     await this.#commit()
   }
 
@@ -287,14 +375,30 @@ export class TupleStore {
   }
 
   /**
-   * Replaces this store's tuples and cancellation records with a snapshot (a replica
-   * resyncing after TUPLE_HORIZON_EXCEEDED, or a Raft snapshot install). The replay log
-   * and acknowledgements are kept. Subscribers see only the tuples whose visibility changed.
+   * Loads a snapshot (a replica resyncing after TUPLE_HORIZON_EXCEEDED) by merging it, as
+   * `merge` does for a full snapshot: what this replica applied is kept, the replay log,
+   * acknowledgements and peers' cursors too. Subscribers see only visibility changes.
    */
   async loadSnapshot (snapshot: TupleSnapshot): Promise<void> {
     this.#checkOpen()
+    this.#requireUnmirrored('loadSnapshot')
     validateDelta(snapshot)
     if (!snapshot.full) throw new QuorateError('TUPLE_INVALID', 'loadSnapshot needs a full snapshot, not a delta')
+    await this.#mergeSnapshot(snapshot)
+  }
+
+  /**
+   * Replaces this store's tuples and cancellation records with a snapshot: a Raft
+   * snapshot install (TupleStateMachine.restore), where the log is the truth and local
+   * state only an older prefix of it. Not for resyncing replicas (use loadSnapshot, which
+   * keeps what this one applied). The replay log and acknowledgements are kept.
+   * Subscribers see only the tuples whose visibility changed.
+   */
+  async restoreSnapshot (snapshot: TupleSnapshot): Promise<void> {
+    this.#checkOpen()
+    this.#requireUnmirrored('restoreSnapshot')
+    validateDelta(snapshot)
+    if (!snapshot.full) throw new QuorateError('TUPLE_INVALID', 'restoreSnapshot needs a full snapshot, not a delta')
     const before = new Map<string, StampedTuple>()
     for (const e of this.#state.entries()) if (isVisible(e)) before.set(e.key, { tuple: e.tuple, stamp: e.pos as Stamp })
     this.#muted = true
@@ -322,6 +426,124 @@ export class TupleStore {
     }
     for (const old of before.values()) this.#dispatch(old.tuple, false, old.stamp)
     await this.#commit()
+  }
+
+  // ---- sync protocol (mirrored stores) -----------------------------------------------
+
+  #mirrored (what: string): Progress {
+    if (this.#progress === null) throw new QuorateError('TUPLE_INVALID', `${what} needs a mirrored store (option "mirrors")`)
+    return this.#progress
+  }
+
+  #requireUnmirrored (what: string): void {
+    if (this.#progress !== null) {
+      throw new QuorateError('TUPLE_INVALID', `A mirrored store replicates only through syncRequest/syncResponse/applySync, not ${what}`)
+    }
+  }
+
+  /** Progress we report: our durable vector first-hand, every other row as gossip. */
+  #reportedRows (p: Progress): ProgressRows {
+    return p.rows().map(([n, v]) => [n, n === p.self ? this.#durableApplied : v] as const)
+  }
+
+  /** Takes in a mirror's message: it is reachable now, and its gossip is merged. */
+  #receive (what: string, m: { from: number, progress: ProgressRows }): Progress {
+    this.#checkOpen()
+    const p = this.#mirrored(what)
+    if (m.from === p.self || !p.isMember(m.from)) {
+      throw new QuorateError('TUPLE_UNKNOWN_REPLICA', `Node ${m.from} is not a mirror of this store`, { details: { node: m.from } })
+    }
+    const now = this.#options.time.now()
+    p.mergeRows(m.progress, now)
+    p.heardFrom(m.from, now)
+    return p
+  }
+
+  /** Appends an applied transaction to the relaying log and to this replica's vector. */
+  #logSynced (txn: Transaction): void {
+    const p = this.#progress as Progress
+    p.advance(txn.stamp)
+    this.#syncLog.append(txn)
+    if (this.#options.db !== undefined) this.#batch.put(syncLogStorageKey(txn.stamp.node, txn.stamp.counter), encodeTransaction(txn))
+  }
+
+  /** A request to send to a mirror; answer its response with `applySync`. */
+  syncRequest (): SyncRequest {
+    this.#checkOpen()
+    const p = this.#mirrored('syncRequest')
+    return { type: 'sync-request', from: p.self, progress: this.#reportedRows(p) }
+  }
+
+  /**
+   * Answers a mirror's request: the transactions it lacks, or (when this replica's log no
+   * longer reaches back that far, so only the requester can be behind) a snapshot of
+   * this replica's state and log. The requester is always the side that catches up; this
+   * side's data never changes here, only what it knows of the others' progress.
+   */
+  async syncResponse (request: SyncRequest): Promise<SyncResponse> {
+    validateSyncRequest(request)
+    const p = this.#receive('syncResponse', request)
+    const base = new Map(p.row(request.from))
+    const missing = this.#syncLog.missing(p.applied, base)
+    const snapshot = missing === null ? this.#syncSnapshot(p) : null
+    const response: SyncResponse = {
+      type: 'sync-response', from: p.self, base: toPairs(base), progress: this.#reportedRows(p), transactions: missing ?? [], snapshot
+    }
+    await this.#commit()
+    return response
+  }
+
+  #syncSnapshot (p: Progress): SyncSnapshot {
+    const { entries, rules } = this.#delta(true, 0, this.#state.entries(), this.#state.rules())
+    return {
+      applied: toPairs(p.applied), maxCounter: this.#state.maxCounter, entries, rules, log: [...this.#syncLog.all()], floors: this.#syncLog.floors()
+    }
+  }
+
+  /**
+   * Applies a mirror's response: each origin's transactions in counter order (those
+   * already applied are skipped, so duplicates and reordering are harmless), or a
+   * snapshot merged into this replica's state and log (nothing applied here is lost).
+   */
+  async applySync (response: SyncResponse): Promise<SyncResult> {
+    validateSyncResponse(response)
+    const p = this.#receive('applySync', response)
+    const merge = this.#options.mutations.skipClockMerge !== true
+    if (response.snapshot !== null) this.#mergeSyncSnapshot(p, response.snapshot, merge)
+    const base = new Map(response.base)
+    const version = this.#state.begin()
+    let applied = 0
+    for (const t of response.transactions) {
+      const have = p.applied.get(t.stamp.node) ?? 0
+      // Cut against progress this replica no longer has (it lost writes in a crash): the
+      // suffix would leave a gap, so skip that origin until the next exchange.
+      if (t.stamp.counter <= have || (base.get(t.stamp.node) ?? 0) > have) continue
+      if (merge) this.#clock.observe(t.stamp)
+      this.#applyUpdates(t, version)
+      this.#logSynced(t)
+      applied++
+    }
+    await this.#commit()
+    return { applied, resynced: response.snapshot !== null }
+  }
+
+  #mergeSyncSnapshot (p: Progress, s: SyncSnapshot, observe: boolean): void {
+    this.#resyncs++
+    const before = new Map(p.applied)
+    if (observe) this.#clock.observe({ counter: s.maxCounter, node: 0 })
+    this.#joinState(s)
+    const db = this.#options.db !== undefined
+    if (this.#options.mutations.dropLogOnSnapshot === true) {
+      for (const t of this.#syncLog.all()) if (db) this.#batch.del(syncLogStorageKey(t.stamp.node, t.stamp.counter))
+      this.#syncLog.clear()
+    } else {
+      const { added, dropped } = this.#syncLog.mergeFrom(before, new Map(s.applied), s.log, new Map(s.floors))
+      if (db) {
+        for (const t of dropped) this.#batch.del(syncLogStorageKey(t.stamp.node, t.stamp.counter))
+        for (const t of added) this.#batch.put(syncLogStorageKey(t.stamp.node, t.stamp.counter), encodeTransaction(t))
+      }
+    }
+    p.advanceTo(s.applied)
   }
 
   // ---- replay log --------------------------------------------------------------------
@@ -356,11 +578,25 @@ export class TupleStore {
     this.#checkOpen()
     if (typeof replicaId !== 'string' || replicaId.length === 0) throw new QuorateError('TUPLE_INVALID', 'replicaId must be a non-empty string')
     if (!Number.isSafeInteger(version) || version < 0) throw new QuorateError('TUPLE_INVALID', 'version must be a non-negative safe integer')
-    const old = this.#acks.get(replicaId) ?? 0
-    if (version <= old && this.#acks.has(replicaId)) return
+    const old = this.#acks.get(replicaId)
+    if (old === undefined) {
+      throw new QuorateError('TUPLE_UNKNOWN_REPLICA',
+        `Replica ${JSON.stringify(replicaId)} is not tracked: list it in the "replicas" option`, { details: { replicaId } })
+    }
+    if (version <= old) return
     this.#acks.set(replicaId, Math.max(old, version))
     this.#batch.put(ackStorageKey(replicaId), encodeAck(Math.max(old, version)))
     await this.#commit()
+  }
+
+  /** Mirrored: expires stable records and drops log entries every mirror has (or abandoned). */
+  #expireMirrored (p: Progress): void {
+    const early = this.#options.mutations.expireEarly === true
+    this.#state.expireStable(early ? this.#state.maxCounter : p.stableBound(), (stamp) => p.isStable(stamp, early))
+    const now = this.#options.time.now()
+    const retention = this.#options.retentionMs
+    const dropped = this.#syncLog.prune((t) => p.replicatedOrAbandoned(t.stamp, now, retention))
+    if (this.#options.db !== undefined) for (const t of dropped) this.#batch.del(syncLogStorageKey(t.stamp.node, t.stamp.counter))
   }
 
   /** Drops log entries every tracked replica acknowledged, and those beyond the horizon. */
@@ -465,16 +701,24 @@ export class TupleStore {
 
   /** Expires records, prunes the log and writes everything this operation changed. */
   async #commit (): Promise<void> {
-    this.#state.expire()
+    const p = this.#progress
+    if (p === null) this.#state.expire()
+    else this.#expireMirrored(p)
     this.#pruneLog()
     const db = this.#options.db
     const state = this.#state
     const batch = this.#batch
     this.#batch = new StoreBatch()
+    const applied = p === null ? [] : toPairs(p.applied)
     if (db === undefined) {
       state.dirtyEntries.clear()
       state.dirtyRules.clear()
+      this.#durableApplied = applied
       return
+    }
+    if (p !== null) {
+      for (const [n, v] of p.rows()) batch.put(rowStorageKey(n), encodeRow(v))
+      for (const [o, c] of this.#syncLog.floors()) batch.put(floorStorageKey(o), encodeVarints([c]))
     }
     for (const key of state.dirtyEntries) {
       const e = state.entry(key)
@@ -495,6 +739,8 @@ export class TupleStore {
       if (this.#failure !== null) throw this.#failure
       try {
         await batch.write(db, this.#options.sync)
+        // Writes are chained, so this only moves forward.
+        this.#durableApplied = applied
       } catch (err) {
         this.#failure ??= new QuorateError('STORAGE_WRITE_FAILED', 'Writing tuple data failed', { cause: err })
         throw this.#failure

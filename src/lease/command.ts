@@ -1,7 +1,7 @@
 /**
- * The lease table's log commands and their wire form: a three-byte tag ("QL" and a format
- * version) then UTF-8 JSON. The tag lets an application state machine that also carries
- * other commands hand lease commands to its LeaseTable (`isLeaseCommand`).
+ * The lease table's log commands and their wire form: UTF-8 JSON. A LeaseTable that shares
+ * a log with other machines is mounted on a StateMachineRouter (quorate's `sm`), which
+ * tags and routes its commands; the commands themselves carry no tag.
  */
 import { MAX_NAME_LENGTH } from './options.js'
 
@@ -13,30 +13,22 @@ export type LeaseCommand =
   /** End the grant `token` of `holder`; the name is free at once. */
   | { readonly op: 'release', readonly name: string, readonly holder: string, readonly token: number }
 
-const TAG = [0x51, 0x4c, 0x01] as const
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
-export function isLeaseCommand (bytes: Uint8Array): boolean {
-  return bytes.length > TAG.length && bytes[0] === TAG[0] && bytes[1] === TAG[1] && bytes[2] === TAG[2]
-}
-
 export function encodeLeaseCommand (command: LeaseCommand): Uint8Array {
-  const json = encoder.encode(JSON.stringify(command))
-  const out = new Uint8Array(TAG.length + json.length)
-  out.set(TAG, 0)
-  out.set(json, TAG.length)
-  return out
+  return encoder.encode(JSON.stringify(command))
 }
 
 /** The command, or null if the bytes are not a well-formed lease command (never throws). */
 export function decodeLeaseCommand (bytes: Uint8Array): LeaseCommand | null {
-  if (!isLeaseCommand(bytes)) return null
   let value: unknown
   try {
-    value = JSON.parse(decoder.decode(bytes.subarray(TAG.length)))
-  } catch {
-    return null
+    value = JSON.parse(decoder.decode(bytes))
+  } catch (err) {
+    // Exactly the two ways bytes fail to be JSON text: invalid UTF-8 (TypeError) or bad JSON.
+    if (err instanceof SyntaxError || err instanceof TypeError) return null
+    throw err
   }
   return isWellFormed(value) ? value : null
 }

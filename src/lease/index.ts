@@ -2,7 +2,7 @@
  * quorate/lease: leases with fencing tokens replicated through Raft, and exclusive execution.
  * See docs/lease.md.
  *
- * May import: node, raft, util, errors.
+ * May import: sm, node, raft, util, errors.
  */
 export { LeaseTable } from './table.js'
 export type { LeaseRecord, LeaseOutcome, LeaseRefusal, LeaseChangeListener } from './table.js'
@@ -15,7 +15,7 @@ export { ExpiryJudge } from './judge.js'
 export type { Judgment } from './judge.js'
 export { ExclusiveRunner, runExclusive } from './exclusive.js'
 export type { ExclusiveContext, ExclusiveFn, ExclusiveEvents } from './exclusive.js'
-export { isLeaseCommand, encodeLeaseCommand, decodeLeaseCommand } from './command.js'
+export { encodeLeaseCommand, decodeLeaseCommand } from './command.js'
 export type { LeaseCommand } from './command.js'
 export {
   DEFAULT_MAX_DRIFT, DEFAULT_MAX_LEASE_DURATION_MS, DEFAULT_LEASE_DURATION_MS, DEFAULT_RENEW_FRACTION,

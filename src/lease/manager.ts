@@ -10,10 +10,11 @@
  * judge: each one counts from its own application of the grant, which follows the holder's send.
  *
  * @example
- * const table = new LeaseTable()
- * const node = new RaftNode({ id: 'n1', voters, storage, transport, stateMachine: table, forwardProposals: true })
+ * const router = new StateMachineRouter()
+ * const table = router.mount('lease', new LeaseTable())
+ * const node = new RaftNode({ id: 'n1', voters, storage, transport, stateMachine: router, forwardProposals: true })
  * await node.open()
- * const leases = new LeaseManager({ node, table, maxDrift: 0.01 })
+ * const leases = new LeaseManager({ node: table.bind(node), table: table.machine, maxDrift: 0.01 })
  * const lease = await leases.acquire('coordinator', { holder: 'n1', durationMs: 5_000 })
  * lease.signal.addEventListener('abort', () => stopWork())
  */
@@ -147,7 +148,7 @@ export class LeaseManager {
   async #propose (command: LeaseCommand, signal: AbortSignal | undefined): Promise<LeaseOutcome> {
     const result = await this.#options.node.propose(encodeLeaseCommand(command), { signal })
     if (typeof result !== 'object' || result === null || typeof (result as LeaseOutcome).ok !== 'boolean') {
-      throw new QuorateError('OPTIONS_INVALID', 'the node\'s state machine did not return a lease outcome: route lease commands to a LeaseTable (isLeaseCommand)')
+      throw new QuorateError('OPTIONS_INVALID', 'the node\'s state machine did not return a lease outcome: give the LeaseManager the node its LeaseTable is the state machine of, or route.bind(node) for a table mounted on a StateMachineRouter')
     }
     return result as LeaseOutcome
   }

@@ -1,5 +1,5 @@
 /** Options of the lease manager and of exclusive execution, their defaults and validation. */
-import type { RaftNode } from '../node/node.js'
+import type { CommandTarget } from '../sm/route.js'
 import type { Clock } from '../util/clock.js'
 import { check } from '../util/validate.js'
 import type { LeaseTable } from './table.js'
@@ -22,8 +22,12 @@ export const DEFAULT_SAFETY_MARGIN_FRACTION = 0.1
 export const DEFAULT_RETRY_FRACTION = 0.1
 
 export interface LeaseManagerOptions {
-  /** The Raft node whose log replicates the lease table. Lease operations on a follower need `forwardProposals: true` on it. */
-  node: RaftNode
+  /**
+   * The node whose log replicates the lease table: a RaftNode whose state machine is the
+   * table, or `route.bind(node)` when the table is mounted on a StateMachineRouter. Lease
+   * operations on a follower need `forwardProposals: true` on the RaftNode.
+   */
+  node: CommandTarget
   /** The node's state machine (or the lease part of it): the replicated lease table. */
   table: LeaseTable
   /** The same clock the node runs on (a monotonic clock; never wall time). @default the system monotonic clock */
@@ -48,7 +52,7 @@ export interface LeaseManagerOptions {
 }
 
 export interface ResolvedLeaseManagerOptions {
-  readonly node: RaftNode
+  readonly node: CommandTarget
   readonly table: LeaseTable
   readonly clock: Clock
   readonly maxDrift: number
@@ -62,7 +66,7 @@ const C = 'LeaseManagerOptions'
 
 export function resolveLeaseManagerOptions (options: LeaseManagerOptions, systemClock: Clock): ResolvedLeaseManagerOptions {
   check(typeof options === 'object' && options !== null, C, '(options)', 'an object', options)
-  check(typeof options.node?.propose === 'function', C, 'node', 'a RaftNode', typeof options.node)
+  check(typeof options.node?.propose === 'function' && typeof options.node.read === 'function', C, 'node', 'a RaftNode or a routed node (route.bind(node))', typeof options.node)
   check(typeof options.table?.apply === 'function' && typeof options.table.onChange === 'function', C, 'table', 'a LeaseTable', typeof options.table)
   const clock = options.clock ?? systemClock
   check(typeof clock.now === 'function' && typeof clock.setTimeout === 'function', C, 'clock', 'a Clock', typeof clock)

@@ -8,6 +8,8 @@
  * is the index of the last entry that changed the record (grant, renewal or release).
  */
 import type { StateMachine } from '../node/state-machine.js'
+import { QuorateError } from '../errors.js'
+import { concatBytes } from '../util/bytes.js'
 import { decodeLeaseCommand } from './command.js'
 
 export interface LeaseRecord {
@@ -68,16 +70,19 @@ export class LeaseTable implements StateMachine<LeaseOutcome> {
     return this.#set({ ...current, holder: c.op === 'renew' ? current.holder : null, version: index })
   }
 
-  async * snapshot (): AsyncIterable<Uint8Array> {
-    yield new TextEncoder().encode(JSON.stringify([...this.#records.values()]))
+  /** The table as of this call (encoded now), as JSON text: leases are few and small. */
+  snapshot (): AsyncIterable<Uint8Array> {
+    const bytes = new TextEncoder().encode(JSON.stringify([...this.#records.values()]))
+    return (async function * () { yield bytes })()
   }
 
+  /** Replaces the table; rejects STORAGE_CORRUPT (table unchanged) if the stream is not a lease table. */
   async restore (chunks: AsyncIterable<Uint8Array>): Promise<void> {
     const parts: Uint8Array[] = []
     for await (const chunk of chunks) parts.push(chunk)
-    const records = JSON.parse(new TextDecoder().decode(Buffer.concat(parts))) as LeaseRecord[]
+    const records = parseRecords(concatBytes(parts))
     this.#records.clear()
-    for (const r of records) this.#set(Object.freeze({ name: r.name, holder: r.holder, token: r.token, durationMs: r.durationMs, version: r.version }))
+    for (const r of records) this.#set(r)
   }
 
   #set (record: LeaseRecord): LeaseOutcome {
@@ -86,4 +91,25 @@ export class LeaseTable implements StateMachine<LeaseOutcome> {
     for (const listener of this.#listeners) listener(record)
     return { ok: true, record }
   }
+}
+
+function isCount (v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+}
+
+/** The records of a snapshot, each checked field by field (a bad one names itself). */
+function parseRecords (bytes: Uint8Array): LeaseRecord[] {
+  const corrupt = (why: string, cause?: unknown): QuorateError => new QuorateError('STORAGE_CORRUPT', `lease table snapshot: ${why}`, cause === undefined ? {} : { cause })
+  let value: unknown
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+  } catch (err) {
+    throw corrupt('not JSON text', err)
+  }
+  if (!Array.isArray(value)) throw corrupt('not a list of records')
+  return value.map((r: Partial<Record<keyof LeaseRecord, unknown>>, i) => {
+    if (typeof r !== 'object' || r === null || typeof r.name !== 'string' || (r.holder !== null && typeof r.holder !== 'string') ||
+      !isCount(r.token) || !isCount(r.durationMs) || !isCount(r.version)) throw corrupt(`record ${i} is malformed`)
+    return { name: r.name, holder: r.holder, token: r.token, durationMs: r.durationMs, version: r.version }
+  })
 }

@@ -20,7 +20,7 @@ export interface MetricsSink {
 export const COUNTER_NAMES = [
   'proposals', 'proposalsRejected', 'entriesApplied', 'entriesPersisted', 'storageWrites',
   'messagesSent', 'messagesReceived', 'elections', 'leaderChanges', 'readsServed',
-  'snapshotsTaken', 'snapshotsInstalled', 'snapshotChunksSent', 'configChanges'
+  'snapshotsTaken', 'snapshotsInstalled', 'snapshotChunksSent', 'snapshotDigestMismatches', 'configChanges'
 ] as const
 export type CounterName = typeof COUNTER_NAMES[number]
 
@@ -44,9 +44,12 @@ export class NodeMetrics {
   readonly #counters: Record<CounterName, number>
   readonly #histograms: Record<HistogramName, RecordableHistogram>
   readonly #sink: MetricsSink | undefined
+  readonly #onSinkError: (err: unknown) => void
 
-  constructor (sink?: MetricsSink) {
+  /** A sink that throws is reported to `onSinkError`; the count or observation itself goes on. */
+  constructor (sink?: MetricsSink, onSinkError: (err: unknown) => void = () => {}) {
     this.#sink = sink
+    this.#onSinkError = onSinkError
     this.#counters = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])) as Record<CounterName, number>
     this.#histograms = Object.fromEntries(HISTOGRAM_NAMES.map((n) => [n, createHistogram()])) as Record<HistogramName, RecordableHistogram>
   }
@@ -54,13 +57,17 @@ export class NodeMetrics {
   count (name: CounterName, by = 1): void {
     if (by === 0) return
     this.#counters[name] += by
-    this.#sink?.count?.(name, by)
+    if (this.#sink?.count !== undefined) {
+      try { this.#sink.count(name, by) } catch (err) { this.#onSinkError(err) }
+    }
   }
 
   /** Records a duration in milliseconds (kept in microseconds, the histogram's integer unit). */
   observe (name: HistogramName, ms: number): void {
     this.#histograms[name].record(Math.max(1, Math.round(ms * 1000)))
-    this.#sink?.observe?.(name, ms)
+    if (this.#sink?.observe !== undefined) {
+      try { this.#sink.observe(name, ms) } catch (err) { this.#onSinkError(err) }
+    }
   }
 
   snapshot (): MetricsSnapshot {

@@ -28,14 +28,18 @@ import type { StateMachine } from './state-machine.js'
 import type { Transport } from '../transport/transport.js'
 import type { Clock, Timer } from '../util/clock.js'
 import { systemClock } from '../util/clock.js'
+import { systemRandom } from '../util/random.js'
 import type { RaftOptions } from '../raft/options.js'
+import { RAFT_OPTION_KEYS, pickRaftOptions } from '../raft/options.js'
 import { RaftCore } from '../raft/raft.js'
-import type { CoreStatus, RaftMutations } from '../raft/raft.js'
+import type { CoreStatus } from '../raft/raft.js'
+import type { NodeMutations } from './test-hooks.js'
+import { installCoreReader, nodeMutationsOf, withMutations } from './test-hooks.js'
 import type { Ready, Role } from '../raft/ready.js'
 import { QuorateError, abortError, isQuorateError } from '../errors.js'
-import { check, checkInt } from '../util/validate.js'
+import { check, checkBool, checkFunction, checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
 import { PendingProposals } from './pending.js'
-import { abortable } from '../util/abort.js'
+import { abortable, signalOption } from '../util/abort.js'
 import { NodeMetrics } from './metrics.js'
 import type { MetricsSink, MetricsSnapshot } from './metrics.js'
 
@@ -51,16 +55,6 @@ export const NODE_DEFAULTS = {
   snapshotWindowChunks: SNAPSHOT_DEFAULTS.windowChunks,
   autoLeaveJoint: true
 } as const
-
-/** Deliberately broken behaviours for the simulator's mutation check. Never use them otherwise. */
-export interface NodeMutations extends RaftMutations {
-  /** Do not persist term/vote changes (violates Figure 2's persistent state rule). */
-  skipVotePersist?: boolean
-  /** Send messages before the batch they acknowledge is durable. */
-  ackBeforeDurable?: boolean
-  /** Answer reads from local state without confirming leadership. */
-  staleReads?: boolean
-}
 
 export interface RaftNodeOptions extends Omit<RaftOptions, 'random'> {
   /** Where the hard state, log and snapshots live. The node opens and closes it. */
@@ -104,9 +98,15 @@ export interface RaftNodeOptions extends Omit<RaftOptions, 'random'> {
   trace?: (event: TraceEvent) => void
   /** Forwards counters and latency observations to your metrics system. @default none */
   metrics?: MetricsSink
-  /** Test-only fault injection for the simulator's mutation check. */
-  mutations?: NodeMutations
 }
+
+/** Every key RaftNodeOptions has: its own and the core's. */
+const NODE_OPTION_KEYS: readonly string[] = [...RAFT_OPTION_KEYS, ...Object.keys({
+  storage: true, transport: true, stateMachine: true, tickMs: true, sync: true, requestTimeoutTicks: true,
+  maxProposalBatch: true, snapshotEntries: true, snapshotBytes: true, snapshotKeepEntries: true,
+  snapshotChunkBytes: true, snapshotWindowChunks: true, autoLeaveJoint: true, clock: true, trace: true,
+  metrics: true
+} satisfies Record<Exclude<keyof RaftNodeOptions, keyof RaftOptions>, true>)]
 
 export interface TraceEvent {
   readonly node: NodeId
@@ -146,6 +146,8 @@ interface PendingRequest {
   readonly batch?: QueuedProposal[]
 }
 
+function noop (): void {}
+
 interface ApplyWaiter { readonly index: number, readonly resolve: (value: number) => void, readonly reject: (err: unknown) => void }
 
 export class RaftNode extends EventEmitter<RaftNodeEvents> {
@@ -157,6 +159,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   readonly #requestTimeoutTicks: number
   readonly #maxProposalBatch: number
   readonly #mutations: NodeMutations
+
+  static {
+    // The simulator's checkers read the core through quorate/testing (test-hooks.ts).
+    installCoreReader((node) => node.#core)
+  }
+
   #core: RaftCore | null = null
   #status: ComponentStatus = 'closed'
   #failure: QuorateError | null = null
@@ -170,7 +178,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   #queue: QueuedProposal[] = []
   readonly #pending = new PendingProposals()
-  #nextContext = 1
+  /**
+   * Contexts of forwards and reads. Each node object starts at a random point so an answer
+   * meant for an earlier incarnation (same id, before a restart) matches nothing here: the
+   * leader also keys duplicate forwards by (sender, context).
+   */
+  #nextContext: number
   readonly #forwards = new Map<number, PendingRequest>()
   readonly #reads = new Map<number, PendingRequest>()
   #applyWaiters: ApplyWaiter[] = []
@@ -187,11 +200,13 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   #bytesSinceSnapshot = 0
   #served: ServedSnapshot | null = null
   readonly #senders = new Map<NodeId, SnapshotSender>()
-  readonly #receiver = new SnapshotReceiver()
+  readonly #receiver: SnapshotReceiver
   /** Messages held while a received snapshot is being installed. */
   #held: Message[] | null = null
   #pendingInstall: { meta: SnapshotMeta, chunks: Uint8Array[], leader: NodeId } | null = null
   #configWaiters: Array<(c: ClusterConfig) => boolean> = []
+  /** Rejects of every wait that only an event would end; called with the reason on close or failure. */
+  readonly #closeWaiters = new Set<(reason: QuorateError) => void>()
   readonly #metrics: NodeMetrics
   #commitSeen = 0
   /** Term and vote as last written to storage (a commit-only change is not worth its own write). */
@@ -202,11 +217,14 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   constructor (options: RaftNodeOptions) {
     super()
     const C = 'RaftNodeOptions'
-    check(typeof options === 'object' && options !== null, C, '(options)', 'an object', options)
-    check(typeof options.storage?.write === 'function', C, 'storage', 'a RaftStorage', typeof options.storage)
-    check(typeof options.transport?.send === 'function', C, 'transport', 'a Transport', typeof options.transport)
-    check(typeof options.stateMachine?.apply === 'function', C, 'stateMachine', 'an object with apply()', typeof options.stateMachine)
-    check(options.transport.id === options.id, C, 'transport', `a transport for node ${String(options.id)}`, options.transport.id)
+    checkObject(options, C, '(options)')
+    checkKnownKeys(options, C, NODE_OPTION_KEYS)
+    // The id first: every later message names the node by it.
+    check(typeof options.id === 'string' && options.id.length > 0, C, 'id', 'a non-empty string', options.id)
+    checkMethods(options.storage, C, 'storage', 'a RaftStorage', ['open', 'close', 'load', 'write', 'saveSnapshot', 'loadSnapshot'])
+    checkMethods(options.transport, C, 'transport', 'a Transport', ['open', 'close', 'send'])
+    checkMethods(options.stateMachine, C, 'stateMachine', 'a StateMachine', ['apply'], ['snapshot', 'restore'])
+    check(options.transport.id === options.id, C, 'transport', `a transport for node ${options.id}`, options.transport.id)
     this.#tickMs = options.tickMs ?? NODE_DEFAULTS.tickMs
     check(typeof this.#tickMs === 'number' && this.#tickMs > 0 && Number.isFinite(this.#tickMs), C, 'tickMs', 'a positive number', this.#tickMs)
     this.#requestTimeoutTicks = options.requestTimeoutTicks ?? NODE_DEFAULTS.requestTimeoutTicks
@@ -227,13 +245,20 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       C, 'snapshotEntries', '0 when the state machine has no snapshot()/restore()', this.#snapshotEntries)
     checkInt(this.#maxProposalBatch, C, 'maxProposalBatch', 1)
     this.#sync = options.sync ?? NODE_DEFAULTS.sync
+    checkBool(this.#sync, C, 'sync')
+    checkBool(options.autoLeaveJoint ?? NODE_DEFAULTS.autoLeaveJoint, C, 'autoLeaveJoint')
     this.#clock = options.clock ?? systemClock
-    this.#mutations = options.mutations ?? {}
+    checkMethods(this.#clock, C, 'clock', 'a Clock', ['now', 'setTimeout', 'clearTimeout'])
+    checkFunction(options.trace, C, 'trace', true)
+    if (options.metrics !== undefined) checkMethods(options.metrics, C, 'metrics', 'a MetricsSink', [], ['count', 'observe'])
+    this.#mutations = nodeMutationsOf(options)
+    this.#receiver = new SnapshotReceiver({ legacy: this.#mutations.snapshotResumeAcrossLeaders === true })
     this.#options = options
-    this.#metrics = new NodeMetrics(options.metrics)
+    this.#metrics = new NodeMetrics(options.metrics, (err) => { this.#fail(err, 'the metrics sink threw') })
     this.id = options.id
     // Validate the core options now, so a bad option fails at construction, not at open().
-    void new RaftCore({ ...options, random: options.random })
+    void new RaftCore(pickRaftOptions(options))
+    this.#nextContext = 1 + Math.floor((options.random ?? systemRandom).next() * 2 ** 48)
   }
 
   /** Lifecycle: 'opening' | 'open' | 'closing' | 'closed'. */
@@ -246,12 +271,13 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   /** Loads state from storage, restores the state machine and starts ticking. Idempotent. */
   async open (options: { signal?: AbortSignal } = {}): Promise<void> {
+    const signal = signalOption(options, 'RaftNode.open')
     if (this.#status === 'open') return
     if (this.#failure !== null) throw this.#failure
     if (this.#closing !== null) await this.#closing
     if (this.#opening === null) {
       this.#status = 'opening'
-      this.#opening = this.#doOpen(options.signal).finally(() => { this.#opening = null })
+      this.#opening = this.#doOpen(signal).finally(() => { this.#opening = null })
     }
     return await this.#opening
   }
@@ -271,7 +297,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
           await stateMachine.restore(snap.chunks)
         }
       }
-      this.#core = new RaftCore({ ...this.#options, random: this.#options.random }, stored, this.#mutations)
+      this.#core = new RaftCore(withMutations(pickRaftOptions(this.#options), this.#mutations), stored)
       this.#snapshotIndex = stored.snapshot?.index ?? 0
       this.#persistedTerm = stored.hardState.term
       this.#persistedVote = stored.hardState.vote
@@ -312,14 +338,19 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
 
-  /** Fail-stop: a storage or state machine failure must not be retried silently. */
+  /**
+   * Fail-stop: a storage or state machine failure must not be retried silently. The cause is
+   * kept as thrown (only the storage knows that a failure was a storage failure). Closing
+   * starts first, so a trace callback or 'failed' listener that throws cannot leave the node
+   * open.
+   */
   #fail (err: unknown, what: string): void {
     if (this.#failure !== null) return
-    const cause = isQuorateError(err) ? err : new QuorateError('STORAGE_WRITE_FAILED', String((err as Error)?.message ?? err), { cause: err })
-    this.#failure = new QuorateError('NODE_FAILED', `node ${this.id} stopped: ${what}: ${cause.message}`, { cause })
+    const message = err instanceof Error ? err.message : String(err)
+    this.#failure = new QuorateError('NODE_FAILED', `node ${this.id} stopped: ${what}: ${message}`, { cause: err })
+    void this.#doClose(this.#failure)
     this.#trace({ kind: 'failed' })
     this.emit('failed', this.#failure)
-    void this.#doClose(this.#failure)
   }
 
   #rejectAll (reason: QuorateError): void {
@@ -333,6 +364,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     // A read waiting for its index to be applied must not hang once the node is closed.
     for (const w of this.#applyWaiters) w.reject(reason)
     this.#applyWaiters = []
+    // waitForLeader, transferLeadership and membership waits: nothing would wake them now.
+    for (const w of this.#closeWaiters) w(reason)
+    this.#closeWaiters.clear()
   }
 
   // ---------------------------------------------------------------- public operations
@@ -344,14 +378,18 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
    * ABORTED if `signal` fires (the command may still commit), NODE_CLOSED / NODE_FAILED.
    */
   propose (command: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<unknown> {
-    // Not an async function: one promise per proposal on the hot path, not three.
+    // Not an async function: one promise per proposal on the hot path, not three. Every check
+    // stays inside the try: a promise-returning method never throws synchronously.
+    let signal: AbortSignal | undefined
     try {
       this.#assertOpen()
       if (!(command instanceof Uint8Array)) throw new QuorateError('OPTIONS_INVALID', 'propose: command must be a Uint8Array')
+      signal = signalOption(options, 'RaftNode.propose')
+      // Checked here, one proposal at a time: inside a batch it would fail its neighbours too.
+      this.#core!.checkProposalSize(command)
     } catch (err) {
       return Promise.reject(err)
     }
-    const { signal } = options
     this.#metrics.count('proposals')
     return abortable<unknown>(signal, (resolve, reject) => {
       this.#queue.push({ data: command, resolve, reject, signal })
@@ -366,7 +404,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
    */
   async read (options: { signal?: AbortSignal } = {}): Promise<number> {
     this.#assertOpen()
-    const { signal } = options
+    const signal = signalOption(options, 'RaftNode.read')
     if (signal?.aborted === true) throw abortError(signal)
     const core = this.#core!
     if (this.#mutations.staleReads === true) return this.#applied
@@ -401,16 +439,20 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
    */
   async transferLeadership (to?: NodeId, options: { signal?: AbortSignal } = {}): Promise<NodeId> {
     this.#assertOpen()
+    const signal = signalOption(options, 'RaftNode.transferLeadership')
     const target = this.#core!.transferLeadership(to ?? null)
     this.#schedule()
     const deadlineMs = this.#tickMs * (this.#options.electionTicks ?? 10) * 2
-    return await this.#waitFor(() => this.#leader === target ? target : undefined, deadlineMs, options.signal)
+    return await this.#waitFor(() => this.#leader === target ? target : undefined, deadlineMs, signal)
   }
 
   /** Resolves with the leader's id once one is known (with an optional timeout in ms). */
   async waitForLeader (options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<NodeId> {
     this.#assertOpen()
-    return await this.#waitFor(() => this.#leader ?? undefined, options.timeoutMs ?? Number.POSITIVE_INFINITY, options.signal)
+    const signal = signalOption(options, 'RaftNode.waitForLeader')
+    const timeoutMs = options.timeoutMs ?? Number.POSITIVE_INFINITY
+    check(typeof timeoutMs === 'number' && timeoutMs >= 0, 'RaftNode.waitForLeader', 'timeoutMs', 'a number >= 0', timeoutMs)
+    return await this.#waitFor(() => this.#leader ?? undefined, timeoutMs, signal)
   }
 
   async #waitFor<T> (probe: () => T | undefined, timeoutMs: number, signal: AbortSignal | undefined): Promise<T> {
@@ -419,6 +461,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     return await new Promise<T>((resolve, reject) => {
       let timer: Timer | null = null
       const cleanup = (): void => {
+        this.#closeWaiters.delete(onClose)
         this.off('leader', onLeader)
         this.off('failed', onFail)
         signal?.removeEventListener('abort', onAbort)
@@ -430,6 +473,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       }
       const onFail = (err: QuorateError): void => { cleanup(); reject(err) }
       const onAbort = (): void => { cleanup(); reject(abortError(signal!)) }
+      const onClose = (reason: QuorateError): void => { cleanup(); reject(reason) }
+      this.#closeWaiters.add(onClose)
       this.on('leader', onLeader)
       this.on('failed', onFail)
       signal?.addEventListener('abort', onAbort, { once: true })
@@ -450,12 +495,6 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     return { ...base, lifecycle: this.#status, failure: this.#failure }
   }
 
-  /**
-   * The pure core, for checkers in the deterministic simulator (quorate/testing). Read it, never
-   * drive it: the node owns it. Null while the node is closed.
-   * @internal
-   */
-  debugCore (): RaftCore | null { return this.#core }
 
   #assertOpen (): void {
     if (this.#failure !== null) throw this.#failure
@@ -571,7 +610,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         }
       } else if (core.forwardProposals && core.leader !== null) {
         const context = this.#nextContext++
-        this.#forwards.set(context, { resolve: () => {}, reject: () => {}, startedTick: this.#ticks, batch: live })
+        // Until the leader answers, the request timeout sweep and close() end these proposals
+        // through `reject` (the forwardedProposalLeak mutant forgets them, as they once were).
+        const reject = this.#mutations.forwardedProposalLeak === true ? noop : (err: unknown): void => { for (const q of live) q.reject(err) }
+        this.#forwards.set(context, { resolve: noop, reject, startedTick: this.#ticks, batch: live })
         core.forward(datas, context)
       } else {
         const err = new QuorateError('RAFT_NOT_LEADER', `node ${this.id} is not the leader`, { details: { leader: core.leader } })
@@ -749,16 +791,25 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
    */
   async changeMembership (change: ConfigChange, options: { signal?: AbortSignal } = {}): Promise<ClusterConfig> {
     this.#assertOpen()
+    const signal = signalOption(options, 'RaftNode.changeMembership')
     const core = this.#core!
     const pos = core.proposeConfigChange(change)
     this.#schedule()
-    const applied = await abortable<unknown>(options.signal, (resolve, reject) => {
+    const applied = await abortable<unknown>(signal, (resolve, reject) => {
       this.#pending.add(pos.term, pos.index, resolve, reject)
     }) as ClusterConfig
     if (applied.votersOutgoing.length === 0) return applied
-    return await abortable<ClusterConfig>(options.signal, (resolve) => {
-      this.#configWaiters.push((c) => { if (c.votersOutgoing.length === 0) { resolve(c); return true } return false })
-    })
+    let onClose: ((reason: QuorateError) => void) | undefined
+    return await abortable<ClusterConfig>(signal, (resolve, reject) => {
+      onClose = reject
+      this.#closeWaiters.add(onClose)
+      this.#configWaiters.push((c) => {
+        if (c.votersOutgoing.length !== 0) return false
+        this.#closeWaiters.delete(onClose!)
+        resolve(c)
+        return true
+      })
+    }, () => { this.#closeWaiters.delete(onClose!); return true })
   }
 
   /** Adds a non-voting learner: it receives the log but does not vote or count for commits. */
@@ -772,6 +823,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
    */
   async addVoter (id: NodeId, options: { signal?: AbortSignal, catchUpTimeoutMs?: number } = {}): Promise<ClusterConfig> {
     this.#assertOpen()
+    signalOption(options, 'RaftNode.addVoter')
     const config = this.#core!.config
     if (!config.learners.includes(id) && !config.voters.includes(id)) await this.addLearner(id, options)
     const deadline = this.#clock.now() + (options.catchUpTimeoutMs ?? this.#tickMs * (this.#options.electionTicks ?? 10) * 20)
@@ -837,7 +889,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       served = await collectSnapshot(stored.meta, stored.chunks, this.#options.snapshotChunkBytes ?? NODE_DEFAULTS.snapshotChunkBytes)
       this.#served = served
     }
-    this.#senders.set(to, new SnapshotSender(to, served, this.#options.snapshotWindowChunks ?? NODE_DEFAULTS.snapshotWindowChunks, SNAPSHOT_DEFAULTS.retransmitTicks))
+    const window = this.#options.snapshotWindowChunks ?? NODE_DEFAULTS.snapshotWindowChunks
+    this.#senders.set(to, new SnapshotSender(to, served, window, SNAPSHOT_DEFAULTS.retransmitTicks, this.#mutations.snapshotResumeAcrossLeaders === true))
   }
 
   #pumpSnapshots (core: RaftCore): void {
@@ -863,7 +916,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       core.snapshotNotNeeded(m.from)
       return
     }
-    const { received, complete } = this.#receiver.accept(chunk)
+    const { received, complete, corrupt } = this.#receiver.accept(m.from, chunk)
+    // A stream that failed its digest is never restored: it was discarded, and the ack of 0
+    // makes the sender start it again.
+    if (corrupt) this.#metrics.count('snapshotDigestMismatches')
     core.ackSnapshot(m.from, chunk.meta.index, received)
     if (complete && core.wantsSnapshot(chunk.meta)) {
       this.#pendingInstall = { meta: chunk.meta, chunks: this.#receiver.chunks, leader: m.from }
@@ -896,8 +952,14 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     for (const m of held) core.step(m)
   }
 
+  /** A trace callback that throws stops the node (NODE_FAILED naming it), never the caller's operation. */
   #trace (e: Omit<TraceEvent, 'node' | 'at'>): void {
     const t = this.#options.trace
-    if (t !== undefined) t({ node: this.id, at: this.#clock.now(), ...e })
+    if (t === undefined) return
+    try {
+      t({ node: this.id, at: this.#clock.now(), ...e })
+    } catch (err) {
+      this.#fail(err, 'the trace callback threw')
+    }
   }
 }

@@ -30,6 +30,14 @@ function invalid (message: string): QuorateError {
   return new QuorateError('RAFT_CONFIG_INVALID', message)
 }
 
+/** Throws RAFT_CONFIG_INVALID unless `change` is an object with an operations array (null, a string...). */
+export function checkConfigChangeShape (change: unknown): asserts change is ConfigChange {
+  const c = change as ConfigChange | null
+  if (typeof c !== 'object' || c === null || !Array.isArray(c.operations)) {
+    throw invalid('a configuration change must be an object with an operations array')
+  }
+}
+
 export function isJoint (c: ClusterConfig): boolean { return c.votersOutgoing.length > 0 }
 
 export function isMember (c: ClusterConfig, id: NodeId): boolean {
@@ -38,6 +46,7 @@ export function isMember (c: ClusterConfig, id: NodeId): boolean {
 
 /** The configuration after `change`; throws RAFT_CONFIG_INVALID if it makes no sense. */
 export function applyConfigChange (current: ClusterConfig, change: ConfigChange): ClusterConfig {
+  checkConfigChangeShape(change)
   if (change.leaveJoint === true) {
     if (change.operations.length > 0) throw invalid('a leaveJoint change carries no operations')
     if (!isJoint(current)) throw invalid('not in a joint configuration')

@@ -5,7 +5,7 @@
 import type { NodeId } from './types.js'
 import type { Random } from '../util/random.js'
 import { systemRandom } from '../util/random.js'
-import { check, checkInt } from '../util/validate.js'
+import { check, checkBool, checkInt, checkKnownKeys, checkMethods } from '../util/validate.js'
 
 export const RAFT_DEFAULTS = {
   electionTicks: 10,
@@ -82,15 +82,35 @@ export interface RaftOptions {
   random?: Random
 }
 
+/** Every key RaftOptions has (the `satisfies` keeps the list complete when a key is added). */
+export const RAFT_OPTION_KEYS: readonly string[] = Object.keys({
+  id: true, voters: true, learners: true, electionTicks: true, electionJitterTicks: true, heartbeatTicks: true,
+  preVote: true, checkQuorum: true, maxInflightMessages: true, maxInflightBytes: true, maxMessageBytes: true,
+  maxApplyBytes: true, maxProposalBytes: true, forwardProposals: true, readMode: true, maxClockDrift: true, random: true
+} satisfies Record<keyof RaftOptions, true>)
+
+/** The RaftOptions part of a larger options object (the node's), for the core. */
+export function pickRaftOptions (options: RaftOptions): RaftOptions {
+  const picked: Record<string, unknown> = {}
+  for (const key of RAFT_OPTION_KEYS) {
+    const value = (options as unknown as Record<string, unknown>)[key]
+    if (value !== undefined) picked[key] = value
+  }
+  return picked as unknown as RaftOptions
+}
+
 export type ResolvedRaftOptions = Required<Omit<RaftOptions, 'learners'>> & { learners: readonly NodeId[] }
 
 export function resolveRaftOptions (options: RaftOptions): ResolvedRaftOptions {
   const C = 'RaftOptions'
   check(typeof options === 'object' && options !== null, C, '(options)', 'an object', options)
+  checkKnownKeys(options, C, RAFT_OPTION_KEYS)
   check(typeof options.id === 'string' && options.id.length > 0, C, 'id', 'a non-empty string', options.id)
   check(Array.isArray(options.voters), C, 'voters', 'an array of node ids', options.voters)
   const voters = options.voters
   check(voters.every((v) => typeof v === 'string' && v.length > 0), C, 'voters', 'non-empty strings', voters)
+  // An empty set of voters never elects anyone: the node would wait forever.
+  check(voters.length > 0, C, 'voters', 'at least one node id', voters)
   check(new Set(voters).size === voters.length, C, 'voters', 'free of duplicates', voters)
   const learners = options.learners ?? []
   check(Array.isArray(learners) && learners.every((v) => typeof v === 'string' && v.length > 0 && !voters.includes(v)), C, 'learners', 'node ids that are not voters', learners)
@@ -122,7 +142,10 @@ export function resolveRaftOptions (options: RaftOptions): ResolvedRaftOptions {
   checkInt(r.maxMessageBytes, C, 'maxMessageBytes', 1)
   checkInt(r.maxApplyBytes, C, 'maxApplyBytes', 1)
   checkInt(r.maxProposalBytes, C, 'maxProposalBytes', 1)
-  check(typeof r.random?.next === 'function', C, 'random', 'an object with next()', r.random)
+  checkBool(r.preVote, C, 'preVote')
+  checkBool(r.checkQuorum, C, 'checkQuorum')
+  checkBool(r.forwardProposals, C, 'forwardProposals')
+  checkMethods(r.random, C, 'random', 'a Random', ['next'])
   check(r.readMode === 'safe' || r.readMode === 'lease', C, 'readMode', "'safe' or 'lease'", r.readMode)
   check(typeof r.maxClockDrift === 'number' && r.maxClockDrift >= 0 && r.maxClockDrift < 1, C, 'maxClockDrift', 'a number in [0, 1)', r.maxClockDrift)
   check(r.readMode !== 'lease' || r.checkQuorum, C, 'readMode', "'safe' unless checkQuorum is on (a lease needs it)", r.readMode)

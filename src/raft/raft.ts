@@ -20,23 +20,14 @@ import { QuorateError } from '../errors.js'
 import type { StoredState } from './types.js'
 import { randomInt } from '../util/random.js'
 import type { ConfigChange } from './confchange.js'
-import { applyConfigChange, encodeConfigChange, isMember } from './confchange.js'
+import { applyConfigChange, checkConfigChangeShape, encodeConfigChange, isMember } from './confchange.js'
+import type { RaftMutations } from './test-hooks.js'
+import { mutationsOf, truncateIgnoringCommit } from './test-hooks.js'
 
 /** vote requests carry this context when a leadership transfer forces the election (thesis §3.10). */
 const CONTEXT_TRANSFER = 1
-
-/** Mutation switches used only by the simulator's mutation check. Never set them in production. */
-export interface RaftMutations {
-  /** Commit an old-term entry by counting replicas (violates §5.4.2 / Figure 8). */
-  commitOldTerm?: boolean
-  /** Grant votes without the up-to-date check (violates §5.4.1). */
-  skipUpToDateCheck?: boolean
-  /**
-   * On every accepted append, drop whatever follows the appended entries even if it matched
-   * (the classic stale-append bug: a delayed append truncates newer, possibly committed, entries).
-   */
-  truncateSuffixOnAppend?: boolean
-}
+/** Forwarded batches a leader remembers (per term) to answer duplicates: far more than arrive within a message's lifetime. */
+const MAX_REMEMBERED_FORWARDS = 16_384
 
 export interface ProposalPosition {
   /** Index of the first proposed entry; the batch occupies consecutive indexes. */
@@ -79,7 +70,8 @@ export class RaftCore {
   readonly id: NodeId
   readonly #opts: ResolvedRaftOptions
   readonly log: RaftLog
-  readonly mutations: RaftMutations
+  /** Test-only switches (test-hooks.ts); empty outside the simulator's mutation check. */
+  readonly #mutations: RaftMutations
 
   #term: number
   #vote: NodeId | null
@@ -116,6 +108,12 @@ export class RaftCore {
   #msgs: Message[] = []
   #readStates: ReadState[] = []
   #forwarded: ForwardResult[] = []
+  /**
+   * Forwarded batches this leader appended in its current term, by sender and context. The
+   * transport may duplicate a message: a copy is answered with the same position instead of
+   * being appended (and applied) twice. Bounded: the oldest are forgotten first.
+   */
+  readonly #acceptedForwards = new Map<string, ProposalPosition>()
   #snapshotChunksIn: Message[] = []
   #snapshotAcks: Message[] = []
   #snapshotTargets: NodeId[] = []
@@ -127,10 +125,10 @@ export class RaftCore {
   #prevHard: HardState
   #prevSoft: SoftState
 
-  constructor (options: RaftOptions, stored: StoredState = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [] }, mutations: RaftMutations = {}) {
+  constructor (options: RaftOptions, stored: StoredState = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [] }) {
     this.#opts = resolveRaftOptions(options)
     this.id = this.#opts.id
-    this.mutations = mutations
+    this.#mutations = mutationsOf(options)
     const snap = stored.snapshot
     this.log = new RaftLog(stored.entries, snap?.index ?? 0, snap?.term ?? 0, stored.hardState.commit)
     this.#term = stored.hardState.term
@@ -301,6 +299,7 @@ export class RaftCore {
     this.#reset(this.#term)
     this.#role = 'leader'
     this.#leader = this.id
+    this.#acceptedForwards.clear()
     this.#progress.clear()
     this.#ackedRound.clear()
     const next = this.log.lastIndex() + 1
@@ -438,7 +437,7 @@ export class RaftCore {
     const canVote = this.#vote === m.from ||
       (this.#vote === null && this.#leader === null) ||
       (m.type === 'preVote' && m.term > this.#term)
-    const upToDate = this.mutations.skipUpToDateCheck === true || this.log.isUpToDate(m.index, m.logTerm)
+    const upToDate = this.#mutations.skipUpToDateCheck === true || this.log.isUpToDate(m.index, m.logTerm)
     const respType: MessageType = m.type === 'vote' ? 'voteResponse' : 'preVoteResponse'
     // Whether we are a voter in our own configuration does not matter: only the candidate's
     // configuration counts our vote (as in etcd-io/raft). An outgoing voter that applied the
@@ -514,8 +513,8 @@ export class RaftCore {
       return
     }
     const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.entries)
-    if (lastNew >= 0 && this.mutations.truncateSuffixOnAppend === true && lastNew < this.log.lastIndex()) {
-      this.log.truncate(lastNew + 1, true)
+    if (lastNew >= 0 && this.#mutations.truncateSuffixOnAppend === true && lastNew < this.log.lastIndex()) {
+      truncateIgnoringCommit(this.log, lastNew + 1)
     }
     if (lastNew >= 0) {
       this.log.commitTo(Math.min(m.commit, lastNew))
@@ -650,7 +649,7 @@ export class RaftCore {
   #maybeCommit (): boolean {
     const idx = jointCommitted(this.#voters, this.#votersOutgoing, (id) => this.#progress.get(id)?.match ?? 0, this.#matchScratch)
     if (idx <= this.log.committed) return false
-    if (this.log.term(idx) !== this.#term && this.mutations.commitOldTerm !== true) return false
+    if (this.log.term(idx) !== this.#term && this.#mutations.commitOldTerm !== true) return false
     const firstCommitOfTerm = this.log.term(this.log.committed) !== this.#term
     this.log.commitTo(idx)
     if (firstCommitOfTerm) this.#releaseReadsAwaitingCommit()
@@ -692,13 +691,22 @@ export class RaftCore {
     const entries: Entry[] = new Array(commands.length)
     for (let i = 0; i < commands.length; i++) {
       const data = commands[i]!
-      if (data.byteLength > this.#opts.maxProposalBytes) {
-        throw new QuorateError('RAFT_PROPOSAL_TOO_LARGE', `proposal of ${data.byteLength} bytes exceeds maxProposalBytes ${this.#opts.maxProposalBytes}`)
-      }
+      this.checkProposalSize(data)
       entries[i] = { term: this.#term, index: 0, type, data }
     }
     const index = this.#appendEntries(entries)
     return { index, term: this.#term }
+  }
+
+  /**
+   * Throws RAFT_PROPOSAL_TOO_LARGE if `data` exceeds maxProposalBytes. The node shell checks
+   * each proposal with it before batching, so one oversized proposal fails alone: `propose`
+   * refuses a batch holding one as a whole.
+   */
+  checkProposalSize (data: Uint8Array): void {
+    if (data.byteLength > this.#opts.maxProposalBytes) {
+      throw new QuorateError('RAFT_PROPOSAL_TOO_LARGE', `proposal of ${data.byteLength} bytes exceeds maxProposalBytes ${this.#opts.maxProposalBytes}`, { details: { bytes: data.byteLength, maxProposalBytes: this.#opts.maxProposalBytes } })
+    }
   }
 
   /**
@@ -720,12 +728,20 @@ export class RaftCore {
       this.#forwarded.push({ context: m.context, index: m.index, term: m.logTerm, rejected: m.reject, leader: this.#leader })
       return
     }
-    if (this.#role !== 'leader' || this.#transferee !== null || m.entries.length === 0 ||
+    // A forward sent in another term is refused (its sender then knows it was not appended):
+    // this leader's memory of what it accepted covers its own term only.
+    if (this.#role !== 'leader' || this.#transferee !== null || m.term !== this.#term || m.entries.length === 0 ||
         m.entries.some((e) => e.data.byteLength > this.#opts.maxProposalBytes || e.type !== 'command')) {
       this.#send(message({ type: 'proposeResponse', from: this.id, to: m.from, term: this.#term, context: m.context, reject: true }))
       return
     }
-    const pos = this.propose(m.entries.map((e) => e.data))
+    const key = `${m.from}/${m.context}`
+    let pos = this.#acceptedForwards.get(key)
+    if (pos === undefined) {
+      pos = this.propose(m.entries.map((e) => e.data))
+      this.#acceptedForwards.set(key, pos)
+      if (this.#acceptedForwards.size > MAX_REMEMBERED_FORWARDS) this.#acceptedForwards.delete(this.#acceptedForwards.keys().next().value!)
+    }
     this.#send(message({ type: 'proposeResponse', from: this.id, to: m.from, term: this.#term, context: m.context, index: pos.index, logTerm: pos.term }))
   }
 
@@ -877,6 +893,7 @@ export class RaftCore {
    * RAFT_CONFIG_INVALID for a change that makes no sense against the current configuration.
    */
   proposeConfigChange (change: ConfigChange): ProposalPosition {
+    checkConfigChangeShape(change)
     if (this.#role !== 'leader') {
       throw new QuorateError('RAFT_NOT_LEADER', `node ${this.id} is not the leader`, { details: { leader: this.#leader } })
     }
@@ -982,18 +999,7 @@ export class RaftCore {
   installSnapshot (meta: SnapshotMeta, leader: NodeId): void {
     const log = this.log
     if (meta.index <= log.committed) return
-    if (log.term(meta.index) === meta.term) {
-      log.compact(meta.index, meta.term)
-    } else {
-      if (log.handed > meta.index) log.truncateFrom = log.truncateFrom === 0 ? meta.index + 1 : Math.min(log.truncateFrom, meta.index + 1)
-      log.entries = []
-      log.snapshotIndex = meta.index
-      log.snapshotTerm = meta.term
-    }
-    log.committed = meta.index
-    log.applied = meta.index
-    log.handed = Math.max(Math.min(log.handed, log.lastIndex()), meta.index)
-    log.durable = Math.max(Math.min(log.durable, log.lastIndex()), meta.index)
+    log.installSnapshot(meta.index, meta.term)
     this.#appliedConfirmed = meta.index
     this.#voters = [...meta.config.voters]
     this.#votersOutgoing = [...meta.config.votersOutgoing]
@@ -1059,9 +1065,8 @@ export class RaftCore {
     }
     if (hardState !== null) this.#prevHard = hardState
     this.#prevSoft = rd.soft
-    this.log.handed = this.log.lastIndex()
-    this.log.truncateFrom = 0
-    if (committed.length > 0) this.log.applied = committed[committed.length - 1]!.index
+    this.log.handOut()
+    if (committed.length > 0) this.log.markApplying(committed[committed.length - 1]!.index)
     this.#early = []
     this.#msgs = []
     this.#readStates = []
@@ -1077,9 +1082,7 @@ export class RaftCore {
     if (rd.committed.length > 0) this.#appliedConfirmed = Math.max(this.#appliedConfirmed, rd.committed[rd.committed.length - 1]!.index)
     if (rd.entries.length > 0) {
       const last = rd.entries[rd.entries.length - 1]!.index
-      // A truncation after ready() may have removed part of this batch (one Ready at a time,
-      // so `handed` marks the end of what this batch durably wrote).
-      this.log.durable = Math.max(this.log.durable, Math.min(last, this.log.handed))
+      this.log.markDurable(last)
       if (this.#role === 'leader') {
         const self = this.#progress.get(this.id)
         if (self !== undefined && self.maybeUpdate(this.log.durable) && this.#maybeCommit()) this.#appendPending = true

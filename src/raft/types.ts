@@ -73,6 +73,12 @@ export interface SnapshotChunk {
   readonly offset: number
   readonly data: Uint8Array
   readonly done: boolean
+  /**
+   * SHA-256 of the whole snapshot stream, the same in every chunk of one transfer (empty from
+   * senders that predate it). With the sender and meta it identifies the stream: a follower
+   * never continues a partial transfer with chunks of another identity.
+   */
+  readonly digest: Uint8Array
 }
 
 export interface Message {

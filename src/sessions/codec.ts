@@ -4,22 +4,21 @@
  *
  * Envelope (every number an unsigned LEB128 varint over safe integers):
  *
- *   F5 53 | version (01) | kind | fields
+ *   version (01) | kind | fields
  *   kind 01 register: no fields. The entry's log index becomes the client id.
  *   kind 02 command:  clientId, seq, firstUnacknowledged, then the payload (rest of the bytes).
  *   kind 03 close:    clientId.
  *
- * 0xF5 can never start UTF-8 text, so no text or JSON command is mistaken for an envelope.
- * Any command starting with F5 53 is treated as an envelope (a malformed one is rejected,
- * never passed to the inner machine).
+ * Every command a SessionStateMachine applies is an envelope (a malformed one is refused,
+ * never passed to the inner machine); to mix session and plain commands on one log, mount
+ * the SessionStateMachine on a StateMachineRouter beside the other members, which tags
+ * commands by member instead of by magic bytes.
  */
 import { QuorateError } from '../errors.js'
 import { ByteReader } from '../util/bytes.js'
 
-export const ENVELOPE_MAGIC_0 = 0xf5
-export const ENVELOPE_MAGIC_1 = 0x53
 const ENVELOPE_VERSION = 1
-const HEADER_BYTES = 4
+const HEADER_BYTES = 2
 
 export const KIND_REGISTER = 1
 export const KIND_COMMAND = 2
@@ -30,11 +29,6 @@ export type SessionEnvelope =
   | { readonly kind: typeof KIND_REGISTER }
   | { readonly kind: typeof KIND_COMMAND, readonly clientId: number, readonly seq: number, readonly firstUnacknowledged: number, readonly payload: Uint8Array }
   | { readonly kind: typeof KIND_CLOSE, readonly clientId: number }
-
-/** True if `command` claims to be a session envelope (starts with the reserved bytes F5 53). */
-export function isSessionEnvelope (command: Uint8Array): boolean {
-  return command.length >= 2 && command[0] === ENVELOPE_MAGIC_0 && command[1] === ENVELOPE_MAGIC_1
-}
 
 function varintSize (n: number): number {
   let size = 1
@@ -52,10 +46,8 @@ function writeVarint (buf: Uint8Array, at: number, n: number): number {
 }
 
 function header (buf: Uint8Array, kind: number): void {
-  buf[0] = ENVELOPE_MAGIC_0
-  buf[1] = ENVELOPE_MAGIC_1
-  buf[2] = ENVELOPE_VERSION
-  buf[3] = kind
+  buf[0] = ENVELOPE_VERSION
+  buf[1] = kind
 }
 
 function checkPositive (n: number, field: string): void {
@@ -97,7 +89,6 @@ export function encodeSessionCommand (clientId: number, seq: number, firstUnackn
 /** Decodes an envelope; throws SESSION_ENVELOPE_INVALID on anything malformed. */
 export function decodeEnvelope (command: Uint8Array): SessionEnvelope {
   const r = new ByteReader(command, 'SESSION_ENVELOPE_INVALID')
-  if (r.byte() !== ENVELOPE_MAGIC_0 || r.byte() !== ENVELOPE_MAGIC_1) r.fail('session envelope without the F5 53 prefix')
   const version = r.byte()
   if (version !== ENVELOPE_VERSION) r.fail(`session envelope version ${version} is not supported`)
   const kind = r.byte()

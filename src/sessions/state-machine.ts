@@ -22,13 +22,13 @@ import type { StateMachine } from '../node/state-machine.js'
 import { check, checkInt } from '../util/validate.js'
 import { ByteReader, ByteWriter } from '../util/bytes.js'
 import {
-  KIND_CLOSE, KIND_COMMAND, KIND_REGISTER, decodeEnvelope, isSessionEnvelope, jsonResultCodec, readPositive
+  KIND_CLOSE, KIND_COMMAND, KIND_REGISTER, decodeEnvelope, jsonResultCodec, readPositive
 } from './codec.js'
 import type { SessionResultCodec } from './codec.js'
 
 export { ClientSession, CLIENT_SESSION_DEFAULTS, isRetryableProposalError, validateClientSessionOptions } from './client.js'
 export type { ClientSessionOptions, ProposeFn, ProposeTarget, Proposer, RetryContext, RetryPolicy, SessionProposeOptions } from './client.js'
-export { encodeClose, encodeRegister, encodeSessionCommand, decodeEnvelope, isSessionEnvelope, jsonResultCodec } from './codec.js'
+export { encodeClose, encodeRegister, encodeSessionCommand, decodeEnvelope, jsonResultCodec } from './codec.js'
 export type { SessionEnvelope, SessionResultCodec } from './codec.js'
 
 export const SESSION_DEFAULTS = {
@@ -93,14 +93,18 @@ function isThenable (v: unknown): v is PromiseLike<unknown> {
 }
 
 /**
- * Wraps `inner` so enveloped commands are applied at most once per (client, seq). Plain
- * commands pass straight through, so sessions are opt-in per command.
+ * Wraps `inner` so its commands are applied at most once per (client, seq). Every command is
+ * an envelope. To give exactly-once to some commands of a shared log and not others, mount
+ * this machine on a StateMachineRouter with `router.dispatcher()` as `inner`: an envelope's
+ * payload is then a routed command for any other member, and plain commands go to their
+ * members directly.
  *
  * Apply results: register → the new client id (number); command → the inner result (the
  * cached one for a duplicate); close → true; refusals → a QuorateError value.
  *
  * Snapshot stream: "QSS1", u64 big-endian table length, the session table, then the inner
- * machine's own snapshot stream unchanged.
+ * machine's own snapshot stream unchanged (nothing when `inner` has no snapshot(), as a
+ * router's dispatcher: the router snapshots its members itself).
  */
 export class SessionStateMachine<Result = unknown> implements StateMachine<Result | number | boolean | QuorateError> {
   readonly inner: StateMachine<Result>
@@ -133,7 +137,6 @@ export class SessionStateMachine<Result = unknown> implements StateMachine<Resul
 
   apply (command: Uint8Array, index: number): Result | number | boolean | QuorateError | Promise<Result> {
     this.#expire(index)
-    if (!isSessionEnvelope(command)) return this.inner.apply(command, index)
     let env
     try {
       env = decodeEnvelope(command)

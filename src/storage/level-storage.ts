@@ -23,6 +23,7 @@ import {
   snapshotChunkKey
 } from './codec.js'
 import { Lifecycle } from '../util/lifecycle.js'
+import { checkKnownKeys } from '../util/validate.js'
 import {
   DEFAULT_SYNC, LogBounds, assertSnapshotMeta, checkBatch, checkCompact, checkMaxBytes,
   checkReadRange, invalidRange, notOpen, stoppedError, writeFailed
@@ -78,8 +79,13 @@ function optionsInvalid (message: string): QuorateError {
   return new QuorateError('OPTIONS_INVALID', message)
 }
 
+const LEVEL_STORAGE_OPTION_KEYS: readonly string[] = Object.keys({
+  db: true, location: true, sublevel: true, snapshotBatchBytes: true
+} satisfies Record<keyof LevelStorageOptions, true>)
+
 export function validateLevelStorageOptions (options: LevelStorageOptions): void {
   if (typeof options !== 'object' || options === null) throw optionsInvalid('LevelStorage options must be an object')
+  checkKnownKeys(options, 'LevelStorageOptions', LEVEL_STORAGE_OPTION_KEYS)
   const { db, location, sublevel, snapshotBatchBytes } = options
   if ((db === undefined) === (location === undefined)) {
     throw optionsInvalid('LevelStorage needs exactly one of options.db and options.location')
@@ -459,6 +465,10 @@ export class LevelStorage implements RaftStorage {
 
   #readError (err: unknown): QuorateError {
     if (isQuorateError(err)) return err
+    if (hasCode(err, 'LEVEL_LOCKED')) {
+      // Said at the top: classic-level buries it two causes deep under "failed to open".
+      return new QuorateError('STORAGE_LOCKED', `LevelStorage: the directory ${this.#location ?? '(db)'} is locked: another open database (another node or process) is using it`, { cause: err })
+    }
     if (!this.#lifecycle.isOpen && this.#lifecycle.status !== 'opening') {
       return new QuorateError('NODE_CLOSED', 'The storage was closed during the read', { cause: err })
     }
@@ -479,4 +489,12 @@ async function createClassicLevel (location: string): Promise<AnyLevel> {
   // Imported on demand so that users of memory-level never load the native addon.
   const { ClassicLevel } = await import('classic-level')
   return new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' }) as AnyLevel
+}
+
+/** Whether `err` or an error in its cause chain carries `code` (abstract-level nests them). */
+function hasCode (err: unknown, code: string): boolean {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === code) return true
+  }
+  return false
 }

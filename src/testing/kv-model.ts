@@ -7,6 +7,7 @@ import { REJECT, UNKNOWN } from './model.js'
 import type { Model, StepResult, Unknown } from './model.js'
 import { isUnknownOutcome } from './history.js'
 import type { Operation } from './history.js'
+import { taggedOperationProblem } from './tagged-operation.js'
 import { kvOutputsEqual, kvTransition } from '../kv/semantics.js'
 import type { KvInput, KvOutput, KvState } from '../kv/semantics.js'
 
@@ -121,6 +122,15 @@ function describeState (state: KvState): string {
   return `{ ${sortedEntries(state).map(([k, v]) => `${quote(k)}: ${quote(v)}`).join(', ')} }`
 }
 
+const KV_OPS: ReadonlySet<string> = new Set(['get', 'put', 'cas', 'append'])
+
+/** A known op and a string key; a completed operation needs an output. */
+function validateKvOperation (op: Operation<KvInput, KvOutput>): string | undefined {
+  const problem = taggedOperationProblem(op, 'kv', KV_OPS)
+  if (problem !== undefined) return problem
+  return typeof op.input.key === 'string' ? undefined : `a kv input needs a string key (got ${String(op.input.key)})`
+}
+
 const EMPTY: KvState = new Map()
 
 /** The sequential key-value store, partitioned per key. */
@@ -129,6 +139,7 @@ export const kvModel: Model<KvState, KvInput, KvOutput> = Object.freeze({
   step,
   partition: partitionByKey,
   prune: pruneUnobservedWrites,
+  validateOperation: validateKvOperation,
   equal: equalStates,
   hash: hashState,
   describeOperation: describeKvOperation,

@@ -7,7 +7,7 @@ import { isUnknownOutcome } from './history.js'
 import type { Operation } from './history.js'
 import { UNKNOWN } from './model.js'
 import type { Model } from './model.js'
-import type { ModelHooks } from './linearizability.js'
+import type { ModelHooks } from './linearizability-plan.js'
 
 /** Prefix operations shown before "N earlier operations" is printed instead. */
 const PREFIX_LINES = 20

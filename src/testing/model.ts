@@ -37,6 +37,12 @@ export interface Model<State, Input, Output> {
    * history can be turned into one without them. Called on each sub-history.
    */
   prune?: (history: ReadonlyArray<Operation<Input, Output>>) => ReadonlyArray<Operation<Input, Output>>
+  /**
+   * Vets one operation before the search (say, that a completed operation has an output of
+   * the right shape): returns why it is malformed, or undefined. The checker then throws
+   * CHECKER_HISTORY_INVALID naming the operation, instead of letting `step` fail on it.
+   */
+  validateOperation?: (op: Operation<Input, Output>) => string | undefined
   /** State equality for memoization. @default equal `hash` values */
   equal?: (a: State, b: State) => boolean
   /** A hash of the state (equal states must hash equally). @default JSON of the state (Maps as sorted entries) */

@@ -4,6 +4,8 @@
  */
 import { REJECT, UNKNOWN } from './model.js'
 import type { Model, StepResult, Unknown } from './model.js'
+import { taggedOperationProblem } from './tagged-operation.js'
+import type { Operation } from './history.js'
 
 export type RegisterValue = string | number | boolean | null
 
@@ -33,6 +35,11 @@ function step (state: RegisterValue, input: RegisterInput, output: RegisterOutpu
   }
 }
 
+const REGISTER_OPS: ReadonlySet<string> = new Set(['read', 'write', 'cas'])
+
+const validateOperation = (op: Operation<RegisterInput, RegisterOutput>): string | undefined =>
+  taggedOperationProblem(op, 'register', REGISTER_OPS)
+
 const render = (v: RegisterValue): string => JSON.stringify(v)
 
 function describeOperation (input: RegisterInput, output: RegisterOutput | Unknown): string {
@@ -52,6 +59,7 @@ export function registerModel (initial: RegisterValue = null): Model<RegisterVal
   return {
     init: () => initial,
     step,
+    validateOperation,
     equal: (a, b) => a === b,
     hash: (v) => `${typeof v}:${String(v)}`,
     describeOperation,

@@ -292,7 +292,8 @@ function fullMessage (from: NodeId, to: NodeId): Message {
       meta: { index: 40, term: 7, config: { voters: ['a', 'b', 'c'], votersOutgoing: ['a', 'd'], learners: ['e'] } },
       offset: 1 << 20,
       data: bytes(1000, 9),
-      done: true
+      done: true,
+      digest: bytes(32, 3)
     }
   })
 }

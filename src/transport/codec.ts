@@ -152,7 +152,7 @@ function metaSize (m: SnapshotMeta): number {
 function snapshotSize (s: SnapshotChunk): number {
   const slot = sizeCount++
   const size = nestedFieldSize(metaSize(s.meta)) + counterFieldSize(s.offset, 'snapshot.offset') +
-    bytesFieldSize(s.data) + (s.done ? 2 : 0)
+    bytesFieldSize(s.data) + (s.done ? 2 : 0) + bytesFieldSize(s.digest)
   sizes[slot] = size
   return size
 }
@@ -271,6 +271,7 @@ class WireWriter {
     this.counterField(key(2, VARINT), s.offset)
     this.bytesField(key(3, LEN), s.data)
     if (s.done) { this.buf[this.pos++] = key(4, VARINT); this.buf[this.pos++] = 1 }
+    this.bytesField(key(5, LEN), s.digest)
   }
 
   message (m: Message): void {
@@ -523,6 +524,8 @@ class WireReader {
     let offset = 0
     let data: Uint8Array = EMPTY_BYTES
     let done = false
+    // Absent in frames from senders that predate the digest: empty (unverifiable) then.
+    let digest: Uint8Array = EMPTY_BYTES
     while (this.pos < this.end) {
       const k = this.fieldKey()
       switch (k) {
@@ -530,11 +533,12 @@ class WireReader {
         case key(2, VARINT): offset = this.counter('snapshot.offset'); break
         case key(3, LEN): data = this.bytes(); break
         case key(4, VARINT): done = this.varint() !== 0; break
-        default: this.unknownField(k, 4)
+        case key(5, LEN): digest = this.bytes(); break
+        default: this.unknownField(k, 5)
       }
     }
     this.leave(outer)
-    return { meta, offset, data, done }
+    return { meta, offset, data, done, digest }
   }
 
   message (): Message {

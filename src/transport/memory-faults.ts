@@ -4,6 +4,7 @@
  */
 import { QuorateError } from '../errors.js'
 import type { NodeId } from '../raft/types.js'
+import { checkKnownKeys } from '../util/validate.js'
 
 /** A delivery delay range in milliseconds; each message draws uniformly from [min, max]. */
 export interface LatencyRange {
@@ -36,6 +37,11 @@ export const DEFAULT_LOSS = 0
 export const DEFAULT_DUPLICATION = 0
 export const DEFAULT_REORDER = false
 
+/** Every key of MemoryFaultOptions (the `satisfies` keeps it complete). */
+export const FAULT_OPTION_KEYS: readonly string[] = Object.keys({
+  latency: true, loss: true, duplication: true, reorder: true
+} satisfies Record<keyof MemoryFaultOptions, true>)
+
 /** Fault knobs with every default filled in. */
 export type ResolvedFaults = Required<{ readonly [K in keyof MemoryFaultOptions]: NonNullable<MemoryFaultOptions[K]> }>
 
@@ -46,9 +52,13 @@ export const DEFAULT_FAULTS: ResolvedFaults = Object.freeze({
   reorder: DEFAULT_REORDER
 })
 
-/** Validates `changes` and returns `current` with them applied. Throws OPTIONS_INVALID naming the field. */
-export function resolveFaults (current: ResolvedFaults, changes: MemoryFaultOptions): ResolvedFaults {
+/**
+ * Validates `changes` and returns `current` with them applied. Throws OPTIONS_INVALID naming
+ * the field, and for a key outside `known` (a misspelt knob such as `lost`), naming the key.
+ */
+export function resolveFaults (current: ResolvedFaults, changes: MemoryFaultOptions, component: string, known: readonly string[] = FAULT_OPTION_KEYS): ResolvedFaults {
   if (typeof changes !== 'object' || changes === null) invalid('options', 'must be an object', changes)
+  checkKnownKeys(changes, component, known)
   const latency = changes.latency ?? current.latency
   if (typeof latency !== 'object' || latency === null) invalid('latency', 'must be { min, max }', latency)
   if (!isNonNegative(latency.min)) invalid('latency.min', 'must be a finite number >= 0', latency.min)

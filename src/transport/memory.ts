@@ -21,7 +21,7 @@ import { systemClock, type Clock, type Timer } from '../util/clock.js'
 import { randomInt, systemRandom, type Random } from '../util/random.js'
 import type { MessageHandler, Transport, TransportStats } from './transport.js'
 import {
-  DEFAULT_FAULTS, invalid, reachable, requireNodeId, resolveFaults,
+  DEFAULT_FAULTS, FAULT_OPTION_KEYS, invalid, reachable, requireNodeId, resolveFaults,
   type FaultLink, type FaultNode, type MemoryFaultOptions, type ResolvedFaults
 } from './memory-faults.js'
 import { DueQueue } from './memory-queue.js'
@@ -42,6 +42,10 @@ export interface MemoryNetworkOptions extends MemoryFaultOptions {
   /** Told about every exception a message handler throws. @default undefined (only counted) */
   onHandlerError?: HandlerErrorListener
 }
+
+const NETWORK_OPTION_KEYS: readonly string[] = [...FAULT_OPTION_KEYS, ...Object.keys({
+  clock: true, random: true, onHandlerError: true
+} satisfies Record<Exclude<keyof MemoryNetworkOptions, keyof MemoryFaultOptions>, true>)]
 
 /** Per-transport counters. `dropped` counts messages this transport sent that were not delivered. */
 export interface MemoryTransportStats extends TransportStats {
@@ -149,7 +153,7 @@ class Core {
     this.clock = clock
     this.random = random
     this.onHandlerError = options.onHandlerError
-    this.faults = resolveFaults(DEFAULT_FAULTS, options)
+    this.faults = resolveFaults(DEFAULT_FAULTS, options, 'MemoryNetworkOptions', NETWORK_OPTION_KEYS)
   }
 
   node (id: NodeId): Node {
@@ -478,7 +482,7 @@ export class MemoryNetwork {
 
   /** Changes fault knobs at run time (fields left out keep their value). Throws OPTIONS_INVALID. */
   configure (changes: MemoryFaultOptions): void {
-    this.#core.faults = resolveFaults(this.#core.faults, changes)
+    this.#core.faults = resolveFaults(this.#core.faults, changes, 'MemoryNetwork.configure')
   }
 
   /**

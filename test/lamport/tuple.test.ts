@@ -45,13 +45,13 @@ const sign = (n: number): number => (n < 0 ? -1 : n > 0 ? 1 : 0)
 const normalize = (t: Tuple): unknown => t.map((v) => (Array.isArray(v) ? normalize(v) : Object.is(v, -0) ? 0 : v))
 
 test('tuple encoding round-trips', () => {
-  fc.assert(fc.property(anyTuple, (t) => { assert.equal(decodeTuple(encodeTuple(t)), normalize(t)) }), { numRuns: 300 })
+  fc.assert(fc.property(anyTuple, (t) => { assert.equal(decodeTuple(encodeTuple(t)), normalize(t)) }), { seed: 1011, numRuns: 300 })
 })
 
 test('bytewise order of encodings is the tuple order (type, then value, shorter prefix first)', () => {
   fc.assert(fc.property(anyTuple, anyTuple, (a, b) => {
     assert.is(sign(Buffer.compare(encodeTuple(a), encodeTuple(b))), sign(compareTupleModel(a, b)))
-  }), { numRuns: 500 })
+  }), { seed: 1012, numRuns: 500 })
 })
 
 test('bigints and numbers near boundaries keep their order', () => {
@@ -71,7 +71,7 @@ test('a tuple prefix encodes as a byte prefix', () => {
   fc.assert(fc.property(anyTuple, anyTuple, (a, b) => {
     const whole = Buffer.from(encodeTuple([...a, ...b]))
     assert.ok(whole.subarray(0, encodeTuple(a).length).equals(Buffer.from(encodeTuple(a))))
-  }))
+  }), { seed: 1013, numRuns: 100 })
 })
 
 test('unsupported values are refused with TUPLE_INVALID', () => {
@@ -90,7 +90,7 @@ test('unsupported values are refused with TUPLE_INVALID', () => {
 test('decoding refuses malformed bytes with TUPLE_INVALID and never crashes', () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 24 }), (bytes) => {
     try { decodeTuple(bytes) } catch (err) { assert.ok(isQuorateError(err, 'TUPLE_INVALID'), String(err)) }
-  }), { numRuns: 500 })
+  }), { seed: 1014, numRuns: 500 })
   try { decodeTuple(encodePattern(['a', ANY])); assert.unreachable() } catch (err) { assert.ok(isQuorateError(err, 'TUPLE_INVALID')) }
 })
 

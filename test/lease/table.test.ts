@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { LeaseTable } from '../../src/lease/table.js'
 import type { LeaseOutcome, LeaseRecord } from '../../src/lease/table.js'
-import { decodeLeaseCommand, encodeLeaseCommand, isLeaseCommand } from '../../src/lease/command.js'
+import { decodeLeaseCommand, encodeLeaseCommand } from '../../src/lease/command.js'
 import type { LeaseCommand } from '../../src/lease/command.js'
 import { FencingGuard } from '../../src/lease/fencing.js'
 import { ExpiryJudge } from '../../src/lease/judge.js'
@@ -31,7 +31,7 @@ test('replicas applying the same commands reach the same records and results', (
     const b = new LeaseTable()
     commands.forEach((c, i) => { assert.equal(apply(a, c, i + 1), apply(b, c, i + 1)) })
     assert.equal([...a.records()], [...b.records()])
-  }))
+  }), { seed: 1017, numRuns: 100 })
 })
 
 test('tokens of a name only grow, and a granted record always carries the grant\'s index as its token', () => {
@@ -47,7 +47,7 @@ test('tokens of a name only grow, and a granted record always carries the grant\
         last.set(c.name, r.token)
       }
     })
-  }))
+  }), { seed: 1018, numRuns: 100 })
 })
 
 test('an acquire on a held record is granted only if the record version is still the one the proposer judged', () => {
@@ -80,6 +80,9 @@ test('malformed or foreign commands are refused with OPTIONS_INVALID and change 
     new Uint8Array([1, 2, 3]),
     new TextEncoder().encode('{"op":"acquire"}'),
     new Uint8Array([0x51, 0x4c, 0x01, 0xff]),
+    new Uint8Array([0xff, 0xfe]),
+    new TextEncoder().encode('set x 1'),
+    new TextEncoder().encode('null'),
     enc({ op: 'acquire', name: '', holder: 'x', durationMs: 1, expectVersion: 0 }),
     enc({ op: 'acquire', name: 'a', holder: 'x', durationMs: -1, expectVersion: 0 }),
     enc({ op: 'renew', name: 'a', holder: 'x', token: 0 }),
@@ -87,15 +90,13 @@ test('malformed or foreign commands are refused with OPTIONS_INVALID and change 
   ]
   for (const bytes of junk) assert.equal(table.apply(bytes, 1), { ok: false, code: 'OPTIONS_INVALID', record: null })
   assert.is([...table.records()].length, 0)
-  assert.not.ok(isLeaseCommand(new TextEncoder().encode('set x 1')))
 })
 
 test('the command codec round-trips every well-formed command', () => {
   fc.assert(fc.property(commandArb, (c) => {
     const bytes = enc(c)
-    assert.ok(isLeaseCommand(bytes))
     assert.equal(decodeLeaseCommand(bytes), { ...c })
-  }))
+  }), { seed: 1019, numRuns: 100 })
 })
 
 test('a snapshot restores the same records and tells change listeners about each', async () => {
@@ -144,7 +145,7 @@ test('accepted effects never go backwards in token, whatever order stale holders
     for (const tokens of accepted.values()) {
       for (let i = 1; i < tokens.length; i++) assert.ok(tokens[i]! >= tokens[i - 1]!)
     }
-  }))
+  }), { seed: 1020, numRuns: 100 })
 })
 
 test('the judge counts from when it learned the latest version, stretched by the drift bound, and waits out a restart', () => {

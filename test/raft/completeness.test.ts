@@ -9,6 +9,7 @@ import { SnapshotReceiver, SnapshotSender } from '../../src/node/snapshot-transf
 import type { ServedSnapshot } from '../../src/node/snapshot-transfer.js'
 import { applyConfigChange } from '../../src/raft/confchange.js'
 import { QuorateError } from '../../src/errors.js'
+import { createHash } from 'node:crypto'
 
 async function load (cluster: Cluster, from: number, count: number): Promise<void> {
   let next = from
@@ -63,18 +64,18 @@ test('§7 a node restarts from its snapshot plus the log tail', async () => {
 
 test('§7 an interrupted snapshot transfer resumes from the bytes the follower holds, not from zero', () => {
   const chunks = Array.from({ length: 10 }, (_, i) => new Uint8Array(100).fill(i))
-  const served: ServedSnapshot = { meta: { index: 50, term: 3, config: { voters: ['a'], votersOutgoing: [], learners: [] } }, chunks, offsets: chunks.map((_, i) => i * 100), totalBytes: 1000 }
+  const served: ServedSnapshot = { meta: { index: 50, term: 3, config: { voters: ['a'], votersOutgoing: [], learners: [] } }, chunks, offsets: chunks.map((_, i) => i * 100), totalBytes: 1000, digest: sha256(chunks) }
   const sender = new SnapshotSender('b', served, 4, 5)
   const receiver = new SnapshotReceiver()
   let first = sender.due()
   assert.is(first.length, 4, 'a window of four chunks')
   // Chunk 1 is lost; 0, 2, 3 arrive.
-  const acks = [first[0]!, first[2]!, first[3]!].map((c) => receiver.accept(c).received)
+  const acks = [first[0]!, first[2]!, first[3]!].map((c) => receiver.accept('a', c).received)
   assert.equal(acks, [100, 100, 100], 'the follower holds only the first chunk and says so')
   for (const a of acks) sender.onAck(50, a)
   first = sender.due()
   assert.is(first[0]!.offset, 100, 'the sender resumes at the missing chunk')
-  for (const c of first) sender.onAck(50, receiver.accept(c).received)
+  for (const c of first) sender.onAck(50, receiver.accept('a', c).received)
   // The link goes quiet (partition); after the retransmit timeout it resumes, not restarts.
   for (let i = 0; i < 5; i++) sender.tick()
   const resumed = sender.due()
@@ -82,7 +83,7 @@ test('§7 an interrupted snapshot transfer resumes from the bytes the follower h
   let complete = false
   let batch = resumed
   while (!complete && batch.length > 0) {
-    for (const c of batch) { const r = receiver.accept(c); sender.onAck(50, r.received); complete ||= r.complete }
+    for (const c of batch) { const r = receiver.accept('a', c); sender.onAck(50, r.received); complete ||= r.complete }
     batch = sender.due()
   }
   assert.ok(complete)
@@ -196,5 +197,12 @@ test('thesis §3.10 leadership transfer to a lagging node catches it up first, a
     await cluster.close()
   }
 })
+
+/** The digest a sender sends with every chunk of this stream. */
+function sha256 (chunks: readonly Uint8Array[]): Uint8Array {
+  const h = createHash('sha256')
+  for (const c of chunks) h.update(c)
+  return new Uint8Array(h.digest())
+}
 
 test.run()

@@ -5,7 +5,8 @@
  * can be restarted from exactly what it had made durable.
  */
 import { RaftCore } from '../../src/raft/raft.js'
-import type { RaftMutations } from '../../src/raft/raft.js'
+import type { RaftMutations } from '../../src/raft/test-hooks.js'
+import { withMutations } from '../../src/raft/test-hooks.js'
 import type { RaftOptions } from '../../src/raft/options.js'
 import type { Entry, HardState, Message, NodeId } from '../../src/raft/types.js'
 import type { StoredState } from '../../src/storage/storage.js'
@@ -53,7 +54,7 @@ export class CoreNetwork {
   start (id: NodeId): RaftCore {
     const disk = this.disks.get(id)!
     const stored: StoredState = { hardState: disk.hardState, snapshot: null, entries: disk.entries.slice() }
-    const core = new RaftCore({ id, voters: this.#initialVoters, random: this.random.fork(), ...this.options, ...this.#nodeOptions.get(id) }, stored, this.mutations)
+    const core = new RaftCore(withMutations({ id, voters: this.#initialVoters, random: this.random.fork(), ...this.options, ...this.#nodeOptions.get(id) }, this.mutations), stored)
     this.cores.set(id, core)
     this.applied.set(id, [])
     this.reads.set(id, [])
@@ -63,14 +64,23 @@ export class CoreNetwork {
 
   /**
    * Adds a node after construction, with its own options over the network's (voters,
-   * learners: a joiner starts outside the configuration until a change names it).
+   * learners: a joiner starts with a configuration that does not name it, and learns the
+   * current one from the log, as the node shell does).
    */
   add (id: NodeId, options: Partial<RaftOptions>, disk: Disk = { hardState: { term: 0, vote: null, commit: 0 }, entries: [] }): RaftCore {
     if (this.cores.has(id)) throw new Error(`node ${id} already exists`)
-    this.ids.push(id)
     this.#nodeOptions.set(id, options)
     this.disks.set(id, { hardState: { ...disk.hardState }, entries: disk.entries.slice() })
-    return this.start(id)
+    try {
+      const core = this.start(id)
+      this.ids.push(id)
+      return core
+    } catch (err) {
+      // Options the core refuses leave no half-added node behind.
+      this.#nodeOptions.delete(id)
+      this.disks.delete(id)
+      throw err
+    }
   }
 
   /** Crash: the node loses all in-memory state; its disk stays. */

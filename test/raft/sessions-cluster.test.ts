@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { QuorateError } from '../../src/errors.js'
 import type { RaftNodeOptions } from '../../src/node/node.js'
 import type { StateMachine } from '../../src/node/state-machine.js'
-import { ClientSession, SessionStateMachine, decodeEnvelope, isSessionEnvelope } from '../../src/sessions/state-machine.js'
+import { ClientSession, SessionStateMachine, decodeEnvelope } from '../../src/sessions/state-machine.js'
 import type { ProposeFn } from '../../src/sessions/state-machine.js'
 import { Cluster } from '../harness/index.js'
 import { CountingMachine, enc } from './sessions-helpers.js'
@@ -21,10 +21,8 @@ class SessionMember implements StateMachine<unknown> {
   readonly #sessions = new SessionStateMachine(this.inner)
 
   apply (command: Uint8Array, index: number): unknown {
-    if (isSessionEnvelope(command)) {
-      const env = decodeEnvelope(command)
-      if (env.kind === 2) this.seqs.push(env.seq)
-    }
+    const env = decodeEnvelope(command)
+    if (env.kind === 2) this.seqs.push(env.seq)
     return this.#sessions.apply(command, index)
   }
 }

@@ -65,7 +65,7 @@ test('without garbage collection every (client, seq) is applied exactly once and
       for (const r of results) assert.is(r, results[0], `${key}: every copy answers with the first result`)
       assert.ok(!isQuorateError(results[0]), `${key} was not refused`)
     }
-  }), { numRuns: 300 })
+  }), { seed: 1021, numRuns: 300 })
 })
 
 test('with watermarks and a tiny cache a (client, seq) is applied at most once and a copy gets the first result or SESSION_SEQUENCE_TOO_OLD', async () => {
@@ -81,7 +81,7 @@ test('with watermarks and a tiny cache a (client, seq) is applied at most once a
         else assert.is(r, original, `${key}: a non-refused copy returns the original result`)
       }
     }
-  }), { numRuns: 300 })
+  }), { seed: 1022, numRuns: 300 })
 })
 
 test.run()

@@ -25,7 +25,8 @@ export const snapshotArb: fc.Arbitrary<SnapshotChunk> = fc.record({
   }),
   offset: counter,
   data: bytes,
-  done: fc.boolean()
+  done: fc.boolean(),
+  digest: bytes
 })
 
 export const messageArb: fc.Arbitrary<Message> = fc.record({
@@ -95,7 +96,7 @@ interface PbEntry { term: number, index: number, type: number, data: Uint8Array 
 interface PbMessage {
   type: number, from: string, to: string, term: number, logTerm: number, index: number, commit: number,
   entries: PbEntry[], reject: boolean, rejectHint: number, context: number,
-  snapshot: { meta: { index: number, term: number, config: { voters: string[], votersOutgoing: string[], learners: string[] } }, offset: number, data: Uint8Array, done: boolean } | null
+  snapshot: { meta: { index: number, term: number, config: { voters: string[], votersOutgoing: string[], learners: string[] } }, offset: number, data: Uint8Array, done: boolean, digest: Uint8Array } | null
 }
 
 /** The WireFrame for what protobufjs's `Frame.toObject(decoded, TO_OBJECT)` returned. */
@@ -127,7 +128,8 @@ export function fromProtobufObject (o: Record<string, any>): WireFrame {
             },
             offset: m.snapshot.offset,
             data: m.snapshot.data,
-            done: m.snapshot.done
+            done: m.snapshot.done,
+            digest: m.snapshot.digest
           }
     }))
   }

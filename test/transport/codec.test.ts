@@ -50,7 +50,7 @@ test('any frame round-trips with every field intact', () => {
     const encoded = encodeFrame(frame)
     assert.is(encoded.length, encodedFrameSize(frame))
     assert.equal(plain(decodeFrame(encoded)), plain(frame))
-  }), { numRuns: 2000 })
+  }), { seed: 1036, numRuns: 2000 })
 })
 
 test('decoding a view inside a larger buffer reads only the view', () => {
@@ -59,7 +59,7 @@ test('decoding a view inside a larger buffer reads only the view', () => {
     encoded.set(junk, 0)
     const view = new Uint8Array(encoded.buffer, encoded.byteOffset + junk.length, encoded.length - junk.length)
     assert.equal(plain(decodeFrame(view)), plain(frame))
-  }), { numRuns: 300 })
+  }), { seed: 1037, numRuns: 300 })
 })
 
 test('headroom is left untouched in front of the encoding', () => {
@@ -72,14 +72,14 @@ test('what protobufjs reflection encodes from the .proto, the codec decodes iden
   fc.assert(fc.property(frameArb, (frame) => {
     const pbBytes = Frame.encode(Frame.fromObject(toProtobufObject(frame))).finish()
     assert.equal(plain(decodeFrame(pbBytes)), plain(frame))
-  }), { numRuns: 1000 })
+  }), { seed: 1038, numRuns: 1000 })
 })
 
 test('what the codec encodes, protobufjs reflection decodes identically', () => {
   fc.assert(fc.property(frameArb, (frame) => {
     const decoded = Frame.toObject(Frame.decode(encodeFrame(frame)), TO_OBJECT)
     assert.equal(plain(fromProtobufObject(decoded)), plain(frame))
-  }), { numRuns: 1000 })
+  }), { seed: 1039, numRuns: 1000 })
 })
 
 test('the benchmark AppendEntries frame agrees with protobufjs byte for byte in size', () => {
@@ -161,7 +161,7 @@ test('an unsupported or missing version is refused with WIRE_VERSION_UNSUPPORTED
 test('truncated frames are refused with WIRE_MALFORMED (or a number error), never anything else', () => {
   const frame = raft(message({
     type: 'snapshot', from: 'n1', to: 'n2', term: 300, entries: [{ term: 1, index: 2, type: 'noop', data: Uint8Array.from([1, 2]) }],
-    snapshot: { meta: { index: 9, term: 2, config: { voters: ['a'], votersOutgoing: [], learners: ['b'] } }, offset: 5, data: Uint8Array.from([7]), done: true }
+    snapshot: { meta: { index: 9, term: 2, config: { voters: ['a'], votersOutgoing: [], learners: ['b'] } }, offset: 5, data: Uint8Array.from([7]), done: true, digest: Uint8Array.from([1, 2, 3]) }
   }))
   const encoded = encodeFrame(frame)
   for (let cut = 0; cut < encoded.length; cut++) {
@@ -195,7 +195,7 @@ test('a frame without a body is refused', () => {
 })
 
 test('the snapshot chunk keeps null distinct from an empty chunk', () => {
-  const empty = { meta: { index: 0, term: 0, config: { voters: [], votersOutgoing: [], learners: [] } }, offset: 0, data: new Uint8Array(0), done: false }
+  const empty = { meta: { index: 0, term: 0, config: { voters: [], votersOutgoing: [], learners: [] } }, offset: 0, data: new Uint8Array(0), done: false, digest: new Uint8Array(0) }
   const withEmpty = decodeFrame(encodeFrame(raft(message({ type: 'snapshot', from: 'a', to: 'b', term: 1, snapshot: empty })))) as RaftFrame
   const withNull = decodeFrame(encodeFrame(raft(message({ type: 'snapshot', from: 'a', to: 'b', term: 1 })))) as RaftFrame
   assert.equal(plain(withEmpty.messages[0]!.snapshot), plain(empty))
@@ -214,7 +214,7 @@ test('decoded messages have the same property order as message(), one shape for 
   fc.assert(fc.property(messageArb, (m) => {
     const decoded = (decodeFrame(encodeFrame(raft(m))) as RaftFrame).messages[0]
     assert.equal(Object.keys(decoded!), Object.keys(message({ type: 'append', from: '', to: '', term: 0 })))
-  }), { numRuns: 100 })
+  }), { seed: 1040, numRuns: 100 })
 })
 
 test.run()

@@ -34,7 +34,7 @@ test('frames split across and coalesced within chunks come out whole and in orde
     }
     assert.equal(out.map((b) => plain(decodeFrame(b))), frames.map(plain))
     assert.is(decoder.bufferedBytes, 0)
-  }), { numRuns: 500 })
+  }), { seed: 1041, numRuns: 500 })
 })
 
 test('a frame delivered one byte at a time is reassembled', () => {

@@ -25,7 +25,8 @@ export interface Harness {
 
 export async function harness (ids: readonly NodeId[], options: MemoryNetworkOptions & { seed?: number } = {}): Promise<Harness> {
   const clock = new ManualClock()
-  const net = new MemoryNetwork({ clock, random: new SeededRandom(options.seed ?? 1), ...options })
+  const { seed, ...network } = options
+  const net = new MemoryNetwork({ clock, random: new SeededRandom(seed ?? 1), ...network })
   const transports = new Map<NodeId, MemoryTransport>()
   const log: Delivery[] = []
   for (const id of ids) {

@@ -54,15 +54,21 @@ export async function closeAll (): Promise<void> {
 }
 
 /**
+ * How long the helpers wait for what must happen before failing: generous, so that only a
+ * bug reaches it and a loaded machine never does.
+ */
+export const PATIENCE_MS = 20_000
+
+/**
  * Sends `make()` every 10 ms until `condition` holds (for paths where early messages may be
- * dropped), bounded by 5 s of real time like every wait on real sockets (test/harness eventually).
+ * dropped), bounded by PATIENCE_MS like every wait on real sockets (test/harness eventually).
  */
 export async function sendUntil (what: string, node: TestNode, make: () => Message[], condition: () => boolean): Promise<void> {
   await eventually(what, () => {
     if (condition()) return true
     node.t.send(make())
     return false
-  }, { timeoutMs: 5000, intervalMs: 10 })
+  }, { timeoutMs: PATIENCE_MS, intervalMs: 10 })
 }
 
 export function hello (sender: NodeId, to: NodeId, clusterId = CLUSTER, version = WIRE_VERSION): Buffer {

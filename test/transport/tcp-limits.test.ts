@@ -7,12 +7,14 @@ import * as assert from 'uvu/assert'
 import * as net from 'node:net'
 import { message } from '../../src/raft/types.js'
 import { createDevCertificates, type DevCertificates } from '../../src/transport/tls-certs.js'
-import { closeAll, connectAll, LOCAL, rawClient, sendUntil, startNode } from './tcp-helpers.js'
+import { closeAll, connectAll, LOCAL, PATIENCE_MS, rawClient, sendUntil, startNode } from './tcp-helpers.js'
 import { eventually } from '../harness/index.js'
 
 const TIMEOUT_MS = 300
-/** Slack for timer and socket-close latency on a loaded machine. */
-const SLACK_MS = 400
+// Waits are bounded by PATIENCE_MS (20 s): only a bug reaches it (without the handshake
+// deadline Node holds such sockets about 120 s), never a slow machine. No assertion here
+// bounds how soon after its deadline a socket closes, only that it closes, by the deadline
+// (the counters say which rule closed it) and not before it (timers never fire early).
 
 let certs: DevCertificates
 
@@ -36,49 +38,50 @@ test('a TCP client that never starts TLS is disconnected within connectTimeoutMs
   const n1 = await startNode('n1', { certs, connectTimeoutMs: TIMEOUT_MS })
   const started = performance.now()
   const idle = await idleSocket(n1.address.port)
-  await eventually('the idle socket to be closed', idle.closed, { timeoutMs: TIMEOUT_MS + SLACK_MS })
+  await eventually('the idle socket to be closed', idle.closed, { timeoutMs: PATIENCE_MS })
   assert.ok(performance.now() - started >= TIMEOUT_MS - 50, 'not closed before the deadline')
   assert.is(n1.t.stats().rejectedHandshakeTimeout, 1)
   assert.is(n1.t.stats().unauthenticatedConnections, 0)
   assert.ok(n1.errors.some((e) => e.code === 'WIRE_HANDSHAKE_TIMEOUT'))
 })
 
-test('a client that completes TLS but never sends its hello is dropped in time', async () => {
+test('a client that completes TLS but never sends its hello is dropped at the deadline', async () => {
   const n1 = await startNode('n1', { certs, connectTimeoutMs: TIMEOUT_MS })
   const started = performance.now()
   const client = await rawClient(n1.address.port, { key: certs.nodes.n2!.key, cert: certs.nodes.n2!.cert, ca: certs.ca })
-  await eventually('the silent TLS client to be closed', () => client.closed, { timeoutMs: TIMEOUT_MS + SLACK_MS })
-  assert.ok(performance.now() - started < TIMEOUT_MS + SLACK_MS)
+  await eventually('the silent TLS client to be closed', () => client.closed, { timeoutMs: PATIENCE_MS })
+  assert.ok(performance.now() - started >= TIMEOUT_MS - 50, 'not closed before the deadline')
   assert.is(n1.t.stats().rejectedHandshakeTimeout, 1)
   assert.is(client.frames.length, 0)
 })
 
-test('idle sockets beyond maxUnauthenticatedConnections are refused at once and a real peer is still served', async () => {
+test('idle sockets beyond maxUnauthenticatedConnections are refused at once and a real peer is served once they go', async () => {
   const cap = 4
-  // Long enough that the admitted idle sockets are still waiting when the counts are read.
-  const timeoutMs = 1500
-  const n1 = await startNode('n1', { certs, connectTimeoutMs: timeoutMs, maxUnauthenticatedConnections: cap })
+  // Far beyond the test, so the admitted idle sockets are still waiting when the counts are
+  // read however slow the machine (the deadline itself is tested above).
+  const n1 = await startNode('n1', { certs, connectTimeoutMs: 10 * PATIENCE_MS, maxUnauthenticatedConnections: cap })
   const idle = await Promise.all(Array.from({ length: 10 }, async () => await idleSocket(n1.address.port)))
-  await eventually('the sockets beyond the cap to be closed', () => idle.filter((s) => s.closed()).length >= 10 - cap, { timeoutMs: timeoutMs })
+  await eventually('the sockets beyond the cap to be closed', () => idle.filter((s) => s.closed()).length >= 10 - cap, { timeoutMs: PATIENCE_MS })
   const stats = n1.t.stats()
   assert.is(stats.rejectedTooManyPending, 10 - cap)
   assert.is(stats.unauthenticatedConnections, cap)
-  // A member dialing in gets through once the idle sockets hit their deadline.
+  // The admitted idle sockets leave; a member dialing in then gets through.
+  for (const s of idle) s.socket.destroy()
+  await eventually('the idle sockets to be forgotten', () => n1.t.stats().unauthenticatedConnections === 0, { timeoutMs: PATIENCE_MS })
   const n2 = await startNode('n2', { certs })
   connectAll(n1, n2)
   await sendUntil('n1 to hear n2', n2, () => [message({ type: 'heartbeat', from: 'n2', to: 'n1', term: 1, context: 7 })],
     () => n1.inbox.some((m) => m.context === 7))
   const after = n1.t.stats()
-  assert.is(after.rejectedHandshakeTimeout, cap)
-  assert.ok(after.rejected >= 10)
-  for (const s of idle) s.socket.destroy()
+  assert.is(after.rejectedTooManyPending, 10 - cap, 'the member was not refused')
+  assert.is(after.rejectedHandshakeTimeout, 0)
 })
 
 test('a bad hello is counted by reason', async () => {
   const n1 = await startNode('n1', { connectTimeoutMs: TIMEOUT_MS })
   const client = await rawClient(n1.address.port)
   client.socket.write(Buffer.from([0, 0, 0, 3, 1, 2, 3]))
-  await eventually('the bad hello to be refused', () => client.closed, { timeoutMs: TIMEOUT_MS + SLACK_MS })
+  await eventually('the bad hello to be refused', () => client.closed, { timeoutMs: PATIENCE_MS })
   assert.is(n1.t.stats().rejectedBadHello, 1)
   assert.is(n1.t.stats().rejectedHandshakeTimeout, 0)
 })

@@ -24,7 +24,7 @@ function fullMessage (from: string, to: string, context: number): Message {
   return message({
     type: 'append', from, to, term: 7, logTerm: 6, index: 41, commit: 40, context, rejectHint: 3, reject: true,
     entries: [{ term: 7, index: 42, type: 'command', data: Uint8Array.from([1, 2, 3]) }, { term: 7, index: 43, type: 'noop', data: new Uint8Array(0) }],
-    snapshot: { meta: { index: 9, term: 2, config: { voters: ['n1', 'n2'], votersOutgoing: [], learners: ['n3'] } }, offset: 4, data: Uint8Array.from([9]), done: false }
+    snapshot: { meta: { index: 9, term: 2, config: { voters: ['n1', 'n2'], votersOutgoing: [], learners: ['n3'] } }, offset: 4, data: Uint8Array.from([9]), done: false, digest: Uint8Array.from([5]) }
   })
 }
 

@@ -25,6 +25,8 @@ export type CheckerName =
   | 'acknowledged-lost'
   | 'durability'
   | 'removed-leader'
+  | 'promise-settle'
+  | 'oversized-proposal'
 
 export interface Violation {
   readonly checker: CheckerName
@@ -331,6 +333,11 @@ export class SafetyChecker {
     if (i > core.log.lastIndex() || v.chains[i] !== this.#committedChain[i]) {
       this.#violate('leader-completeness', id, `became leader of term ${term} without the entry committed at index ${i} (log ends at ${core.log.lastIndex()})`)
     }
+  }
+
+  /** Records a finding of a checker kept in its own module (settle-checker.ts). */
+  report (checker: CheckerName, node: NodeId | null, message: string): void {
+    this.#violate(checker, node, message)
   }
 
   #violate (checker: CheckerName, node: NodeId | null, message: string): void {

@@ -1,11 +1,13 @@
 /**
  * fast-check arbitraries for fault schedules, so a failing simulation shrinks to a minimal
  * schedule (fewer events, smaller faults, earlier times). fast-check is passed in rather than
- * imported, so `quorate/testing` does not depend on it at run time:
+ * imported, so nothing depends on it at run time; the types need it, so this lives in its own
+ * entry point, `quorate/testing/arbitraries`:
  *
  * @example
  * import fc from 'fast-check'
- * import { faultScheduleArbitrary, runSimulation } from 'quorate/testing'
+ * import { runSimulation } from 'quorate/testing'
+ * import { faultScheduleArbitrary } from 'quorate/testing/arbitraries'
  * await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), faultScheduleArbitrary(fc),
  *   async (seed, faults) => (await runSimulation({ seed, faults })).ok))
  */

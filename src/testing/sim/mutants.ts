@@ -1,13 +1,14 @@
 /**
- * The mutation check: each deliberately broken variant of the node (RaftNodeOptions.mutations)
+ * The mutation check: each deliberately broken variant of the node (switched on through
+ * node/test-hooks.ts, never through a public option)
  * must be caught by the simulator within a bounded number of seeds. A mutant that survives
  * means the faults or the checkers are too weak to notice that bug.
  */
-import type { NodeMutations } from '../../node/node.js'
+import type { NodeMutations } from '../../node/test-hooks.js'
 import { runSimulation } from './simulator.js'
 import type { SimulationOptions, SimulationResult } from './simulator.js'
 
-export const MUTANTS = ['commitOldTerm', 'skipVotePersist', 'ackBeforeDurable', 'skipUpToDateCheck', 'staleReads', 'truncateSuffixOnAppend'] as const
+export const MUTANTS = ['commitOldTerm', 'skipVotePersist', 'ackBeforeDurable', 'skipUpToDateCheck', 'staleReads', 'truncateSuffixOnAppend', 'forwardedProposalLeak'] as const
 export type MutantName = typeof MUTANTS[number]
 
 export const DEFAULT_MUTANT_MAX_SEEDS = 1000

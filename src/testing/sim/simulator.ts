@@ -19,7 +19,9 @@
  * if (!result.ok) console.log(result.violations, result.liveness, result.linearizability)
  */
 import { RaftNode } from '../../node/node.js'
-import type { NodeMutations, NodeStatus } from '../../node/node.js'
+import type { NodeStatus } from '../../node/node.js'
+import type { NodeMutations } from '../../node/test-hooks.js'
+import { coreOf, withMutations } from '../../node/test-hooks.js'
 import type { StateMachine } from '../../node/state-machine.js'
 import type { ClusterConfig, Message, NodeId } from '../../raft/types.js'
 import { isMember } from '../../raft/confchange.js'
@@ -29,7 +31,7 @@ import { MemoryNetwork } from '../../transport/memory.js'
 import { SeededRandom, randomInt } from '../../util/random.js'
 import { QuorateError, isQuorateError } from '../../errors.js'
 import type { ErrorCode } from '../../errors.js'
-import { check, checkInt } from '../../util/validate.js'
+import { check, checkBool, checkInt } from '../../util/validate.js'
 import { ManualClock } from '../manual-clock.js'
 import { CrashStorage } from '../crash-storage.js'
 import { HistoryRecorder } from '../history.js'
@@ -43,6 +45,9 @@ import { DEFAULT_FAULT_RANGES, LEADER, describeFault, drawFaultSchedule, leaseSa
 import type { FaultEvent, FaultRanges } from './faults.js'
 import { SimTrace, fnv1a } from './trace.js'
 import { kvSimWorkload } from './workload.js'
+import { drawSettle, oversizedCommand } from './settle-draws.js'
+import type { SettleDraws } from './settle-draws.js'
+import { SettleChecker } from './settle-checker.js'
 import type { SimWorkload } from './workload.js'
 
 export const SIM_DEFAULTS = {
@@ -125,6 +130,10 @@ export interface SimulationOptions<Input = any, Output = any> {
    * @default 'lease' in 10% of the seeds whose schedule is drawn, else 'safe'
    */
   readMode?: 'safe' | 'lease'
+  /** Followers forward proposals to the leader. @default drawn per seed (settle-draws.ts) */
+  forwardProposals?: boolean
+  /** Mix oversized proposals into client batches (only they may fail, RAFT_PROPOSAL_TOO_LARGE). @default drawn per seed */
+  oversizedProposals?: boolean
   /** Deliberately broken behaviours (the mutation check). @default none */
   mutations?: NodeMutations
   /** Linearizability checker time budget; running out is a failure. @default 10000 */
@@ -227,6 +236,9 @@ function validate (o: SimulationOptions): void {
   }
   if (o.readMode !== undefined) check(o.readMode === 'safe' || o.readMode === 'lease', C, 'readMode', "'safe' or 'lease'", o.readMode)
   if (o.maxThinkMs !== undefined) checkInt(o.maxThinkMs, C, 'maxThinkMs', 0)
+  for (const f of ['forwardProposals', 'oversizedProposals'] as const) {
+    if (o[f] !== undefined) checkBool(o[f], C, f)
+  }
 }
 
 class Simulation<Input, Output> {
@@ -249,6 +261,8 @@ class Simulation<Input, Output> {
   readonly #workload: SimWorkload<Input, Output, StateMachine>
   readonly #trace: SimTrace
   readonly #checker: SafetyChecker
+  readonly #settleDraws: SettleDraws
+  readonly #settle: SettleChecker
   readonly #recorder = new HistoryRecorder<Input, Output>()
   readonly #liveness: string[] = []
   readonly #inflight = new Set<ClientOp>()
@@ -308,6 +322,13 @@ class Simulation<Input, Output> {
       now: () => this.#clock.now(),
       onViolation: (v) => { this.#trace.record(v.at, `VIOLATION ${v.checker} ${v.node ?? ''}: ${v.message}`) }
     })
+    this.#settleDraws = drawSettle(options.seed, options)
+    this.#settle = new SettleChecker({
+      now: () => this.#clock.now(),
+      closeBoundMs: electionMaxMs,
+      healBoundMs: this.#livenessMs,
+      report: (rule, node, message) => { this.#checker.report(rule, node, message) }
+    })
     const spares = Array.from({ length: SIM_DEFAULTS.spares }, (_, i) => `n${size + i + 1}`)
     for (const id of [...this.#ids, ...spares]) {
       this.#members.set(id, {
@@ -326,7 +347,8 @@ class Simulation<Input, Output> {
     const t = this.#trace
     const so = this.#snapshotOptions
     t.record(0, `start seed=${this.#o.seed} nodes=${this.#ids.join(',')} maxMessageBytes=${this.#maxMessageBytes} readMode=${this.#readMode} ` +
-      `snapshotEntries=${so.snapshotEntries ?? 'default'} keep=${so.snapshotKeepEntries} chunkBytes=${so.snapshotChunkBytes} window=${so.snapshotWindowChunks}`)
+      `snapshotEntries=${so.snapshotEntries ?? 'default'} keep=${so.snapshotKeepEntries} chunkBytes=${so.snapshotChunkBytes} window=${so.snapshotWindowChunks} ` +
+      `forward=${this.#settleDraws.forwardProposals} oversize=${this.#settleDraws.oversizeChance}`)
     for (const f of this.#faults) t.record(0, `schedule @${f.at} ${describeFault(f, this.#ids)}`)
     for (const id of this.#ids) this.#restart(this.#members.get(id)!)
     for (const f of this.#faults) {
@@ -352,6 +374,7 @@ class Simulation<Input, Output> {
       }
     }
     this.#shutdown()
+    if (!this.#stopped) this.#settle.finish()
     if (!this.#stopped) this.#checker.finish()
 
     const history = this.#recorder.history()
@@ -408,7 +431,7 @@ class Simulation<Input, Output> {
   #afterStep (): void {
     const observed = []
     for (const m of this.#members.values()) {
-      const core = m.node?.debugCore() ?? null
+      const core = coreOf(m.node)
       observed.push({ id: m.id, core })
       if (core !== null) {
         const c = core.log.committed
@@ -419,6 +442,7 @@ class Simulation<Input, Output> {
       }
     }
     this.#checker.afterStep(observed)
+    this.#settle.check()
   }
 
   // ---------------------------------------------------------------- nodes
@@ -432,7 +456,7 @@ class Simulation<Input, Output> {
     const machine = this.#workload.createStateMachine()
     const storage = m.storage
     const transport = new ObservedTransport(this.#network.transport(id), {
-      sent: (msg) => { this.#checker.observeSend(id, msg, storage, m.node?.debugCore() ?? null) },
+      sent: (msg) => { this.#checker.observeSend(id, msg, storage, coreOf(m.node)) },
       delivered: (msg) => { this.#trace.record(this.#clock.now(), describeMessage(msg)) },
       blocked: (msg) => this.#isolated.size > 0 && (this.#isolated.has(msg.from) || this.#isolated.has(msg.to))
     })
@@ -451,7 +475,7 @@ class Simulation<Input, Output> {
       ...(machine.snapshot === undefined ? {} : { snapshot: () => hashing(machine.snapshot!(), (h) => { m.snapshotHash = h }) }),
       ...(machine.restore === undefined ? {} : { restore: async (chunks: AsyncIterable<Uint8Array>) => { await machine.restore!(hashing(chunks, (h) => { m.restoreHash = h })) } })
     }
-    const node = new RaftNode({
+    const node = new RaftNode(withMutations({
       id,
       voters: this.#ids,
       storage,
@@ -469,7 +493,8 @@ class Simulation<Input, Output> {
       // A state machine that cannot snapshot runs with the node's default (no snapshots).
       ...(machine.snapshot === undefined || machine.restore === undefined ? {} : this.#snapshotOptions),
       readMode: this.#readMode,
-      mutations: this.#o.mutations ?? {},
+      forwardProposals: this.#settleDraws.forwardProposals,
+      ...(this.#settleDraws.maxProposalBytes === undefined ? {} : { maxProposalBytes: this.#settleDraws.maxProposalBytes }),
       trace: (e) => {
         const now = this.#clock.now()
         switch (e.kind) {
@@ -480,7 +505,7 @@ class Simulation<Input, Output> {
           case 'apply': this.#trace.record(now, `${e.node} applied ${e.index ?? ''}`); return
           case 'failed': this.#trace.record(now, `${e.node} FAILED`); return
           case 'config': {
-            const c = node.debugCore()?.config
+            const c = coreOf(node)?.config
             this.#trace.record(now, `${e.node} config at ${e.index ?? ''}: voters ${c?.voters.join(',') ?? '?'}${c !== undefined && c.votersOutgoing.length > 0 ? ` outgoing ${c.votersOutgoing.join(',')}` : ''} learners ${c?.learners.join(',') ?? '?'}`)
             this.#configIndexes.add(e.index ?? 0)
             this.#noteConfig(e.index ?? 0, c)
@@ -495,10 +520,10 @@ class Simulation<Input, Output> {
             this.#trace.record(now, `${e.node} installed snapshot at ${e.index ?? ''}`)
             this.#coverage.snapshotsInstalled++
             this.#checker.observeSnapshot(id, e.index ?? 0, m.restoreHash, true)
-            this.#noteConfig(e.index ?? 0, node.debugCore()?.config)
+            this.#noteConfig(e.index ?? 0, coreOf(node)?.config)
         }
       }
-    })
+    }, this.#o.mutations ?? {}))
     m.node = node
     m.machine = machine
     m.transport = transport
@@ -540,6 +565,7 @@ class Simulation<Input, Output> {
     m.clock = null
     // Fails the dead process's pending requests (NODE_CLOSED: their outcome is unknown).
     void node.close()
+    this.#settle.nodeClosed(m.id)
   }
 
   // ---------------------------------------------------------------- faults
@@ -556,7 +582,7 @@ class Simulation<Input, Output> {
     let best: Member | null = null
     let bestTerm = -1
     for (const m of this.#members.values()) {
-      const core = m.node?.debugCore() ?? null
+      const core = coreOf(m.node)
       if (core !== null && core.role === 'leader' && core.term > bestTerm) { best = m; bestTerm = core.term }
     }
     return best
@@ -666,7 +692,7 @@ class Simulation<Input, Output> {
         if (this.#stopped || this.#clock.now() >= deadline) break
         const leader = this.#leader()
         const node = leader?.node ?? null
-        const config = node?.debugCore()?.config ?? null
+        const config = coreOf(node)?.config ?? null
         const step: AdminStep = node === null || config === null ? 'wait' : plan(node, config)
         if (step === 'done' || step === 'skip') { outcome = step; break }
         if (step !== 'wait') {
@@ -808,7 +834,7 @@ class Simulation<Input, Output> {
       const m = this.#members.get(v)
       if (m === undefined) return false
       if (m.storage.durableHardState.commit >= index) return true
-      const core = m.node?.debugCore() ?? null
+      const core = coreOf(m.node)
       return this.#healed && core !== null && core.log.committed >= index
     }
     const settled = [...config.voters, ...config.votersOutgoing].every(knows)
@@ -838,7 +864,7 @@ class Simulation<Input, Output> {
     const isolateFor = Math.floor(this.#faultRandom.next() * c.isolateFor)
     const delay = Math.floor(this.#faultRandom.next() * (c.delayMs + 1))
     this.#clock.setTimeout(() => {
-      const core = node.debugCore()
+      const core = coreOf(node)
       if (this.#healed || m.node !== node || core === null || core.role !== 'leader' || core.term !== term) return
       this.#trace.record(this.#clock.now(), `fault isolate new leader ${m.id} for ${isolateFor}ms`)
       this.#isolated.add(m.id)
@@ -886,6 +912,7 @@ class Simulation<Input, Output> {
       this.#clock.clearTimeout(op.timer)
       op.timer = this.#clock.setTimeout(() => { op.abort.abort() }, end + 1 - now)
     }
+    this.#settle.healed()
   }
 
   /**
@@ -894,7 +921,7 @@ class Simulation<Input, Output> {
    */
   #livenessProblems (): string[] {
     const problems: string[] = []
-    const statuses = [...this.#members.values()].filter((m) => m.phase === 'member').map((m) => ({ id: m.id, s: m.node?.lifecycle === 'open' ? m.node.status() : null, config: m.node?.debugCore()?.config ?? null }))
+    const statuses = [...this.#members.values()].filter((m) => m.phase === 'member').map((m) => ({ id: m.id, s: m.node?.lifecycle === 'open' ? m.node.status() : null, config: coreOf(m.node)?.config ?? null }))
     const leaders = statuses.filter((x) => x.s?.role === 'leader')
     let leader: { id: NodeId, commit: number, progress: NodeStatus['progress'], config: ClusterConfig } | null = null
     for (const l of leaders) {
@@ -960,6 +987,7 @@ class Simulation<Input, Output> {
       const abort = new AbortController()
       const op: ClientOp = { invoke: now, node: at, describe, abort, timer: this.#clock.setTimeout(() => { abort.abort() }, this.#clientTimeoutMs) }
       this.#inflight.add(op)
+      const settled = this.#settle.invoked(at, describe)
       this.#trace.record(now, `client ${describe} -> ${at}: ${JSON.stringify(input)}`)
       try {
         const node = member.node
@@ -972,6 +1000,7 @@ class Simulation<Input, Output> {
           this.#coverage.reads++
         } else {
           const command = w.encode(input)
+          this.#maybeProposeOversized(node, at)
           const r = await node.propose(command, { signal: abort.signal }) as AppliedResult
           output = w.output(r.value, input)
           this.#checker.observeAck(r.index, command)
@@ -989,13 +1018,29 @@ class Simulation<Input, Output> {
           this.#counts.unknown++
         }
         this.#trace.record(this.#clock.now(), `client ${describe} ${code ?? String(err)}`)
+        if (!read) this.#settle.observeWriteFailure(at, describe, code)
         const leader = isQuorateError(err, 'RAFT_NOT_LEADER') ? err.info?.leader : undefined
         target = typeof leader === 'string' && this.#members.get(leader)?.phase === 'member' ? leader : any()
       } finally {
+        settled()
         this.#clock.clearTimeout(op.timer)
         this.#inflight.delete(op)
       }
     }
+  }
+
+  /**
+   * In seeds that draw it, an oversized proposal joins a client's write in the same turn (so
+   * in the same batch): it must fail alone with RAFT_PROPOSAL_TOO_LARGE (settle-checker.ts).
+   */
+  #maybeProposeOversized (node: RaftNode, at: NodeId): void {
+    const d = this.#settleDraws
+    if (d.oversizeChance === 0 || d.random.next() >= d.oversizeChance) return
+    const settled = this.#settle.invoked(at, 'an oversized proposal')
+    node.propose(oversizedCommand(d.maxProposalBytes!)).then(
+      () => { this.#settle.observeOversized(at, null) },
+      (err: unknown) => { this.#settle.observeOversized(at, isQuorateError(err) ? err.code : String(err)) }
+    ).finally(settled)
   }
 }
 

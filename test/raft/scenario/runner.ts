@@ -40,6 +40,8 @@ export class ScenarioRunner {
   readonly #soft = new Map<NodeId, string>()
   readonly #ticks = new Map<NodeId, { election: number, heartbeat: number }>()
   readonly #tables = new TableScenario()
+  /** Voters of the first add-nodes: the configuration every later joiner starts from. */
+  #initialVoters: readonly NodeId[] | undefined
 
   run (c: Case): string {
     const table = this.#tables.run(c)
@@ -161,8 +163,10 @@ export class ScenarioRunner {
     for (const key of INT_OPTIONS) { const v = args.int(key); if (v !== undefined) options[key] = v }
     const readMode = args.string('readMode')
     if (readMode !== undefined) options.readMode = readMode as RaftOptions['readMode']
-    // The first nodes form the cluster; later ones are joiners outside it unless told otherwise.
-    options.voters = args.list('voters') ?? (this.#net === null ? added : [])
+    // The first nodes form the cluster; later ones are joiners that start, like every node,
+    // with the cluster's initial voters (which do not name them) unless told otherwise.
+    this.#initialVoters ??= args.list('voters') ?? added
+    options.voters = args.list('voters') ?? this.#initialVoters
     options.learners = args.list('learners') ?? []
     const terms = (args.list('log') ?? []).map(Number)
     const entries: Entry[] = entriesWithTerms(terms)

@@ -1,0 +1,199 @@
+/**
+ * Regression tests for issue 12, defect 1: a snapshot transfer is tied to its sender and the
+ * digest of its byte stream. Each scenario runs twice: with the fix, and with the old
+ * behaviour (the `legacy` / resume-anywhere switches behind the snapshotResumeAcrossLeaders
+ * mutant), which shows that the scenario is the one that broke it.
+ *
+ * The relay below mirrors how RaftNode wires the two halves: every chunk a sender emits
+ * reaches the follower's receiver, which acknowledges the bytes it holds to that sender.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { SnapshotReceiver, SnapshotSender, collectSnapshot, iterate } from '../../src/node/snapshot-transfer.js'
+import type { ServedSnapshot } from '../../src/node/snapshot-transfer.js'
+import type { NodeId, SnapshotChunk, SnapshotMeta } from '../../src/raft/types.js'
+import { message } from '../../src/raft/types.js'
+import { decodeFrame, encodeFrame, WIRE_VERSION } from '../../src/transport/codec.js'
+import type { RaftFrame } from '../../src/transport/codec.js'
+
+const META: SnapshotMeta = { index: 40, term: 3, config: { voters: ['a', 'b', 'f'], votersOutgoing: [], learners: [] } }
+const STATE: ReadonlyArray<[string, string]> = Array.from({ length: 24 }, (_, i) => [`key${i}`, `value-${i * 7}`])
+
+/**
+ * A replica's snapshot of STATE: its own header (a replica name and a timestamp, ignored on
+ * restore) and the entries in its own order. Every replica's bytes differ; all restore alike.
+ */
+function replicaBytes (replica: string, order: 'forward' | 'reverse'): Uint8Array {
+  const entries = order === 'forward' ? STATE : [...STATE].reverse()
+  const header = `${replica}@${replica.length * 1_000_003}`
+  return new TextEncoder().encode(`${header}\n${entries.map(([k, v]) => `${k}=${v}`).join('\n')}`)
+}
+
+/** The state a snapshot restores to (throws on a stream that does not parse). */
+function restore (bytes: Uint8Array): Map<string, string> {
+  const [, ...lines] = new TextDecoder().decode(bytes).split('\n')
+  const state = new Map<string, string>()
+  for (const line of lines) {
+    const m = /^(key\d+)=(value-\d+)$/.exec(line)
+    if (m === null) throw new Error(`not an entry: ${JSON.stringify(line)}`)
+    state.set(m[1]!, m[2]!)
+  }
+  return state
+}
+
+async function served (bytes: Uint8Array, chunkBytes: number): Promise<ServedSnapshot> {
+  return await collectSnapshot(META, iterate([bytes]), chunkBytes)
+}
+
+function concat (chunks: readonly Uint8Array[]): Uint8Array {
+  return Uint8Array.from(chunks.flatMap((c) => Array.from(c)))
+}
+
+/** One follower's receiver and what reached it. */
+class Follower {
+  readonly receiver: SnapshotReceiver
+  /** Streams the follower would install (restore), in order. */
+  readonly installed: Uint8Array[] = []
+  corruptions = 0
+
+  constructor (legacy: boolean) {
+    this.receiver = new SnapshotReceiver({ legacy })
+  }
+
+  /** Delivers one round of `sender`'s due chunks (from node `from`), acks going back to it. Returns chunks sent. */
+  round (from: NodeId, sender: SnapshotSender, alter: (c: SnapshotChunk) => SnapshotChunk = (c) => c): number {
+    const chunks = sender.due()
+    for (const c of chunks) {
+      const r = this.receiver.accept(from, alter(c))
+      if (r.corrupt) this.corruptions++
+      if (r.complete) {
+        this.installed.push(concat(this.receiver.chunks))
+        this.receiver.reset()
+      }
+      sender.onAck(c.meta.index, r.received)
+    }
+    // A round without anything to send is where a tick would pass.
+    if (chunks.length === 0) sender.tick()
+    return chunks.length
+  }
+
+  /** Rounds until something is installed or `maxRounds` passed. Returns chunks sent. */
+  run (from: NodeId, sender: SnapshotSender, maxRounds: number): number {
+    let sent = 0
+    for (let i = 0; i < maxRounds && this.installed.length === 0; i++) sent += this.round(from, sender)
+    return sent
+  }
+}
+
+for (const legacy of [false, true]) {
+  const mode = legacy ? 'the old behaviour' : 'the fix'
+
+  test(`${mode}: a leader change mid-transfer between byte-different snapshots of one index ${legacy ? 'glues two streams' : 'installs the new leader\'s stream whole'}`, async () => {
+    const a = await served(replicaBytes('a', 'forward'), 32)
+    const b = await served(replicaBytes('bbbbbbbb', 'reverse'), 32)
+    assert.not.equal(Array.from(a.digest), Array.from(b.digest), 'the replicas\' bytes differ')
+    const f = new Follower(legacy)
+    const fromA = new SnapshotSender('f', a, 2, 5, legacy)
+    for (let i = 0; i < 3; i++) f.round('a', fromA)
+    assert.ok(f.receiver.received > 0 && f.installed.length === 0, 'a is deposed mid-transfer')
+    const fromB = new SnapshotSender('f', b, 2, 5, legacy)
+    f.run('b', fromB, 200)
+    assert.is(f.installed.length, 1)
+    const bytes = f.installed[0]!
+    if (!legacy) {
+      assert.equal(Array.from(bytes), Array.from(replicaBytes('bbbbbbbb', 'reverse')), 'exactly b\'s stream')
+      assert.equal(restore(bytes), new Map(STATE))
+    } else {
+      let state: Map<string, string> | null = null
+      try { state = restore(bytes) } catch { /* restore() fails: the node would stop */ }
+      assert.ok(state === null || state.size !== STATE.length || [...state].some(([k, v]) => new Map(STATE).get(k) !== v), 'a wrong state or a failed restore')
+    }
+  })
+
+  test(`${mode}: the same bytes chunked differently by the new leader ${legacy ? 'are resent forever' : 'transfer in a bounded number of chunks'}`, async () => {
+    const bytes = replicaBytes('a', 'forward')
+    const a = await served(bytes, 24)
+    const b = await served(bytes, 40)
+    assert.equal(Array.from(a.digest), Array.from(b.digest), 'identical bytes')
+    const f = new Follower(legacy)
+    const fromA = new SnapshotSender('f', a, 3, 5, legacy)
+    for (let i = 0; i < 2; i++) f.round('a', fromA)
+    assert.ok(f.receiver.received % 40 !== 0, `the follower holds ${f.receiver.received} bytes, not a boundary of b's chunks`)
+    const fromB = new SnapshotSender('f', b, 3, 5, legacy)
+    const sent = f.run('b', fromB, 500)
+    if (!legacy) {
+      assert.is(f.installed.length, 1)
+      assert.equal(Array.from(f.installed[0]!), Array.from(bytes))
+      assert.ok(sent <= b.chunks.length + 3, `${sent} chunks for a ${b.chunks.length}-chunk snapshot`)
+    } else {
+      assert.is(f.installed.length, 0, 'never completes')
+      assert.ok(sent >= 500, `${sent} chunks sent in 500 rounds`)
+    }
+  })
+
+  test(`${mode}: a chunk corrupted in flight is ${legacy ? 'installed' : 'caught by the digest, never installed, and the stream is sent again'}`, async () => {
+    const bytes = replicaBytes('a', 'forward')
+    const a = await served(bytes, 32)
+    const f = new Follower(legacy)
+    const fromA = new SnapshotSender('f', a, 2, 5, legacy)
+    let corrupted = false
+    const flipOnce = (c: SnapshotChunk): SnapshotChunk => {
+      if (corrupted || c.offset !== 64) return c
+      corrupted = true
+      const data = Uint8Array.from(c.data)
+      data[3] = data[3]! ^ 0x20
+      return { ...c, data }
+    }
+    for (let i = 0; i < 200 && f.installed.length === 0; i++) f.round('a', fromA, flipOnce)
+    assert.ok(corrupted)
+    assert.is(f.installed.length, 1)
+    if (!legacy) {
+      assert.is(f.corruptions, 1, 'one digest mismatch')
+      assert.equal(Array.from(f.installed[0]!), Array.from(bytes), 'only the intact stream is installed')
+    } else {
+      assert.is(f.corruptions, 0)
+      assert.not.equal(Array.from(f.installed[0]!), Array.from(bytes), 'the corrupted stream is installed')
+    }
+  })
+}
+
+test('an acknowledged offset where none of the sender\'s chunks starts restarts the transfer from 0, within the window', async () => {
+  const s = await served(replicaBytes('a', 'forward'), 40)
+  const sender = new SnapshotSender('f', s, 2, 5)
+  assert.equal(sender.due().map((c) => c.offset), [0, 40])
+  sender.onAck(META.index, 40)
+  assert.equal(sender.due().map((c) => c.offset), [80])
+  sender.onAck(META.index, 100)
+  assert.equal(sender.due().map((c) => c.offset), [0, 40], 'from 0, at most a window')
+  assert.equal(sender.due(), [], 'nothing more until acks come back')
+})
+
+test('a chunk at offset 0 of the same stream restarts it; a chunk of another stream past 0 resets the partial and asks for 0', async () => {
+  const s = await served(replicaBytes('a', 'forward'), 30)
+  const r = new SnapshotReceiver()
+  const [c0, c1, c2] = [0, 1, 2].map((i): SnapshotChunk => ({ meta: META, offset: s.offsets[i]!, data: s.chunks[i]!, done: false, digest: s.digest }))
+  r.accept('a', c0!)
+  assert.is(r.accept('a', c1!).received, 60)
+  assert.is(r.accept('a', c0!).received, 30, 'restarted at chunk 0')
+  assert.is(r.accept('b', c1!).received, 0, 'another sender: reset')
+  assert.is(r.meta, null)
+  r.accept('a', c0!)
+  assert.is(r.accept('a', { ...c1!, digest: new Uint8Array(32) }).received, 0, 'another digest: reset')
+  assert.is(r.accept('a', c2!).received, 0, 'nothing held to continue')
+})
+
+test('a chunk frame from a sender that predates the digest decodes with an empty digest, and its stream installs unchecked', () => {
+  // Message { type: SNAPSHOT, snapshot: { meta: { index: 9 }, offset: 0, data: [7], done: true } }, no field 5.
+  const snapshot = [0x0a, 2, 0x08, 9, 0x1a, 1, 7, 0x20, 1]
+  const inner = [0x08, 13, 0x62, snapshot.length, ...snapshot]
+  const frame = decodeFrame(Uint8Array.from([0x08, 0x01, 0x2a, inner.length + 2, 0x0a, inner.length, ...inner])) as RaftFrame
+  const chunk = frame.messages[0]!.snapshot!
+  assert.is(chunk.digest.byteLength, 0)
+  assert.is(new SnapshotReceiver().accept('a', chunk).complete, true)
+  // And a digest survives the wire.
+  const digest = Uint8Array.from({ length: 32 }, (_, i) => i)
+  const out = encodeFrame({ kind: 'raft', version: WIRE_VERSION, clusterId: 'c', sender: 'a', messages: [message({ type: 'snapshot', from: 'a', to: 'f', term: 1, snapshot: { ...chunk, digest } })] })
+  assert.equal(Array.from((decodeFrame(out) as RaftFrame).messages[0]!.snapshot!.digest), Array.from(digest))
+})
+
+test.run()

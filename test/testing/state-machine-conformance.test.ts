@@ -1,0 +1,88 @@
+/**
+ * The state-machine conformance suite passes a correct machine and catches each deliberately
+ * broken variant: a nondeterministic apply, a snapshot read lazily (after later applies), a
+ * restore that merges instead of replacing, and a restore that depends on chunk boundaries.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { stateMachineConformance } from '../../src/testing/state-machine-conformance.js'
+import type { StateMachine } from '../../src/node/state-machine.js'
+import { randomInt } from '../../src/util/random.js'
+
+/** A set of small numbers; its snapshot is one byte per member, in one chunk per member. */
+class NumberSet implements StateMachine<boolean> {
+  values = new Set<number>()
+  apply (command: Uint8Array): boolean {
+    const n = command[0] ?? 0
+    if (this.values.has(n)) { this.values.delete(n); return false }
+    this.values.add(n)
+    return true
+  }
+
+  snapshot (): AsyncIterable<Uint8Array> {
+    const bytes = Uint8Array.from([...this.values].sort((a, b) => a - b))
+    return (async function * () { yield bytes })()
+  }
+
+  async restore (chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    this.values = new Set()
+    for await (const c of chunks) for (const b of c) this.values.add(b)
+  }
+}
+
+/** Applies so far in this process: a stand-in for a clock or a random draw inside apply. */
+let applies = 0
+const variants: Record<string, () => StateMachine> = {
+  correct: () => new NumberSet(),
+  nondeterministicApply: () => Object.assign(new NumberSet(), { apply (this: NumberSet, c: Uint8Array) { NumberSet.prototype.apply.call(this, c); return applies++ } }),
+  lazySnapshot: () => Object.assign(new NumberSet(), {
+    snapshot (this: NumberSet) {
+      const self = this
+      return (async function * () { yield Uint8Array.from([...self.values].sort((a, b) => a - b)) })()
+    }
+  }),
+  mergingRestore: () => Object.assign(new NumberSet(), {
+    async restore (this: NumberSet, chunks: AsyncIterable<Uint8Array>) { for await (const c of chunks) for (const b of c) this.values.add(b) }
+  }),
+  chunkBoundRestore: () => Object.assign(new NumberSet(), {
+    async restore (this: NumberSet, chunks: AsyncIterable<Uint8Array>) {
+      this.values = new Set()
+      for await (const c of chunks) { this.values.add(c[0]!); break }
+    }
+  })
+}
+
+async function failuresOf (create: () => StateMachine): Promise<string[]> {
+  const tests: Array<[string, () => Promise<void>]> = []
+  stateMachineConformance(
+    (name, fn) => { tests.push([name, fn]) },
+    {
+      name: 'numbers',
+      seeds: 8,
+      create,
+      commands: (random, n) => Array.from({ length: n }, () => Uint8Array.of(randomInt(random, 0, 12))),
+      state: (m) => [...(m as NumberSet).values].sort((a, b) => a - b)
+    })
+  const failed: string[] = []
+  for (const [name, fn] of tests) {
+    try { await fn() } catch { failed.push(name.replace('numbers: ', '').split(':')[0]!) }
+  }
+  return failed
+}
+
+test('a correct machine passes every check', async () => {
+  assert.equal(await failuresOf(variants.correct!), [])
+})
+
+test('each broken variant is caught by the check that targets it', async () => {
+  const caught = async (variant: string, check: string): Promise<void> => {
+    const failed = await failuresOf(variants[variant]!)
+    assert.ok(failed.some((f) => f.startsWith(check)), `${variant} should fail "${check}", failed: ${JSON.stringify(failed)}`)
+  }
+  await caught('nondeterministicApply', 'apply is deterministic')
+  await caught('lazySnapshot', 'a snapshot holds the state as of the snapshot() call')
+  await caught('mergingRestore', 'restore replaces every earlier state')
+  await caught('chunkBoundRestore', 'a restored machine continues like the original')
+})
+
+test.run()
