@@ -164,7 +164,9 @@ export class ScenarioRunner {
     const readMode = args.string('readMode')
     if (readMode !== undefined) options.readMode = readMode as RaftOptions['readMode']
     // The first nodes form the cluster; later ones are joiners that start, like every node,
-    // with the cluster's initial voters (which do not name them) unless told otherwise.
+    // with the cluster's initial voters unless told otherwise (an empty voter set is refused:
+    // such a node could never elect). They are not among them, so they cannot campaign until
+    // a configuration change adds them.
     this.#initialVoters ??= args.list('voters') ?? added
     options.voters = args.list('voters') ?? this.#initialVoters
     options.learners = args.list('learners') ?? []

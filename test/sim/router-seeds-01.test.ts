@@ -1,0 +1,4 @@
+// Router workload under the simulator, batch 1 of 2; see router-batch.ts.
+import { routerBatch } from './router-batch.js'
+
+routerBatch(1)
