@@ -21,6 +21,7 @@ import { LevelStorage } from '../../src/storage/level-storage.js'
 import type { NodeId } from '../../src/raft/types.js'
 import type { TcpAddress } from '../../src/transport/tcp.js'
 import { MemoryNetwork } from '../../src/transport/memory.js'
+import { eventually } from '../harness/index.js'
 
 interface TestCluster {
   readonly nodes: Map<NodeId, KvNode>
@@ -129,9 +130,7 @@ test('GET /status reports role and indexes; replicas at the same applied index r
     const leader = await leaderOf(cluster)
     for (let i = 0; i < 20; i++) await cluster.client.put(`k${i}`, `v${i}`)
     const index = (await cluster.client.status(leader)).commitIndex
-    for (const n of cluster.nodes.values()) {
-      while (n.node.status().appliedIndex < index) await new Promise((resolve) => setTimeout(resolve, 5))
-    }
+    await eventually(`every node to apply ${index}`, () => [...cluster.nodes.values()].every((n) => n.node.status().appliedIndex >= index))
     const reports = await Promise.all([...cluster.endpoints.values()].map(async (e) => await raw(e.address, 'GET', '/status')))
     const statuses = reports.map((r) => r.json.ok && r.json.type === 'status' ? r.json.status : null)
     assert.equal(statuses.filter((s) => s?.role === 'leader').map((s) => s!.id), [leader])

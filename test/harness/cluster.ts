@@ -38,9 +38,19 @@ export interface ClusterOptions<M extends StateMachine> {
   machine?: (id: NodeId) => M
   /** The clock a node reads (e.g. a skewed view of the shared one). @default the shared ManualClock */
   clock?: (id: NodeId, shared: ManualClock, random: SeededRandom) => Clock
+  /** Macrotask turns settled before each timer fires (see VirtualTime). @default 1 */
+  settleTurns?: number
 }
 
-const OPTION_KEYS = new Set(['seed', 'tickMs', 'electionTicks', 'node', 'network', 'storage', 'machine', 'clock'])
+const OPTION_KEYS = new Set(['seed', 'tickMs', 'electionTicks', 'node', 'network', 'storage', 'machine', 'clock', 'settleTurns'])
+
+/** What one start of one node may override. */
+export interface StartOptions {
+  /** Replaces the node's disk. @default the disk it had, or a fresh one */
+  storage?: RaftStorage
+  /** RaftNode options for this start only, over the cluster's. @default {} */
+  node?: Partial<RaftNodeOptions>
+}
 
 export interface Member<M extends StateMachine> {
   readonly id: NodeId
@@ -60,7 +70,7 @@ export interface TickBound {
 
 export class Cluster<M extends StateMachine = RecordingMachine> {
   readonly clock = new ManualClock()
-  readonly time = new VirtualTime(this.clock)
+  readonly time: VirtualTime
   readonly random: SeededRandom
   readonly network: MemoryNetwork
   readonly ids: readonly NodeId[]
@@ -76,6 +86,9 @@ export class Cluster<M extends StateMachine = RecordingMachine> {
     for (const key of Object.keys(options)) check(OPTION_KEYS.has(key), C, key, 'a known option', key)
     this.tickMs = options.tickMs ?? 10
     checkInt(this.tickMs, C, 'tickMs', 1)
+    const turns = options.settleTurns ?? 1
+    checkInt(turns, C, 'settleTurns', 1, 100)
+    this.time = new VirtualTime(this.clock, turns)
     this.ids = ids
     this.#options = options
     this.random = new SeededRandom(options.seed ?? 1)
@@ -84,10 +97,10 @@ export class Cluster<M extends StateMachine = RecordingMachine> {
 
   // ---------------------------------------------------------------- membership of the harness
 
-  /** Starts (or restarts from its disk) node `id`; a given `storage` replaces its disk. */
-  async start (id: NodeId, storage?: RaftStorage): Promise<Member<M>> {
+  /** Starts (or restarts from its disk) node `id`. */
+  async start (id: NodeId, options: StartOptions = {}): Promise<Member<M>> {
     if (this.members.has(id)) throw new Error(`node ${id} is already running`)
-    const disk = storage ?? this.#disks.get(id) ?? this.#options.storage?.(id) ?? new CrashStorage()
+    const disk = options.storage ?? this.#disks.get(id) ?? this.#options.storage?.(id) ?? new CrashStorage()
     this.#disks.set(id, disk)
     const clock = this.#options.clock?.(id, this.clock, this.random) ?? this.clock
     const machine = this.#options.machine?.(id) ?? (new RecordingMachine() as unknown as M)
@@ -101,7 +114,8 @@ export class Cluster<M extends StateMachine = RecordingMachine> {
       random: this.random.fork(),
       tickMs: this.tickMs,
       electionTicks: this.#options.electionTicks ?? 10,
-      ...this.#options.node
+      ...this.#options.node,
+      ...options.node
     })
     await this.await(node.open(), { maxTicks: 100 })
     const member = { id, node, storage: disk, machine, clock, incarnation: ++this.#incarnations }

@@ -8,7 +8,7 @@
 export interface EventuallyOptions {
   /** Give up after this many real milliseconds. @default 30000 */
   timeoutMs?: number
-  /** Pause between probes, in real milliseconds. @default 20 */
+  /** Pause between probes, in real milliseconds. @default 10 */
   intervalMs?: number
 }
 
@@ -18,7 +18,7 @@ export interface EventuallyOptions {
  */
 export async function eventually<T> (what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, options: EventuallyOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 30_000
-  const intervalMs = options.intervalMs ?? 20
+  const intervalMs = options.intervalMs ?? 10
   const deadline = performance.now() + timeoutMs
   let last: unknown
   for (;;) {

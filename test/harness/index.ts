@@ -7,7 +7,7 @@
  * May import: anything in src/ (tests), never the other way round.
  */
 export { Cluster } from './cluster.js'
-export type { ClusterOptions, Member, TickBound } from './cluster.js'
+export type { ClusterOptions, Member, StartOptions, TickBound } from './cluster.js'
 export { VirtualTime, settle } from './virtual-time.js'
 export type { WaitOptions } from './virtual-time.js'
 export { eventually } from './eventually.js'

@@ -1,18 +1,19 @@
 /**
- * A small virtual-time cluster for lease tests: real RaftNodes with CrashStorage on a
- * MemoryNetwork, all driven by one ManualClock (true time). Each node runs on its own
- * SkewClock (drift, pauses, jumps) and has a LeaseTable and a LeaseManager.
+ * The lease tests' cluster: the one harness's virtual-time Cluster (test/harness) with a
+ * LeaseTable as every node's state machine, a SkewClock per node (drift, pauses, jumps, from
+ * a random origin) over the shared true-time ManualClock, and a LeaseManager per node.
+ * Waits are in milliseconds of true (virtual) time, as lease durations are.
  */
-import { RaftNode } from '../../src/node/node.js'
-import { MemoryNetwork } from '../../src/transport/memory.js'
-import { CrashStorage } from '../../src/testing/crash-storage.js'
-import { ManualClock } from '../../src/testing/manual-clock.js'
-import { SeededRandom } from '../../src/util/random.js'
+import type { RaftNode } from '../../src/node/node.js'
+import type { MemoryNetwork } from '../../src/transport/memory.js'
+import type { CrashStorage } from '../../src/testing/crash-storage.js'
+import type { ManualClock } from '../../src/testing/manual-clock.js'
+import type { SeededRandom } from '../../src/util/random.js'
 import { LeaseTable } from '../../src/lease/table.js'
 import { LeaseManager } from '../../src/lease/manager.js'
 import type { LeaseManagerOptions } from '../../src/lease/options.js'
+import { Cluster, settle } from '../harness/index.js'
 import { SkewClock } from './skew-clock.js'
-import { runVirtual, settleTurns } from '../virtual-time.js'
 
 export interface SimNode {
   readonly id: string
@@ -38,21 +39,29 @@ export interface LeaseSimOptions {
 }
 
 export class LeaseSim {
-  readonly clock = new ManualClock()
-  readonly random: SeededRandom
-  readonly net: MemoryNetwork
+  readonly cluster: Cluster<LeaseTable>
   readonly ids: readonly string[]
   readonly nodes = new Map<string, SimNode>()
   readonly #options: LeaseSimOptions
-  readonly #disks = new Map<string, CrashStorage>()
-  #incarnations = 0
+  /** Clock rate of each node's next start. */
+  readonly #rates = new Map<string, number>()
 
   constructor (ids: readonly string[], options: LeaseSimOptions = {}) {
     this.ids = ids
     this.#options = options
-    this.random = new SeededRandom(options.seed ?? 1)
-    this.net = new MemoryNetwork({ clock: this.clock, random: this.random.fork(), latency: options.latency ?? { min: 1, max: 3 } })
+    this.cluster = new Cluster(ids, {
+      seed: options.seed ?? 1,
+      tickMs: options.tickMs ?? 10,
+      network: { latency: options.latency ?? { min: 1, max: 3 } },
+      node: { forwardProposals: true, requestTimeoutTicks: 20 },
+      machine: () => new LeaseTable(),
+      clock: (id, shared, random) => new SkewClock(shared, { origin: Math.floor(random.next() * 1e6), rate: this.#rates.get(id) ?? 1 })
+    })
   }
+
+  get clock (): ManualClock { return this.cluster.clock }
+  get random (): SeededRandom { return this.cluster.random }
+  get net (): MemoryNetwork { return this.cluster.network }
 
   managerOptions (): Omit<LeaseManagerOptions, 'node' | 'table' | 'clock'> {
     const o = this.#options
@@ -66,28 +75,11 @@ export class LeaseSim {
 
   /** Starts (or restarts from its durable state) node `id`, its clock at `rate` from a random origin. */
   async start (id: string, rate = 1): Promise<SimNode> {
-    const disk = this.#disks.get(id) ?? new CrashStorage()
-    this.#disks.set(id, disk)
-    const clock = new SkewClock(this.clock, { origin: Math.floor(this.random.next() * 1e6), rate })
-    const table = new LeaseTable()
-    const node = new RaftNode({
-      id,
-      voters: this.ids,
-      storage: disk,
-      transport: this.net.transport(id),
-      stateMachine: table,
-      clock,
-      random: this.random.fork(),
-      tickMs: this.#options.tickMs ?? 10,
-      electionTicks: 10,
-      forwardProposals: true,
-      requestTimeoutTicks: 20
-    })
-    const opening = node.open()
-    await this.settle()
-    await opening
-    const manager = new LeaseManager({ node, table, clock, ...this.managerOptions() })
-    const sim: SimNode = { id, clock, storage: disk, table, node, manager, incarnation: ++this.#incarnations }
+    this.#rates.set(id, rate)
+    const m = await this.cluster.start(id)
+    const clock = m.clock as SkewClock
+    const manager = new LeaseManager({ node: m.node, table: m.machine, clock, ...this.managerOptions() })
+    const sim: SimNode = { id, clock, storage: m.storage as CrashStorage, table: m.machine, node: m.node, manager, incarnation: m.incarnation }
     this.nodes.set(id, sim)
     return sim
   }
@@ -101,11 +93,8 @@ export class LeaseSim {
     const sim = this.nodes.get(id)
     if (sim === undefined) return
     this.nodes.delete(id)
-    this.#disks.set(id, sim.storage.crash())
     await sim.manager.close()
-    const closing = sim.node.close()
-    await this.settle()
-    await closing
+    await this.cluster.crash(id)
   }
 
   get (id: string): SimNode {
@@ -116,51 +105,33 @@ export class LeaseSim {
 
   /** The open node that believes it leads in the highest term, if any. */
   leader (): SimNode | undefined {
-    let best: SimNode | undefined
-    for (const sim of this.nodes.values()) {
-      const s = sim.node.status()
-      if (s.role === 'leader' && (best === undefined || s.term > best.node.status().term)) best = sim
-    }
-    return best
+    const l = this.cluster.leader()
+    return l === undefined ? undefined : this.nodes.get(l.id)
   }
 
   /** Lets every promise chain that can progress without time passing do so. */
-  async settle (): Promise<void> { await settleTurns() }
+  async settle (): Promise<void> { await settle() }
 
   /** Advances true time by `ms`, firing timers one at a time and settling after each. */
-  async run (ms: number): Promise<void> { await runVirtual(this.clock, ms) }
+  async run (ms: number): Promise<void> { await this.cluster.time.run(ms) }
 
   /** Runs until `done()` is true (checked after every timer), or throws after `maxMs` of true time. */
   async until (done: () => boolean, maxMs: number, what = 'condition'): Promise<void> {
-    const deadline = this.clock.now() + maxMs
-    for (;;) {
-      await this.settle()
-      if (done()) return
-      const due = this.clock.nextDue()
-      if (due === undefined || due > deadline) throw new Error(`${what} not reached within ${maxMs} ms of virtual time`)
-      this.clock.runNext()
-    }
+    await this.cluster.time.until(done, { maxMs, what })
   }
 
   /** Runs until `promise` settles (or throws after `maxMs`), and returns its outcome. */
   async await<T> (promise: Promise<T>, maxMs = 10_000): Promise<T> {
-    let settled = false
-    const watched = promise.finally(() => { settled = true })
-    watched.catch(() => {})
-    await this.until(() => settled, maxMs, 'promise settlement')
-    return await watched
+    return await this.cluster.time.await(promise, { maxMs, what: 'promise settlement' })
   }
 
   async waitForLeader (maxMs = 5_000): Promise<SimNode> {
-    await this.until(() => {
-      const l = this.leader()
-      return l !== undefined && [...this.nodes.values()].filter((n) => n.node.status().leader === l.id).length > this.ids.length / 2
-    }, maxMs, 'a leader')
-    return this.leader()!
+    const leader = await this.cluster.waitForLeader({ maxTicks: Math.ceil(maxMs / this.cluster.tickMs) })
+    return this.get(leader.id)
   }
 
   async close (): Promise<void> {
     for (const id of [...this.nodes.keys()]) await this.crash(id)
-    await this.net.close()
+    await this.cluster.close()
   }
 }

@@ -1,51 +1,27 @@
 /**
- * A few RaftNodes on one MemoryNetwork and one ManualClock: every timer (ticks, deliveries,
- * request timeouts) fires in virtual time, so "no answer within N ticks" is exact and a
- * test waits for nothing real.
+ * A few RaftNodes on one MemoryNetwork and one ManualClock, for the node-shell tests: the one
+ * harness's Cluster (test/harness) seen through the small API these tests use. Every timer
+ * (ticks, deliveries, request timeouts) fires in virtual time, so "no answer within N ticks"
+ * is exact and a test waits for nothing real. Three macrotask turns settle between timers.
  */
-import { RaftNode } from '../../src/node/node.js'
-import type { RaftNodeOptions } from '../../src/node/node.js'
-import { MemoryNetwork } from '../../src/transport/memory.js'
-import { CrashStorage } from '../../src/testing/crash-storage.js'
-import { ManualClock } from '../../src/testing/manual-clock.js'
-import { SeededRandom } from '../../src/util/random.js'
-import { RecordingMachine } from '../harness/index.js'
-import { runVirtual, settleTurns } from '../virtual-time.js'
+import type { RaftNode, RaftNodeOptions } from '../../src/node/node.js'
+import type { MemoryNetwork } from '../../src/transport/memory.js'
+import { Cluster } from '../harness/index.js'
+import type { RecordingMachine } from '../harness/index.js'
 
 export const TICK_MS = 10
 
 export class VirtualCluster {
-  readonly clock = new ManualClock()
-  readonly random: SeededRandom
-  readonly network: MemoryNetwork
+  readonly cluster: Cluster
+  /** Every node opened so far (closed ones included), by id. */
   readonly nodes = new Map<string, RaftNode>()
   readonly #machines = new Map<string, RecordingMachine>()
 
   constructor (readonly ids: readonly string[], seed: number, readonly options: Partial<RaftNodeOptions> = {}) {
-    this.random = new SeededRandom(seed)
-    this.network = new MemoryNetwork({ clock: this.clock, random: this.random.fork() })
+    this.cluster = new Cluster(ids, { seed, tickMs: TICK_MS, node: options, settleTurns: 3 })
   }
 
-  /** Builds (not opens) node `id` with the cluster's options and `extra` on top. */
-  node (id: string, extra: Partial<RaftNodeOptions> = {}): RaftNode {
-    const machine = new RecordingMachine()
-    this.#machines.set(id, machine)
-    const node = new RaftNode({
-      id,
-      voters: [...this.ids],
-      storage: new CrashStorage(),
-      transport: this.network.transport(id),
-      stateMachine: machine,
-      clock: this.clock,
-      random: this.random.fork(),
-      tickMs: TICK_MS,
-      electionTicks: 10,
-      ...this.options,
-      ...extra
-    })
-    this.nodes.set(id, node)
-    return node
-  }
+  get network (): MemoryNetwork { return this.cluster.network }
 
   /** The state machine of node `id`. */
   machine (id: string): RecordingMachine {
@@ -53,48 +29,37 @@ export class VirtualCluster {
   }
 
   async openAll (): Promise<void> {
-    const opening = this.ids.map(async (id) => { await this.node(id).open() })
-    await this.settle()
-    await Promise.all(opening)
+    for (const id of this.ids) await this.open(id)
   }
 
-  /** Lets every promise chain that can progress without time passing do so. */
-  async settle (): Promise<void> { await settleTurns(3) }
-
   /** Advances virtual time by `ms`, firing timers one at a time and settling after each. */
-  async run (ms: number): Promise<void> { await runVirtual(this.clock, ms, 3) }
+  async run (ms: number): Promise<void> { await this.cluster.time.run(ms) }
 
-  /** Opens node `id` (built with `extra` on top of the cluster's options). */
+  /** Opens node `id` (with `extra` on top of the cluster's options). */
   async open (id: string, extra: Partial<RaftNodeOptions> = {}): Promise<RaftNode> {
-    const node = this.node(id, extra)
-    const opening = node.open()
-    await this.settle()
-    await opening
-    return node
+    const m = await this.cluster.start(id, { node: extra })
+    this.nodes.set(id, m.node)
+    this.#machines.set(id, m.machine)
+    return m.node
   }
 
   /** Closes one node while virtual time runs (its close waits for timers to fire). */
-  async close (id: string): Promise<void> {
-    const closing = this.nodes.get(id)!.close()
-    await this.run(TICK_MS)
-    await closing
-  }
+  async close (id: string): Promise<void> { await this.cluster.stop(id) }
 
-  /** Runs until some node leads (at most `ms` of virtual time); returns its id. */
+  /**
+   * Runs a tick at a time until some node leads (at most `ms` of virtual time); returns its id.
+   * Checked at tick boundaries, so the followers have heard from the new leader by then.
+   */
   async leader (ms = 5_000): Promise<string> {
     for (let waited = 0; waited <= ms; waited += TICK_MS) {
-      for (const [id, node] of this.nodes) if (node.lifecycle === 'open' && node.status().role === 'leader') return id
+      const leader = this.cluster.leader()
+      if (leader !== undefined) return leader.id
       await this.run(TICK_MS)
     }
     throw new Error(`no leader within ${ms} ms`)
   }
 
-  async closeAll (): Promise<void> {
-    const closing = [...this.nodes.values()].map(async (n) => { await n.close() })
-    await this.run(TICK_MS)
-    await Promise.all(closing)
-    await this.network.close()
-  }
+  async closeAll (): Promise<void> { await this.cluster.close() }
 }
 
 /** Tracks a promise's outcome without awaiting it, so a test can ask "still pending?". */

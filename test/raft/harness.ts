@@ -64,14 +64,23 @@ export class CoreNetwork {
 
   /**
    * Adds a node after construction, with its own options over the network's (voters,
-   * learners: a joiner starts outside the configuration until a change names it).
+   * learners: a joiner starts with a configuration that does not name it, and learns the
+   * current one from the log, as the node shell does).
    */
   add (id: NodeId, options: Partial<RaftOptions>, disk: Disk = { hardState: { term: 0, vote: null, commit: 0 }, entries: [] }): RaftCore {
     if (this.cores.has(id)) throw new Error(`node ${id} already exists`)
-    this.ids.push(id)
     this.#nodeOptions.set(id, options)
     this.disks.set(id, { hardState: { ...disk.hardState }, entries: disk.entries.slice() })
-    return this.start(id)
+    try {
+      const core = this.start(id)
+      this.ids.push(id)
+      return core
+    } catch (err) {
+      // Options the core refuses leave no half-added node behind.
+      this.#nodeOptions.delete(id)
+      this.disks.delete(id)
+      throw err
+    }
   }
 
   /** Crash: the node loses all in-memory state; its disk stays. */

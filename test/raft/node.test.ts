@@ -142,7 +142,7 @@ test('nothing acknowledged is lost when a node crashes between persisting and se
       cluster.network.heal()
       const restarted = new CrashAfterWrite(w.inner.crash())
       wrappers.set(victim, restarted)
-      await cluster.start(victim, restarted)
+      await cluster.start(victim, { storage: restarted })
     }
     acknowledged.push(...await commitMany(cluster, 100, 8))
     const leader = await cluster.waitForLeader()

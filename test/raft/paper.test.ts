@@ -1,8 +1,8 @@
 /**
  * Tests traceable to the Raft paper (Ongaro & Ousterhout 2014) and the thesis, run on the
  * pure core through a synchronous test network. The message-by-message ones (elections,
- * votes, log matching, fast backup, pre-vote, check-quorum, joint consensus) are scenario
- * files in test/raft/testdata, run by scenario.test.ts.
+ * votes, log matching, fast backup, pre-vote, check-quorum, joint consensus, ReadIndex,
+ * leadership transfer) are scenario files in test/raft/testdata, run by scenario.test.ts.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -246,38 +246,6 @@ test('the leader counts itself only for durable entries (thesis §10.2.1)', () =
   assert.equal(rd2.committed.map((e) => e.index), [1, 2], 'applied only after durable')
 })
 
-test('ReadIndex (thesis §6.4): a new leader answers reads only after committing an entry of its term', () => {
-  const net = new CoreNetwork(ids(3))
-  const leader = net.core('n1')
-  leader.campaign()
-  // Run the election but hold back every append response, so the no-op cannot commit yet.
-  for (let i = 0; i < 20 && leader.role !== 'leader'; i++) {
-    for (const id of net.ids) for (const m of net.drain(id)) if (m.type !== 'appendResponse') net.deliver(m)
-  }
-  assert.is(leader.role, 'leader')
-  leader.readIndex(7)
-  for (const id of net.ids) for (const m of net.drain(id)) if (m.type !== 'appendResponse') net.deliver(m)
-  assert.equal(net.reads.get('n1'), [], 'no read state before the first commit of the term')
-  net.tickAll(2)
-  assert.equal(net.reads.get('n1'), [{ context: 7, index: 1 }], 'answered with the commit index after the no-op committed')
-})
-
-test('ReadIndex: a read on a follower goes through the leader and needs a quorum heartbeat round', () => {
-  const net = new CoreNetwork(ids(3))
-  net.elect('n1')
-  net.propose('n1', 'w')
-  net.core('n2').readIndex(42)
-  net.stabilize()
-  assert.equal(net.reads.get('n2'), [{ context: 42, index: 2 }])
-  // An isolated leader cannot confirm a read.
-  net.isolate('n1')
-  net.core('n1').readIndex(43)
-  net.stabilize()
-  assert.equal(net.reads.get('n1'), [], 'no quorum, no answer')
-  net.tickAll(25)
-  assert.equal(net.reads.get('n1'), [{ context: 43, index: -1 }], 'failed when the leader stepped down')
-})
-
 test('lease reads (thesis §6.4.1): a leader with a fresh quorum acknowledgement answers without a round trip, and stops when the lease runs out', () => {
   const net = new CoreNetwork(ids(3), { readMode: 'lease', electionTicks: 10 })
   net.elect('n1')
@@ -302,17 +270,6 @@ test('lease reads are refused without CheckQuorum (OPTIONS_INVALID)', () => {
   } catch (err) {
     assert.is((err as QuorateError).code, 'OPTIONS_INVALID')
   }
-})
-
-test('leadership transfer (thesis §3.10) hands over to a caught-up follower', () => {
-  const net = new CoreNetwork(ids(3))
-  net.elect('n1')
-  net.propose('n1', 'a')
-  net.core('n1').transferLeadership('n3')
-  net.stabilize()
-  assert.is(net.core('n3').role, 'leader')
-  assert.is(net.core('n1').role, 'follower')
-  assert.is(net.core('n1').leader, 'n3')
 })
 
 test.run()

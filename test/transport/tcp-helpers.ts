@@ -7,6 +7,7 @@ import { decodeFrame, WIRE_VERSION, type WireFrame } from '../../src/transport/c
 import { encodeLengthPrefixed, FrameDecoder } from '../../src/transport/framing.js'
 import { tcpTransport, type TcpAddress, type TcpTransport, type TcpTransportOptions } from '../../src/transport/tcp.js'
 import type { DevCertificates } from '../../src/transport/tls-certs.js'
+import { eventually } from '../harness/index.js'
 
 export const LOCAL = '127.0.0.1'
 export const CLUSTER = 'c1'
@@ -58,23 +59,16 @@ export async function closeAll (): Promise<void> {
  */
 export const PATIENCE_MS = 20_000
 
-/** Polls `condition` every few ms; throws after `timeoutMs` (a bound on waiting, not a timing assertion). */
-export async function waitUntil (what: string, condition: () => boolean, timeoutMs = PATIENCE_MS): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`Timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
-/** Sends `make()` every few ms until `condition` holds (for paths where early messages may be dropped). */
+/**
+ * Sends `make()` every 10 ms until `condition` holds (for paths where early messages may be
+ * dropped), bounded by PATIENCE_MS like every wait on real sockets (test/harness eventually).
+ */
 export async function sendUntil (what: string, node: TestNode, make: () => Message[], condition: () => boolean): Promise<void> {
-  const deadline = performance.now() + PATIENCE_MS
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`Timed out sending until ${what}`)
+  await eventually(what, () => {
+    if (condition()) return true
     node.t.send(make())
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+    return false
+  }, { timeoutMs: PATIENCE_MS, intervalMs: 10 })
 }
 
 export function hello (sender: NodeId, to: NodeId, clusterId = CLUSTER, version = WIRE_VERSION): Buffer {

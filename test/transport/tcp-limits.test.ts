@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert'
 import * as net from 'node:net'
 import { message } from '../../src/raft/types.js'
 import { createDevCertificates, type DevCertificates } from '../../src/transport/tls-certs.js'
-import { closeAll, connectAll, LOCAL, PATIENCE_MS, rawClient, sendUntil, startNode, waitUntil } from './tcp-helpers.js'
+import { closeAll, connectAll, LOCAL, PATIENCE_MS, rawClient, sendUntil, startNode } from './tcp-helpers.js'
+import { eventually } from '../harness/index.js'
 
 const TIMEOUT_MS = 300
 // Waits are bounded by PATIENCE_MS (20 s): only a bug reaches it (without the handshake
@@ -37,7 +38,7 @@ test('a TCP client that never starts TLS is disconnected within connectTimeoutMs
   const n1 = await startNode('n1', { certs, connectTimeoutMs: TIMEOUT_MS })
   const started = performance.now()
   const idle = await idleSocket(n1.address.port)
-  await waitUntil('the idle socket to be closed', idle.closed, PATIENCE_MS)
+  await eventually('the idle socket to be closed', idle.closed, { timeoutMs: PATIENCE_MS })
   assert.ok(performance.now() - started >= TIMEOUT_MS - 50, 'not closed before the deadline')
   assert.is(n1.t.stats().rejectedHandshakeTimeout, 1)
   assert.is(n1.t.stats().unauthenticatedConnections, 0)
@@ -48,7 +49,7 @@ test('a client that completes TLS but never sends its hello is dropped at the de
   const n1 = await startNode('n1', { certs, connectTimeoutMs: TIMEOUT_MS })
   const started = performance.now()
   const client = await rawClient(n1.address.port, { key: certs.nodes.n2!.key, cert: certs.nodes.n2!.cert, ca: certs.ca })
-  await waitUntil('the silent TLS client to be closed', () => client.closed, PATIENCE_MS)
+  await eventually('the silent TLS client to be closed', () => client.closed, { timeoutMs: PATIENCE_MS })
   assert.ok(performance.now() - started >= TIMEOUT_MS - 50, 'not closed before the deadline')
   assert.is(n1.t.stats().rejectedHandshakeTimeout, 1)
   assert.is(client.frames.length, 0)
@@ -60,13 +61,13 @@ test('idle sockets beyond maxUnauthenticatedConnections are refused at once and 
   // read however slow the machine (the deadline itself is tested above).
   const n1 = await startNode('n1', { certs, connectTimeoutMs: 10 * PATIENCE_MS, maxUnauthenticatedConnections: cap })
   const idle = await Promise.all(Array.from({ length: 10 }, async () => await idleSocket(n1.address.port)))
-  await waitUntil('the sockets beyond the cap to be closed', () => idle.filter((s) => s.closed()).length >= 10 - cap, PATIENCE_MS)
+  await eventually('the sockets beyond the cap to be closed', () => idle.filter((s) => s.closed()).length >= 10 - cap, { timeoutMs: PATIENCE_MS })
   const stats = n1.t.stats()
   assert.is(stats.rejectedTooManyPending, 10 - cap)
   assert.is(stats.unauthenticatedConnections, cap)
   // The admitted idle sockets leave; a member dialing in then gets through.
   for (const s of idle) s.socket.destroy()
-  await waitUntil('the idle sockets to be forgotten', () => n1.t.stats().unauthenticatedConnections === 0, PATIENCE_MS)
+  await eventually('the idle sockets to be forgotten', () => n1.t.stats().unauthenticatedConnections === 0, { timeoutMs: PATIENCE_MS })
   const n2 = await startNode('n2', { certs })
   connectAll(n1, n2)
   await sendUntil('n1 to hear n2', n2, () => [message({ type: 'heartbeat', from: 'n2', to: 'n1', term: 1, context: 7 })],
@@ -80,7 +81,7 @@ test('a bad hello is counted by reason', async () => {
   const n1 = await startNode('n1', { connectTimeoutMs: TIMEOUT_MS })
   const client = await rawClient(n1.address.port)
   client.socket.write(Buffer.from([0, 0, 0, 3, 1, 2, 3]))
-  await waitUntil('the bad hello to be refused', () => client.closed, PATIENCE_MS)
+  await eventually('the bad hello to be refused', () => client.closed, { timeoutMs: PATIENCE_MS })
   assert.is(n1.t.stats().rejectedBadHello, 1)
   assert.is(n1.t.stats().rejectedHandshakeTimeout, 0)
 })

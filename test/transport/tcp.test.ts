@@ -9,7 +9,8 @@ import { tcpTransport, type TcpTransportOptions } from '../../src/transport/tcp.
 import { createDevCertificates, type DevCertificates } from '../../src/transport/tls-certs.js'
 import { SeededRandom } from '../../src/util/random.js'
 import { plain } from './codec-arbitraries.js'
-import { closeAll, connectAll, hello, LOCAL, sendUntil, startNode, waitUntil } from './tcp-helpers.js'
+import { closeAll, connectAll, hello, LOCAL, sendUntil, startNode } from './tcp-helpers.js'
+import { eventually } from '../harness/index.js'
 
 let certs: DevCertificates
 
@@ -34,9 +35,9 @@ test('a mutual-TLS pair exchanges messages both ways with every field intact', a
   const b = await startNode('n2', { certs })
   connectAll(a, b)
   a.t.send([fullMessage('n1', 'n2', 1)])
-  await waitUntil('n2 to receive', () => b.inbox.length === 1)
+  await eventually('n2 to receive', () => b.inbox.length === 1)
   b.t.send([fullMessage('n2', 'n1', 2)])
-  await waitUntil('n1 to receive', () => a.inbox.length === 1)
+  await eventually('n1 to receive', () => a.inbox.length === 1)
   assert.equal(plain(b.inbox[0]), plain(fullMessage('n1', 'n2', 1)))
   assert.equal(plain(a.inbox[0]), plain(fullMessage('n2', 'n1', 2)))
   assert.is(a.t.stats().received, 1)
@@ -49,11 +50,11 @@ test('messages queued in one turn go out in one frame', async () => {
   const b = await startNode('n2', { certs })
   connectAll(a, b)
   await sendUntil('the connection is up', a, () => [beat('n1', 'n2')], () => b.inbox.length > 0)
-  await waitUntil('the first flush to finish', () => a.t.stats().sent === b.t.stats().received)
+  await eventually('the first flush to finish', () => a.t.stats().sent === b.t.stats().received)
   const framesBefore = b.t.stats().framesReceived
   const receivedBefore = b.inbox.length
   for (let i = 0; i < 10; i++) a.t.send([beat('n1', 'n2', 2 * i), beat('n1', 'n2', 2 * i + 1)])
-  await waitUntil('20 messages to arrive', () => b.inbox.length === receivedBefore + 20)
+  await eventually('20 messages to arrive', () => b.inbox.length === receivedBefore + 20)
   assert.is(b.t.stats().framesReceived, framesBefore + 1)
   assert.equal(b.inbox.slice(receivedBefore).map((m) => m.context), Array.from({ length: 20 }, (_, i) => i))
 })
@@ -65,13 +66,13 @@ test('simultaneous dials settle on one connection per pair without losing messag
   const count = 50
   a.t.send(Array.from({ length: count }, (_, i) => beat('n1', 'n2', i)))
   b.t.send(Array.from({ length: count }, (_, i) => beat('n2', 'n1', i)))
-  await waitUntil('both sides to receive everything', () => a.inbox.length === count && b.inbox.length === count)
-  await waitUntil('each side to keep one connection', () => a.t.stats().connections === 1 && b.t.stats().connections === 1)
+  await eventually('both sides to receive everything', () => a.inbox.length === count && b.inbox.length === count)
+  await eventually('each side to keep one connection', () => a.t.stats().connections === 1 && b.t.stats().connections === 1)
   assert.equal(a.inbox.map((m) => m.context), Array.from({ length: count }, (_, i) => i))
   assert.equal(b.inbox.map((m) => m.context), Array.from({ length: count }, (_, i) => i))
   const before = b.inbox.length
   a.t.send([beat('n1', 'n2', 500)])
-  await waitUntil('a message over the surviving connection', () => b.inbox.length > before)
+  await eventually('a message over the surviving connection', () => b.inbox.length > before)
   assert.is(a.t.stats().connections, 1)
   assert.is(b.t.stats().connections, 1)
 })
@@ -99,7 +100,7 @@ test('plain TCP needs insecure: true given explicitly', async () => {
   const b = await startNode('n2', { insecure: true })
   connectAll(a, b)
   a.t.send([beat('n1', 'n2', 3)])
-  await waitUntil('n2 to receive over plain TCP', () => b.inbox.length === 1)
+  await eventually('n2 to receive over plain TCP', () => b.inbox.length === 1)
   assert.is(b.inbox[0]!.context, 3)
 })
 
@@ -168,7 +169,7 @@ test('a dial to a dead address is dropped and retried with backoff', async () =>
   await new Promise<void>((resolve) => dead.close(() => resolve()))
   const a = await startNode('n1', { certs, peers: { n2: { host: LOCAL, port } }, random: new SeededRandom(1), reconnectMinMs: 1000 })
   a.t.send([beat('n1', 'n2')])
-  await waitUntil('the dial to fail', () => a.t.stats().connectFailures === 1)
+  await eventually('the dial to fail', () => a.t.stats().connectFailures === 1)
   a.t.send([beat('n1', 'n2'), beat('n1', 'n2')])
   const s = a.t.stats()
   assert.is(s.unreachableDrops, 3)
@@ -209,7 +210,7 @@ test('removePeer closes its connection and later messages for it are dropped', a
   connectAll(a, b)
   await sendUntil('n2 hears n1', a, () => [beat('n1', 'n2')], () => b.inbox.length > 0)
   a.t.removePeer('n2')
-  await waitUntil('both sides to drop the connection', () => a.t.stats().connections === 0 && b.t.stats().connections === 0)
+  await eventually('both sides to drop the connection', () => a.t.stats().connections === 0 && b.t.stats().connections === 0)
   const before = a.t.stats().unknownPeerDrops
   a.t.send([beat('n1', 'n2')])
   assert.is(a.t.stats().unknownPeerDrops, before + 1)

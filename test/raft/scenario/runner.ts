@@ -17,7 +17,7 @@
  *   isolate ID | cut A B | heal | crash ID | restart ID
  *   propose ID DATA.. | propose-conf-change ID [add=X] [learner=X] [remove=X] [joint] [leave-joint]
  *   read-index ID CTX | send FROM->TO TYPE term=.. [index= logTerm= commit= reject= context= entries=T,T..]
- *   raft-state | status [ID..] | log ID | applied ID
+ *   raft-state | status [ID..] | log ID | applied ID | reads ID (read states so far)
  * and the quorum and configuration tables of tables.ts. Every action reports the role, term
  * and leader changes it caused (`n1 -> candidate term=1 leader=-`).
  */
@@ -40,6 +40,8 @@ export class ScenarioRunner {
   readonly #soft = new Map<NodeId, string>()
   readonly #ticks = new Map<NodeId, { election: number, heartbeat: number }>()
   readonly #tables = new TableScenario()
+  /** Voters of the first add-nodes: the configuration every later joiner starts from. */
+  #initialVoters: readonly NodeId[] | undefined
 
   run (c: Case): string {
     const table = this.#tables.run(c)
@@ -113,7 +115,7 @@ export class ScenarioRunner {
       case 'propose-conf-change': this.#proposeConfChange(args, out); return
       case 'read-index': {
         const [id, ctx] = args.positional()
-        this.#network.core(id!).readIndex(Number(ctx))
+        try { this.#network.core(id!).readIndex(Number(ctx)) } catch (err) { out.push(expectedError(err)) }
         return
       }
       case 'send': this.#send(args, out); return
@@ -132,6 +134,11 @@ export class ScenarioRunner {
         const core = this.#network.core(this.#one(args))
         out.push(`committed=${core.log.committed}`)
         for (let i = core.log.snapshotIndex + 1; i <= core.log.lastIndex(); i++) out.push(formatEntry(core.log.entry(i)!))
+        return
+      }
+      case 'reads': {
+        const reads = this.#network.reads.get(this.#one(args))!
+        out.push(reads.length === 0 ? 'none' : reads.map((r) => `ctx=${r.context} index=${r.index}`).join('\n'))
         return
       }
       case 'applied': {
@@ -156,11 +163,12 @@ export class ScenarioRunner {
     for (const key of INT_OPTIONS) { const v = args.int(key); if (v !== undefined) options[key] = v }
     const readMode = args.string('readMode')
     if (readMode !== undefined) options.readMode = readMode as RaftOptions['readMode']
-    // The first nodes form the cluster; later ones are joiners outside it unless told otherwise.
-    // A joiner is given the voters of the cluster it joins, as a real one is (an empty voter
-    // set is refused: such a node could never elect); it is not among them, so it cannot
-    // campaign until a configuration change adds it.
-    options.voters = args.list('voters') ?? (this.#net === null ? added : [...this.#net.ids])
+    // The first nodes form the cluster; later ones are joiners that start, like every node,
+    // with the cluster's initial voters unless told otherwise (an empty voter set is refused:
+    // such a node could never elect). They are not among them, so they cannot campaign until
+    // a configuration change adds them.
+    this.#initialVoters ??= args.list('voters') ?? added
+    options.voters = args.list('voters') ?? this.#initialVoters
     options.learners = args.list('learners') ?? []
     const terms = (args.list('log') ?? []).map(Number)
     const entries: Entry[] = entriesWithTerms(terms)
