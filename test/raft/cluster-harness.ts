@@ -114,6 +114,22 @@ export class TestCluster {
     }
   }
 
+  /**
+   * Runs `ask(leader)` until leadership held still across it: same leader, same term. With
+   * real timers and 50 ms election timeouts a loaded machine can hold an election at any
+   * moment, so a test that asserts who leads must look again rather than flip.
+   */
+  async withStableLeader<T> (ask: (leader: RaftNode) => Promise<T>, attempts = 20): Promise<{ leader: RaftNode, result: T }> {
+    for (let attempt = 1; ; attempt++) {
+      const leader = await this.waitForLeader()
+      const term = leader.status().term
+      const result = await ask(leader)
+      const after = leader.status()
+      if (after.role === 'leader' && after.term === term) return { leader, result }
+      if (attempt >= attempts) throw new Error(`leadership changed during each of ${attempts} attempts`)
+    }
+  }
+
   /** Waits until every open node has applied at least `index`. */
   async waitApplied (index: number, timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs

@@ -158,9 +158,12 @@ test('a proposal on a follower fails with RAFT_NOT_LEADER naming the leader; wit
   const cluster = new TestCluster(['n1', 'n2', 'n3'])
   await cluster.startAll()
   try {
-    const leader = await cluster.waitForLeader()
-    const follower = cluster.ids.map((id) => cluster.node(id)).find((n) => n.id !== leader.id)!
-    const err = await follower.propose(enc('x')).catch((e: unknown) => e)
+    // Asked again if an election moved leadership meanwhile (then the answer may name no one),
+    // of a follower that knows the leader (a majority does once it is elected).
+    const { leader, result: err } = await cluster.withStableLeader(async (leader) => {
+      const follower = cluster.ids.map((id) => cluster.node(id)).find((n) => n.id !== leader.id && n.status().leader === leader.id)!
+      return await follower.propose(enc('x')).catch((e: unknown) => e)
+    })
     assert.instance(err, QuorateError)
     assert.is((err as QuorateError).code, 'RAFT_NOT_LEADER')
     assert.is((err as QuorateError).info?.leader, leader.id)
