@@ -75,20 +75,42 @@ async function leaderOf (cluster: TestCluster): Promise<NodeId> {
   return cluster.client.leader!
 }
 
+/**
+ * Runs `ask(leader)` until leadership held still across it (same leader, same term): with real
+ * timers a loaded machine can hold an election at any moment, and a test asserting who leads
+ * must then look again rather than flip.
+ */
+async function withStableLeader<T> (cluster: TestCluster, ask: (leader: NodeId) => Promise<T>): Promise<{ leader: NodeId, result: T }> {
+  for (let attempt = 1; ; attempt++) {
+    const leader = await leaderOf(cluster)
+    const term = cluster.nodes.get(leader)!.node.status().term
+    const result = await ask(leader)
+    const after = cluster.nodes.get(leader)!.node.status()
+    if (after.role === 'leader' && after.term === term) return { leader, result }
+    if (attempt >= 20) throw new Error('leadership changed during each of 20 attempts')
+  }
+}
+
 test('a follower answers RAFT_NOT_LEADER naming the leader (HTTP 421) and the client follows it', async () => {
   const cluster = await startCluster()
   try {
-    const leader = await leaderOf(cluster)
-    const follower = [...cluster.nodes.keys()].find((id) => id !== leader)!
-    const refused = await raw(cluster.endpoints.get(follower)!.address, 'POST', '/', JSON.stringify({ type: 'kv', input: { op: 'put', key: 'k', value: 'v' } }))
+    // Each attempt appends to its own key, so one retried after an election changes nothing.
+    let attempt = 0
+    const { leader, result: seen } = await withStableLeader(cluster, async (leader) => {
+      const key = `log${++attempt}`
+      const follower = [...cluster.nodes.keys()].find((id) => id !== leader && cluster.nodes.get(id)!.node.status().leader === leader)!
+      const refused = await raw(cluster.endpoints.get(follower)!.address, 'POST', '/', JSON.stringify({ type: 'kv', input: { op: 'put', key: 'k', value: 'v' } }))
+      const viaFollower = new ClusterClient({ members: [follower, leader], call: async (id, request, signal) => await httpClientCall(cluster.endpoints.get(id)!.address, request, signal) })
+      const appended = await viaFollower.command({ op: 'append', key, value: 'a' })
+      return { key, follower, refused, appended, followed: viaFollower.leader }
+    })
+    const { key, follower, refused } = seen
     assert.equal(refused.status, 421)
     assert.equal(refused.json, { ok: false, code: 'RAFT_NOT_LEADER', message: refused.json.ok ? '' : refused.json.message, leader })
-
-    const viaFollower = new ClusterClient({ members: [follower, leader], call: async (id, request, signal) => await httpClientCall(cluster.endpoints.get(id)!.address, request, signal) })
-    assert.equal(await viaFollower.command({ op: 'append', key: 'log', value: 'a' }), { op: 'append', value: 'a' })
-    assert.equal(viaFollower.leader, leader)
+    assert.equal(seen.appended, { op: 'append', value: 'a' })
+    assert.equal(seen.followed, leader)
     // Reads are linearizable on followers too (ReadIndex through the leader).
-    const read = await raw(cluster.endpoints.get(follower)!.address, 'POST', '/', JSON.stringify({ type: 'read', keys: ['log', 'nothing'] }))
+    const read = await raw(cluster.endpoints.get(follower)!.address, 'POST', '/', JSON.stringify({ type: 'read', keys: [key, 'nothing'] }))
     assert.equal(read.status, 200)
     assert.equal(read.json.ok && read.json.type === 'read' ? read.json.values : null, ['a', null])
   } finally {
@@ -127,11 +149,13 @@ test('malformed requests get CLUSTER_REQUEST_INVALID (HTTP 400) and the node kee
 test('GET /status reports role and indexes; replicas at the same applied index report the same state hash', async () => {
   const cluster = await startCluster()
   try {
-    const leader = await leaderOf(cluster)
     for (let i = 0; i < 20; i++) await cluster.client.put(`k${i}`, `v${i}`)
-    const index = (await cluster.client.status(leader)).commitIndex
-    await eventually(`every node to apply ${index}`, () => [...cluster.nodes.values()].every((n) => n.node.status().appliedIndex >= index))
-    const reports = await Promise.all([...cluster.endpoints.values()].map(async (e) => await raw(e.address, 'GET', '/status')))
+    // Looked at again if an election (and its no-op entry) happened meanwhile.
+    const { leader, result: reports } = await withStableLeader(cluster, async (leader) => {
+      const index = (await cluster.client.status(leader)).commitIndex
+      await eventually(`every node to apply ${index}`, () => [...cluster.nodes.values()].every((n) => n.node.status().appliedIndex >= index))
+      return await Promise.all([...cluster.endpoints.values()].map(async (e) => await raw(e.address, 'GET', '/status')))
+    })
     const statuses = reports.map((r) => r.json.ok && r.json.type === 'status' ? r.json.status : null)
     assert.equal(statuses.filter((s) => s?.role === 'leader').map((s) => s!.id), [leader])
     assert.equal(new Set(statuses.map((s) => `${s!.appliedIndex}/${s!.keys}/${s!.stateHash}`)).size, 1)
