@@ -15,7 +15,8 @@ const CAPS: ReadonlyArray<[MutantName, number]> = [
   ['ackBeforeDurable', 5],
   ['skipUpToDateCheck', 10],
   ['staleReads', 5],
-  ['truncateSuffixOnAppend', 10]
+  ['truncateSuffixOnAppend', 10],
+  ['snapshotResumeAcrossLeaders', 40]
 ]
 
 for (const [mutant, cap] of CAPS) {

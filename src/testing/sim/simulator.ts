@@ -43,6 +43,8 @@ import { DEFAULT_FAULT_RANGES, LEADER, describeFault, drawFaultSchedule, leaseSa
 import type { FaultEvent, FaultRanges } from './faults.js'
 import { SimTrace, fnv1a } from './trace.js'
 import { kvSimWorkload } from './workload.js'
+import { SnapshotDraws } from './snapshot-draws.js'
+import type { SnapshotDrawSummary } from './snapshot-draws.js'
 import type { SimWorkload } from './workload.js'
 
 export const SIM_DEFAULTS = {
@@ -125,6 +127,12 @@ export interface SimulationOptions<Input = any, Output = any> {
    * @default 'lease' in 10% of the seeds whose schedule is drawn, else 'safe'
    */
   readMode?: 'safe' | 'lease'
+  /**
+   * Byte-different snapshots, per-node chunking, leader changes during transfers (see
+   * snapshot-draws.ts); each given flag overrides its draw. Per-node chunking never overrides
+   * a fixed snapshotChunkBytes or snapshotWindowChunks. @default each drawn in half the seeds
+   */
+  snapshotDraws?: Partial<SnapshotDrawSummary>
   /** Deliberately broken behaviours (the mutation check). @default none */
   mutations?: NodeMutations
   /** Linearizability checker time budget; running out is a failure. @default 10000 */
@@ -227,6 +235,13 @@ function validate (o: SimulationOptions): void {
   }
   if (o.readMode !== undefined) check(o.readMode === 'safe' || o.readMode === 'lease', C, 'readMode', "'safe' or 'lease'", o.readMode)
   if (o.maxThinkMs !== undefined) checkInt(o.maxThinkMs, C, 'maxThinkMs', 0)
+  if (o.snapshotDraws !== undefined) {
+    check(typeof o.snapshotDraws === 'object' && o.snapshotDraws !== null, C, 'snapshotDraws', 'an object', o.snapshotDraws)
+    for (const [k, v] of Object.entries(o.snapshotDraws)) {
+      check(['variedBytes', 'perNodeChunking', 'transferDisruption'].includes(k), C, `snapshotDraws.${k}`, 'a known draw (variedBytes, perNodeChunking, transferDisruption)', k)
+      check(v === undefined || typeof v === 'boolean', C, `snapshotDraws.${k}`, 'a boolean', v)
+    }
+  }
 }
 
 class Simulation<Input, Output> {
@@ -243,6 +258,7 @@ class Simulation<Input, Output> {
   readonly #maxMessageBytes: number
   readonly #snapshotOptions: { snapshotEntries?: number, snapshotKeepEntries: number, snapshotChunkBytes: number, snapshotWindowChunks: number }
   readonly #readMode: 'safe' | 'lease'
+  readonly #snapshotDraws: SnapshotDraws
   readonly #electionMaxMs: number
   readonly #livenessMs: number
   readonly #clientTimeoutMs: number
@@ -289,6 +305,8 @@ class Simulation<Input, Output> {
       snapshotChunkBytes: options.snapshotChunkBytes ?? drawn.chunk,
       snapshotWindowChunks: options.snapshotWindowChunks ?? drawn.window
     }
+    const fixedChunking = options.snapshotChunkBytes !== undefined || options.snapshotWindowChunks !== undefined
+    this.#snapshotDraws = new SnapshotDraws(options.seed, { ...options.snapshotDraws, ...(fixedChunking ? { perNodeChunking: false } : {}) })
     const lease = r.next() < SIM_DEFAULTS.leaseReadShare
     this.#readMode = options.readMode ?? (lease && options.faults === undefined ? 'lease' : 'safe')
     const ranges: FaultRanges = { ...DEFAULT_FAULT_RANGES, ...options.faultRanges }
@@ -327,6 +345,7 @@ class Simulation<Input, Output> {
     const so = this.#snapshotOptions
     t.record(0, `start seed=${this.#o.seed} nodes=${this.#ids.join(',')} maxMessageBytes=${this.#maxMessageBytes} readMode=${this.#readMode} ` +
       `snapshotEntries=${so.snapshotEntries ?? 'default'} keep=${so.snapshotKeepEntries} chunkBytes=${so.snapshotChunkBytes} window=${so.snapshotWindowChunks}`)
+    t.record(0, this.#snapshotDraws.describe())
     for (const f of this.#faults) t.record(0, `schedule @${f.at} ${describeFault(f, this.#ids)}`)
     for (const id of this.#ids) this.#restart(this.#members.get(id)!)
     for (const f of this.#faults) {
@@ -433,11 +452,14 @@ class Simulation<Input, Output> {
     const storage = m.storage
     const transport = new ObservedTransport(this.#network.transport(id), {
       sent: (msg) => { this.#checker.observeSend(id, msg, storage, m.node?.debugCore() ?? null) },
-      delivered: (msg) => { this.#trace.record(this.#clock.now(), describeMessage(msg)) },
+      delivered: (msg) => {
+        this.#trace.record(this.#clock.now(), describeMessage(msg))
+        this.#maybeDisruptTransfer(msg)
+      },
       blocked: (msg) => this.#isolated.size > 0 && (this.#isolated.has(msg.from) || this.#isolated.has(msg.to))
     })
     const checker = this.#checker
-    const observedMachine: StateMachine = {
+    const observedMachine: StateMachine = this.#snapshotDraws.vary(id, m.incarnation, {
       apply (command, index) {
         checker.observeApply(id, index, command)
         const r = machine.apply(command, index)
@@ -450,7 +472,7 @@ class Simulation<Input, Output> {
       // state of every snapshot taken or installed at one index.
       ...(machine.snapshot === undefined ? {} : { snapshot: () => hashing(machine.snapshot!(), (h) => { m.snapshotHash = h }) }),
       ...(machine.restore === undefined ? {} : { restore: async (chunks: AsyncIterable<Uint8Array>) => { await machine.restore!(hashing(chunks, (h) => { m.restoreHash = h })) } })
-    }
+    })
     const node = new RaftNode({
       id,
       voters: this.#ids,
@@ -467,7 +489,7 @@ class Simulation<Input, Output> {
       checkQuorum: this.#o.checkQuorum ?? RAFT_DEFAULTS.checkQuorum,
       maxMessageBytes: this.#maxMessageBytes,
       // A state machine that cannot snapshot runs with the node's default (no snapshots).
-      ...(machine.snapshot === undefined || machine.restore === undefined ? {} : this.#snapshotOptions),
+      ...(machine.snapshot === undefined || machine.restore === undefined ? {} : { ...this.#snapshotOptions, ...this.#snapshotDraws.chunking(id, m.incarnation, this.#snapshotOptions) }),
       readMode: this.#readMode,
       mutations: this.#o.mutations ?? {},
       trace: (e) => {
@@ -489,11 +511,13 @@ class Simulation<Input, Output> {
           case 'snapshot':
             this.#trace.record(now, `${e.node} snapshot at ${e.index ?? ''}`)
             this.#coverage.snapshotsTaken++
+            this.#snapshotDraws.noteSnapshot(id, e.index ?? 0)
             this.#checker.observeSnapshot(id, e.index ?? 0, m.snapshotHash, false)
             return
           case 'install':
             this.#trace.record(now, `${e.node} installed snapshot at ${e.index ?? ''}`)
             this.#coverage.snapshotsInstalled++
+            this.#snapshotDraws.noteSnapshot(id, e.index ?? 0)
             this.#checker.observeSnapshot(id, e.index ?? 0, m.restoreHash, true)
             this.#noteConfig(e.index ?? 0, node.debugCore()?.config)
         }
@@ -844,6 +868,22 @@ class Simulation<Input, Output> {
       this.#isolated.add(m.id)
       this.#later(isolateFor, () => { this.#isolated.delete(m.id) })
     }, delay)
+  }
+
+  /**
+   * A leader part-way through a snapshot transfer (the follower just received a chunk past the
+   * first) is sometimes cut off at once (snapshot-draws.ts).
+   */
+  #maybeDisruptTransfer (msg: Message): void {
+    const m = this.#members.get(msg.from)
+    const core = m?.node?.debugCore() ?? null
+    if (m === undefined || this.#healed || core === null || core.role !== 'leader' || this.#isolated.has(m.id)) return
+    const plan = this.#snapshotDraws.disruption(msg, core.config.voters, this.#electionMaxMs)
+    if (plan === null) return
+    const same = plan.sameIndex.length > 0 ? ` (${plan.sameIndex.join(',')} hold a snapshot of that index)` : ''
+    this.#trace.record(this.#clock.now(), `fault isolate ${m.id} for ${plan.isolateMs}ms during its snapshot transfer to ${msg.to}${same}`)
+    this.#isolated.add(m.id)
+    this.#later(plan.isolateMs, () => { this.#isolated.delete(m.id) })
   }
 
   /** Runs `fn` after `ms`, unless the fault phase has ended by then (healing undoes everything). */
