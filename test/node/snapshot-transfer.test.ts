@@ -15,6 +15,12 @@ import type { NodeId, SnapshotChunk, SnapshotMeta } from '../../src/raft/types.j
 import { message } from '../../src/raft/types.js'
 import { decodeFrame, encodeFrame, WIRE_VERSION } from '../../src/transport/codec.js'
 import type { RaftFrame } from '../../src/transport/codec.js'
+import type { Message } from '../../src/raft/types.js'
+import type { Transport } from '../../src/transport/transport.js'
+import type { NodeMutations } from '../../src/node/node.js'
+import { TestCluster, RecordingMachine } from '../raft/cluster-harness.js'
+import { RaftNode } from '../../src/node/node.js'
+import { CrashStorage } from '../../src/testing/crash-storage.js'
 
 const META: SnapshotMeta = { index: 40, term: 3, config: { voters: ['a', 'b', 'f'], votersOutgoing: [], learners: [] } }
 const STATE: ReadonlyArray<[string, string]> = Array.from({ length: 24 }, (_, i) => [`key${i}`, `value-${i * 7}`])
@@ -194,6 +200,71 @@ test('a chunk frame from a sender that predates the digest decodes with an empty
   const digest = Uint8Array.from({ length: 32 }, (_, i) => i)
   const out = encodeFrame({ kind: 'raft', version: WIRE_VERSION, clusterId: 'c', sender: 'a', messages: [message({ type: 'snapshot', from: 'a', to: 'f', term: 1, snapshot: { ...chunk, digest } })] })
   assert.equal(Array.from((decodeFrame(out) as RaftFrame).messages[0]!.snapshot!.digest), Array.from(digest))
+})
+
+/** A transport whose incoming messages pass through `alter` first. */
+function altering (inner: Transport, alter: (m: Message) => Message): Transport {
+  return {
+    get id () { return inner.id },
+    get status () { return inner.status },
+    open: async (handler, options) => { await inner.open((m) => { handler(alter(m)) }, options) },
+    send: (messages) => { inner.send(messages) },
+    close: async () => { await inner.close() },
+    stats: () => inner.stats()
+  }
+}
+
+/**
+ * n1 and n2 commit and snapshot while n3 is away; n3 then joins and the first snapshot chunk
+ * past byte 0 reaching it has one bit flipped. Returns n3 and the others' state.
+ */
+async function corruptedClusterTransfer (mutations: NodeMutations): Promise<{ n3: RaftNode, machine: RecordingMachine, leaderLog: RecordingMachine['log'], flipped: boolean }> {
+  const options = { snapshotEntries: 5, snapshotKeepEntries: 0, snapshotChunkBytes: 64, snapshotWindowChunks: 2, mutations }
+  const cluster = new TestCluster(['n1', 'n2', 'n3'], { node: options })
+  let n3: RaftNode | null = null
+  try {
+    await cluster.start('n1')
+    await cluster.start('n2')
+    for (let i = 0; i < 30; i++) await cluster.proposeWithRetry(`command-${i}`)
+    let flipped = false
+    const transport = altering(cluster.network.transport('n3'), (m) => {
+      const c = m.snapshot
+      if (flipped || c === null || c.offset === 0 || c.data.byteLength < 4) return m
+      flipped = true
+      const data = Uint8Array.from(c.data)
+      data[2] = data[2]! ^ 0x01
+      return { ...m, snapshot: { ...c, data } }
+    })
+    const machine = new RecordingMachine()
+    n3 = new RaftNode({ id: 'n3', voters: cluster.ids, storage: new CrashStorage(), transport, stateMachine: machine, tickMs: 5, electionTicks: 10, ...options })
+    const node = n3
+    await node.open()
+    const leader = await cluster.waitForLeader()
+    const commit = leader.status().commitIndex
+    const deadline = Date.now() + 10_000
+    while (node.lifecycle === 'open' && node.status().appliedIndex < commit && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+    const leaderLog = cluster.members.get(leader.id)!.machine.log
+    return { n3: node, machine, leaderLog, flipped }
+  } finally {
+    await n3?.close()
+    await cluster.close()
+  }
+}
+
+test('a RaftNode never restores a snapshot corrupted in flight: the digest catches it, the transfer is retried and the state matches the leader\'s', async () => {
+  const { n3, machine, leaderLog, flipped } = await corruptedClusterTransfer({})
+  assert.ok(flipped, 'a chunk was corrupted')
+  assert.is(n3.failure, null)
+  assert.is(n3.metrics().counters.snapshotDigestMismatches, 1)
+  assert.is(machine.restores, 1, 'only the intact stream was restored')
+  assert.equal(machine.log.slice(0, leaderLog.length), leaderLog)
+})
+
+test('with the old rule (snapshotResumeAcrossLeaders) the same corrupted chunk is restored: the node stops or diverges', async () => {
+  const { n3, machine, leaderLog, flipped } = await corruptedClusterTransfer({ snapshotResumeAcrossLeaders: true })
+  assert.ok(flipped)
+  assert.is(n3.metrics().counters.snapshotDigestMismatches, 0)
+  assert.ok(n3.failure !== null || JSON.stringify(machine.log.slice(0, leaderLog.length)) !== JSON.stringify(leaderLog), 'the corruption went unnoticed')
 })
 
 test.run()
