@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { SNAPSHOT_DRAW_DEFAULTS, SnapshotDraws, runSimulation } from '../../src/testing/sim/index.js'
+import { MAX_CHUNKS_PER_TRANSFER, SNAPSHOT_DRAW_DEFAULTS, SnapshotDraws, SnapshotStormDetector, runSimulation } from '../../src/testing/sim/index.js'
 import { KvStateMachine } from '../../src/kv/state-machine.js'
 import { encodeKvCommand } from '../../src/kv/command.js'
 import { message } from '../../src/raft/types.js'
@@ -92,6 +92,24 @@ test('a leader change is drawn only for a non-final chunk, once per transfer, an
   const { min, max } = SNAPSHOT_DRAW_DEFAULTS.isolateElectionTimeouts
   assert.ok(plan.isolateMs >= min * 200 && plan.isolateMs <= max * 200)
   assert.is(new SnapshotDraws(3, { transferDisruption: false }).disruption(chunk(8, false), voters, 200), null)
+})
+
+test('a transfer that sends more than MAX_CHUNKS_PER_TRANSFER chunks is reported once, other transfers counted apart', () => {
+  const d = new SnapshotStormDetector()
+  const chunk = (to: string, term: number): ReturnType<typeof message> => message({
+    type: 'snapshot', from: 'n1', to, term,
+    snapshot: { meta: { index: 9, term: 1, config: { voters: [], votersOutgoing: [], learners: [] } }, offset: 0, data: new Uint8Array(1), done: false, digest: new Uint8Array(0) }
+  })
+  const reports: string[] = []
+  for (let i = 0; i < MAX_CHUNKS_PER_TRANSFER + 5; i++) {
+    const r = d.observe(chunk('n2', 2))
+    if (r !== null) reports.push(r)
+  }
+  assert.is(reports.length, 1)
+  assert.match(reports[0]!, 'snapshot storm: n1')
+  assert.is(d.observe(chunk('n3', 2)), null)
+  assert.is(d.observe(chunk('n2', 3)), null, 'a new term is a new transfer')
+  assert.is(d.observe(message({ type: 'heartbeat', from: 'n1', to: 'n2', term: 2 })), null)
 })
 
 test('the simulator rejects unknown or mistyped snapshotDraws', async () => {

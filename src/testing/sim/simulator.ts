@@ -43,7 +43,7 @@ import { DEFAULT_FAULT_RANGES, LEADER, describeFault, drawFaultSchedule, leaseSa
 import type { FaultEvent, FaultRanges } from './faults.js'
 import { SimTrace, fnv1a } from './trace.js'
 import { kvSimWorkload } from './workload.js'
-import { SnapshotDraws } from './snapshot-draws.js'
+import { SnapshotDraws, SnapshotStormDetector } from './snapshot-draws.js'
 import type { SnapshotDrawSummary } from './snapshot-draws.js'
 import type { SimWorkload } from './workload.js'
 
@@ -259,6 +259,7 @@ class Simulation<Input, Output> {
   readonly #snapshotOptions: { snapshotEntries?: number, snapshotKeepEntries: number, snapshotChunkBytes: number, snapshotWindowChunks: number }
   readonly #readMode: 'safe' | 'lease'
   readonly #snapshotDraws: SnapshotDraws
+  readonly #snapshotStorms = new SnapshotStormDetector()
   readonly #electionMaxMs: number
   readonly #livenessMs: number
   readonly #clientTimeoutMs: number
@@ -451,7 +452,11 @@ class Simulation<Input, Output> {
     const machine = this.#workload.createStateMachine()
     const storage = m.storage
     const transport = new ObservedTransport(this.#network.transport(id), {
-      sent: (msg) => { this.#checker.observeSend(id, msg, storage, m.node?.debugCore() ?? null) },
+      sent: (msg) => {
+        this.#checker.observeSend(id, msg, storage, m.node?.debugCore() ?? null)
+        const storm = this.#snapshotStorms.observe(msg)
+        if (storm !== null) { this.#livelocked = true; this.#failLiveness(storm) }
+      },
       delivered: (msg) => {
         this.#trace.record(this.#clock.now(), describeMessage(msg))
         this.#maybeDisruptTransfer(msg)

@@ -152,6 +152,29 @@ export class SnapshotDraws {
   }
 }
 
+/**
+ * Most chunks one transfer (sender, follower, index, term) may send. Far above what a transfer
+ * of a few hundred bytes in 4-byte chunks takes under loss and restarts; reached only by a
+ * sender resending in a loop that makes no progress (issue 12: about 100k chunks/s forever).
+ */
+export const MAX_CHUNKS_PER_TRANSFER = 20_000
+
+/** Counts the chunks each transfer sends; reports a transfer that goes past the bound. */
+export class SnapshotStormDetector {
+  readonly #sent = new Map<string, number>()
+
+  /** `msg` was sent. Returns a description once its transfer has sent more than the bound. */
+  observe (msg: Message): string | null {
+    const chunk = msg.snapshot
+    if (msg.type !== 'snapshot' || chunk === null) return null
+    const key = `${msg.from}>${msg.to}@${chunk.meta.index}/${msg.term}`
+    const n = (this.#sent.get(key) ?? 0) + 1
+    this.#sent.set(key, n)
+    if (n !== MAX_CHUNKS_PER_TRANSFER + 1) return null
+    return `snapshot storm: ${msg.from} sent ${MAX_CHUNKS_PER_TRANSFER} chunks of its index ${chunk.meta.index} snapshot to ${msg.to} in term ${msg.term} without finishing`
+  }
+}
+
 function mix (seed: number, label: string): number {
   return fnv1a(new TextEncoder().encode(label), seed ^ 0x9e3779b9)
 }
