@@ -130,7 +130,7 @@ export interface SimulationOptions<Input = any, Output = any> {
   /**
    * Byte-different snapshots, per-node chunking, leader changes during transfers (see
    * snapshot-draws.ts); each given flag overrides its draw. Per-node chunking never overrides
-   * a fixed snapshotChunkBytes or snapshotWindowChunks. @default each drawn in half the seeds
+   * a fixed snapshotChunkBytes or snapshotWindowChunks. @default each drawn in 70% of the seeds
    */
   snapshotDraws?: Partial<SnapshotDrawSummary>
   /** Deliberately broken behaviours (the mutation check). @default none */
@@ -876,8 +876,8 @@ class Simulation<Input, Output> {
   }
 
   /**
-   * A leader part-way through a snapshot transfer (the follower just received a chunk past the
-   * first) is sometimes cut off at once (snapshot-draws.ts).
+   * A leader part-way through a snapshot transfer (the follower just received a chunk short of
+   * the last) is sometimes cut off at once (snapshot-draws.ts).
    */
   #maybeDisruptTransfer (msg: Message): void {
     const m = this.#members.get(msg.from)

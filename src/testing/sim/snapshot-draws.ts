@@ -32,7 +32,7 @@ export const SNAPSHOT_DRAW_DEFAULTS = {
   perNodeChunkingShare: 0.7,
   /** Share of seeds with leader changes timed during snapshot transfers. */
   transferDisruptionShare: 0.7,
-  /** Chance that one transfer start triggers a leader change. */
+  /** Chance that one transfer (once its follower holds part of it) triggers a leader change. */
   disruptionChance: 0.8,
   /** Most leader changes triggered this way in one run. */
   maxDisruptions: 4,
