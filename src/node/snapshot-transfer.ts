@@ -11,13 +11,15 @@
  * ever continued with chunks of the same identity: bytes from two streams are never glued.
  * Invariants:
  * - the receiver's partial holds a prefix of exactly one stream (one identity);
- * - a chunk at offset 0 starts its stream afresh (the sender sends chunk 0 only when it
- *   starts or restarts a transfer), any other chunk of another identity resets the partial
- *   and is answered with 0, so the sender restarts from 0;
- * - the receiver checks the digest of the assembled stream before it reports it complete;
- *   a mismatch discards it and asks for it again from 0 (it is never restored);
- * - the sender resumes only at an acknowledged offset where one of its chunks starts; any
- *   other offset (another node's chunking of the same bytes) restarts it from 0.
+ * - a chunk of another identity starts that stream afresh if it is at offset 0, else resets
+ *   the partial and is answered with 0, so the sender starts again from 0;
+ * - within one identity the bytes at an offset agree whoever cut them into chunks, so the
+ *   receiver takes the part of a chunk it lacks, and a sender whose chunks do not start at
+ *   the acknowledged offset resumes at the chunk holding it (no gap, no resend loop);
+ * - the receiver checks the digest of the assembled stream before it reports it complete; a
+ *   mismatch discards it and asks for it again from 0 (it is never restored);
+ * - an acknowledgement only moves back to 0: the sender ignores any other that is below the
+ *   last one (it was overtaken), so reordered acks cannot make it rewind over and over.
  */
 import { createHash } from 'node:crypto'
 import type { Hash } from 'node:crypto'
@@ -74,22 +76,22 @@ export class SnapshotSender {
   #dupAcks = 0
   readonly #windowChunks: number
   readonly #retransmitTicks: number
-  /** Mutation check only: resume at any acknowledged offset (the old, unsafe behaviour). */
-  readonly #resumeAnywhere: boolean
+  /** Mutation check only: the old rules (resume at the first chunk at or past any acknowledged offset). */
+  readonly #legacy: boolean
 
-  constructor (to: NodeId, snapshot: ServedSnapshot, windowChunks: number, retransmitTicks: number, resumeAnywhere = false) {
+  constructor (to: NodeId, snapshot: ServedSnapshot, windowChunks: number, retransmitTicks: number, legacy = false) {
     this.to = to
     this.snapshot = snapshot
     this.#windowChunks = windowChunks
     this.#retransmitTicks = retransmitTicks
-    this.#resumeAnywhere = resumeAnywhere
+    this.#legacy = legacy
   }
 
   /** Chunks to send now, within the window. */
   due (): SnapshotChunk[] {
     const out: SnapshotChunk[] = []
     const { chunks, offsets, meta, digest } = this.snapshot
-    const ackedChunk = this.#chunkAt(this.#acked)
+    const ackedChunk = this.#resumeChunk(this.#acked)
     while (this.#nextChunk < chunks.length && this.#nextChunk - ackedChunk < this.#windowChunks) {
       const i = this.#nextChunk++
       out.push({ meta, offset: offsets[i]!, data: chunks[i]!, done: i === chunks.length - 1, digest })
@@ -103,33 +105,33 @@ export class SnapshotSender {
   }
 
   /**
-   * The follower holds `received` bytes of the snapshot with index `index`. A follower that
-   * reports fewer bytes than before lost its staging (it restarted, or discarded a stream that
-   * failed its digest): resume from there. The same offset acknowledged twice while more was
-   * sent means a chunk was lost: resend from there. An offset where none of our chunks starts
-   * is not a prefix of our chunking: restart from 0 (the follower restarts on chunk 0), paced
-   * by the window like any other send.
+   * The follower holds `received` bytes of the snapshot with index `index`. The same offset
+   * acknowledged twice while more was sent means a chunk was lost: resend from there.
+   *
+   * A follower only ever goes back to 0 (it restarted, met another stream, or discarded one
+   * that failed its digest): then start again from 0. Any other offset below the last one is
+   * an acknowledgement overtaken by a later one (reordering, duplication) and is ignored;
+   * rewinding on it would resend a window per stale ack, and under reordering those feed
+   * each other into a storm. An offset where none of our chunks starts (the follower holds
+   * our bytes cut by another chunking, e.g. before this node restarted) resumes at the chunk
+   * that holds it: the follower takes the part it lacks, as the bytes agree (same digest).
    */
   onAck (index: number, received: number): void {
     if (index !== this.snapshot.meta.index) return
     this.#idleTicks = 0
-    if (!this.#resumeAnywhere && !this.#isBoundary(received)) {
-      this.#acked = 0
-      this.#nextChunk = 0
-      this.#dupAcks = 0
-      return
-    }
-    const sent = this.snapshot.offsets[this.#nextChunk] ?? this.snapshot.totalBytes
     if (received < this.#acked) {
-      this.#nextChunk = this.#chunkAt(received)
+      // (The legacy rules rewind on any lower offset.)
+      if (!this.#legacy && received !== 0) return
+      this.#nextChunk = this.#resumeChunk(received)
       this.#dupAcks = 0
-    } else if (received === this.#acked && received < sent) {
+    } else if (received === this.#acked && received < this.#sentUpTo()) {
       if (++this.#dupAcks >= 2) {
-        this.#nextChunk = this.#chunkAt(received)
+        this.#nextChunk = this.#resumeChunk(received)
         this.#dupAcks = 0
       }
     } else {
       this.#dupAcks = 0
+      if (!this.#legacy) this.#nextChunk = Math.max(this.#nextChunk, this.#resumeChunk(received))
     }
     this.#acked = received
   }
@@ -140,27 +142,32 @@ export class SnapshotSender {
       this.#idleTicks = 0
       // Everything acknowledged but the follower never confirmed the install (its answer was
       // lost): resend the final chunk, which makes it report its position again.
-      this.#nextChunk = this.#acked >= this.snapshot.totalBytes ? Math.max(0, this.snapshot.chunks.length - 1) : this.#chunkAt(this.#acked)
+      this.#nextChunk = this.#acked >= this.snapshot.totalBytes ? Math.max(0, this.snapshot.chunks.length - 1) : this.#resumeChunk(this.#acked)
     }
   }
 
-  /** Whether `offset` is the start of one of our chunks or the end of the stream. */
-  #isBoundary (offset: number): boolean {
-    if (offset === this.snapshot.totalBytes) return true
-    return this.snapshot.offsets[this.#chunkAt(offset)] === offset
+  /** Bytes sent before the next chunk due. */
+  #sentUpTo (): number {
+    return this.snapshot.offsets[this.#nextChunk] ?? this.snapshot.totalBytes
   }
 
-  /** Index of the first chunk starting at or after `offset`. */
-  #chunkAt (offset: number): number {
+  /**
+   * The chunk to resume at for a follower holding `offset` bytes: the one holding the byte at
+   * `offset` (the first at or past it under the legacy rules, which leaves a gap when no chunk
+   * starts there: the old resend loop).
+   */
+  #resumeChunk (offset: number): number {
     const offs = this.snapshot.offsets
     let lo = 0
     let hi = offs.length
+    // First chunk starting at or after `offset`.
     while (lo < hi) {
       const mid = (lo + hi) >> 1
       if (offs[mid]! < offset) lo = mid + 1
       else hi = mid
     }
-    return lo
+    if (this.#legacy || lo === 0 || offs[lo] === offset || offset >= this.snapshot.totalBytes) return lo
+    return lo - 1
   }
 }
 
@@ -198,23 +205,35 @@ export class SnapshotReceiver {
         return { received: 0, complete: false, corrupt: false }
       }
       this.#start(from, chunk)
-    } else if (chunk.offset === 0 && this.received > 0 && !this.#legacy) {
-      // The sender restarted this stream (its chunking did not meet our offset).
-      this.#start(from, chunk)
     }
-    if (chunk.offset !== this.received) {
-      // A duplicate (offset below) or a gap (offset above): tell the leader where we are.
+    if (this.#legacy) return this.#acceptLegacy(chunk)
+    const end = chunk.offset + chunk.data.byteLength
+    const news = chunk.offset <= this.received && end > this.received
+    // The final chunk may bring nothing new only for an empty stream.
+    const emptyFinal = chunk.done && chunk.offset === this.received && end === this.received
+    if (!news && !emptyFinal) {
+      // A gap (offset above), or nothing we lack (a duplicate): tell the sender where we are.
       return { received: this.received, complete: false, corrupt: false }
     }
-    this.chunks.push(chunk.data)
-    this.received += chunk.data.byteLength
-    this.#hash?.update(chunk.data)
+    // Same identity, so overlapping bytes agree: keep only the part we lack.
+    const part = chunk.data.subarray(this.received - chunk.offset)
+    this.chunks.push(part)
+    this.received = end
+    this.#hash?.update(part)
     if (!chunk.done) return { received: this.received, complete: false, corrupt: false }
     if (!this.#digestMatches()) {
       this.reset()
       return { received: 0, complete: false, corrupt: true }
     }
     return { received: this.received, complete: true, corrupt: false }
+  }
+
+  /** The rules before transfers had an identity (the snapshotResumeAcrossLeaders mutant). */
+  #acceptLegacy (chunk: SnapshotChunk): AcceptResult {
+    if (chunk.offset !== this.received) return { received: this.received, complete: false, corrupt: false }
+    this.chunks.push(chunk.data)
+    this.received += chunk.data.byteLength
+    return { received: this.received, complete: chunk.done, corrupt: false }
   }
 
   reset (): void {

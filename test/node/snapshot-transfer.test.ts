@@ -9,12 +9,20 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import fc from 'fast-check'
+import { SeededRandom } from '../../src/util/random.js'
 import { SnapshotReceiver, SnapshotSender, collectSnapshot, iterate } from '../../src/node/snapshot-transfer.js'
 import type { ServedSnapshot } from '../../src/node/snapshot-transfer.js'
 import type { NodeId, SnapshotChunk, SnapshotMeta } from '../../src/raft/types.js'
 import { message } from '../../src/raft/types.js'
 import { decodeFrame, encodeFrame, WIRE_VERSION } from '../../src/transport/codec.js'
 import type { RaftFrame } from '../../src/transport/codec.js'
+import type { Message } from '../../src/raft/types.js'
+import type { Transport } from '../../src/transport/transport.js'
+import type { NodeMutations } from '../../src/node/test-hooks.js'
+import { withMutations } from '../../src/node/test-hooks.js'
+import type { RaftNode } from '../../src/node/node.js'
+import { Cluster, RecordingMachine } from '../harness/index.js'
 
 const META: SnapshotMeta = { index: 40, term: 3, config: { voters: ['a', 'b', 'f'], votersOutgoing: [], learners: [] } }
 const STATE: ReadonlyArray<[string, string]> = Array.from({ length: 24 }, (_, i) => [`key${i}`, `value-${i * 7}`])
@@ -157,29 +165,88 @@ for (const legacy of [false, true]) {
   })
 }
 
-test('an acknowledged offset where none of the sender\'s chunks starts restarts the transfer from 0, within the window', async () => {
-  const s = await served(replicaBytes('a', 'forward'), 40)
-  const sender = new SnapshotSender('f', s, 2, 5)
-  assert.equal(sender.due().map((c) => c.offset), [0, 40])
-  sender.onAck(META.index, 40)
-  assert.equal(sender.due().map((c) => c.offset), [80])
-  sender.onAck(META.index, 100)
-  assert.equal(sender.due().map((c) => c.offset), [0, 40], 'from 0, at most a window')
-  assert.equal(sender.due(), [], 'nothing more until acks come back')
+test('an acknowledged offset where none of the sender\'s chunks starts resumes at the chunk holding it, and the follower takes the part it lacks', async () => {
+  const bytes = replicaBytes('a', 'forward')
+  const [by30, by40] = [await served(bytes, 30), await served(bytes, 40)]
+  // The follower holds 90 bytes of this stream cut in 30s (this node before it restarted with 40-byte chunks).
+  const r = new SnapshotReceiver()
+  for (let i = 0; i < 3; i++) r.accept('a', { meta: META, offset: by30.offsets[i]!, data: by30.chunks[i]!, done: false, digest: by30.digest })
+  const sender = new SnapshotSender('f', by40, 2, 5)
+  for (const c of sender.due()) sender.onAck(META.index, r.accept('a', c).received)
+  assert.is(r.received, 90, 'chunks 0-80 bring nothing new')
+  const next = sender.due()
+  assert.equal(next.map((c) => c.offset), [80, 120], 'resumes at the chunk holding byte 90, within the window')
+  let done = false
+  let batch = next
+  for (let i = 0; i < 50 && !done; i++) {
+    for (const c of batch) {
+      const a = r.accept('a', c)
+      if (c.offset === 80) assert.is(a.received, 120, 'the overlapping chunk adds bytes 90-120')
+      sender.onAck(META.index, a.received)
+      done ||= a.complete
+    }
+    batch = sender.due()
+  }
+  assert.ok(done)
+  assert.equal(Array.from(concat(r.chunks)), Array.from(bytes))
 })
 
-test('a chunk at offset 0 of the same stream restarts it; a chunk of another stream past 0 resets the partial and asks for 0', async () => {
+test('an acknowledgement overtaken by a later one does not make the sender rewind; an acknowledgement of 0 restarts it', async () => {
+  const s = await served(replicaBytes('a', 'forward'), 20)
+  const sender = new SnapshotSender('f', s, 2, 5)
+  assert.equal(sender.due().map((c) => c.offset), [0, 20])
+  sender.onAck(META.index, 20)
+  sender.onAck(META.index, 40)
+  assert.equal(sender.due().map((c) => c.offset), [40, 60])
+  sender.onAck(META.index, 20)
+  assert.equal(sender.due(), [], 'the stale ack of 20 is ignored')
+  sender.onAck(META.index, 0)
+  assert.equal(sender.due().map((c) => c.offset), [0, 20], 'the follower lost everything: from 0')
+})
+
+test('a duplicate chunk 0 of the same stream changes nothing; a chunk of another stream past 0 resets the partial and asks for 0', async () => {
   const s = await served(replicaBytes('a', 'forward'), 30)
   const r = new SnapshotReceiver()
   const [c0, c1, c2] = [0, 1, 2].map((i): SnapshotChunk => ({ meta: META, offset: s.offsets[i]!, data: s.chunks[i]!, done: false, digest: s.digest }))
   r.accept('a', c0!)
   assert.is(r.accept('a', c1!).received, 60)
-  assert.is(r.accept('a', c0!).received, 30, 'restarted at chunk 0')
+  assert.is(r.accept('a', c0!).received, 60, 'a duplicate')
   assert.is(r.accept('b', c1!).received, 0, 'another sender: reset')
   assert.is(r.meta, null)
   r.accept('a', c0!)
   assert.is(r.accept('a', { ...c1!, digest: new Uint8Array(32) }).received, 0, 'another digest: reset')
   assert.is(r.accept('a', c2!).received, 0, 'nothing held to continue')
+})
+
+test('under loss, duplication and reordering of chunks and acks a transfer completes with the exact bytes in a bounded number of chunks', async () => {
+  const bytes = replicaBytes('a', 'forward')
+  await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 3, max: 64 }), fc.integer({ min: 1, max: 4 }), async (seed, chunkBytes, window) => {
+    const s = await served(bytes, chunkBytes)
+    const random = new SeededRandom(seed)
+    const sender = new SnapshotSender('f', s, window, 3)
+    const receiver = new SnapshotReceiver()
+    type Flight = { kind: 'chunk', chunk: SnapshotChunk } | { kind: 'ack', received: number }
+    const flights: Flight[] = []
+    let sent = 0
+    let installed: Uint8Array | null = null
+    const post = (f: Flight): void => {
+      if (random.next() < 0.2) return
+      flights.push(f)
+      if (random.next() < 0.3) flights.push(f)
+    }
+    for (let step = 0; step < 100_000 && installed === null; step++) {
+      for (const chunk of sender.due()) { sent++; post({ kind: 'chunk', chunk }) }
+      if (flights.length === 0 || random.next() < 0.05) { sender.tick(); continue }
+      const [f] = flights.splice(Math.floor(random.next() * flights.length), 1)
+      if (f!.kind === 'ack') { sender.onAck(META.index, f!.received); continue }
+      const a = receiver.accept('a', f!.chunk)
+      if (a.complete) installed = concat(receiver.chunks)
+      post({ kind: 'ack', received: a.received })
+    }
+    assert.ok(installed !== null, 'completed')
+    assert.equal(Array.from(installed), Array.from(bytes))
+    assert.ok(sent <= 40 * s.chunks.length + 100, `${sent} chunks for ${s.chunks.length}`)
+  }), { seed: 1207, numRuns: 150 })
 })
 
 test('a chunk frame from a sender that predates the digest decodes with an empty digest, and its stream installs unchecked', () => {
@@ -194,6 +261,65 @@ test('a chunk frame from a sender that predates the digest decodes with an empty
   const digest = Uint8Array.from({ length: 32 }, (_, i) => i)
   const out = encodeFrame({ kind: 'raft', version: WIRE_VERSION, clusterId: 'c', sender: 'a', messages: [message({ type: 'snapshot', from: 'a', to: 'f', term: 1, snapshot: { ...chunk, digest } })] })
   assert.equal(Array.from((decodeFrame(out) as RaftFrame).messages[0]!.snapshot!.digest), Array.from(digest))
+})
+
+/** A transport whose incoming messages pass through `alter` first. */
+function altering (inner: Transport, alter: (m: Message) => Message): Transport {
+  return {
+    get id () { return inner.id },
+    get status () { return inner.status },
+    open: async (handler, options) => { await inner.open((m) => { handler(alter(m)) }, options) },
+    send: (messages) => { inner.send(messages) },
+    close: async () => { await inner.close() },
+    stats: () => inner.stats()
+  }
+}
+
+/**
+ * n1 and n2 commit and snapshot while n3 is away; n3 then joins and the first snapshot chunk
+ * past byte 0 reaching it has one bit flipped. Returns n3 and the others' state.
+ */
+async function corruptedClusterTransfer (mutations: NodeMutations): Promise<{ n3: RaftNode, machine: RecordingMachine, leaderLog: RecordingMachine['log'], flipped: boolean }> {
+  const options = withMutations({ snapshotEntries: 5, snapshotKeepEntries: 0, snapshotChunkBytes: 64, snapshotWindowChunks: 2 }, mutations)
+  const cluster = new Cluster(['n1', 'n2', 'n3'], { node: options })
+  try {
+    await cluster.start('n1')
+    await cluster.start('n2')
+    for (let i = 0; i < 30; i++) await cluster.proposeWithRetry(`command-${i}`)
+    let flipped = false
+    const transport = altering(cluster.network.transport('n3'), (m) => {
+      const c = m.snapshot
+      if (flipped || c === null || c.offset === 0 || c.data.byteLength < 4) return m
+      flipped = true
+      const data = Uint8Array.from(c.data)
+      data[2] = data[2]! ^ 0x01
+      return { ...m, snapshot: { ...c, data } }
+    })
+    const { node, machine } = await cluster.start('n3', { node: { ...options, transport } })
+    const leader = await cluster.waitForLeader()
+    const commit = leader.status().commitIndex
+    await cluster.stepUntil(() => node.lifecycle !== 'open' || node.status().appliedIndex >= commit, { maxTicks: 2000, what: 'n3 to catch up or stop' })
+    const leaderLog = cluster.member(leader.id).machine.log
+    return { n3: node, machine, leaderLog, flipped }
+  } finally {
+    await cluster.close()
+  }
+}
+
+test('a RaftNode never restores a snapshot corrupted in flight: the digest catches it, the transfer is retried and the state matches the leader\'s', async () => {
+  const { n3, machine, leaderLog, flipped } = await corruptedClusterTransfer({})
+  assert.ok(flipped, 'a chunk was corrupted')
+  assert.is(n3.failure, null)
+  assert.is(n3.metrics().counters.snapshotDigestMismatches, 1)
+  assert.is(machine.restores, 1, 'only the intact stream was restored')
+  assert.equal(machine.log.slice(0, leaderLog.length), leaderLog)
+})
+
+test('with the old rule (snapshotResumeAcrossLeaders) the same corrupted chunk is restored: the node stops or diverges', async () => {
+  const { n3, machine, leaderLog, flipped } = await corruptedClusterTransfer({ snapshotResumeAcrossLeaders: true })
+  assert.ok(flipped)
+  assert.is(n3.metrics().counters.snapshotDigestMismatches, 0)
+  assert.ok(n3.failure !== null || JSON.stringify(machine.log.slice(0, leaderLog.length)) !== JSON.stringify(leaderLog), 'the corruption went unnoticed')
 })
 
 test.run()

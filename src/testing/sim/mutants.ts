@@ -8,7 +8,7 @@ import type { NodeMutations } from '../../node/test-hooks.js'
 import { runSimulation } from './simulator.js'
 import type { SimulationOptions, SimulationResult } from './simulator.js'
 
-export const MUTANTS = ['commitOldTerm', 'skipVotePersist', 'ackBeforeDurable', 'skipUpToDateCheck', 'staleReads', 'truncateSuffixOnAppend', 'forwardedProposalLeak'] as const
+export const MUTANTS = ['commitOldTerm', 'skipVotePersist', 'ackBeforeDurable', 'skipUpToDateCheck', 'staleReads', 'truncateSuffixOnAppend', 'forwardedProposalLeak', 'snapshotResumeAcrossLeaders'] as const
 export type MutantName = typeof MUTANTS[number]
 
 export const DEFAULT_MUTANT_MAX_SEEDS = 1000

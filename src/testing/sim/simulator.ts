@@ -48,6 +48,8 @@ import { kvSimWorkload } from './workload.js'
 import { drawSettle, oversizedCommand } from './settle-draws.js'
 import type { SettleDraws } from './settle-draws.js'
 import { SettleChecker } from './settle-checker.js'
+import { SnapshotDraws, SnapshotStormDetector } from './snapshot-draws.js'
+import type { SnapshotDrawSummary } from './snapshot-draws.js'
 import type { SimWorkload } from './workload.js'
 
 export const SIM_DEFAULTS = {
@@ -134,6 +136,13 @@ export interface SimulationOptions<Input = any, Output = any> {
   forwardProposals?: boolean
   /** Mix oversized proposals into client batches (only they may fail, RAFT_PROPOSAL_TOO_LARGE). @default drawn per seed */
   oversizedProposals?: boolean
+  /**
+   * Byte-different snapshots, per-node chunking, leader changes during transfers (see
+   * snapshot-draws.ts); each given flag overrides its draw. Per-node chunking never overrides
+   * a fixed snapshotChunkBytes or snapshotWindowChunks. @default each drawn in 70% of the seeds
+   *   (transferDisruption off when `faults` is given: a given schedule is the whole schedule)
+   */
+  snapshotDraws?: Partial<SnapshotDrawSummary>
   /** Deliberately broken behaviours (the mutation check). @default none */
   mutations?: NodeMutations
   /** Linearizability checker time budget; running out is a failure. @default 10000 */
@@ -239,6 +248,13 @@ function validate (o: SimulationOptions): void {
   for (const f of ['forwardProposals', 'oversizedProposals'] as const) {
     if (o[f] !== undefined) checkBool(o[f], C, f)
   }
+  if (o.snapshotDraws !== undefined) {
+    check(typeof o.snapshotDraws === 'object' && o.snapshotDraws !== null, C, 'snapshotDraws', 'an object', o.snapshotDraws)
+    for (const [k, v] of Object.entries(o.snapshotDraws)) {
+      check(['variedBytes', 'perNodeChunking', 'transferDisruption'].includes(k), C, `snapshotDraws.${k}`, 'a known draw (variedBytes, perNodeChunking, transferDisruption)', k)
+      check(v === undefined || typeof v === 'boolean', C, `snapshotDraws.${k}`, 'a boolean', v)
+    }
+  }
 }
 
 class Simulation<Input, Output> {
@@ -255,6 +271,8 @@ class Simulation<Input, Output> {
   readonly #maxMessageBytes: number
   readonly #snapshotOptions: { snapshotEntries?: number, snapshotKeepEntries: number, snapshotChunkBytes: number, snapshotWindowChunks: number }
   readonly #readMode: 'safe' | 'lease'
+  readonly #snapshotDraws: SnapshotDraws
+  readonly #snapshotStorms = new SnapshotStormDetector()
   readonly #electionMaxMs: number
   readonly #livenessMs: number
   readonly #clientTimeoutMs: number
@@ -303,6 +321,10 @@ class Simulation<Input, Output> {
       snapshotChunkBytes: options.snapshotChunkBytes ?? drawn.chunk,
       snapshotWindowChunks: options.snapshotWindowChunks ?? drawn.window
     }
+    const fixedChunking = options.snapshotChunkBytes !== undefined || options.snapshotWindowChunks !== undefined
+    // A given fault schedule is the whole fault schedule: transfer disruption (a fault) is then
+    // off unless asked for, while the non-fault draws (byte-different snapshots) still happen.
+    this.#snapshotDraws = new SnapshotDraws(options.seed, { ...(options.faults !== undefined ? { transferDisruption: false } : {}), ...options.snapshotDraws, ...(fixedChunking ? { perNodeChunking: false } : {}) })
     const lease = r.next() < SIM_DEFAULTS.leaseReadShare
     this.#readMode = options.readMode ?? (lease && options.faults === undefined ? 'lease' : 'safe')
     const ranges: FaultRanges = { ...DEFAULT_FAULT_RANGES, ...options.faultRanges }
@@ -349,6 +371,7 @@ class Simulation<Input, Output> {
     t.record(0, `start seed=${this.#o.seed} nodes=${this.#ids.join(',')} maxMessageBytes=${this.#maxMessageBytes} readMode=${this.#readMode} ` +
       `snapshotEntries=${so.snapshotEntries ?? 'default'} keep=${so.snapshotKeepEntries} chunkBytes=${so.snapshotChunkBytes} window=${so.snapshotWindowChunks} ` +
       `forward=${this.#settleDraws.forwardProposals} oversize=${this.#settleDraws.oversizeChance}`)
+    t.record(0, this.#snapshotDraws.describe())
     for (const f of this.#faults) t.record(0, `schedule @${f.at} ${describeFault(f, this.#ids)}`)
     for (const id of this.#ids) this.#restart(this.#members.get(id)!)
     for (const f of this.#faults) {
@@ -456,12 +479,19 @@ class Simulation<Input, Output> {
     const machine = this.#workload.createStateMachine()
     const storage = m.storage
     const transport = new ObservedTransport(this.#network.transport(id), {
-      sent: (msg) => { this.#checker.observeSend(id, msg, storage, coreOf(m.node)) },
-      delivered: (msg) => { this.#trace.record(this.#clock.now(), describeMessage(msg)) },
+      sent: (msg) => {
+        this.#checker.observeSend(id, msg, storage, coreOf(m.node))
+        const storm = this.#snapshotStorms.observe(msg)
+        if (storm !== null) { this.#livelocked = true; this.#failLiveness(storm) }
+      },
+      delivered: (msg) => {
+        this.#trace.record(this.#clock.now(), describeMessage(msg))
+        this.#maybeDisruptTransfer(msg)
+      },
       blocked: (msg) => this.#isolated.size > 0 && (this.#isolated.has(msg.from) || this.#isolated.has(msg.to))
     })
     const checker = this.#checker
-    const observedMachine: StateMachine = {
+    const observedMachine: StateMachine = this.#snapshotDraws.vary(id, m.incarnation, {
       apply (command, index) {
         checker.observeApply(id, index, command)
         const r = machine.apply(command, index)
@@ -474,7 +504,7 @@ class Simulation<Input, Output> {
       // state of every snapshot taken or installed at one index.
       ...(machine.snapshot === undefined ? {} : { snapshot: () => hashing(machine.snapshot!(), (h) => { m.snapshotHash = h }) }),
       ...(machine.restore === undefined ? {} : { restore: async (chunks: AsyncIterable<Uint8Array>) => { await machine.restore!(hashing(chunks, (h) => { m.restoreHash = h })) } })
-    }
+    })
     const node = new RaftNode(withMutations({
       id,
       voters: this.#ids,
@@ -491,7 +521,7 @@ class Simulation<Input, Output> {
       checkQuorum: this.#o.checkQuorum ?? RAFT_DEFAULTS.checkQuorum,
       maxMessageBytes: this.#maxMessageBytes,
       // A state machine that cannot snapshot runs with the node's default (no snapshots).
-      ...(machine.snapshot === undefined || machine.restore === undefined ? {} : this.#snapshotOptions),
+      ...(machine.snapshot === undefined || machine.restore === undefined ? {} : { ...this.#snapshotOptions, ...this.#snapshotDraws.chunking(id, m.incarnation, this.#snapshotOptions) }),
       readMode: this.#readMode,
       forwardProposals: this.#settleDraws.forwardProposals,
       ...(this.#settleDraws.maxProposalBytes === undefined ? {} : { maxProposalBytes: this.#settleDraws.maxProposalBytes }),
@@ -514,11 +544,13 @@ class Simulation<Input, Output> {
           case 'snapshot':
             this.#trace.record(now, `${e.node} snapshot at ${e.index ?? ''}`)
             this.#coverage.snapshotsTaken++
+            this.#snapshotDraws.noteSnapshot(id, e.index ?? 0)
             this.#checker.observeSnapshot(id, e.index ?? 0, m.snapshotHash, false)
             return
           case 'install':
             this.#trace.record(now, `${e.node} installed snapshot at ${e.index ?? ''}`)
             this.#coverage.snapshotsInstalled++
+            this.#snapshotDraws.noteSnapshot(id, e.index ?? 0)
             this.#checker.observeSnapshot(id, e.index ?? 0, m.restoreHash, true)
             this.#noteConfig(e.index ?? 0, coreOf(node)?.config)
         }
@@ -870,6 +902,22 @@ class Simulation<Input, Output> {
       this.#isolated.add(m.id)
       this.#later(isolateFor, () => { this.#isolated.delete(m.id) })
     }, delay)
+  }
+
+  /**
+   * A leader part-way through a snapshot transfer (the follower just received a chunk short of
+   * the last) is sometimes cut off at once (snapshot-draws.ts).
+   */
+  #maybeDisruptTransfer (msg: Message): void {
+    const m = this.#members.get(msg.from)
+    const core = coreOf(m?.node)
+    if (m === undefined || this.#healed || core === null || core.role !== 'leader' || this.#isolated.has(m.id)) return
+    const plan = this.#snapshotDraws.disruption(msg, core.config.voters, this.#electionMaxMs)
+    if (plan === null) return
+    const same = plan.sameIndex.length > 0 ? ` (${plan.sameIndex.join(',')} hold a snapshot of that index)` : ''
+    this.#trace.record(this.#clock.now(), `fault isolate ${m.id} for ${plan.isolateMs}ms during its snapshot transfer to ${msg.to}${same}`)
+    this.#isolated.add(m.id)
+    this.#later(plan.isolateMs, () => { this.#isolated.delete(m.id) })
   }
 
   /** Runs `fn` after `ms`, unless the fault phase has ended by then (healing undoes everything). */
