@@ -20,6 +20,7 @@ export class VirtualCluster {
   readonly network: MemoryNetwork
   readonly nodes = new Map<string, RaftNode>()
   readonly #machines = new Map<string, RecordingMachine>()
+  readonly storages = new Map<string, CrashStorage>()
 
   constructor (readonly ids: readonly string[], seed: number, readonly options: Partial<RaftNodeOptions> = {}) {
     this.random = new SeededRandom(seed)
@@ -30,10 +31,12 @@ export class VirtualCluster {
   node (id: string, extra: Partial<RaftNodeOptions> = {}): RaftNode {
     const machine = new RecordingMachine()
     this.#machines.set(id, machine)
+    const storage = new CrashStorage()
+    this.storages.set(id, storage)
     const node = new RaftNode({
       id,
       voters: [...this.ids],
-      storage: new CrashStorage(),
+      storage,
       transport: this.network.transport(id),
       stateMachine: machine,
       clock: this.clock,
