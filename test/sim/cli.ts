@@ -10,8 +10,9 @@
  *   --figure16 [--trials N]     election timing vs the Raft paper's Figure 16
  *   --nodes N                   fix the cluster size (default: 3 or 5 per seed)
  *
- * The seed-range and soak modes end with two lines,
+ * The seed-range and soak modes end with three lines,
  * `sim: coverage: snapshots taken in X seeds, installed in Y, membership changes in Z seeds, transfers in W, lease reads in L`
+ * `sim: settle: forwarding in F seeds, oversized proposals refused in O seeds`,
  * `sim: N seeds, V violations, L liveness failures, trace <hash>`, and exit non-zero on any
  * failure, printing each failing seed with a one-line replay command.
  */
@@ -57,6 +58,7 @@ async function runSeeds (seeds: Iterable<number>): Promise<number> {
   let liveness = 0
   const hashes: string[] = []
   const covered = { taken: 0, installed: 0, membership: 0, transfers: 0, lease: 0 }
+  const settle = { forwarding: 0, oversized: 0 }
   for (const seed of seeds) {
     const r = await runSimulation({ seed, ...nodesArg })
     count++
@@ -66,12 +68,15 @@ async function runSeeds (seeds: Iterable<number>): Promise<number> {
     if (c.membershipChanges > 0) covered.membership++
     if (c.transfers > 0) covered.transfers++
     if (c.readMode === 'lease') covered.lease++
+    if (c.forwardProposals) settle.forwarding++
+    if (c.oversizedRefused > 0) settle.oversized++
     hashes.push(r.traceHash)
     violations += r.violations.length + (r.linearizability === 'ok' || r.linearizability === 'skipped' ? 0 : 1)
     liveness += r.liveness.length
     if (!r.ok) reportFailure(r)
   }
   console.log(`sim: coverage: snapshots taken in ${covered.taken} seeds, installed in ${covered.installed}, membership changes in ${covered.membership} seeds, transfers in ${covered.transfers}, lease reads in ${covered.lease}`)
+  console.log(`sim: settle: forwarding in ${settle.forwarding} seeds, oversized proposals refused in ${settle.oversized} seeds`)
   console.log(`sim: ${count} seeds, ${violations} violations, ${liveness} liveness failures, trace ${combineHashes(hashes)}`)
   return violations + liveness
 }

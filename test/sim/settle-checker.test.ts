@@ -3,6 +3,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { SettleChecker } from '../../src/testing/sim/settle-checker.js'
 import { SETTLE_DRAW_DEFAULTS, drawSettle, oversizedCommand } from '../../src/testing/sim/settle-draws.js'
+import { runSimulation } from '../../src/testing/sim/simulator.js'
 
 function checker (): { c: SettleChecker, reports: string[], at: (ms: number) => void } {
   let now = 0
@@ -72,6 +73,15 @@ test('the draws are a function of the seed, both kinds occur, and a fixed option
   assert.is(drawSettle(seed, { forwardProposals: true }).oversizeChance, drawSettle(seed).oversizeChance)
   assert.is(drawSettle(seed, { oversizedProposals: false }).oversizeChance, 0)
   assert.is(oversizedCommand(10).byteLength, 11)
+})
+
+test('seeds with forwarding and oversized proposals forced on run clean, and the oversized ones are refused', async () => {
+  for (const seed of [1, 2, 3, 4]) {
+    const r = await runSimulation({ seed, forwardProposals: true, oversizedProposals: true })
+    assert.ok(r.ok, `seed ${seed}: ${JSON.stringify({ violations: r.violations, liveness: r.liveness, linearizability: r.linearizability })}`)
+    assert.ok(r.coverage.forwardProposals)
+    assert.ok(r.coverage.oversizedRefused > 0, `seed ${seed} refused ${r.coverage.oversizedRefused}`)
+  }
 })
 
 test.run()
