@@ -148,6 +148,12 @@ interface PendingRequest {
 
 function noop (): void {}
 
+/** Index of the last configuration entry in `entries`, or -1. */
+function lastConfigIndex (entries: readonly Entry[]): number {
+  for (let i = entries.length - 1; i >= 0; i--) if (entries[i]!.type === 'config') return entries[i]!.index
+  return -1
+}
+
 interface ApplyWaiter { readonly index: number, readonly resolve: (value: number) => void, readonly reject: (err: unknown) => void }
 
 export class RaftNode extends EventEmitter<RaftNodeEvents> {
@@ -212,6 +218,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   /** Term and vote as last written to storage (a commit-only change is not worth its own write). */
   #persistedTerm = 0
   #persistedVote: NodeId | null = null
+  #persistedCommit = 0
   #lastTracedTerm = -1
 
   constructor (options: RaftNodeOptions) {
@@ -301,6 +308,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       this.#snapshotIndex = stored.snapshot?.index ?? 0
       this.#persistedTerm = stored.hardState.term
       this.#persistedVote = stored.hardState.vote
+      this.#persistedCommit = stored.hardState.commit
       this.#applied = this.#core.log.applied
       if ((signal as AbortSignal | undefined)?.aborted === true) throw abortError(signal!)
       await transport.open((m) => { this.#receive(m) }, { signal })
@@ -633,15 +641,21 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       hardState = null
     }
     const hasLog = rd.entries.length > 0 || rd.truncateFrom !== 0
-    if (!hasLog && hardState !== null && hardState.term === this.#persistedTerm && hardState.vote === this.#persistedVote) {
+    // A configuration entry is acted on once applied (a removed node stops campaigning, a
+    // leader steps down), so a commit index covering it must be durable first: a crash would
+    // otherwise bring the node back under the older configuration, where removed nodes can
+    // still elect one of their own, a second leader of a term (simulator seeds found it).
+    const commitsConfig = lastConfigIndex(rd.committed) > this.#persistedCommit
+    if (!hasLog && !commitsConfig && hardState !== null && hardState.term === this.#persistedTerm && hardState.vote === this.#persistedVote) {
       // Only the commit index moved. Raft does not need it durable (a restarted node learns it
       // again), so it rides along with the next write instead of costing a write of its own.
       hardState = null
     }
+    if (commitsConfig && hardState === null) hardState = { term: this.#persistedTerm, vote: this.#persistedVote, commit: core.log.committed }
     let writing: Promise<void> | null = null
     const writeStarted = this.#clock.now()
     if (hardState !== null || hasLog) {
-      writing = storage.write({ hardState, truncateFrom: rd.truncateFrom === 0 ? undefined : rd.truncateFrom, entries: rd.entries }, { sync: this.#sync && rd.mustSync })
+      writing = storage.write({ hardState, truncateFrom: rd.truncateFrom === 0 ? undefined : rd.truncateFrom, entries: rd.entries }, { sync: this.#sync && (rd.mustSync || commitsConfig) })
       // Observed now so a failure while we apply is not an unhandled rejection; awaited below.
       writing.catch(() => {})
     }
@@ -653,6 +667,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       // The core hands out only entries that are committed AND already durable here, so they
       // are applied while this batch's write is in flight (as etcd-io/raft allows): a client's
       // answer does not wait for the next fsync.
+      if (commitsConfig) await writing
       const applyStarted = this.#clock.now()
       await this.#apply(rd.committed)
       this.#metrics.observe('applyMs', this.#clock.now() - applyStarted)
@@ -666,6 +681,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       if (hardState !== null) {
         this.#persistedTerm = hardState.term
         this.#persistedVote = hardState.vote
+        this.#persistedCommit = Math.max(this.#persistedCommit, hardState.commit)
       }
       this.#trace({ kind: 'persist', index: rd.entries.length > 0 ? rd.entries[rd.entries.length - 1]!.index : undefined, term: hardState?.term })
     }

@@ -6,6 +6,7 @@
  */
 import type { RaftNode, RaftNodeOptions } from '../../src/node/node.js'
 import type { MemoryNetwork } from '../../src/transport/memory.js'
+import type { CrashStorage } from '../../src/testing/crash-storage.js'
 import { Cluster } from '../harness/index.js'
 import type { RecordingMachine } from '../harness/index.js'
 
@@ -22,6 +23,9 @@ export class VirtualCluster {
   }
 
   get network (): MemoryNetwork { return this.cluster.network }
+
+  /** The disk of node `id` (a CrashStorage: tests read what is durable). */
+  storage (id: string): CrashStorage { return this.cluster.disk(id) as CrashStorage }
 
   /** The state machine of node `id`. */
   machine (id: string): RecordingMachine {

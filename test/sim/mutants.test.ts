@@ -16,7 +16,7 @@ const CAPS: ReadonlyArray<[MutantName, number]> = [
   ['skipUpToDateCheck', 10],
   ['staleReads', 5],
   ['truncateSuffixOnAppend', 10],
-  ['forwardedProposalLeak', 10],
+  ['forwardedProposalLeak', 15],
   ['snapshotResumeAcrossLeaders', 40]
 ]
 

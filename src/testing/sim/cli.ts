@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The simulator's command line (the package's `quorate-sim` bin; `npm run sim -- ...` here).
- * One mode per run; see SIM_CLI.usage. The seed-range and soak modes end with two lines,
+ * One mode per run; see SIM_CLI.usage. The seed-range and soak modes end with three lines,
  * `sim: coverage: snapshots taken in X seeds, installed in Y, membership changes in Z seeds, transfers in W, lease reads in L`
+ * `sim: settle: forwarding in F seeds, oversized proposals refused in O seeds`,
  * `sim: N seeds, V violations, L liveness failures, trace <hash>`, and exit 1 on any
  * failure, printing each failing seed with a one-line replay command. A usage error (an
  * unknown option such as `--sedes`, a malformed value such as `--seeds=abc`, two modes at
@@ -157,6 +158,7 @@ async function runSeeds (seeds: Iterable<number>, nodes: number | undefined): Pr
   let liveness = 0
   const hashes: string[] = []
   const covered = { taken: 0, installed: 0, membership: 0, transfers: 0, lease: 0 }
+  const settle = { forwarding: 0, oversized: 0 }
   for (const seed of seeds) {
     const r = await runSimulation({ seed, ...nodesOption(nodes) })
     count++
@@ -166,12 +168,15 @@ async function runSeeds (seeds: Iterable<number>, nodes: number | undefined): Pr
     if (c.membershipChanges > 0) covered.membership++
     if (c.transfers > 0) covered.transfers++
     if (c.readMode === 'lease') covered.lease++
+    if (c.forwardProposals) settle.forwarding++
+    if (c.oversizedRefused > 0) settle.oversized++
     hashes.push(r.traceHash)
     violations += r.violations.length + (r.linearizability === 'ok' || r.linearizability === 'skipped' ? 0 : 1)
     liveness += r.liveness.length
     if (!r.ok) reportFailure(r, nodes)
   }
   console.log(`sim: coverage: snapshots taken in ${covered.taken} seeds, installed in ${covered.installed}, membership changes in ${covered.membership} seeds, transfers in ${covered.transfers}, lease reads in ${covered.lease}`)
+  console.log(`sim: settle: forwarding in ${settle.forwarding} seeds, oversized proposals refused in ${settle.oversized} seeds`)
   console.log(`sim: ${count} seeds, ${violations} violations, ${liveness} liveness failures, trace ${combineHashes(hashes)}`)
   return violations + liveness
 }

@@ -39,6 +39,8 @@ const OVERSIZE_OUTCOMES = new Set(['RAFT_PROPOSAL_TOO_LARGE', 'NODE_NOT_OPEN', '
 export class SettleChecker {
   readonly #o: SettleCheckerOptions
   readonly #pending = new Set<Tracked>()
+  /** Oversized proposals refused with RAFT_PROPOSAL_TOO_LARGE (coverage). */
+  oversizedRefused = 0
 
   constructor (options: SettleCheckerOptions) {
     this.#o = options
@@ -70,6 +72,7 @@ export class SettleChecker {
 
   /** An oversized proposal settled: `code` null means it was accepted. */
   observeOversized (node: NodeId, code: string | null): void {
+    if (code === 'RAFT_PROPOSAL_TOO_LARGE') this.oversizedRefused++
     if (code === null || !OVERSIZE_OUTCOMES.has(code)) {
       this.#o.report('oversized-proposal', node, `an oversized proposal ${code === null ? 'was accepted' : `failed with ${code}`} instead of RAFT_PROPOSAL_TOO_LARGE`)
     }

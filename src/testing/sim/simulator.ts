@@ -187,6 +187,10 @@ export interface SimulationCoverage {
   readonly readMode: 'safe' | 'lease'
   /** Reads served successfully (through ReadIndex, or the lease in 'lease' mode). */
   readonly reads: number
+  /** Whether followers forwarded proposals (drawn, settle-draws.ts). */
+  readonly forwardProposals: boolean
+  /** Oversized proposals mixed into batches that were refused with RAFT_PROPOSAL_TOO_LARGE. */
+  readonly oversizedRefused: number
 }
 
 /** Runs one simulation. Never rejects for a finding: violations are in the result. */
@@ -423,7 +427,7 @@ class Simulation<Input, Output> {
       steps: this.#steps,
       virtualMs: this.#clock.now(),
       operations: { ...this.#counts },
-      coverage: { ...this.#coverage, membershipChanges: this.#configIndexes.size, readMode: this.#readMode },
+      coverage: { ...this.#coverage, membershipChanges: this.#configIndexes.size, readMode: this.#readMode, forwardProposals: this.#settleDraws.forwardProposals, oversizedRefused: this.#settle.oversizedRefused },
       history: history as ReadonlyArray<Operation<unknown, unknown>>,
       ok: violations.length === 0 && this.#liveness.length === 0 && linearizability === 'ok'
     }
