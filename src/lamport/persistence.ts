@@ -14,7 +14,7 @@
  */
 import type { AbstractLevel } from 'abstract-level'
 import { QuorateError } from '../errors.js'
-import { ByteReader, ByteWriter, concatBytes, keyToBytes } from '../util/bytes.js'
+import { ByteReader, ByteWriter, concatBytes, keyToBytes, readU64, writeU64 } from '../util/bytes.js'
 import { decodeStamp, encodeStamp, STAMP_BYTES, type Stamp } from './stamp.js'
 import type { TupleEntry, Rule } from './state.js'
 import { decodePattern, decodeTuple, type Pattern, type Tuple } from './tuple.js'
@@ -56,8 +56,7 @@ export const META_KEY = Uint8Array.of(PREFIX_META)
 export function logStorageKey (version: number): Uint8Array {
   const out = new Uint8Array(9)
   out[0] = PREFIX_LOG
-  new DataView(out.buffer).setUint32(1, Math.floor(version / 0x100000000))
-  new DataView(out.buffer).setUint32(5, version >>> 0)
+  writeU64(out, version, 1)
   return out
 }
 
@@ -132,8 +131,9 @@ export async function loadStore (db: Db): Promise<LoadedStore> {
   })
   await read(PREFIX_LOG, 'replay log', (k, v) => {
     if (k.length !== 8) throw new QuorateError('STORAGE_CORRUPT', 'log key length')
-    const view = new DataView(k.buffer, k.byteOffset, 8)
-    out.log.push({ version: view.getUint32(0) * 0x100000000 + view.getUint32(4), transaction: decodeTransaction(v) })
+    const version = readU64(k, 0)
+    if (version < 0) throw new QuorateError('STORAGE_CORRUPT', 'log version above 2^53')
+    out.log.push({ version, transaction: decodeTransaction(v) })
   })
   await read(PREFIX_RULE, 'rules', (k, v) => {
     const r = new ByteReader(v, 'STORAGE_CORRUPT')
