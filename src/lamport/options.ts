@@ -2,6 +2,7 @@
 import type { AbstractLevel } from 'abstract-level'
 import { QuorateError } from '../errors.js'
 import { LamportClock } from './clock.js'
+import type { TupleChange } from './subscription.js'
 
 /**
  * Cancellation records expire this many Lamport counters after the newest stamp the store
@@ -55,6 +56,13 @@ export interface TupleStoreOptions {
    * @default DEFAULT_MAX_QUEUED_CHANGES (10_000)
    */
   maxQueuedChanges?: number
+  /**
+   * Told when a `watch()` listener throws: the listener is removed (it runs in the middle of
+   * an update, which must go on) and the error arrives here as TUPLE_WATCHER_FAILED with the
+   * listener's error as cause and the change it was handling. Must not throw.
+   * @default a process warning (`process.emitWarning`), so the failure is never silent
+   */
+  onWatcherError?: (error: QuorateError, change: TupleChange) => void
 }
 
 export interface ResolvedTupleStoreOptions {
@@ -65,6 +73,11 @@ export interface ResolvedTupleStoreOptions {
   readonly replicas: readonly string[]
   readonly sync: boolean
   readonly maxQueuedChanges: number
+  readonly onWatcherError: (error: QuorateError, change: TupleChange) => void
+}
+
+function warnWatcherError (error: QuorateError): void {
+  process.emitWarning(error)
 }
 
 function fail (field: string, rule: string): never {
@@ -96,6 +109,7 @@ export function validateTupleStoreOptions (options: TupleStoreOptions): Resolved
     fail('replicas', 'must be an array of non-empty strings')
   }
   if (options.sync !== undefined && typeof options.sync !== 'boolean') fail('sync', 'must be a boolean')
+  if (options.onWatcherError !== undefined && typeof options.onWatcherError !== 'function') fail('onWatcherError', 'must be a function')
   return {
     clock: options.clock,
     db,
@@ -105,6 +119,7 @@ export function validateTupleStoreOptions (options: TupleStoreOptions): Resolved
     sync: options.sync ?? DEFAULT_SYNC,
     maxQueuedChanges: options.maxQueuedChanges === undefined
       ? DEFAULT_MAX_QUEUED_CHANGES
-      : positiveInteger(options.maxQueuedChanges, 'maxQueuedChanges')
+      : positiveInteger(options.maxQueuedChanges, 'maxQueuedChanges'),
+    onWatcherError: options.onWatcherError ?? warnWatcherError
   }
 }

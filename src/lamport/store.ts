@@ -415,7 +415,8 @@ export class TupleStore {
 
   /**
    * Calls `listener` synchronously for each visibility change of a tuple matching
-   * `pattern`. Returns the function that stops it. A listener that throws is removed.
+   * `pattern`. Returns the function that stops it. A listener that throws is removed and
+   * its error reported to the `onWatcherError` option (TUPLE_WATCHER_FAILED).
    * It runs in the middle of an update: read the store there, but write only later
    * (e.g. after `await`), or the nested write interleaves with the one in progress.
    */
@@ -455,8 +456,10 @@ export class TupleStore {
       if (!matches(w.pattern, tuple)) continue
       try {
         w.listener(change)
-      } catch {
+      } catch (err) {
+        // The update must go on for the other watchers; the failure is reported, not hidden.
         this.#watchers.delete(w)
+        this.#options.onWatcherError(new QuorateError('TUPLE_WATCHER_FAILED', `A watch() listener threw on a '${change.type}' change and was removed`, { cause: err }), change)
       }
     }
   }

@@ -35,7 +35,9 @@ export function decodeLeaseCommand (bytes: Uint8Array): LeaseCommand | null {
   let value: unknown
   try {
     value = JSON.parse(decoder.decode(bytes.subarray(TAG.length)))
-  } catch {
+  } catch (err) {
+    // Invalid UTF-8 (the fatal decoder's TypeError) or invalid JSON: not a lease command.
+    if (!(err instanceof SyntaxError) && !(err instanceof TypeError)) throw err
     return null
   }
   return isWellFormed(value) ? value : null

@@ -783,12 +783,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   }
 
   #maybeLeaveJoint (core: RaftCore): void {
-    if (this.#options.autoLeaveJoint === false || core.role !== 'leader' || core.config.votersOutgoing.length === 0) return
-    try {
-      core.proposeConfigChange({ operations: [], leaveJoint: true })
-    } catch {
-      // Not yet possible (the joint entry is not applied, or a leave is already in the log).
-    }
+    if (this.#options.autoLeaveJoint === false || core.config.votersOutgoing.length === 0) return
+    // Checked, not caught: until the joint entry is applied (or while a leave is already in
+    // the log) this runs on every loop pass, and a thrown error per pass would be waste.
+    // In a joint configuration with no change pending, leaving is always valid.
+    if (!core.canProposeConfigChange()) return
+    core.proposeConfigChange({ operations: [], leaveJoint: true })
   }
 
   // ---------------------------------------------------------------- snapshots
