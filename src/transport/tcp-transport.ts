@@ -276,6 +276,8 @@ class TcpTransport implements Transport {
     return this.#closing
   }
 
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+
   async #shutDown (): Promise<void> {
     if (this.#opening !== null) await this.#opening.catch(() => {})
     this.#status = 'closing'

@@ -40,7 +40,11 @@ export class Lifecycle {
     if (this.#status !== 'open') throw new QuorateError('NODE_CLOSED', `The ${this.#component} was closed while the operation was pending`)
   }
 
-  open (run: () => Promise<void>, signal?: AbortSignal): Promise<void> {
+  /**
+   * `started` runs right after the status becomes 'open', in the same turn, for work that
+   * checks the status (timers, a first processing pass); it is skipped when already open.
+   */
+  open (run: () => Promise<void>, signal?: AbortSignal, started?: () => void): Promise<void> {
     return this.#enqueue(async () => {
       if (this.#status === 'open') return
       if (signal?.aborted === true) throw abortError(signal)
@@ -52,6 +56,7 @@ export class Lifecycle {
         throw err
       }
       this.#status = 'open'
+      started?.()
     })
   }
 
