@@ -12,14 +12,27 @@ import { QuorateError, abortError } from '../errors.js'
 
 export type ComponentStatus = 'opening' | 'open' | 'closing' | 'closed'
 
+export interface LifecycleOptions {
+  /**
+   * For a one-shot component (a transport holding sockets it cannot reacquire): after the
+   * first open() or close(), a later open() rejects with this error instead of reopening.
+   * @default undefined (reopenable)
+   */
+  readonly once?: () => QuorateError
+}
+
 export class Lifecycle {
   #status: ComponentStatus = 'closed'
   #tail: Promise<void> = Promise.resolve()
   readonly #component: string
+  readonly #once: (() => QuorateError) | undefined
+  /** Whether open() or close() ran (matters only for a one-shot component). */
+  #used = false
 
   /** `component` names the owner in error messages ("The storage is not open"). */
-  constructor (component: string) {
+  constructor (component: string, options: LifecycleOptions = {}) {
     this.#component = component
+    this.#once = options.once
   }
 
   get status (): ComponentStatus { return this.#status }
@@ -47,7 +60,9 @@ export class Lifecycle {
   open (run: () => Promise<void>, signal?: AbortSignal, started?: () => void): Promise<void> {
     return this.#enqueue(async () => {
       if (this.#status === 'open') return
+      if (this.#once !== undefined && this.#used) throw this.#once()
       if (signal?.aborted === true) throw abortError(signal)
+      this.#used = true
       this.#status = 'opening'
       try {
         await run()
@@ -62,6 +77,7 @@ export class Lifecycle {
 
   close (run: () => Promise<void>): Promise<void> {
     return this.#enqueue(async () => {
+      this.#used = true
       if (this.#status === 'closed') return
       this.#status = 'closing'
       try {

@@ -5,6 +5,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Lifecycle } from '../../src/util/lifecycle.js'
+import { QuorateError, isQuorateError } from '../../src/errors.js'
 import { RaftNode } from '../../src/node/node.js'
 import { LevelStorage } from '../../src/storage/level-storage.js'
 import { CrashStorage } from '../../src/testing/crash-storage.js'
@@ -42,6 +43,21 @@ test('Lifecycle.open runs its started callback once, after the status is open, a
   await lc.open(async () => { seen.push(`run ${lc.status}`) }, undefined, () => { seen.push(`started ${lc.status}`) })
   await lc.open(async () => { seen.push('again') }, undefined, () => { seen.push('started again') })
   assert.equal(seen, ['run opening', 'started open'])
+})
+
+test('a one-shot Lifecycle refuses to open again after a close or a failed open', async () => {
+  const once = (): QuorateError => new QuorateError('TRANSPORT_CLOSED', 'gone')
+  const closed = new Lifecycle('thing', { once })
+  await closed.close(async () => {})
+  await closed.open(async () => {}).then(() => assert.unreachable('reopened'), (err: unknown) => { assert.ok(isQuorateError(err, 'TRANSPORT_CLOSED')) })
+  const failed = new Lifecycle('thing', { once })
+  await failed.open(async () => { throw new Error('listen failed') }).catch(() => {})
+  assert.is(failed.status, 'closed')
+  await failed.open(async () => {}).then(() => assert.unreachable('reopened'), (err: unknown) => { assert.ok(isQuorateError(err, 'TRANSPORT_CLOSED')) })
+  const open = new Lifecycle('thing', { once })
+  await open.open(async () => {})
+  await open.open(async () => { assert.unreachable('ran twice') })
+  assert.is(open.status, 'open', 'opening an open one-shot component is still idempotent')
 })
 
 test.run()
