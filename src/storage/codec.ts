@@ -130,7 +130,7 @@ export function decodeEntry (index: number, value: Uint8Array): Entry {
 function sealRecord (body: Buffer): Buffer {
   const value = Buffer.allocUnsafe(5 + body.byteLength)
   value[0] = FORMAT_VERSION
-  value.writeUInt32BE(crc32(body), 1)
+  writeU32(value, crc32(body), 1)
   body.copy(value, 5)
   return value
 }
@@ -139,7 +139,7 @@ function sealRecord (body: Buffer): Buffer {
 function openRecord (value: Uint8Array): Buffer | null {
   if (value.byteLength < 5 || value[0] !== FORMAT_VERSION) return null
   const body = Buffer.from(value.buffer, value.byteOffset + 5, value.byteLength - 5)
-  return (value as Buffer).readUInt32BE(1) === crc32(body) ? body : null
+  return readU32(value, 1) === crc32(body) ? body : null
 }
 
 /** hasVote(1) ‖ u64be term ‖ u64be commit ‖ vote utf8 */
@@ -174,8 +174,8 @@ export interface SnapshotPointer {
 export function encodeSnapshotPointer (pointer: SnapshotPointer): Buffer {
   const json = Buffer.from(JSON.stringify(pointer.meta), 'utf8')
   const body = Buffer.allocUnsafe(8 + json.byteLength)
-  body.writeUInt32BE(pointer.generation, 0)
-  body.writeUInt32BE(pointer.chunkCount, 4)
+  writeU32(body, pointer.generation, 0)
+  writeU32(body, pointer.chunkCount, 4)
   json.copy(body, 8)
   return sealRecord(body)
 }
@@ -190,7 +190,7 @@ export function decodeSnapshotPointer (value: Uint8Array): SnapshotPointer {
     throw corrupt('snapshot meta', { key: 'snapshotMeta' }, err)
   }
   if (!isSnapshotMeta(meta)) throw corrupt('snapshot meta', { key: 'snapshotMeta' })
-  return { generation: body.readUInt32BE(0), chunkCount: body.readUInt32BE(4), meta }
+  return { generation: readU32(body, 0), chunkCount: readU32(body, 4), meta }
 }
 
 function isNodeIdList (v: unknown): v is string[] {
@@ -210,15 +210,15 @@ function isSnapshotMeta (v: unknown): v is SnapshotMeta {
 export function snapshotChunkKey (generation: number, seq: number): Buffer {
   const key = Buffer.allocUnsafe(9)
   key[0] = SNAPSHOT_CHUNK_TAG
-  key.writeUInt32BE(generation, 1)
-  key.writeUInt32BE(seq, 5)
+  writeU32(key, generation, 1)
+  writeU32(key, seq, 5)
   return key
 }
 
 /** u32be crc(key ‖ data) ‖ data: the key is covered so a chunk cannot silently move. */
 export function encodeSnapshotChunk (key: Buffer, data: Uint8Array): Buffer {
   const value = Buffer.allocUnsafe(4 + data.byteLength)
-  value.writeUInt32BE(crc32(data, crc32(key)), 0)
+  writeU32(value, crc32(data, crc32(key)), 0)
   value.set(data, 4)
   return value
 }
@@ -226,7 +226,7 @@ export function encodeSnapshotChunk (key: Buffer, data: Uint8Array): Buffer {
 export function decodeSnapshotChunk (key: Buffer, value: Uint8Array): Uint8Array {
   if (value.byteLength < 4) throw corrupt('snapshot chunk', { key: key.toString('hex') })
   const data = value.subarray(4)
-  if ((value as Buffer).readUInt32BE(0) !== crc32(data, crc32(key))) {
+  if (readU32(value, 0) !== crc32(data, crc32(key))) {
     throw corrupt('snapshot chunk', { key: key.toString('hex') })
   }
   return data
