@@ -2,6 +2,8 @@
  * Command line of the demo (`npm start -- --help`).
  */
 import { resolve } from 'node:path'
+import type { CliParsed, CliSpec, CliValues } from '../src/util/cli.js'
+import { flagOption, intOption, parseCommandLine, runCommandLine, stringOption, usageError } from '../src/util/cli.js'
 
 export const DEFAULT_DEMO_NODES = 3
 export const DEFAULT_DEMO_DURATION_S = 12
@@ -21,7 +23,6 @@ export interface DemoOptions {
   readonly insecure: boolean
   /** Milliseconds per Raft tick (election timeout is 10 to 20 ticks). @default 50 */
   readonly tickMs: number
-  readonly help: boolean
 }
 
 export const USAGE = `quorate demo: a Raft key-value cluster that loses its leader and recovers.
@@ -37,6 +38,7 @@ Options:
   --insecure      plain TCP between node processes instead of mutual TLS
   --tick-ms MS    Raft tick length in ms (default ${DEFAULT_DEMO_TICK_MS}; elections take 10-20 ticks)
   --help          show this help
+  --version       print the version
 
 Each node is a separate OS process on 127.0.0.1 (dist/src/cluster/node-process.js) with its
 log in classic-level and mutual TLS between nodes (certificates made on the fly with openssl).
@@ -44,42 +46,41 @@ The demo writes unique keys, SIGKILLs the leader, watches a new one get elected,
 killed node, watches it catch up, checks every acknowledged write and that all replicas hold
 the same state, and prints a timeline. See docs/demo.md.`
 
-export class UsageError extends Error {}
-
-function integer (flag: string, raw: string | undefined, min: number): number {
-  const n = Number(raw)
-  if (raw === undefined || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag} needs an integer >= ${min} (got ${String(raw)})`)
-  return n
+export const DEMO_CLI: CliSpec = {
+  name: 'quorate demo',
+  usage: USAGE,
+  options: {
+    nodes: { type: 'string' },
+    duration: { type: 'string' },
+    'tick-ms': { type: 'string' },
+    dir: { type: 'string' },
+    'in-process': { type: 'boolean' },
+    insecure: { type: 'boolean' }
+  }
 }
 
-/** Parses argv (without node and script); throws UsageError for anything unknown or malformed. */
-export function parseDemoArgs (argv: readonly string[]): DemoOptions {
-  let nodes = DEFAULT_DEMO_NODES
-  let durationS = DEFAULT_DEMO_DURATION_S
-  let tickMs = DEFAULT_DEMO_TICK_MS
-  let dir: string | undefined
-  let inProcess = false
-  let insecure = false
-  let help = false
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i]!.startsWith('--') && argv[i]!.includes('=') ? argv[i]!.split(/=(.*)/s, 2) as [string, string] : [argv[i]!, undefined]
-    const value = (): string | undefined => inline ?? argv[++i]
-    switch (flag) {
-      case '--nodes': nodes = integer(flag, value(), 3); break
-      case '--duration': durationS = integer(flag, value(), MIN_DEMO_DURATION_S); break
-      case '--tick-ms': tickMs = integer(flag, value(), 5); break
-      case '--dir': {
-        const d = value()
-        if (d === undefined || d.length === 0) throw new UsageError('--dir needs a path')
-        dir = resolve(d)
-        break
-      }
-      case '--in-process': inProcess = true; break
-      case '--insecure': insecure = true; break
-      case '--help': case '-h': help = true; break
-      default: throw new UsageError(`unknown option ${JSON.stringify(flag)}`)
-    }
+function interpretDemoArgs (values: CliValues): DemoOptions {
+  const dir = stringOption(values, 'dir')
+  if (dir !== undefined && dir.length === 0) throw usageError(DEMO_CLI, '--dir needs a path')
+  const inProcess = flagOption(values, 'in-process')
+  const insecure = flagOption(values, 'insecure')
+  if (inProcess && insecure) throw usageError(DEMO_CLI, '--insecure applies to node processes; --in-process uses no TCP at all')
+  return {
+    nodes: intOption(DEMO_CLI, values, 'nodes', DEFAULT_DEMO_NODES, 3),
+    durationS: intOption(DEMO_CLI, values, 'duration', DEFAULT_DEMO_DURATION_S, MIN_DEMO_DURATION_S),
+    tickMs: intOption(DEMO_CLI, values, 'tick-ms', DEFAULT_DEMO_TICK_MS, 5),
+    dir: dir === undefined ? undefined : resolve(dir),
+    inProcess,
+    insecure
   }
-  if (inProcess && insecure) throw new UsageError('--insecure applies to node processes; --in-process uses no TCP at all')
-  return { nodes, durationS, dir, inProcess, insecure, tickMs, help }
+}
+
+/** Parses argv (without node and script) strictly (util/cli.ts); throws OPTIONS_INVALID with the usage. */
+export function parseDemoArgs (argv: readonly string[]): CliParsed<DemoOptions> {
+  return parseCommandLine(DEMO_CLI, argv, interpretDemoArgs)
+}
+
+/** Runs the demo's command line: --help, --version, exit 2 on a usage error. */
+export async function runDemoCommandLine (argv: readonly string[], run: (options: DemoOptions) => Promise<number>): Promise<void> {
+  await runCommandLine(DEMO_CLI, argv, interpretDemoArgs, run)
 }

@@ -8,7 +8,7 @@ import { InProcessCluster } from '../src/cluster/in-process.js'
 import { ProcessCluster } from '../src/cluster/launcher.js'
 import type { NodeReport } from '../src/cluster/protocol.js'
 import type { NodeId } from '../src/raft/types.js'
-import { USAGE, UsageError, parseDemoArgs } from './args.js'
+import { runDemoCommandLine } from './args.js'
 import type { DemoOptions } from './args.js'
 import { Display, RateMeter } from './display.js'
 import { Monitor } from './monitor.js'
@@ -153,20 +153,7 @@ async function run (options: DemoOptions, display: Display, interrupt: AbortSign
   }
 }
 
-async function main (): Promise<void> {
-  let options: DemoOptions
-  try {
-    options = parseDemoArgs(process.argv.slice(2))
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err
-    process.stderr.write(`${err.message}\n\n${USAGE}\n`)
-    process.exitCode = 2
-    return
-  }
-  if (options.help) {
-    process.stdout.write(`${USAGE}\n`)
-    return
-  }
+async function main (options: DemoOptions): Promise<number> {
   const display = new Display(process.stdout, performance.now())
   const interrupt = new AbortController()
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -177,16 +164,15 @@ async function main (): Promise<void> {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  let code: number
   try {
-    process.exitCode = await run(options, display, interrupt.signal)
+    code = await run(options, display, interrupt.signal)
   } catch (err) {
     if (!interrupt.signal.aborted) throw err
-    process.exitCode = 130
+    code = 130
   }
   display.printTimeline()
+  return code
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`demo failed: ${(err as Error)?.stack ?? String(err)}\n`)
-  process.exit(1)
-})
+await runDemoCommandLine(process.argv.slice(2), main)

@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   TUPLE_HORIZON_EXCEEDED: 'The replica last synced before the cancellation horizon; resync from a full snapshot.',
   TUPLE_SUBSCRIPTION_OVERFLOW: 'A tuple subscriber fell more than maxQueuedChanges behind; its iterator ended with this error.',
   TUPLE_UNKNOWN_REPLICA: 'A replica id or node number is not one the tuple store tracks (options replicas or mirrors).',
+  TUPLE_WATCHER_FAILED: 'A TupleStore watch() listener threw; it was removed and the error (as cause) reported to onWatcherError.',
   LEASE_FENCED: 'A command carried a fencing token older than one already seen.',
   LEASE_HELD: 'The lease is held by another holder and has not expired.',
   LEASE_NOT_HOLDER: 'The caller does not hold the lease it tried to renew or release.',

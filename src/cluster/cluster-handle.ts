@@ -19,4 +19,6 @@ export interface ClusterHandle {
   isRunning (id: NodeId): boolean
   /** Stops every node and removes `dir` if the cluster created it. Idempotent. */
   close (): Promise<void>
+  /** close(), for `await using cluster = ...`. */
+  [Symbol.asyncDispose] (): Promise<void>
 }

@@ -112,4 +112,6 @@ export class InProcessCluster implements ClusterHandle {
     })()
     await this.#closing
   }
+
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
 }

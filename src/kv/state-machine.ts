@@ -10,10 +10,11 @@
  * key order the key and the value (u32 byte length + UTF-8 each), split into chunks of about
  * `snapshotChunkBytes`.
  */
-import { QuorateError } from '../errors.js'
+import { QuorateError, isQuorateError } from '../errors.js'
 import type { StateMachine } from '../node/state-machine.js'
 import { checkInt } from '../util/validate.js'
-import { ByteReader, ByteWriter, decodeKvCommand } from './command.js'
+import { decodeKvCommand } from './command.js'
+import { ByteReader, ByteWriter } from '../util/bytes.js'
 import { kvTransition } from './semantics.js'
 import type { KvInput, KvOutput } from './semantics.js'
 
@@ -105,8 +106,8 @@ async function * encodeSnapshot (entries: Array<[string, string]>, appliedIndex:
   w.f64(appliedIndex)
   w.u32(entries.length)
   for (const [key, value] of entries) {
-    w.string(key)
-    w.string(value)
+    w.utf8(key)
+    w.utf8(value)
     if (w.length >= chunkBytes) yield w.take()
   }
   if (w.length > 0) yield w.take()
@@ -116,21 +117,22 @@ function decodeSnapshot (bytes: Uint8Array): { data: Map<string, string>, applie
   const corrupt = (message: string, cause?: unknown): QuorateError =>
     new QuorateError('STORAGE_CORRUPT', `KvStateMachine snapshot: ${message}`, cause === undefined ? {} : { cause })
   try {
-    const r = new ByteReader(bytes)
+    // Truncation and bad UTF-8 surface as WIRE_MALFORMED, reworded below.
+    const r = new ByteReader(bytes, 'WIRE_MALFORMED')
     if (r.u32() !== MAGIC) throw corrupt('bad magic')
     const appliedIndex = r.f64()
     if (!Number.isSafeInteger(appliedIndex) || appliedIndex < 0) throw corrupt(`bad applied index ${appliedIndex}`)
     const count = r.u32()
     const data = new Map<string, string>()
     for (let i = 0; i < count; i++) {
-      const key = r.string()
+      const key = r.utf8()
       if (data.has(key)) throw corrupt(`duplicate key ${JSON.stringify(key)}`)
-      data.set(key, r.string())
+      data.set(key, r.utf8())
     }
     if (r.remaining !== 0) throw corrupt(`${r.remaining} trailing bytes`)
     return { data, appliedIndex }
   } catch (err) {
-    if (err instanceof QuorateError) throw err
-    throw corrupt((err as Error).message, err)
+    if (!isQuorateError(err, 'WIRE_MALFORMED')) throw err
+    throw corrupt(err.message, err)
   }
 }

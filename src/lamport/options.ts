@@ -3,6 +3,7 @@ import type { AbstractLevel } from 'abstract-level'
 import { QuorateError } from '../errors.js'
 import { LamportClock } from './clock.js'
 import { systemClock, type Clock } from '../util/clock.js'
+import type { TupleChange } from './subscription.js'
 
 /**
  * Cancellation records expire this many Lamport counters after the newest stamp the store
@@ -102,6 +103,13 @@ export interface TupleStoreOptions {
    * @default DEFAULT_MAX_QUEUED_CHANGES (10_000)
    */
   maxQueuedChanges?: number
+  /**
+   * Told when a `watch()` listener throws: the listener is removed (it runs in the middle of
+   * an update, which must go on) and the error arrives here as TUPLE_WATCHER_FAILED with the
+   * listener's error as cause and the change it was handling. Must not throw.
+   * @default a process warning (`process.emitWarning`), so the failure is never silent
+   */
+  onWatcherError?: (error: QuorateError, change: TupleChange) => void
 }
 
 export interface ResolvedTupleStoreOptions {
@@ -116,6 +124,11 @@ export interface ResolvedTupleStoreOptions {
   readonly mutations: TupleMutations
   readonly sync: boolean
   readonly maxQueuedChanges: number
+  readonly onWatcherError: (error: QuorateError, change: TupleChange) => void
+}
+
+function warnWatcherError (error: QuorateError): void {
+  process.emitWarning(error)
 }
 
 function fail (field: string, rule: string): never {
@@ -127,7 +140,7 @@ function positiveInteger (value: unknown, field: string): number {
   return value as number
 }
 
-const KNOWN_KEYS = new Set(['clock', 'db', 'horizon', 'indexes', 'replicas', 'mirrors', 'retentionMs', 'time', 'mutations', 'sync', 'maxQueuedChanges'])
+const KNOWN_KEYS = new Set(['clock', 'db', 'horizon', 'indexes', 'replicas', 'mirrors', 'retentionMs', 'time', 'mutations', 'sync', 'maxQueuedChanges', 'onWatcherError'])
 
 export function validateTupleStoreOptions (options: TupleStoreOptions): ResolvedTupleStoreOptions {
   if (typeof options !== 'object' || options === null) throw new QuorateError('OPTIONS_INVALID', 'TupleStore options must be an object')
@@ -160,6 +173,7 @@ export function validateTupleStoreOptions (options: TupleStoreOptions): Resolved
   if (typeof time !== 'object' || time === null || typeof time.now !== 'function') fail('time', 'must be a Clock')
   const mutations = options.mutations ?? {}
   if (typeof mutations !== 'object' || mutations === null) fail('mutations', 'must be an object')
+  if (options.onWatcherError !== undefined && typeof options.onWatcherError !== 'function') fail('onWatcherError', 'must be a function')
   return {
     clock: options.clock,
     db,
@@ -173,6 +187,7 @@ export function validateTupleStoreOptions (options: TupleStoreOptions): Resolved
     sync: options.sync ?? DEFAULT_SYNC,
     maxQueuedChanges: options.maxQueuedChanges === undefined
       ? DEFAULT_MAX_QUEUED_CHANGES
-      : positiveInteger(options.maxQueuedChanges, 'maxQueuedChanges')
+      : positiveInteger(options.maxQueuedChanges, 'maxQueuedChanges'),
+    onWatcherError: options.onWatcherError ?? warnWatcherError
   }
 }

@@ -17,7 +17,7 @@
  */
 import type { AbstractLevel } from 'abstract-level'
 import { QuorateError } from '../errors.js'
-import { ByteReader, ByteWriter, concatBytes, keyToBytes } from '../util/bytes.js'
+import { ByteReader, ByteWriter, concatBytes, keyToBytes, readU64, writeU64 } from '../util/bytes.js'
 import { decodeStamp, encodeStamp, STAMP_BYTES, type Stamp } from './stamp.js'
 import type { TupleEntry, Rule } from './state.js'
 import { decodePattern, decodeTuple, type Pattern, type Tuple } from './tuple.js'

@@ -5,7 +5,7 @@
  * and "cancel everything stamped before" well defined cluster-wide.
  */
 import { QuorateError } from '../errors.js'
-import { ByteReader, ByteWriter } from '../util/bytes.js'
+import { ByteReader, ByteWriter, readU32, readU64, writeU32, writeU64 } from '../util/bytes.js'
 
 export interface Stamp {
   /** Lamport counter: a non-negative safe integer. */
@@ -44,10 +44,8 @@ export function maxStamp (a: Stamp | null, b: Stamp | null): Stamp | null {
  * uint32. Bytewise order of encodings equals stamp order, so stamps work as storage keys.
  */
 export function encodeStamp (stamp: Stamp, out = new Uint8Array(STAMP_BYTES), offset = 0): Uint8Array {
-  const view = new DataView(out.buffer, out.byteOffset + offset, STAMP_BYTES)
-  view.setUint32(0, Math.floor(stamp.counter / 0x100000000))
-  view.setUint32(4, stamp.counter >>> 0)
-  view.setUint32(8, stamp.node)
+  writeU64(out, stamp.counter, offset)
+  writeU32(out, stamp.node, offset + 8)
   return out
 }
 
@@ -55,10 +53,9 @@ export function decodeStamp (bytes: Uint8Array, offset = 0): Stamp {
   if (bytes.length - offset < STAMP_BYTES) {
     throw new QuorateError('STORAGE_CORRUPT', `A stamp needs ${STAMP_BYTES} bytes, got ${bytes.length - offset}`)
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, STAMP_BYTES)
-  const counter = view.getUint32(0) * 0x100000000 + view.getUint32(4)
-  if (!Number.isSafeInteger(counter)) throw new QuorateError('STORAGE_CORRUPT', 'Stamp counter above 2^53')
-  return { counter, node: view.getUint32(8) }
+  const counter = readU64(bytes, offset)
+  if (counter < 0) throw new QuorateError('STORAGE_CORRUPT', 'Stamp counter above 2^53')
+  return { counter, node: readU32(bytes, offset + 8) }
 }
 
 /** Compact wire form: varint counter then varint node (2 bytes for small clusters and counters). */

@@ -17,6 +17,7 @@
  */
 import { QuorateError, throwIfAborted } from '../errors.js'
 import type { ComponentStatus } from '../util/lifecycle.js'
+import { Lifecycle } from '../util/lifecycle.js'
 import type { LamportClock } from './clock.js'
 import type { Delta, TupleSnapshot } from './delta.js'
 import { validateDelta } from './delta.js'
@@ -67,8 +68,7 @@ export class TupleStore {
   readonly #options: ResolvedTupleStoreOptions
   readonly #clock: LamportClock
   readonly #state: TupleState
-  #status: ComponentStatus = 'closed'
-  #lifecycle: Promise<void> = Promise.resolve()
+  readonly #lifecycle = new Lifecycle('tuple store')
   #writes: Promise<void> = Promise.resolve()
   #failure: QuorateError | null = null
   readonly #watchers = new Set<Watcher>()
@@ -97,7 +97,7 @@ export class TupleStore {
     this.#state.onVisibility((tuple, visible, stamp) => { this.#dispatch(tuple, visible, stamp) })
   }
 
-  get status (): ComponentStatus { return this.#status }
+  get status (): ComponentStatus { return this.#lifecycle.status }
   /** This replica's node number (its clock's). */
   get node (): number { return this.#clock.node }
   get clock (): LamportClock { return this.#clock }
@@ -133,29 +133,16 @@ export class TupleStore {
    */
   async open (options: { signal?: AbortSignal } = {}): Promise<void> {
     throwIfAborted(options.signal)
-    await this.#lifecycleStep(async () => { if (this.#status !== 'open') await this.#doOpen() })
-  }
-
-  async #lifecycleStep (step: () => Promise<void>): Promise<void> {
-    const run = this.#lifecycle.then(step)
-    this.#lifecycle = run.catch(() => {})
-    await run
+    await this.#lifecycle.open(async () => { await this.#doOpen() }, options.signal)
   }
 
   async #doOpen (): Promise<void> {
-    this.#status = 'opening'
-    try {
-      const db = this.#options.db
-      if (db !== undefined) {
-        if (db.status !== 'open') await db.open()
-        await this.#load()
-      }
-      this.#failure = null
-      this.#status = 'open'
-    } catch (err) {
-      this.#status = 'closed'
-      throw err
+    const db = this.#options.db
+    if (db !== undefined) {
+      if (db.status !== 'open') await db.open()
+      await this.#load()
     }
+    this.#failure = null
   }
 
   async #load (): Promise<void> {
@@ -187,19 +174,19 @@ export class TupleStore {
 
   /** Waits for pending writes, ends subscriptions. Never closes the database. Idempotent. */
   async close (): Promise<void> {
-    await this.#lifecycleStep(async () => {
-      if (this.#status !== 'open') return
-      this.#status = 'closing'
+    await this.#lifecycle.close(async () => {
       for (const s of this.#streams) s.end()
       this.#streams.clear()
+      // A failed write already put the store in #failure; closing only waits for it to settle.
       await this.#writes.catch(() => {})
-      this.#status = 'closed'
     })
   }
 
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+
   #checkOpen (): void {
     if (this.#failure !== null) throw new QuorateError('NODE_FAILED', 'The tuple store stopped after a failed write', { cause: this.#failure })
-    if (this.#status !== 'open') throw new QuorateError('NODE_NOT_OPEN', 'The tuple store is not open')
+    this.#lifecycle.assertOpen()
   }
 
   // ---- local writes ------------------------------------------------------------------
@@ -651,7 +638,8 @@ export class TupleStore {
 
   /**
    * Calls `listener` synchronously for each visibility change of a tuple matching
-   * `pattern`. Returns the function that stops it. A listener that throws is removed.
+   * `pattern`. Returns the function that stops it. A listener that throws is removed and
+   * its error reported to the `onWatcherError` option (TUPLE_WATCHER_FAILED).
    * It runs in the middle of an update: read the store there, but write only later
    * (e.g. after `await`), or the nested write interleaves with the one in progress.
    */
@@ -691,8 +679,10 @@ export class TupleStore {
       if (!matches(w.pattern, tuple)) continue
       try {
         w.listener(change)
-      } catch {
+      } catch (err) {
+        // The update must go on for the other watchers; the failure is reported, not hidden.
         this.#watchers.delete(w)
+        this.#options.onWatcherError(new QuorateError('TUPLE_WATCHER_FAILED', `A watch() listener threw on a '${change.type}' change and was removed`, { cause: err }), change)
       }
     }
   }

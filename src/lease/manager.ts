@@ -145,6 +145,8 @@ export class LeaseManager {
     for (const holder of [...this.#holders]) holder.abandon(reason)
   }
 
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+
   async #propose (command: LeaseCommand, signal: AbortSignal | undefined): Promise<LeaseOutcome> {
     const result = await this.#options.node.propose(encodeLeaseCommand(command), { signal })
     if (typeof result !== 'object' || result === null || typeof (result as LeaseOutcome).ok !== 'boolean') {

@@ -40,6 +40,7 @@ import { QuorateError, abortError, isQuorateError } from '../errors.js'
 import { check, checkBool, checkFunction, checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
 import { PendingProposals } from './pending.js'
 import { abortable, signalOption } from '../util/abort.js'
+import { Lifecycle } from '../util/lifecycle.js'
 import { NodeMetrics } from './metrics.js'
 import type { MetricsSink, MetricsSnapshot } from './metrics.js'
 
@@ -172,10 +173,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   }
 
   #core: RaftCore | null = null
-  #status: ComponentStatus = 'closed'
+  /** The one open/close state machine (util/lifecycle.ts); `#status` reads it. */
+  readonly #lifecycle = new Lifecycle('node')
   #failure: QuorateError | null = null
-  #opening: Promise<void> | null = null
-  #closing: Promise<void> | null = null
 
   #tickTimer: Timer | null = null
   #processScheduled = false
@@ -271,6 +271,15 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   /** Lifecycle: 'opening' | 'open' | 'closing' | 'closed'. */
   get lifecycle (): ComponentStatus { return this.#status }
 
+  /**
+   * A failed node is closing from the moment it fails (fail-stop: nothing may be written or
+   * sent after), although its queued close() step starts a microtask later.
+   */
+  get #status (): ComponentStatus {
+    const status = this.#lifecycle.status
+    return status === 'open' && this.#failure !== null ? 'closing' : status
+  }
+
   /** The fatal error that stopped this node, if any. */
   get failure (): QuorateError | null { return this.#failure }
 
@@ -281,12 +290,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     const signal = signalOption(options, 'RaftNode.open')
     if (this.#status === 'open') return
     if (this.#failure !== null) throw this.#failure
-    if (this.#closing !== null) await this.#closing
-    if (this.#opening === null) {
-      this.#status = 'opening'
-      this.#opening = this.#doOpen(signal).finally(() => { this.#opening = null })
-    }
-    return await this.#opening
+    await this.#lifecycle.open(async () => { await this.#doOpen(signal) }, signal, () => {
+      this.#armTick()
+      this.#schedule()
+    })
   }
 
   async #doOpen (signal: AbortSignal | undefined): Promise<void> {
@@ -313,35 +320,24 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       if ((signal as AbortSignal | undefined)?.aborted === true) throw abortError(signal!)
       await transport.open((m) => { this.#receive(m) }, { signal })
     } catch (err) {
-      this.#status = 'closed'
       this.#core = null
       await Promise.allSettled([transport.close(), storage.close()])
       throw isQuorateError(err) ? err : new QuorateError('STORAGE_READ_FAILED', `node ${this.id} could not open: ${(err as Error)?.message}`, { cause: err })
     }
-    this.#status = 'open'
-    this.#armTick()
-    this.#schedule()
   }
 
   /** Stops ticking, fails pending requests with NODE_CLOSED, closes transport and storage. Idempotent. */
   async close (): Promise<void> {
-    if (this.#opening !== null) await this.#opening.catch(() => {})
-    if (this.#status === 'closed' && this.#closing === null) return
-    if (this.#closing === null) {
-      this.#closing = this.#doClose(new QuorateError('NODE_CLOSED', `node ${this.id} closed`)).finally(() => { this.#closing = null })
-    }
-    return await this.#closing
+    await this.#lifecycle.close(async () => { await this.#doClose(new QuorateError('NODE_CLOSED', `node ${this.id} closed`)) })
   }
 
   async #doClose (reason: QuorateError): Promise<void> {
-    this.#status = 'closing'
     if (this.#tickTimer !== null) this.#clock.clearTimeout(this.#tickTimer)
     this.#tickTimer = null
     await this.#processing?.catch(() => {})
     this.#rejectAll(reason)
     await Promise.allSettled([this.#options.transport.close(), this.#options.storage.close()])
     this.#core = null
-    this.#status = 'closed'
   }
 
   async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
@@ -355,10 +351,11 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   #fail (err: unknown, what: string): void {
     if (this.#failure !== null) return
     const message = err instanceof Error ? err.message : String(err)
-    this.#failure = new QuorateError('NODE_FAILED', `node ${this.id} stopped: ${what}: ${message}`, { cause: err })
-    void this.#doClose(this.#failure)
+    const failure = new QuorateError('NODE_FAILED', `node ${this.id} stopped: ${what}: ${message}`, { cause: err })
+    this.#failure = failure
+    void this.#lifecycle.close(async () => { await this.#doClose(failure) })
     this.#trace({ kind: 'failed' })
-    this.emit('failed', this.#failure)
+    this.emit('failed', failure)
   }
 
   #rejectAll (reason: QuorateError): void {
@@ -861,12 +858,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   }
 
   #maybeLeaveJoint (core: RaftCore): void {
-    if (this.#options.autoLeaveJoint === false || core.role !== 'leader' || core.config.votersOutgoing.length === 0) return
-    try {
-      core.proposeConfigChange({ operations: [], leaveJoint: true })
-    } catch {
-      // Not yet possible (the joint entry is not applied, or a leave is already in the log).
-    }
+    if (this.#options.autoLeaveJoint === false || core.config.votersOutgoing.length === 0) return
+    // Checked, not caught: until the joint entry is applied (or while a leave is already in
+    // the log) this runs on every loop pass, and a thrown error per pass would be waste.
+    // In a joint configuration with no change pending, leaving is always valid.
+    if (!core.canProposeConfigChange()) return
+    core.proposeConfigChange({ operations: [], leaveJoint: true })
   }
 
   // ---------------------------------------------------------------- snapshots

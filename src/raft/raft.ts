@@ -915,6 +915,25 @@ export class RaftCore {
 
   // ---------------------------------------------------------------- membership (thesis §4)
 
+  /** Whether proposeConfigChange would get past its state checks now (the change itself aside). */
+  canProposeConfigChange (): boolean {
+    return this.#configChangeBlocked() === null
+  }
+
+  /** Why a configuration change cannot be proposed now, or null if it can. */
+  #configChangeBlocked (): QuorateError | null {
+    if (this.#role !== 'leader') {
+      return new QuorateError('RAFT_NOT_LEADER', `node ${this.id} is not the leader`, { details: { leader: this.#leader } })
+    }
+    if (this.#pendingConfIndex > this.#appliedConfirmed) {
+      return new QuorateError('RAFT_CONFIG_PENDING', `a configuration change at index ${this.#pendingConfIndex} is not applied yet`)
+    }
+    if (this.log.term(this.log.committed) !== this.#term) {
+      return new QuorateError('RAFT_CONFIG_PENDING', 'the leader has not yet committed an entry of its term')
+    }
+    return null
+  }
+
   /**
    * Proposes a configuration change (leader only). Throws RAFT_CONFIG_PENDING while another
    * change is unapplied or before the leader committed an entry of its term (thesis §4.1 bug
@@ -923,15 +942,8 @@ export class RaftCore {
    */
   proposeConfigChange (change: ConfigChange): ProposalPosition {
     checkConfigChangeShape(change)
-    if (this.#role !== 'leader') {
-      throw new QuorateError('RAFT_NOT_LEADER', `node ${this.id} is not the leader`, { details: { leader: this.#leader } })
-    }
-    if (this.#pendingConfIndex > this.#appliedConfirmed) {
-      throw new QuorateError('RAFT_CONFIG_PENDING', `a configuration change at index ${this.#pendingConfIndex} is not applied yet`)
-    }
-    if (this.log.term(this.log.committed) !== this.#term) {
-      throw new QuorateError('RAFT_CONFIG_PENDING', 'the leader has not yet committed an entry of its term')
-    }
+    const blocked = this.#configChangeBlocked()
+    if (blocked !== null) throw blocked
     applyConfigChange(this.config, change) // validates; throws RAFT_CONFIG_INVALID
     const pos = this.propose([encodeConfigChange(change)], 'config')
     this.#pendingConfIndex = pos.index
@@ -947,9 +959,11 @@ export class RaftCore {
     let next: ClusterConfig
     try {
       next = applyConfigChange(this.config, change)
-    } catch {
+    } catch (err) {
       // A change validated by the proposer can still be moot here (e.g. proposed twice across a
       // leader change); every node reaches the same verdict, so ignoring it keeps them agreed.
+      // Anything but that verdict is a bug and must not be mistaken for it.
+      if (!isQuorateError(err, 'RAFT_CONFIG_INVALID')) throw err
       return this.config
     }
     this.#voters = [...next.voters]

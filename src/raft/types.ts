@@ -15,7 +15,13 @@ export type NodeId = string
  *   entries of earlier terms commit by counting replicas of a current-term entry.
  * - `config`: a cluster configuration change (data is an encoded `ConfigChange`).
  */
-export type EntryType = 'command' | 'noop' | 'config'
+/**
+ * The one list of entry kinds. Its order is a format: an entry kind's position is its code
+ * in the storage encoding (storage/codec.ts) and its enum value on the wire (the .proto),
+ * so a new kind is appended, never inserted.
+ */
+export const ENTRY_TYPES = ['command', 'noop', 'config'] as const
+export type EntryType = typeof ENTRY_TYPES[number]
 
 export interface Entry {
   readonly term: number

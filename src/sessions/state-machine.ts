@@ -20,7 +20,7 @@
 import { QuorateError } from '../errors.js'
 import type { StateMachine } from '../node/state-machine.js'
 import { check, checkInt } from '../util/validate.js'
-import { ByteReader, ByteWriter } from '../util/bytes.js'
+import { ByteReader, ByteWriter, readU32, readU64, writeU32, writeU64 } from '../util/bytes.js'
 import {
   KIND_CLOSE, KIND_COMMAND, KIND_REGISTER, decodeEnvelope, jsonResultCodec, readPositive
 } from './codec.js'
@@ -221,10 +221,8 @@ export class SessionStateMachine<Result = unknown> implements StateMachine<Resul
   snapshot (): AsyncIterable<Uint8Array> {
     const table = this.#encodeTable()
     const head = new Uint8Array(SNAPSHOT_HEADER_BYTES)
-    const view = new DataView(head.buffer)
-    view.setUint32(0, SNAPSHOT_MAGIC)
-    view.setUint32(4, Math.floor(table.length / 2 ** 32))
-    view.setUint32(8, table.length >>> 0)
+    writeU32(head, SNAPSHOT_MAGIC, 0)
+    writeU64(head, table.length, 4)
     const innerStream = this.inner.snapshot?.()
     return (async function * () {
       yield head
@@ -260,10 +258,9 @@ export class SessionStateMachine<Result = unknown> implements StateMachine<Resul
     const it = chunks[Symbol.asyncIterator]()
     const reader = new PrefixReader(it)
     const head = await reader.take(SNAPSHOT_HEADER_BYTES)
-    const view = new DataView(head.buffer, head.byteOffset, head.byteLength)
-    if (view.getUint32(0) !== SNAPSHOT_MAGIC) throw new QuorateError('STORAGE_CORRUPT', 'session snapshot: missing the QSS1 header')
-    const tableLength = view.getUint32(4) * 2 ** 32 + view.getUint32(8)
-    if (!Number.isSafeInteger(tableLength)) throw new QuorateError('STORAGE_CORRUPT', 'session snapshot: table length out of range')
+    if (readU32(head, 0) !== SNAPSHOT_MAGIC) throw new QuorateError('STORAGE_CORRUPT', 'session snapshot: missing the QSS1 header')
+    const tableLength = readU64(head, 4)
+    if (tableLength < 0) throw new QuorateError('STORAGE_CORRUPT', 'session snapshot: table length out of range')
     const sessions = this.#decodeTable(await reader.take(tableLength))
     const rest = reader.remainder()
     if (this.inner.restore !== undefined) {

@@ -15,6 +15,8 @@
 import { crc32 } from 'node:zlib'
 import { QuorateError } from '../errors.js'
 import type { Entry, EntryType, HardState, SnapshotMeta } from '../raft/types.js'
+import { ENTRY_TYPES } from '../raft/types.js'
+import { readU32, readU64, writeU32, writeU64 } from '../util/bytes.js'
 
 export const ENTRY_TAG = 0x01
 export const HARD_STATE_TAG = 0x02
@@ -25,54 +27,18 @@ const FORMAT_VERSION = 1
 const ENTRY_HEADER_BYTES = 14
 const ENTRY_CRC_OFFSET = 10
 const TWO_POW_32 = 0x1_0000_0000
-/** Largest high word of a safe integer stored as two u32 words. */
-const MAX_SAFE_HIGH_WORD = 0x1f_ffff
-
-const ENTRY_TYPES: readonly EntryType[] = ['command', 'noop', 'config']
 
 export const ENTRY_KEY_BYTES = 9
 export const HARD_STATE_KEY: Buffer = Buffer.from([HARD_STATE_TAG])
 export const SNAPSHOT_META_KEY: Buffer = Buffer.from([SNAPSHOT_META_TAG])
 
+/** An entry kind's storage code is its position in ENTRY_TYPES (raft/types.ts). */
+const ENTRY_TYPE_CODES = Object.fromEntries(ENTRY_TYPES.map((t, i) => [t, i])) as Readonly<Record<EntryType, number>>
+
 function entryTypeCode (type: EntryType): number {
-  switch (type) {
-    case 'command': return 0
-    case 'noop': return 1
-    case 'config': return 2
-  }
+  return ENTRY_TYPE_CODES[type]
 }
 
-/** Big-endian u64 by byte stores: Buffer#writeUInt32BE's checks cost more than the write. */
-export function writeU64 (buf: Uint8Array, value: number, offset: number): void {
-  const high = Math.floor(value / TWO_POW_32)
-  const low = value >>> 0
-  buf[offset] = high >>> 24
-  buf[offset + 1] = high >>> 16
-  buf[offset + 2] = high >>> 8
-  buf[offset + 3] = high
-  buf[offset + 4] = low >>> 24
-  buf[offset + 5] = low >>> 16
-  buf[offset + 6] = low >>> 8
-  buf[offset + 7] = low
-}
-
-function readU32 (buf: Uint8Array, offset: number): number {
-  return ((buf[offset] as number) * 0x100_0000) + (((buf[offset + 1] as number) << 16) | ((buf[offset + 2] as number) << 8) | (buf[offset + 3] as number))
-}
-
-function writeU32 (buf: Uint8Array, value: number, offset: number): void {
-  buf[offset] = value >>> 24
-  buf[offset + 1] = value >>> 16
-  buf[offset + 2] = value >>> 8
-  buf[offset + 3] = value
-}
-
-/** The u64 at offset, or -1 if it is not a safe integer. */
-export function readU64 (buf: Uint8Array, offset: number): number {
-  const high = readU32(buf, offset)
-  if (high > MAX_SAFE_HIGH_WORD) return -1
-  return high * TWO_POW_32 + readU32(buf, offset + 4)
-}
 
 /** Writes the key of entry `index` into `key` (ENTRY_KEY_BYTES long) and returns it. */
 export function fillEntryKey (key: Buffer, index: number): Buffer {
@@ -164,7 +130,7 @@ export function decodeEntry (index: number, value: Uint8Array): Entry {
 function sealRecord (body: Buffer): Buffer {
   const value = Buffer.allocUnsafe(5 + body.byteLength)
   value[0] = FORMAT_VERSION
-  value.writeUInt32BE(crc32(body), 1)
+  writeU32(value, crc32(body), 1)
   body.copy(value, 5)
   return value
 }
@@ -173,7 +139,7 @@ function sealRecord (body: Buffer): Buffer {
 function openRecord (value: Uint8Array): Buffer | null {
   if (value.byteLength < 5 || value[0] !== FORMAT_VERSION) return null
   const body = Buffer.from(value.buffer, value.byteOffset + 5, value.byteLength - 5)
-  return (value as Buffer).readUInt32BE(1) === crc32(body) ? body : null
+  return readU32(value, 1) === crc32(body) ? body : null
 }
 
 /** hasVote(1) ‖ u64be term ‖ u64be commit ‖ vote utf8 */
@@ -208,8 +174,8 @@ export interface SnapshotPointer {
 export function encodeSnapshotPointer (pointer: SnapshotPointer): Buffer {
   const json = Buffer.from(JSON.stringify(pointer.meta), 'utf8')
   const body = Buffer.allocUnsafe(8 + json.byteLength)
-  body.writeUInt32BE(pointer.generation, 0)
-  body.writeUInt32BE(pointer.chunkCount, 4)
+  writeU32(body, pointer.generation, 0)
+  writeU32(body, pointer.chunkCount, 4)
   json.copy(body, 8)
   return sealRecord(body)
 }
@@ -224,7 +190,7 @@ export function decodeSnapshotPointer (value: Uint8Array): SnapshotPointer {
     throw corrupt('snapshot meta', { key: 'snapshotMeta' }, err)
   }
   if (!isSnapshotMeta(meta)) throw corrupt('snapshot meta', { key: 'snapshotMeta' })
-  return { generation: body.readUInt32BE(0), chunkCount: body.readUInt32BE(4), meta }
+  return { generation: readU32(body, 0), chunkCount: readU32(body, 4), meta }
 }
 
 function isNodeIdList (v: unknown): v is string[] {
@@ -244,15 +210,15 @@ function isSnapshotMeta (v: unknown): v is SnapshotMeta {
 export function snapshotChunkKey (generation: number, seq: number): Buffer {
   const key = Buffer.allocUnsafe(9)
   key[0] = SNAPSHOT_CHUNK_TAG
-  key.writeUInt32BE(generation, 1)
-  key.writeUInt32BE(seq, 5)
+  writeU32(key, generation, 1)
+  writeU32(key, seq, 5)
   return key
 }
 
 /** u32be crc(key ‖ data) ‖ data: the key is covered so a chunk cannot silently move. */
 export function encodeSnapshotChunk (key: Buffer, data: Uint8Array): Buffer {
   const value = Buffer.allocUnsafe(4 + data.byteLength)
-  value.writeUInt32BE(crc32(data, crc32(key)), 0)
+  writeU32(value, crc32(data, crc32(key)), 0)
   value.set(data, 4)
   return value
 }
@@ -260,7 +226,7 @@ export function encodeSnapshotChunk (key: Buffer, data: Uint8Array): Buffer {
 export function decodeSnapshotChunk (key: Buffer, value: Uint8Array): Uint8Array {
   if (value.byteLength < 4) throw corrupt('snapshot chunk', { key: key.toString('hex') })
   const data = value.subarray(4)
-  if ((value as Buffer).readUInt32BE(0) !== crc32(data, crc32(key))) {
+  if (readU32(value, 0) !== crc32(data, crc32(key))) {
     throw corrupt('snapshot chunk', { key: key.toString('hex') })
   }
   return data

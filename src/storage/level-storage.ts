@@ -147,6 +147,8 @@ export class LevelStorage implements RaftStorage {
     return this.#lifecycle.close(async () => await this.#close())
   }
 
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+
   async #open (signal: AbortSignal | undefined): Promise<void> {
     try {
       const db = this.#userDb ?? await createClassicLevel(this.#location as string)

@@ -5,7 +5,7 @@
 import { QuorateError } from '../errors.js'
 import type { StorageBatch } from './storage.js'
 import type { Entry, HardState, SnapshotMeta } from '../raft/types.js'
-import { entrySize } from '../raft/types.js'
+import { ENTRY_TYPES, entrySize } from '../raft/types.js'
 
 /** `write()`, `saveSnapshot()` and `compact()` fsync unless told otherwise: Raft needs it. */
 export const DEFAULT_SYNC = true
@@ -34,7 +34,7 @@ export class LogBounds {
   }
 }
 
-const ENTRY_TYPES = new Set(['command', 'noop', 'config'])
+const ENTRY_TYPE_SET: ReadonlySet<string> = new Set(ENTRY_TYPES)
 
 function assertEntry (e: Entry, expectedIndex: number): void {
   if (typeof e !== 'object' || e === null || e.index !== expectedIndex) {
@@ -42,7 +42,7 @@ function assertEntry (e: Entry, expectedIndex: number): void {
       expected: expectedIndex, got: (e as Entry | null)?.index
     })
   }
-  if (!isIndex(e.term) || !ENTRY_TYPES.has(e.type) || !(e.data instanceof Uint8Array)) {
+  if (!isIndex(e.term) || !ENTRY_TYPE_SET.has(e.type) || !(e.data instanceof Uint8Array)) {
     throw invalidRange(`Entry ${expectedIndex} is malformed (term, type or data)`, { index: expectedIndex })
   }
 }

@@ -146,6 +146,8 @@ export class CrashStorage implements RaftStorage {
     return this.#lifecycle.close(async () => {})
   }
 
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+
   /**
    * Simulates a power loss: this instance stops answering (NODE_NOT_OPEN) and the returned,
    * closed instance holds only what was synced, with the same options and corruptions.

@@ -17,15 +17,15 @@
  */
 import { QuorateError, type ErrorCode } from '../errors.js'
 import {
-  EMPTY_BYTES, EMPTY_ENTRIES, MESSAGE_TYPES,
+  EMPTY_BYTES, EMPTY_ENTRIES, ENTRY_TYPES, MESSAGE_TYPES,
   type ClusterConfig, type Entry, type EntryType, type Message, type NodeId, type SnapshotChunk, type SnapshotMeta
 } from '../raft/types.js'
 
 /** The wire protocol version this codec speaks. */
 export const WIRE_VERSION = 1
 
-/** Entry kinds in wire order (index = `EntryType` enum value in the .proto). */
-export const ENTRY_TYPES: readonly EntryType[] = ['command', 'noop', 'config']
+/** Entry kinds in wire order (index = `EntryType` enum value in the .proto): raft/types.ts's list. */
+export { ENTRY_TYPES }
 
 interface FrameHeader {
   /** Wire protocol version; WIRE_VERSION when encoding. */

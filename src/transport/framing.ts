@@ -9,6 +9,7 @@
  * most once, so feeding a frame in n pieces costs O(size), never O(size * n).
  */
 import { QuorateError } from '../errors.js'
+import { readU32, writeU32 } from '../util/bytes.js'
 import { encodeFrame, type WireFrame } from './codec.js'
 
 /** Bytes of the length prefix. */
@@ -23,7 +24,7 @@ export const MAX_FRAME_BYTES_LIMIT = 0xffffffff
 /** Encodes `frame` with its length prefix, in one Buffer, ready for one `socket.write`. */
 export function encodeLengthPrefixed (frame: WireFrame): Buffer {
   const buf = encodeFrame(frame, FRAME_HEADER_BYTES)
-  buf.writeUInt32BE(buf.length - FRAME_HEADER_BYTES, 0)
+  writeU32(buf, buf.length - FRAME_HEADER_BYTES, 0)
   return buf
 }
 
@@ -88,12 +89,12 @@ export class FrameDecoder {
     const first = this.#chunks[this.#head]!
     if (first.byteLength - this.#offset >= FRAME_HEADER_BYTES) {
       const o = this.#offset
-      const length = ((first[o]! << 24) >>> 0) + (first[o + 1]! << 16) + (first[o + 2]! << 8) + first[o + 3]!
+      const length = readU32(first, o)
       this.#consume(FRAME_HEADER_BYTES)
       return length
     }
     const header = this.#take(FRAME_HEADER_BYTES)
-    return ((header[0]! << 24) >>> 0) + (header[1]! << 16) + (header[2]! << 8) + header[3]!
+    return readU32(header, 0)
   }
 
   /** Removes `n` bytes (n <= buffered) from the front without returning them. */

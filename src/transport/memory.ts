@@ -456,6 +456,8 @@ export class MemoryTransport implements Transport {
     }
   }
 
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+
   stats (): MemoryTransportStats {
     return { ...this.#counters }
   }
@@ -575,6 +577,8 @@ export class MemoryNetwork {
     this.#core.shutdown()
     await Promise.all(transports.map(async (t) => await t.close()))
   }
+
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
 
   #link (from: NodeId, to: NodeId): Link {
     requireNodeId('from', from)

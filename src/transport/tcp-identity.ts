@@ -22,7 +22,10 @@ export function certificateIdentity (cert: { subjectaltname?: string } | null | 
       const id = decodeURIComponent(uri.slice(NODE_IDENTITY_PREFIX.length))
       if (found !== null && found !== id) return null
       found = id
-    } catch {
+    } catch (err) {
+      // A badly quoted SAN (JSON.parse) or a bad percent-escape (decodeURIComponent) names no
+      // node; anything else is a bug, not a peer to refuse quietly.
+      if (!(err instanceof SyntaxError) && !(err instanceof URIError)) throw err
       return null
     }
   }

@@ -23,6 +23,7 @@ import * as net from 'node:net'
 import * as tls from 'node:tls'
 import { QuorateError, type ErrorCode } from '../errors.js'
 import type { ComponentStatus } from '../util/lifecycle.js'
+import { Lifecycle } from '../util/lifecycle.js'
 import type { Message, NodeId } from '../raft/types.js'
 import { systemClock, type Clock, type Timer } from '../util/clock.js'
 import { systemRandom, type Random } from '../util/random.js'
@@ -140,13 +141,13 @@ class TcpTransport implements Transport {
   readonly #maxUnauthenticated: number
   readonly #dirty = new Set<Peer>()
   readonly #counters = zeroCounters()
-  #status: ComponentStatus = 'closed'
-  #everOpened = false
+  /** One-shot: a closed transport's sockets and listener are gone for good. */
+  readonly #lifecycle = new Lifecycle('tcpTransport', {
+    once: () => new QuorateError('TRANSPORT_CLOSED', 'A closed tcpTransport cannot be reopened; create a new one')
+  })
   #server: net.Server | null = null
   #handler: MessageHandler = () => {}
   #flushImmediate: NodeJS.Immediate | null = null
-  #opening: Promise<void> | null = null
-  #closing: Promise<void> | null = null
 
   constructor (options: TcpTransportOptions) {
     validateTcpTransportOptions(options)
@@ -168,6 +169,8 @@ class TcpTransport implements Transport {
   }
 
   get status (): ComponentStatus { return this.#status }
+
+  get #status (): ComponentStatus { return this.#lifecycle.status }
 
   /** The address the listener is bound to (the real port when `listen.port` was 0), or null before open. */
   address (): TcpAddress | null {
@@ -209,15 +212,12 @@ class TcpTransport implements Transport {
     if (peer.conn !== null) this.#destroy(peer.conn)
   }
 
+  /** Starts listening. Idempotent while open (the first handler stays); rejects with TRANSPORT_CLOSED once closed. */
   open (handler: MessageHandler, options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.#status === 'open') return Promise.resolve()
-    if (this.#opening !== null) return this.#opening
-    if (this.#everOpened) return Promise.reject(new QuorateError('TRANSPORT_CLOSED', 'A closed tcpTransport cannot be reopened; create a new one'))
-    this.#everOpened = true
-    this.#handler = handler
-    this.#status = 'opening'
-    this.#opening = this.#startServer(options.signal).finally(() => { this.#opening = null })
-    return this.#opening
+    return this.#lifecycle.open(async () => {
+      this.#handler = handler
+      await this.#startServer(options.signal)
+    })
   }
 
   async #startServer (signal: AbortSignal | undefined): Promise<void> {
@@ -257,28 +257,23 @@ class TcpTransport implements Transport {
         })
       })
     } catch (err) {
-      this.#status = 'closing'
       await new Promise<void>((resolve) => server.close(() => resolve()))
-      this.#status = 'closed'
       if (signal?.aborted === true) throw new QuorateError('ABORTED', 'tcpTransport.open was aborted', { cause: signal.reason })
       throw new QuorateError('OPTIONS_INVALID', `tcpTransport: cannot listen on ${this.#listen.host}:${this.#listen.port}: ${(err as Error).message}`, {
         cause: err, details: { field: 'listen' }
       })
     }
     server.on('error', (err) => this.#report('TRANSPORT_CLOSED', `Listener error: ${err.message}`, err))
-    if (this.#closing === null) this.#status = 'open'
   }
 
+  /** Closes every connection and the listener. Idempotent; after it, open() is refused. */
   close (): Promise<void> {
-    if (this.#closing !== null) return this.#closing
-    if (!this.#everOpened) { this.#everOpened = true; return Promise.resolve() }
-    this.#closing = this.#shutDown()
-    return this.#closing
+    return this.#lifecycle.close(async () => { await this.#shutDown() })
   }
+
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
 
   async #shutDown (): Promise<void> {
-    if (this.#opening !== null) await this.#opening.catch(() => {})
-    this.#status = 'closing'
     this.#handler = () => {}
     if (this.#flushImmediate !== null) clearImmediate(this.#flushImmediate)
     this.#flushImmediate = null
@@ -293,7 +288,6 @@ class TcpTransport implements Transport {
     this.#unauthenticated.clear()
     const server = this.#server
     if (server !== null && server.listening) await new Promise<void>((resolve) => server.close(() => resolve()))
-    this.#status = 'closed'
   }
 
   stats (): TcpTransportStats {

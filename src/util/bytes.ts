@@ -1,10 +1,46 @@
 /**
- * Small byte helpers shared by the Lamport codecs: unsigned LEB128 varints over safe
- * integers, latin1 "byte strings" (a string whose code units are the bytes, so that JS
- * string comparison, Map keys and `startsWith` behave exactly like bytewise comparison),
- * and a growable writer / bounds-checked reader.
+ * The one byte codec every layer's encodings use: unsigned LEB128 varints over safe
+ * integers, big-endian fixed-width integers (u32, and u64 holding a safe integer, so that
+ * bytewise order equals numeric order in storage keys), big-endian float64, u32-length UTF-8
+ * strings, latin1 "byte strings" (a string whose code units are the bytes, so that JS string
+ * comparison, Map keys and `startsWith` behave exactly like bytewise comparison), and a
+ * growable writer / bounds-checked reader. Formats differ per layer; the primitives do not.
  */
 import { QuorateError, type ErrorCode } from '../errors.js'
+
+const TWO_POW_32 = 0x1_0000_0000
+/** High word of Number.MAX_SAFE_INTEGER: a u64 with a larger high word is not a safe integer. */
+const MAX_SAFE_HIGH_WORD = 0x1f_ffff
+const utf8Encoder = new TextEncoder()
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * Big-endian u32 at `offset` by byte stores (on the storage hot path Buffer#writeUInt32BE's
+ * checks cost more than the write). The caller guarantees the room and 0 <= value < 2^32.
+ */
+export function writeU32 (buf: Uint8Array, value: number, offset: number): void {
+  buf[offset] = value >>> 24
+  buf[offset + 1] = value >>> 16
+  buf[offset + 2] = value >>> 8
+  buf[offset + 3] = value
+}
+
+export function readU32 (buf: Uint8Array, offset: number): number {
+  return ((buf[offset] as number) * 0x100_0000) + (((buf[offset + 1] as number) << 16) | ((buf[offset + 2] as number) << 8) | (buf[offset + 3] as number))
+}
+
+/** Big-endian u64 of a non-negative safe integer at `offset`. */
+export function writeU64 (buf: Uint8Array, value: number, offset: number): void {
+  writeU32(buf, Math.floor(value / TWO_POW_32), offset)
+  writeU32(buf, value >>> 0, offset + 4)
+}
+
+/** The u64 at offset, or -1 if it is not a safe integer. */
+export function readU64 (buf: Uint8Array, offset: number): number {
+  const high = readU32(buf, offset)
+  if (high > MAX_SAFE_HIGH_WORD) return -1
+  return high * TWO_POW_32 + readU32(buf, offset + 4)
+}
 
 /** Bytes → a string with one code unit (0..255) per byte. Order-preserving. */
 export function bytesToKey (bytes: Uint8Array): string {
@@ -72,7 +108,41 @@ export class ByteWriter {
     this.bytes(b)
   }
 
+  u32 (n: number): void {
+    this.#ensure(4)
+    writeU32(this.#buf, n, this.#len)
+    this.#len += 4
+  }
+
+  /** Big-endian u64 of a non-negative safe integer. */
+  u64 (n: number): void {
+    this.#ensure(8)
+    writeU64(this.#buf, n, this.#len)
+    this.#len += 8
+  }
+
+  f64 (n: number): void {
+    this.#ensure(8)
+    new DataView(this.#buf.buffer, this.#buf.byteOffset + this.#len, 8).setFloat64(0, n)
+    this.#len += 8
+  }
+
+  /** A u32 byte length followed by the UTF-8 bytes of `s`. */
+  utf8 (s: string): void {
+    const bytes = utf8Encoder.encode(s)
+    this.u32(bytes.length)
+    this.bytes(bytes)
+  }
+
+  /** A view of what was written (valid until the next write). */
   finish (): Uint8Array { return this.#buf.subarray(0, this.#len) }
+
+  /** A copy of what was written; the writer starts over empty (for streaming chunks). */
+  take (): Uint8Array {
+    const out = this.#buf.slice(0, this.#len)
+    this.#len = 0
+    return out
+  }
 }
 
 /** Reads what ByteWriter wrote; every read is bounds-checked and fails with `code`. */
@@ -128,6 +198,43 @@ export class ByteReader {
   }
 
   chunk (): Uint8Array { return this.bytes(this.varint()) }
+
+  get remaining (): number { return this.#buf.length - this.#pos }
+
+  u32 (): number {
+    if (this.remaining < 4) this.fail('unexpected end')
+    const v = readU32(this.#buf, this.#pos)
+    this.#pos += 4
+    return v
+  }
+
+  /** A big-endian u64 that must be a safe integer. */
+  u64 (): number {
+    if (this.remaining < 8) this.fail('unexpected end')
+    const v = readU64(this.#buf, this.#pos)
+    if (v < 0) this.fail('u64 above 2^53')
+    this.#pos += 8
+    return v
+  }
+
+  f64 (): number {
+    if (this.remaining < 8) this.fail('unexpected end')
+    const v = new DataView(this.#buf.buffer, this.#buf.byteOffset + this.#pos, 8).getFloat64(0)
+    this.#pos += 8
+    return v
+  }
+
+  /** What ByteWriter.utf8 wrote; invalid UTF-8 fails like a truncation. */
+  utf8 (): string {
+    const bytes = this.bytes(this.u32())
+    try {
+      return utf8Decoder.decode(bytes)
+    } catch (err) {
+      // TextDecoder with fatal: true throws TypeError on invalid input, and only then.
+      if (!(err instanceof TypeError)) throw err
+      return this.fail('invalid UTF-8')
+    }
+  }
 
   end (): void {
     if (this.#pos !== this.#buf.length) this.fail('trailing bytes')

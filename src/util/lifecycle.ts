@@ -12,14 +12,27 @@ import { QuorateError, abortError } from '../errors.js'
 
 export type ComponentStatus = 'opening' | 'open' | 'closing' | 'closed'
 
+export interface LifecycleOptions {
+  /**
+   * For a one-shot component (a transport holding sockets it cannot reacquire): after the
+   * first open() or close(), a later open() rejects with this error instead of reopening.
+   * @default undefined (reopenable)
+   */
+  readonly once?: () => QuorateError
+}
+
 export class Lifecycle {
   #status: ComponentStatus = 'closed'
   #tail: Promise<void> = Promise.resolve()
   readonly #component: string
+  readonly #once: (() => QuorateError) | undefined
+  /** Whether open() or close() ran (matters only for a one-shot component). */
+  #used = false
 
   /** `component` names the owner in error messages ("The storage is not open"). */
-  constructor (component: string) {
+  constructor (component: string, options: LifecycleOptions = {}) {
     this.#component = component
+    this.#once = options.once
   }
 
   get status (): ComponentStatus { return this.#status }
@@ -40,10 +53,16 @@ export class Lifecycle {
     if (this.#status !== 'open') throw new QuorateError('NODE_CLOSED', `The ${this.#component} was closed while the operation was pending`)
   }
 
-  open (run: () => Promise<void>, signal?: AbortSignal): Promise<void> {
+  /**
+   * `started` runs right after the status becomes 'open', in the same turn, for work that
+   * checks the status (timers, a first processing pass); it is skipped when already open.
+   */
+  open (run: () => Promise<void>, signal?: AbortSignal, started?: () => void): Promise<void> {
     return this.#enqueue(async () => {
       if (this.#status === 'open') return
+      if (this.#once !== undefined && this.#used) throw this.#once()
       if (signal?.aborted === true) throw abortError(signal)
+      this.#used = true
       this.#status = 'opening'
       try {
         await run()
@@ -52,11 +71,13 @@ export class Lifecycle {
         throw err
       }
       this.#status = 'open'
+      started?.()
     })
   }
 
   close (run: () => Promise<void>): Promise<void> {
     return this.#enqueue(async () => {
+      this.#used = true
       if (this.#status === 'closed') return
       this.#status = 'closing'
       try {

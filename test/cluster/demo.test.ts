@@ -9,6 +9,8 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { processAlive } from './process-helpers.js'
+import { parseDemoArgs } from '../../demo/args.js'
+import { isQuorateError } from '../../src/errors.js'
 
 const DEMO = fileURLToPath(new URL('../../demo/demo.js', import.meta.url))
 
@@ -79,8 +81,16 @@ test('--help lists the options and exits 0; an unknown option exits 2 with the u
   for (const flag of ['--nodes N', '--duration S', '--dir PATH', '--in-process', '--insecure']) assert.ok(help.stdout.includes(flag), flag)
   const bad = await runDemo(['--nodes', '2'])
   assert.equal(bad.code, 2)
-  assert.match(bad.stderr, /--nodes needs an integer >= 3/)
+  assert.match(bad.stderr, /--nodes must be an integer >= 3/)
   assert.match(bad.stderr, /Usage: npm start/)
+})
+
+test('the demo parses its options strictly: --tick-ms=20 and --tick-ms 20 agree, a misspelt option is a usage error', () => {
+  assert.equal(parseDemoArgs(['--tick-ms=20', '--in-process']), parseDemoArgs(['--tick-ms', '20', '--in-process']))
+  assert.equal(parseDemoArgs(['--version']), { kind: 'version' })
+  for (const argv of [['--nodse', '3'], ['--duration=abc'], ['--in-process', '--insecure'], ['extra']]) {
+    assert.throws(() => parseDemoArgs(argv), (err: unknown) => isQuorateError(err, 'OPTIONS_INVALID'), JSON.stringify(argv))
+  }
 })
 
 test.run()

@@ -162,12 +162,35 @@ test('a subscriber that falls too far behind ends with TUPLE_SUBSCRIPTION_OVERFL
   assert.is(s.stats.watchers, 0)
 })
 
-test('a throwing watcher is removed and does not break the store', async () => {
-  const s = await openStore(1)
-  s.watch([REST], () => { throw new Error('boom') })
+test('a throwing watcher is removed, reported to onWatcherError and does not break the store', async () => {
+  const reported: Array<{ code: string, cause: unknown, type: string }> = []
+  const s = await openStore(1, { onWatcherError: (err, change) => { reported.push({ code: err.code, cause: err.cause, type: change.type }) } })
+  const boom = new Error('boom')
+  s.watch([REST], () => { throw boom })
+  let others = 0
+  s.watch([REST], () => { others++ })
   await s.transact([positive(['a'])])
-  assert.is(s.stats.watchers, 0)
+  assert.is(s.stats.watchers, 1)
+  assert.is(others, 1, 'the other watcher still ran')
   assert.ok(s.has(['a']))
+  assert.equal(reported, [{ code: 'TUPLE_WATCHER_FAILED', cause: boom, type: 'added' }])
+})
+
+test('without onWatcherError a throwing watcher becomes a process warning, never silence', async () => {
+  const warnings: Error[] = []
+  const onWarning = (w: Error): void => { warnings.push(w) }
+  process.on('warning', onWarning)
+  try {
+    const s = await openStore(1)
+    s.watch([REST], () => { throw new Error('boom') })
+    await s.transact([positive(['a'])])
+    // 'warning' is emitted on the next tick.
+    await new Promise<void>((resolve) => { process.nextTick(resolve) })
+    assert.is(warnings.length, 1)
+    assert.ok(isQuorateError(warnings[0], 'TUPLE_WATCHER_FAILED'))
+  } finally {
+    process.off('warning', onWarning)
+  }
 })
 
 test.run()

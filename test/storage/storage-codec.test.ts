@@ -5,8 +5,9 @@ import { crc32 } from 'node:zlib'
 import { isQuorateError } from '../../src/errors.js'
 import {
   decodeEntry, decodeHardState, decodeSnapshotPointer, encodeEntry, encodeHardState, encodeSnapshotPointer,
-  entryKey, entryKeyIndex, readU64, writeU64
+  entryKey, entryKeyIndex
 } from '../../src/storage/codec.js'
+import { readU64, writeU64 } from '../../src/util/bytes.js'
 import type { Entry, EntryType } from '../../src/raft/types.js'
 
 const entryArb = fc.record({

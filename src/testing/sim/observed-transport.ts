@@ -53,5 +53,7 @@ export class ObservedTransport implements Transport {
 
   async close (): Promise<void> { await this.#inner.close() }
 
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+
   stats (): TransportStats { return this.#inner.stats() }
 }
