@@ -42,15 +42,20 @@ export function seedBatch (file: number): void {
   test(`graph + events seeds ${first}-${last} under faults: no safety violation, divergence or non-linearizable history`, async () => {
     const failures: string[] = []
     let ok = 0
+    const seeds = { installed: 0, membership: 0 }
     for (let seed = first; seed <= last; seed++) {
       const r = await runGraphSimulation({ seed, faultRanges: { durationMs: GRAPH_SIM_FAULT_MS } })
       ok += r.operations.ok
+      if (r.coverage.snapshotsInstalled > 0) seeds.installed++
+      if (r.coverage.membershipChanges > 0) seeds.membership++
       if (!r.ok) failures.push(failure(r))
       const twice = storedTwice(r)
       if (twice.length > 0) failures.push(`seed ${seed}: stored twice: ${twice.join(', ')}`)
     }
     assert.equal(failures, [], failures.join('\n'))
     assert.ok(ok > SEEDS_PER_FILE * 50, `clients completed operations (${ok})`)
+    // The graph machine's snapshots were installed and membership changed in some seeds.
+    assert.ok(seeds.installed > 0 && seeds.membership > 0, `installs in ${seeds.installed} seeds, membership changes in ${seeds.membership}`)
   })
   test.run()
 }
