@@ -13,8 +13,10 @@
  *
  * Snapshots stream from the live state record by record (the node applies nothing while a
  * snapshot is being written; a mutation during the stream fails it instead of mixing two
- * states). Restore parses into a fresh state and swaps it in at the end, so a bad stream
- * leaves the old state in place.
+ * states). Restore drops the old state first and loads the stream into an empty one, so a
+ * million-resource graph is never held twice. A stream that fails halfway leaves the machine
+ * *broken*: apply and snapshot throw GRAPH_SNAPSHOT_INVALID (a throwing apply stops the node,
+ * which is right: a partial state must never answer) until a restore succeeds.
  */
 import type { StateMachine } from '../node/state-machine.js'
 import { FencingGuard } from '../lease/fencing.js'
@@ -71,6 +73,8 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
   #applied = 0
   /** Bumped by every mutation; a snapshot stream fails if it moves under it. */
   #mutations = 0
+  /** Why the last restore failed, while the state is partial. */
+  #broken: QuorateError | null = null
   readonly #history: CommittedChange[] = []
   /** Every change with index >= this is in #history (or was never committed). */
   #historyFloor = 1
@@ -99,6 +103,7 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
   fenceToken (name: string): number { return this.#fence.highest(name) }
 
   apply (command: Uint8Array, index: number): GraphResult {
+    this.#assertWhole()
     this.#applied = index
     let cmd: GraphCommand
     try { cmd = decodeCommand(command) } catch (err) { return refused(index, err) }
@@ -177,6 +182,7 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
   }
 
   snapshot (): AsyncIterable<Uint8Array> {
+    this.#assertWhole()
     const stamp = this.#mutations
     const guard = (): void => {
       if (this.#mutations !== stamp) throw new QuorateError('GRAPH_SNAPSHOT_INVALID', 'The graph changed while its snapshot was streamed')
@@ -196,11 +202,31 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
   }
 
   async restore (chunks: AsyncIterable<Uint8Array>): Promise<void> {
-    const graph = new GraphState()
-    const events = new EventQueueState(this.#events.options)
+    // The old state goes first: it is replaced whatever happens, and never held beside the new.
+    const graph = this.#graph = new GraphState()
+    const events = this.#events = new EventQueueState(this.#events.options)
+    this.#fence = new FencingGuard()
+    this.#mutations++
+    this.#history.length = 0
+    this.#broken = new QuorateError('GRAPH_SNAPSHOT_INVALID', 'The graph machine is being restored from a snapshot')
+    try {
+      const header = await this.#load(unpackRecords(chunks), graph, events)
+      this.#applied = header.applied
+      this.#time = header.time
+      this.#broken = null
+    } catch (err) {
+      this.#broken = new QuorateError('GRAPH_SNAPSHOT_INVALID', 'A snapshot restore failed; the state is partial until a restore succeeds', { cause: err })
+      throw err
+    }
+    // Changes before the snapshot are not known here: watches resume from after it.
+    this.#historyFloor = this.#applied + 1
+    for (const l of this.#restoreListeners) l()
+  }
+
+  async #load (records: AsyncIterable<SnapshotRecord>, graph: GraphState, events: EventQueueState): Promise<Extract<SnapshotRecord, { type: 'header' }>> {
     const fences: Array<[string, number]> = []
     let header: Extract<SnapshotRecord, { type: 'header' }> | undefined
-    for await (const rec of unpackRecords(chunks)) {
+    for await (const rec of records) {
       if (header === undefined && rec.type !== 'header') throw new QuorateError('GRAPH_SNAPSHOT_INVALID', 'Graph snapshot: no header record')
       switch (rec.type) {
         case 'header':
@@ -215,15 +241,12 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
         case 'end': break
       }
     }
-    this.#graph = graph
-    this.#events = events
+    if (header === undefined) throw new QuorateError('GRAPH_SNAPSHOT_INVALID', 'Graph snapshot: no header record')
     this.#fence = new FencingGuard(fences)
-    this.#applied = header!.applied
-    this.#time = header!.time
-    this.#mutations++
-    // Changes before the snapshot are not known here: watches resume from after it.
-    this.#history.length = 0
-    this.#historyFloor = this.#applied + 1
-    for (const l of this.#restoreListeners) l()
+    return header
+  }
+
+  #assertWhole (): void {
+    if (this.#broken !== null) throw this.#broken
   }
 }

@@ -3,7 +3,7 @@
  * restore accepts any chunk boundaries (drawn per run, records split anywhere) into a state
  * equal to the original — graph, events, dedup memory, fences, replicated time — that then
  * answers the next commands exactly as the original does. Truncated or corrupt streams fail
- * with GRAPH_SNAPSHOT_INVALID and leave the old state in place.
+ * with GRAPH_SNAPSHOT_INVALID and leave the machine refusing to apply until a good restore.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -100,14 +100,13 @@ test('a large graph snapshots in bounded chunks and restores', async () => {
   assert.is(renderState(copy.graph), renderState(sm.graph))
 })
 
-test('a truncated or corrupt stream fails with GRAPH_SNAPSHOT_INVALID and keeps the old state', async () => {
+test('a truncated or corrupt stream fails with GRAPH_SNAPSHOT_INVALID; the partial state refuses to apply until a good restore', async () => {
   const sm = new GraphStateMachine(schema, { snapshotChunkBytes: 16 })
   sm.apply(encodeCommand({ type: 'tx', time: 1, expect: [], ops: [{ op: 'put', id: 'n1', kind: 'node', fields: { host: 'a' } }], trim: [] }), 1)
   sm.apply(encodeCommand({ type: 'emit', time: 2, id: 'e', payload: new Uint8Array(3) }), 2)
   const chunks = await collect(sm.snapshot())
   const target = new GraphStateMachine(schema)
   target.apply(encodeCommand({ type: 'tx', time: 1, expect: [], ops: [{ op: 'put', id: 'keep', kind: 'node', fields: { host: 'z' } }], trim: [] }), 1)
-  const before = render(target)
   const bad = [chunks.slice(0, -1), [new Uint8Array([5, 9, 9, 9, 9, 9])], [], [...chunks, new Uint8Array([1, 6])]]
   for (const stream of bad) {
     try {
@@ -116,8 +115,11 @@ test('a truncated or corrupt stream fails with GRAPH_SNAPSHOT_INVALID and keeps 
     } catch (err) {
       assert.is((err as { code?: string }).code, 'GRAPH_SNAPSHOT_INVALID', String(err))
     }
-    assert.is(render(target), before)
+    assert.throws(() => target.apply(encodeCommand({ type: 'emit', time: 3, id: 'x', payload: new Uint8Array(0) }), 3), (e: { code: string }) => e.code === 'GRAPH_SNAPSHOT_INVALID')
+    assert.throws(() => target.snapshot(), (e: { code: string }) => e.code === 'GRAPH_SNAPSHOT_INVALID')
   }
+  await target.restore(from(chunks))
+  assert.is(render(target), render(sm))
 })
 
 test('a snapshot stream fails if the state changes under it instead of mixing two states', async () => {
