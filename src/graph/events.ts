@@ -76,8 +76,13 @@ export function validateEvent (id: unknown, payload: unknown, maxEventBytes: num
 
 export class EventQueueState {
   readonly options: Required<EventsOptions>
-  /** Queued events in commit order (Map insertion order). */
+  /** Queued events by id. */
   readonly #queue = new Map<string, StoredEvent>()
+  /**
+   * The same events in commit (index) order, for reads from an index by binary search; a
+   * trimmed event stays here (skipped: no longer in #queue) until dead ones outnumber live ones.
+   */
+  #order: StoredEvent[] = []
   /** Remembered ids, oldest first (replicated time only grows, so insertion order is time order). */
   readonly #dedup = new Map<string, DedupEntry>()
   #bytes = 0
@@ -93,16 +98,22 @@ export class EventQueueState {
 
   /** Queued events with index >= `from`, in order, at most `limit`. */
   list (from = 0, limit = Infinity): StoredEvent[] {
+    const order = this.#order
+    let lo = 0
+    let hi = order.length
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (order[mid]!.index < from) lo = mid + 1; else hi = mid }
     const out: StoredEvent[] = []
-    for (const e of this.#queue.values()) {
-      if (out.length >= limit) break
-      if (e.index >= from) out.push(e)
+    for (let i = lo; i < order.length && out.length < limit; i++) {
+      const e = order[i]!
+      if (this.#queue.get(e.id) === e) out.push(e)
     }
     return out
   }
 
   /** Every queued event, in order (snapshot). */
-  queued (): IterableIterator<StoredEvent> { return this.#queue.values() }
+  * queued (): IterableIterator<StoredEvent> {
+    for (const e of this.#order) if (this.#queue.get(e.id) === e) yield e
+  }
   dedupEntries (): IterableIterator<DedupEntry> { return this.#dedup.values() }
 
   /** Forgets ids older than the window at replicated time `now`. */
@@ -122,7 +133,9 @@ export class EventQueueState {
     if (this.#queue.size >= o.maxQueuedEvents) return { status: 'full', reason: 'events' }
     if (this.#bytes + payload.byteLength > o.maxQueuedBytes) return { status: 'full', reason: 'bytes' }
     if (this.#dedup.size >= o.dedupCapacity) return { status: 'full', reason: 'dedup' }
-    this.#queue.set(id, { id, index, time: now, payload })
+    const event = { id, index, time: now, payload }
+    this.#queue.set(id, event)
+    this.#order.push(event)
     this.#dedup.set(id, { id, index, time: now })
     this.#bytes += payload.byteLength
     return { status: 'stored', index }
@@ -139,11 +152,13 @@ export class EventQueueState {
       this.#queue.delete(id)
       this.#bytes -= e.payload.byteLength
     }
+    if (this.#order.length > 2 * this.#queue.size + 64) this.#order = [...this.queued()]
   }
 
   /** Restore: appends in the order they were snapshotted. */
   loadEvent (e: StoredEvent): void {
     this.#queue.set(e.id, e)
+    this.#order.push(e)
     this.#bytes += e.payload.byteLength
   }
 

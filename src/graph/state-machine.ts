@@ -24,7 +24,7 @@ import { QuorateError, isQuorateError } from '../errors.js'
 import { check, checkInt } from '../util/validate.js'
 import type { Schema } from './schema.js'
 import { GraphState } from './state.js'
-import { applyOps, checkExpectations, validateOp } from './change.js'
+import { applyOps, checkExpectations } from './change.js'
 import type { GraphOp } from './change.js'
 import { decodeCommand } from './codec.js'
 import type { EmitCommand, GraphCommand, GraphResult, GraphTransaction } from './codec.js'
@@ -36,7 +36,7 @@ import type { SnapshotRecord } from './snapshot.js'
 export interface GraphStateMachineOptions {
   /** Events queue bounds and dedup window. @default EVENTS_DEFAULTS */
   events?: EventsOptions
-  /** Committed changes kept for watches to resume from. @default 10000 */
+  /** Committed changes kept (at least; trimmed in batches) for watches to resume from. @default 10000 */
   historyEntries?: number
   /** Approximate bytes per snapshot chunk. @default 65536 */
   snapshotChunkBytes?: number
@@ -138,7 +138,6 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
       if (missing.length > 0) {
         throw new QuorateError('EVENTS_NOT_FOUND', `handle: event(s) ${missing.join(', ')} are not queued (already handled?)`, { details: { ids: missing } })
       }
-      for (const op of tx.ops) validateOp(this.schema, op)
       applied = applyOps(this.#graph, this.schema, tx.ops, index)
     } catch (err) { return refused(index, err) }
     this.#events.trim(tx.trim)
@@ -150,7 +149,11 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
   #record (change: CommittedChange): void {
     if (this.#historyEntries > 0) {
       this.#history.push(change)
-      if (this.#history.length > this.#historyEntries) this.#historyFloor = this.#history.shift()!.index + 1
+      // Trimmed in batches (a quarter of the limit at a time), not one shift per entry.
+      if (this.#history.length > this.#historyEntries + Math.ceil(this.#historyEntries / 4)) {
+        const dropped = this.#history.splice(0, this.#history.length - this.#historyEntries)
+        this.#historyFloor = dropped[dropped.length - 1]!.index + 1
+      }
     } else this.#historyFloor = change.index + 1
     for (const l of this.#listeners) l(change)
   }

@@ -169,6 +169,17 @@ test('malformed commands and invalid events are refused as results, never thrown
   assert.is(outcome(sm.apply(encodeCommand(badField), 4)), 'GRAPH_FIELD_INVALID')
 })
 
+test('watch history keeps at least historyEntries changes; older ones are reported trimmed', () => {
+  const sm = new GraphStateMachine(schema, { historyEntries: 4 })
+  for (let i = 1; i <= 20; i++) sm.apply(encodeCommand(node('n0', `h${i}`)), i)
+  const kept = sm.changesSince(0 + sm.historyFloor)
+  assert.ok(kept.length >= 4 && kept.length <= 5, `${kept.length} kept`)
+  assert.is(kept[kept.length - 1]!.index, 20)
+  assert.equal(kept.map((c) => c.index), Array.from({ length: kept.length }, (_, i) => 21 - kept.length + i))
+  assert.throws(() => sm.changesSince(sm.historyFloor - 1), (e: { code: string }) => e.code === 'GRAPH_HISTORY_TRIMMED')
+  assert.equal(sm.changesSince(19).map((c) => c.index), [19, 20])
+})
+
 test('options are validated: unknown keys and wrong types are rejected with the field named', () => {
   assert.throws(() => new GraphStateMachine(schema, { bogus: 1 } as never), /bogus/)
   assert.throws(() => new GraphStateMachine(schema, { events: { dedupWindowMs: -1 } }), /events\.dedupWindowMs/)
