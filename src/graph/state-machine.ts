@@ -163,7 +163,8 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
    * at or after `from` are no longer retained (resume from a fresh read instead).
    */
   changesSince (from: number): CommittedChange[] {
-    if (from < this.#historyFloor) {
+    // Floor 1: nothing was ever dropped, so any `from` (even 0) is complete.
+    if (from < this.#historyFloor && this.#historyFloor > 1) {
       throw new QuorateError('GRAPH_HISTORY_TRIMMED', `Changes from index ${from} are no longer retained (oldest: ${this.#historyFloor})`, { details: { from, floor: this.#historyFloor } })
     }
     let lo = 0

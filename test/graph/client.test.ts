@@ -90,6 +90,16 @@ test('reads are linearizable through the barrier by default, stale-ok on request
   try { await bare.read({ linearizable: true }); assert.unreachable() } catch (err) { assert.is((err as QuorateError).code, 'OPTIONS_INVALID') }
 })
 
+test('a watch from 0 on a fresh replica starts at the first change', async () => {
+  const { graph } = rig()
+  await graph.transaction().put(n1, { host: 'a' }).commit()
+  const abort = new AbortController()
+  for await (const c of graph.watch(0, { signal: abort.signal })) {
+    assert.is(c.index, 1)
+    abort.abort()
+  }
+})
+
 test('a watch delivers committed changes from an index, then new ones, and ends when aborted', async () => {
   const { graph } = rig()
   await graph.transaction().put(n1, { host: 'a' }).commit()
