@@ -59,6 +59,16 @@ function validateOptions (o: GraphStateMachineOptions): void {
   if (o.snapshotChunkBytes !== undefined) checkInt(o.snapshotChunkBytes, C, 'snapshotChunkBytes', 1)
 }
 
+/**
+ * Calls every observer. One that throws is skipped, not propagated: an observer's bug must not
+ * fail the apply (which would stop the node) nor keep the others from hearing of the change.
+ */
+function notifyAll<T> (listeners: ReadonlySet<(value: T) => void>, value: T): void {
+  for (const l of listeners) {
+    try { l(value) } catch { /* the observer's own failure; the replica is unaffected */ }
+  }
+}
+
 function refused (index: number, err: unknown): GraphResult {
   if (!isQuorateError(err)) throw err
   return { status: 'refused', index, code: err.code, message: err.message, ...(err.info === undefined ? {} : { details: err.info }) }
@@ -79,7 +89,7 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
   /** Every change with index >= this is in #history (or was never committed). */
   #historyFloor = 1
   readonly #listeners = new Set<ChangeListener>()
-  readonly #restoreListeners = new Set<() => void>()
+  readonly #restoreListeners = new Set<(none: undefined) => void>()
   readonly #historyEntries: number
   readonly #chunkBytes: number
 
@@ -155,7 +165,7 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
         this.#historyFloor = dropped[dropped.length - 1]!.index + 1
       }
     } else this.#historyFloor = change.index + 1
-    for (const l of this.#listeners) l(change)
+    notifyAll(this.#listeners, change)
   }
 
   /**
@@ -224,7 +234,7 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
     }
     // Changes before the snapshot are not known here: watches resume from after it.
     this.#historyFloor = this.#applied + 1
-    for (const l of this.#restoreListeners) l()
+    notifyAll(this.#restoreListeners, undefined)
   }
 
   async #load (records: AsyncIterable<SnapshotRecord>, graph: GraphState, events: EventQueueState): Promise<Extract<SnapshotRecord, { type: 'header' }>> {

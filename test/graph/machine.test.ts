@@ -180,6 +180,15 @@ test('watch history keeps at least historyEntries changes; older ones are report
   assert.equal(sm.changesSince(19).map((c) => c.index), [19, 20])
 })
 
+test('an observer that throws neither fails the apply nor silences the other observers', () => {
+  const sm = machine()
+  let heard = 0
+  sm.onChange(() => { throw new Error('observer bug') })
+  sm.onChange(() => { heard++ })
+  assert.is(outcome(sm.apply(encodeCommand(node('n0', 'a')), 1)), 'ok')
+  assert.is(heard, 1)
+})
+
 test('options are validated: unknown keys and wrong types are rejected with the field named', () => {
   assert.throws(() => new GraphStateMachine(schema, { bogus: 1 } as never), /bogus/)
   assert.throws(() => new GraphStateMachine(schema, { events: { dedupWindowMs: -1 } }), /events\.dedupWindowMs/)
