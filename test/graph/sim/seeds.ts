@@ -9,8 +9,8 @@ import * as assert from 'uvu/assert'
 import { describeFinding, runGraphSimulation } from '../../../src/testing/sim/index.js'
 import type { GraphSimulationResult } from '../../../src/testing/sim/index.js'
 
-export const SEEDS_PER_FILE = 36
-export const FILES = 14
+export const SEEDS_PER_FILE = 28
+export const FILES = 18
 /** A shorter fault phase than the KV simulator's: more seeds for the same time. */
 export const GRAPH_SIM_FAULT_MS = 2000
 
