@@ -1,8 +1,8 @@
 /**
  * The graph + events seed batches `npm test` runs: each test/graph/sim/seeds-NN.test.ts file
  * runs one range of SEEDS_PER_FILE consecutive seeds (files stay well under 45 s, and run two
- * at a time), FILES files in all. Replay one seed with
- * `node -e "import('./dist/src/testing/sim/index.js').then(async (s) => console.log(await s.runGraphSimulation({ seed: N, faultRanges: { durationMs: 2000 } })))"`.
+ * at a time), FILES files in all. A failure prints the command that replays its seed with the
+ * readable event log.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -17,7 +17,13 @@ export const GRAPH_SIM_FAULT_MS = 2000
 export function failure (r: GraphSimulationResult): string {
   const found = describeFinding(r)
   const what = r.divergence.length > 0 ? `divergence: ${r.divergence[0]!}` : `${found?.finding ?? '?'}: ${found?.detail ?? ''}`
-  return `seed ${r.seed}: ${what}`
+  return `seed ${r.seed}: ${what}\n  replay: ${replayCommand(r.seed)}`
+}
+
+/** A shell command that reruns one seed of the batches with the verbose event log. */
+export function replayCommand (seed: number): string {
+  const run = `const s = await import('./dist/src/testing/sim/index.js'); await s.runGraphSimulation({ seed: ${seed}, faultRanges: { durationMs: ${GRAPH_SIM_FAULT_MS} }, log: console.log })`
+  return `node --input-type=module -e "${run}"`
 }
 
 /**
