@@ -46,9 +46,15 @@ export const GRAPH_SIM_DEFAULTS = {
   snapshotChunkBytes: 64
 } as const
 
+/**
+ * A claim also records a marker resource held by the slot (an at-most-one edge each way), and
+ * a release deletes the slot and collects what became unreachable: edges, cardinality and GC
+ * then travel through the log and snapshots under faults, and replicas are compared on them.
+ */
 export const graphSimSchema = defineSchema({
-  kinds: { slot: { fields: { value: 'string' } } },
-  relations: {}
+  kinds: { slot: { fields: { value: 'string' } }, marker: { fields: { by: 'string' } } },
+  relations: { holds: { from: 'slot', to: 'marker', outgoing: 'one', incoming: 'one' } },
+  roots: ['slot']
 })
 
 export type GraphSimInput =
@@ -93,8 +99,15 @@ function encode (input: GraphSimInput): Uint8Array {
       return encodeCommand({
         type: 'tx', time: input.time, fence: { name: 'consumer', token: input.token }, expect: [], ops: [{ op: 'put', id: HANDLED, kind: 'slot', fields: { value: input.value } }], trim: [input.id]
       })
-    case 'claim': return encodeCommand(fenced(input.token, input.time, [{ op: 'put', id: SLOT, kind: 'slot', fields: { value: input.value } }], true))
-    case 'release': return encodeCommand(fenced(input.token, input.time, [{ op: 'delete', id: SLOT }], false))
+    case 'claim': {
+      const marker = `m-${input.value}`
+      return encodeCommand(fenced(input.token, input.time, [
+        { op: 'put', id: SLOT, kind: 'slot', fields: { value: input.value } },
+        { op: 'put', id: marker, kind: 'marker', fields: { by: input.value } },
+        { op: 'connect', relation: 'holds', from: SLOT, to: marker }
+      ], true))
+    }
+    case 'release': return encodeCommand(fenced(input.token, input.time, [{ op: 'delete', id: SLOT }, { op: 'gc', ids: null }], false))
     default: throw new Error(`${input.op} is a read`)
   }
 }
