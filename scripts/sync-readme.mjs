@@ -13,6 +13,9 @@ export function errorTable () {
 export function quickstart () {
   return '```js\n' + readFileSync(root + 'examples/quickstart.mjs', 'utf8').trimEnd() + '\n```'
 }
+export function graphExample () {
+  return '```js\n' + readFileSync(root + 'examples/graph.mjs', 'utf8').trimEnd() + '\n```'
+}
 export function between (text, name, body) {
   const begin = `<!-- ${name}:begin -->`
   const end = `<!-- ${name}:end -->`
@@ -22,7 +25,7 @@ export function between (text, name, body) {
   return text.slice(0, a + begin.length) + '\n' + body + '\n' + text.slice(b)
 }
 export function synced (text) {
-  return between(between(text, 'errors', errorTable()), 'quickstart', quickstart())
+  return between(between(between(text, 'errors', errorTable()), 'quickstart', quickstart()), 'graph-example', graphExample())
 }
 if (import.meta.url === `file://${process.argv[1]}`) {
   const path = root + 'README.md'

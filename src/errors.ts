@@ -66,7 +66,22 @@ export const ERROR_CODES = {
   CHECKER_WORKER_FAILED: 'A worker thread of checkLinearizabilityInWorkers could not start, load its model, receive the history or answer.',
   KV_COMMAND_INVALID: 'A key-value workload command (quorate/testing) could not be encoded or decoded.',
   CLUSTER_PROCESS_FAILED: 'A node process could not be started, or exited before it printed its ready line; the message holds its stderr.',
-  CLUSTER_REQUEST_INVALID: 'A client request to a cluster node was malformed (bad JSON, unknown type, wrong field types or too large).'
+  CLUSTER_REQUEST_INVALID: 'A client request to a cluster node was malformed (bad JSON, unknown type, wrong field types or too large).',
+  GRAPH_SCHEMA_INVALID: 'A graph schema declaration is malformed (unknown key, bad name, field type, relation end or root); the message names it.',
+  GRAPH_KIND_UNKNOWN: 'A graph write or query named a resource kind the schema does not declare.',
+  GRAPH_FIELD_INVALID: 'A resource field is unknown to its kind, of the wrong type, or a required field is missing; details.field names it.',
+  GRAPH_RELATION_INVALID: 'A relation is not declared, or does not join the kinds of the two resources given.',
+  GRAPH_NOT_FOUND: 'A graph transaction updated, marked or connected a resource that does not exist; nothing was applied.',
+  GRAPH_KIND_MISMATCH: 'A put named an existing resource of another kind; nothing was applied.',
+  GRAPH_CONFLICT: "A graph transaction's compare-and-set precondition failed (details.conflicts: id, expected, actual version); nothing was applied.",
+  GRAPH_GC_REACHABLE: 'A gc op named a resource that is reachable from a root, kept, or created in the same transaction; nothing was applied.',
+  GRAPH_COMMAND_INVALID: 'A graph command or result could not be encoded or decoded; a replica refuses it without applying anything.',
+  GRAPH_SNAPSHOT_INVALID: 'A graph snapshot stream is malformed or truncated, or the graph changed while it was streamed.',
+  GRAPH_HISTORY_TRIMMED: 'A watch asked for changes older than the replica still retains (historyEntries); read the current state and watch from there.',
+  GRAPH_QUERY_INVALID: 'A graph query is malformed (for example a path of too many hops).',
+  EVENTS_QUEUE_FULL: 'The events queue is at maxQueuedEvents or maxQueuedBytes, or dedupCapacity ids are remembered within the window; the event was not stored (retry after the consumer trims).',
+  EVENTS_NOT_FOUND: 'A handle transaction named an event that is not queued (already handled by another consumer); nothing was applied.',
+  EVENTS_EVENT_INVALID: 'An event\'s id is not a string of 1 to 128 characters or its payload is not bytes within maxEventBytes.'
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -1,0 +1,233 @@
+/**
+ * The graph's replicated state, pure and deterministic: resources (kind, fields, version, keep
+ * mark) and typed edges indexed from both ends, so every edge is readable from either end in
+ * O(1). No clocks, no randomness; every mutation records its inverse in an `Undo` so a
+ * transaction that fails halfway leaves the state exactly as it was (all or nothing).
+ *
+ * Invariants (checked by `checkInvariants`, used by the tests):
+ * - an edge (r, a, b) is in `out(a)[r]` iff it is in `in(b)[r]`, and both ends exist;
+ * - an end whose relation cardinality is 'one' has at most one edge of that relation;
+ * - `byKind(k)` holds exactly the ids of the resources of kind k;
+ * - a resource's version is the log index of the last entry that changed it or its edges.
+ */
+import type { FieldValue, Schema } from './schema.js'
+
+export interface Resource {
+  readonly id: string
+  readonly kind: string
+  /** Index of the last entry that changed the resource's fields, keep mark or edges. */
+  version: number
+  fields: Record<string, FieldValue>
+  keep: boolean
+}
+
+export interface Edge { readonly relation: string, readonly from: string, readonly to: string }
+
+type Adjacency = Map<string, Map<string, Set<string>>>
+
+/** Inverse actions of the mutations made so far, run newest first by `rollback()`. */
+export class Undo {
+  readonly #steps: Array<() => void> = []
+  push (step: () => void): void { this.#steps.push(step) }
+  rollback (): void {
+    for (let i = this.#steps.length - 1; i >= 0; i--) this.#steps[i]!()
+    this.#steps.length = 0
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set()
+
+function addAdj (adj: Adjacency, a: string, relation: string, b: string): void {
+  let byRel = adj.get(a)
+  if (byRel === undefined) adj.set(a, byRel = new Map())
+  let set = byRel.get(relation)
+  if (set === undefined) byRel.set(relation, set = new Set())
+  set.add(b)
+}
+
+function removeAdj (adj: Adjacency, a: string, relation: string, b: string): void {
+  const byRel = adj.get(a)
+  const set = byRel?.get(relation)
+  if (set === undefined) return
+  set.delete(b)
+  if (set.size === 0) byRel!.delete(relation)
+  if (byRel!.size === 0) adj.delete(a)
+}
+
+export class GraphState {
+  readonly #resources = new Map<string, Resource>()
+  readonly #out: Adjacency = new Map()
+  readonly #in: Adjacency = new Map()
+  readonly #byKind = new Map<string, Set<string>>()
+  #edges = 0
+
+  get size (): number { return this.#resources.size }
+  get edgeCount (): number { return this.#edges }
+
+  get (id: string): Readonly<Resource> | undefined { return this.#resources.get(id) }
+  has (id: string): boolean { return this.#resources.has(id) }
+  /** Every resource, in insertion order. */
+  resources (): IterableIterator<Readonly<Resource>> { return this.#resources.values() }
+  idsOfKind (kind: string): ReadonlySet<string> { return this.#byKind.get(kind) ?? EMPTY }
+
+  /** The ids at the other end of `id`'s edges of `relation`, leaving `id` ('out') or arriving ('in'). */
+  neighbours (id: string, relation: string, direction: 'out' | 'in'): ReadonlySet<string> {
+    return (direction === 'out' ? this.#out : this.#in).get(id)?.get(relation) ?? EMPTY
+  }
+
+  /** Relations with edges at `id` in `direction`, with the ids at their other ends. */
+  adjacent (id: string, direction: 'out' | 'in'): ReadonlyMap<string, ReadonlySet<string>> {
+    return (direction === 'out' ? this.#out : this.#in).get(id) ?? new Map()
+  }
+
+  hasEdge (relation: string, from: string, to: string): boolean { return this.neighbours(from, relation, 'out').has(to) }
+
+  /** Every edge, each once (from its `from` end). */
+  * edges (): IterableIterator<Edge> {
+    for (const [from, byRel] of this.#out) {
+      for (const [relation, tos] of byRel) for (const to of tos) yield { relation, from, to }
+    }
+  }
+
+  // ---------------------------------------------------------------- mutations (with undo)
+
+  /** Creates a resource, or replaces its fields (same kind: the caller checked). */
+  put (id: string, kind: string, fields: Record<string, FieldValue>, version: number, undo: Undo): void {
+    const old = this.#resources.get(id)
+    if (old !== undefined) {
+      const { fields: f, version: v } = old
+      old.fields = { ...fields }
+      old.version = version
+      undo.push(() => { old.fields = f; old.version = v })
+      return
+    }
+    this.#resources.set(id, { id, kind, version, fields: { ...fields }, keep: false })
+    let ids = this.#byKind.get(kind)
+    if (ids === undefined) this.#byKind.set(kind, ids = new Set())
+    ids.add(id)
+    undo.push(() => { this.#forget(id, kind) })
+  }
+
+  /** Merges `patch` into the fields of an existing resource; null removes a field. */
+  update (id: string, patch: Readonly<Record<string, FieldValue | null>>, version: number, undo: Undo): void {
+    const r = this.#resources.get(id)!
+    const { fields: f, version: v } = r
+    const next = { ...f }
+    for (const [k, value] of Object.entries(patch)) {
+      if (value === null) delete next[k]
+      else next[k] = value
+    }
+    r.fields = next
+    r.version = version
+    undo.push(() => { r.fields = f; r.version = v })
+  }
+
+  setKeep (id: string, keep: boolean, version: number, undo: Undo): void {
+    const r = this.#resources.get(id)!
+    const { keep: k, version: v } = r
+    r.keep = keep
+    r.version = version
+    undo.push(() => { r.keep = k; r.version = v })
+  }
+
+  /** Sets a resource's version (an edge at it changed). */
+  touch (id: string, version: number, undo: Undo): void {
+    const r = this.#resources.get(id)
+    if (r === undefined || r.version === version) return
+    const v = r.version
+    r.version = version
+    undo.push(() => { r.version = v })
+  }
+
+  addEdge (relation: string, from: string, to: string, undo: Undo): void {
+    if (this.hasEdge(relation, from, to)) return
+    addAdj(this.#out, from, relation, to)
+    addAdj(this.#in, to, relation, from)
+    this.#edges++
+    undo.push(() => { this.#unlink(relation, from, to) })
+  }
+
+  removeEdge (relation: string, from: string, to: string, undo: Undo): void {
+    if (!this.hasEdge(relation, from, to)) return
+    this.#unlink(relation, from, to)
+    undo.push(() => {
+      addAdj(this.#out, from, relation, to)
+      addAdj(this.#in, to, relation, from)
+      this.#edges++
+    })
+  }
+
+  /** Removes a resource and every edge at it; returns the ids at the other ends. */
+  remove (id: string, undo: Undo): Set<string> {
+    const r = this.#resources.get(id)
+    const others = new Set<string>()
+    if (r === undefined) return others
+    for (const e of [...this.#edgesAt(id)]) {
+      others.add(e.from === id ? e.to : e.from)
+      this.removeEdge(e.relation, e.from, e.to, undo)
+    }
+    this.#forget(id, r.kind)
+    undo.push(() => {
+      this.#resources.set(id, r)
+      let ids = this.#byKind.get(r.kind)
+      if (ids === undefined) this.#byKind.set(r.kind, ids = new Set())
+      ids.add(id)
+    })
+    others.delete(id)
+    return others
+  }
+
+  /** Loads a resource as it was (snapshot restore); no undo. */
+  load (r: Resource): void {
+    const undo = new Undo()
+    this.put(r.id, r.kind, r.fields, r.version, undo)
+    const stored = this.#resources.get(r.id)!
+    stored.keep = r.keep
+  }
+
+  /** Loads an edge as it was (snapshot restore); both ends must be loaded already. */
+  loadEdge (e: Edge): void { this.addEdge(e.relation, e.from, e.to, new Undo()) }
+
+  * #edgesAt (id: string): IterableIterator<Edge> {
+    for (const [relation, tos] of this.#out.get(id) ?? []) for (const to of tos) yield { relation, from: id, to }
+    for (const [relation, froms] of this.#in.get(id) ?? []) {
+      for (const from of froms) if (from !== id) yield { relation, from, to: id }
+    }
+  }
+
+  #unlink (relation: string, from: string, to: string): void {
+    removeAdj(this.#out, from, relation, to)
+    removeAdj(this.#in, to, relation, from)
+    this.#edges--
+  }
+
+  #forget (id: string, kind: string): void {
+    this.#resources.delete(id)
+    const ids = this.#byKind.get(kind)
+    ids?.delete(id)
+    if (ids?.size === 0) this.#byKind.delete(kind)
+  }
+}
+
+/** The invariants in the header, as a list of broken ones (empty when all hold). For tests. */
+export function checkInvariants (state: GraphState, schema: Schema): string[] {
+  const problems: string[] = []
+  let count = 0
+  for (const e of state.edges()) {
+    count++
+    if (!state.neighbours(e.to, e.relation, 'in').has(e.from)) problems.push(`edge ${e.relation} ${e.from}->${e.to} missing at its to end`)
+    if (!state.has(e.from) || !state.has(e.to)) problems.push(`edge ${e.relation} ${e.from}->${e.to} has a missing end`)
+  }
+  if (count !== state.edgeCount) problems.push(`edge count ${state.edgeCount} but ${count} edges`)
+  for (const r of state.resources()) {
+    if (!state.idsOfKind(r.kind).has(r.id)) problems.push(`${r.id} missing from its kind index`)
+    for (const [relation, spec] of schema.relations) {
+      if (spec.outgoing === 'one' && state.neighbours(r.id, relation, 'out').size > 1) problems.push(`${r.id} has several outgoing ${relation}`)
+      if (spec.incoming === 'one' && state.neighbours(r.id, relation, 'in').size > 1) problems.push(`${r.id} has several incoming ${relation}`)
+      for (const other of state.neighbours(r.id, relation, 'in')) {
+        if (!state.neighbours(other, relation, 'out').has(r.id)) problems.push(`edge ${relation} ${other}->${r.id} missing at its from end`)
+      }
+    }
+  }
+  return problems
+}
