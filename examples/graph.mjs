@@ -1,5 +1,5 @@
 // The resource graph and the events queue on a 3-node cluster in one process.
-import { RaftNode, LevelStorage } from 'quorate'
+import { RaftNode, LevelStorage, StateMachineRouter } from 'quorate'
 import { MemoryNetwork } from 'quorate/transport'
 import { defineSchema, ref, GraphStateMachine, Graph, EventsQueue } from 'quorate/graph'
 import { MemoryLevel } from 'memory-level'
@@ -17,21 +17,25 @@ const schema = defineSchema({
   roots: ['host']
 })
 
-// Three nodes, each with its own graph replica, on an in-memory network and databases.
+// Three nodes on an in-memory network and databases. Each node's state machine is a router
+// with the graph (and its events queue) mounted as 'graph', beside whatever else shares the log.
 const network = new MemoryNetwork()
 const voters = ['n1', 'n2', 'n3']
-const replicas = voters.map(() => new GraphStateMachine(schema))
+const routes = voters.map(() => {
+  const router = new StateMachineRouter()
+  return { router, graph: router.mount('graph', new GraphStateMachine(schema)) }
+})
 const nodes = voters.map((id, i) => new RaftNode({
-  id, voters, transport: network.transport(id), stateMachine: replicas[i], forwardProposals: true, tickMs: 20,
+  id, voters, transport: network.transport(id), stateMachine: routes[i].router, forwardProposals: true, tickMs: 20,
   storage: new LevelStorage({ db: new MemoryLevel() })
 }))
 for (const n of nodes) await n.open()
 await nodes[0].waitForLeader()
 
 // Clients on node n2: commands go through Raft, reads come from n2's replica.
-const node = nodes[1]
+const node = routes[1].graph.bind(nodes[1])
 const client = {
-  machine: replicas[1],
+  machine: routes[1].graph.machine,
   submit: (command, options) => node.propose(command, options),
   barrier: (options) => node.read(options)
 }
