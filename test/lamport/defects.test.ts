@@ -62,7 +62,7 @@ async function pull (stores: TupleStore[], known: number[][], to: number, from: 
 test('defect 2: with no writes, resyncs stop after the first rounds instead of storming', async () => {
   const stores = [await openStore(1, { horizon: 2 }), await openStore(2, { horizon: 2 }), await openStore(3, { horizon: 2 })]
   const known = [[0, 0, 0], [0, 0, 0], [0, 0, 0]]
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < 12; i++) {
     const s = stores[i % 3] as TupleStore
     await s.transact([positive(['job', i])])
     await s.transact([negative(['job', i])])
