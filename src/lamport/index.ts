@@ -28,6 +28,7 @@ export {
 } from './options.js'
 export type { TupleStoreOptions, TupleMutations } from './options.js'
 export { validateSyncRequest, validateSyncResponse } from './sync.js'
+export { encodeSyncMessage, decodeSyncMessage } from './sync-codec.js'
 export type { SyncRequest, SyncResponse, SyncResult, SyncSnapshot } from './sync.js'
 export type { VectorPairs, ProgressRows } from './progress.js'
 export { LwwMap, LwwArray, Counter } from './compound.js'

@@ -2,7 +2,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { MemoryLevel } from 'memory-level'
 import { isQuorateError } from '../../src/errors.js'
-import { ANY, LamportClock, TupleStore, negative, positive, type TupleStoreOptions } from '../../src/lamport/index.js'
+import {
+  ANY, LamportClock, TupleStore, decodeSyncMessage, encodeSyncMessage, negative, positive, type TupleStoreOptions
+} from '../../src/lamport/index.js'
 import { ManualClock } from '../../src/testing/manual-clock.js'
 import { visibleSet } from './helpers.js'
 
@@ -117,6 +119,27 @@ test('a mirrored store restarts from its database with its progress and replay l
   assert.ok(b.has(['a']) && b.has(['c']), 'c relays a\'s write after the restart')
   const next = await c.transact([positive(['c', 2])])
   assert.is(next.stamp.counter, 2, 'the clock resumes past what was persisted')
+})
+
+test('sync messages survive their binary encoding, snapshots included, and garbage fails with TUPLE_INVALID', async () => {
+  const time = new ManualClock()
+  const [a, b] = await mirrors(2, time) as [TupleStore, TupleStore]
+  await a.transact([positive(['x', 1n, new Uint8Array([1, 2])]), negative(['y', ANY])])
+  const request = b.syncRequest()
+  assert.equal(decodeSyncMessage(encodeSyncMessage(request)), request)
+  const response = await a.syncResponse(request)
+  assert.equal(decodeSyncMessage(encodeSyncMessage(response)), response)
+  time.advance(RETENTION + 1)
+  await a.transact([positive(['z'])]) // b unheard for longer than the retention: a drops its log
+  const snap = await a.syncResponse(b.syncRequest())
+  assert.ok(snap.snapshot !== null && snap.snapshot.entries.length > 0)
+  const round = decodeSyncMessage(encodeSyncMessage(snap))
+  assert.equal(round, snap)
+  await b.applySync(round as typeof snap)
+  assert.equal(visibleSet(b), visibleSet(a))
+  for (const junk of [new Uint8Array([9]), new Uint8Array([1, 7, 1]), encodeSyncMessage(request).subarray(0, 3)]) {
+    try { decodeSyncMessage(junk); assert.unreachable() } catch (err) { assert.ok(isQuorateError(err, 'TUPLE_INVALID'), String(err)) }
+  }
 })
 
 test('sync messages from a node that is not a mirror fail with TUPLE_UNKNOWN_REPLICA', async () => {
