@@ -29,6 +29,8 @@ export {
 export type { TupleStoreOptions, TupleMutations } from './options.js'
 export { validateSyncRequest, validateSyncResponse } from './sync.js'
 export { encodeSyncMessage, decodeSyncMessage } from './sync-codec.js'
+export { TupleSyncDriver, DEFAULT_SYNC_INTERVAL_MS } from './sync-driver.js'
+export type { SyncChannel, TupleSyncDriverOptions, TupleSyncDriverStats } from './sync-driver.js'
 export type { SyncRequest, SyncResponse, SyncResult, SyncSnapshot } from './sync.js'
 export type { VectorPairs, ProgressRows } from './progress.js'
 export { LwwMap, LwwArray, Counter } from './compound.js'
