@@ -1,6 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { searchTupleMutant, TUPLE_MUTANTS } from '../../src/testing/index.js'
+import { isQuorateError } from '../../src/errors.js'
+import { runTupleSimulation, searchTupleMutant, TUPLE_MUTANTS } from '../../src/testing/index.js'
 
 // Each broken store must fail some seed quickly; the finding shows which check caught it.
 const expected: Record<typeof TUPLE_MUTANTS[number], RegExp> = {
@@ -16,5 +17,16 @@ for (const mutant of TUPLE_MUTANTS) {
     assert.match(r.finding as string, expected[mutant])
   })
 }
+
+test('one seed replays the same run, and simulation options are validated', async () => {
+  const a = await runTupleSimulation({ seed: 42, topology: 'chain' })
+  const b = await runTupleSimulation({ seed: 42, topology: 'chain' })
+  assert.equal(b, a)
+  for (const bad of [{ seed: -1 }, { seed: 1, topology: 'ring' }, { seed: 1, loss: 1 }, { seed: 1, replicas: 1 }, { seed: 1, stepz: 3 }]) {
+    try { await runTupleSimulation(bad as never); assert.unreachable(JSON.stringify(bad)) } catch (err) {
+      assert.ok(isQuorateError(err, 'OPTIONS_INVALID'), String(err))
+    }
+  }
+})
 
 test.run()

@@ -17,6 +17,7 @@ import { negative, positive, type Update } from '../../lamport/update.js'
 import type { TupleMutations } from '../../lamport/options.js'
 import type { SyncRequest, SyncResponse } from '../../lamport/sync.js'
 import { randomInt, SeededRandom } from '../../util/random.js'
+import { check, checkInt } from '../../util/validate.js'
 import { ManualClock } from '../manual-clock.js'
 import { TupleModel, type ModelUpdate } from './model.js'
 
@@ -293,10 +294,27 @@ export function tupleResyncBound (replicas: number): number {
   return replicas * (replicas - 1)
 }
 
+const DEFAULTS: Omit<Required<TupleSimulationOptions>, 'seed'> = {
+  topology: 'mesh', replicas: 3, steps: 60, retentionMs: 1000, loss: 0.15, duplication: 0.1, mutations: {}
+}
+
+function validate (options: TupleSimulationOptions): Required<TupleSimulationOptions> {
+  const C = 'runTupleSimulation'
+  check(typeof options === 'object' && options !== null, C, 'options', 'an object', options)
+  for (const key of Object.keys(options)) check(key === 'seed' || key in DEFAULTS, C, key, 'a known option', key)
+  const o = { ...DEFAULTS, ...options }
+  checkInt(o.seed, C, 'seed', 0, 0xffffffff)
+  check(['mesh', 'star', 'chain'].includes(o.topology), C, 'topology', "'mesh', 'star' or 'chain'", o.topology)
+  checkInt(o.replicas, C, 'replicas', 2, 16)
+  checkInt(o.steps, C, 'steps', 0)
+  checkInt(o.retentionMs, C, 'retentionMs', 1)
+  for (const f of ['loss', 'duplication'] as const) check(typeof o[f] === 'number' && o[f] >= 0 && o[f] < 1, C, f, 'a probability in [0, 1)', o[f])
+  check(typeof o.mutations === 'object' && o.mutations !== null, C, 'mutations', 'an object', o.mutations)
+  return o
+}
+
 export async function runTupleSimulation (options: TupleSimulationOptions): Promise<TupleSimulationResult> {
-  const o: Required<TupleSimulationOptions> = {
-    topology: 'mesh', replicas: 3, steps: 60, retentionMs: 1000, loss: 0.15, duplication: 0.1, mutations: {}, ...options
-  }
+  const o = validate(options)
   const run = new Run(o)
   for (const n of run.nodes) await run.open(n)
   for (let i = 0; i < o.steps; i++) await run.step(i)
