@@ -56,29 +56,27 @@ export function encodeDelta (delta: Delta): Uint8Array {
   w.varint(delta.version)
   w.varint(delta.maxCounter)
   w.varint(delta.watermark)
-  w.varint(delta.entries.length)
-  for (const e of delta.entries) {
+  writeRecords(w, delta)
+  return w.finish().slice()
+}
+
+/** Entries then rules, as in a delta (shared with the sync-message codec). */
+export function writeRecords (w: ByteWriter, d: { entries: readonly EntryRecord[], rules: readonly RuleRecord[] }): void {
+  w.varint(d.entries.length)
+  for (const e of d.entries) {
     w.chunk(encodeTuple(e.tuple))
     w.byte((e.pos !== null ? 1 : 0) | (e.neg !== null ? 2 : 0))
     if (e.pos !== null) writeStamp(w, e.pos)
     if (e.neg !== null) writeStamp(w, e.neg)
   }
-  w.varint(delta.rules.length)
-  for (const r of delta.rules) {
+  w.varint(d.rules.length)
+  for (const r of d.rules) {
     w.chunk(encodePattern(r.pattern))
     writeStamp(w, r.stamp)
   }
-  return w.finish().slice()
 }
 
-export function decodeDelta (bytes: Uint8Array): Delta {
-  const r = new ByteReader(bytes, 'TUPLE_INVALID')
-  if (r.byte() !== FORMAT) r.fail('unknown delta format')
-  const full = r.byte() === 1
-  const since = r.varint()
-  const version = r.varint()
-  const maxCounter = r.varint()
-  const watermark = r.varint()
+export function readRecords (r: ByteReader): { entries: EntryRecord[], rules: RuleRecord[] } {
   const entries: EntryRecord[] = []
   for (let n = r.varint(); n > 0; n--) {
     const tuple = decodeTuple(r.chunk())
@@ -90,6 +88,18 @@ export function decodeDelta (bytes: Uint8Array): Delta {
   }
   const rules: RuleRecord[] = []
   for (let n = r.varint(); n > 0; n--) rules.push({ pattern: decodePattern(r.chunk()), stamp: readStamp(r) })
+  return { entries, rules }
+}
+
+export function decodeDelta (bytes: Uint8Array): Delta {
+  const r = new ByteReader(bytes, 'TUPLE_INVALID')
+  if (r.byte() !== FORMAT) r.fail('unknown delta format')
+  const full = r.byte() === 1
+  const since = r.varint()
+  const version = r.varint()
+  const maxCounter = r.varint()
+  const watermark = r.varint()
+  const { entries, rules } = readRecords(r)
   r.end()
   return { full, since, version, maxCounter, watermark, entries, rules }
 }

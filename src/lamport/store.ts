@@ -471,7 +471,7 @@ export class TupleStore {
     validateSyncRequest(request)
     const p = this.#receive('syncResponse', request)
     const base = new Map(p.row(request.from))
-    const missing = this.#syncLog.missing(p.applied, base)
+    const missing = this.#syncLog.missing(new Map(this.#durableApplied), base)
     const snapshot = missing === null ? this.#syncSnapshot(p) : null
     const response: SyncResponse = {
       type: 'sync-response', from: p.self, base: toPairs(base), progress: this.#reportedRows(p), transactions: missing ?? [], snapshot

@@ -44,16 +44,17 @@ export class SyncLog {
   }
 
   /**
-   * What a peer with vector `theirs` lacks, given this replica's vector `mine`: per origin
-   * the logged suffix above theirs. Null if some of it was dropped (the peer must resync).
+   * What a peer with vector `theirs` lacks of what `upTo` covers (this replica's durable
+   * vector, so nothing a crash could still take back is sent): per origin the logged
+   * suffix above theirs. Null if some of it was dropped (the peer must resync).
    */
-  missing (mine: Vector, theirs: Vector): Transaction[] | null {
+  missing (upTo: Vector, theirs: Vector): Transaction[] | null {
     const out: Transaction[] = []
-    for (const [o, have] of mine) {
+    for (const [o, have] of upTo) {
       const their = theirs.get(o) ?? 0
       if (their >= have) continue
       if (their < this.floor(o)) return null
-      for (const t of this.#byOrigin.get(o) ?? []) if (t.stamp.counter > their) out.push(t)
+      for (const t of this.#byOrigin.get(o) ?? []) if (t.stamp.counter > their && t.stamp.counter <= have) out.push(t)
     }
     return out
   }
