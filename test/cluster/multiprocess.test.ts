@@ -50,9 +50,13 @@ interface KillRun {
   readonly unacked: number
 }
 
+const MIN_KILL_ROUNDS = 3
+
 /**
  * Runs `workers` put loops for `workloadMs` while killing nodes (at most a minority at a time,
- * the leader about half the time) and restarting them after a seeded pause.
+ * the leader about half the time) and restarting them after a seeded pause. At least
+ * MIN_KILL_ROUNDS rounds run however long they take, so a slow machine (process starts of
+ * seconds) gets as many kills as a fast one, only later.
  */
 async function putsUnderKills (cluster: ProcessCluster, seed: number, workloadMs: number, workers: number): Promise<KillRun> {
   const random = new SeededRandom(seed)
@@ -75,7 +79,7 @@ async function putsUnderKills (cluster: ProcessCluster, seed: number, workloadMs
   const maxDown = Math.floor((cluster.ids.length - 1) / 2)
   const chaos = (async () => {
     const started = Date.now()
-    while (Date.now() - started < workloadMs) {
+    while (kills.length < MIN_KILL_ROUNDS || Date.now() - started < workloadMs) {
       await sleep(randomInt(random, 200, 900))
       const down = randomInt(random, 1, maxDown + 1)
       const leader = await currentLeader(cluster)
@@ -122,7 +126,7 @@ async function killTest (nodes: number, seed: number, workloadMs: number): Promi
     await cluster.startAll()
     const run = await putsUnderKills(cluster, seed, workloadMs, 6)
     console.log(`${nodes} nodes: ${run.acked.size} puts acknowledged, ${run.unacked} not; killed ${run.kills.join(', ')}`)
-    assert.ok(run.kills.length >= 3, `only ${run.kills.length} kill rounds happened`)
+    assert.ok(run.kills.length >= MIN_KILL_ROUNDS, `only ${run.kills.length} kill rounds happened`)
     assert.ok(run.acked.size > 0, 'no put was acknowledged')
     await checkRecovered(cluster, run.acked)
     // A clean stop: SIGTERM closes a node and exits 0.
