@@ -96,8 +96,9 @@ export interface CheckResult<Input, Output> {
 export function validateCheckOptions (options: CheckOptions, extraKeys: ReadonlySet<string> = new Set()): void {
   check(options !== null && typeof options === 'object', 'checkLinearizability', 'options', 'an object', options)
   for (const key of Object.keys(options)) {
+    const hint = key === 'workers' ? ' (for worker threads call checkLinearizabilityInWorkers)' : ' (unknown option)'
     check(OPTION_KEYS.has(key) || extraKeys.has(key), 'checkLinearizability', key,
-      `one of ${[...OPTION_KEYS, ...extraKeys].join(', ')} (unknown option)`, (options as Record<string, unknown>)[key])
+      `one of ${[...OPTION_KEYS, ...extraKeys].join(', ')}${hint}`, (options as Record<string, unknown>)[key])
   }
   const { timeoutMs, maxSteps, clock, maxCacheEntries } = options
   for (const [field, value] of [['timeoutMs', timeoutMs], ['maxSteps', maxSteps]] as const) {

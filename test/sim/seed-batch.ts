@@ -10,8 +10,8 @@ import type { FaultEvent, SimulationResult } from '../../src/testing/sim/index.j
 
 /** The seeds `npm test` sweeps, over all the batch files (the soak runs more: `npm run sim:soak`). */
 export const SWEEP_SEEDS = 1500
-/** Seeds per batch file: about 20 s each on an idle core. */
-export const SEEDS_PER_BATCH = 150
+/** Seeds per batch file: 5-25 s each on an idle core, well under the limit on a loaded one. */
+export const SEEDS_PER_BATCH = 100
 
 /** A failed run as one line, with the command that replays it. */
 export function failure (r: SimulationResult, faults?: readonly FaultEvent[]): string {

@@ -1,4 +1,4 @@
-// Simulator sweep, batch 1 of 10 (seeds 1-150); see seed-batch.ts.
+// Simulator sweep, batch 1 of 15 (seeds 1-100); see seed-batch.ts.
 import { seedBatch } from './seed-batch.js'
 
 seedBatch(1)

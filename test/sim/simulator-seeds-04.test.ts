@@ -1,4 +1,4 @@
-// Simulator sweep, batch 4 of 10 (seeds 451-600); see seed-batch.ts.
+// Simulator sweep, batch 4 of 15 (seeds 301-400); see seed-batch.ts.
 import { seedBatch } from './seed-batch.js'
 
 seedBatch(4)

@@ -1,4 +1,4 @@
-// Simulator sweep, batch 7 of 10 (seeds 901-1050); see seed-batch.ts.
+// Simulator sweep, batch 7 of 15 (seeds 601-700); see seed-batch.ts.
 import { seedBatch } from './seed-batch.js'
 
 seedBatch(7)

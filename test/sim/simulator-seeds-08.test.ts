@@ -1,4 +1,4 @@
-// Simulator sweep, batch 8 of 10 (seeds 1051-1200); see seed-batch.ts.
+// Simulator sweep, batch 8 of 15 (seeds 701-800); see seed-batch.ts.
 import { seedBatch } from './seed-batch.js'
 
 seedBatch(8)

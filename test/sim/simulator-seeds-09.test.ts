@@ -1,4 +1,4 @@
-// Simulator sweep, batch 9 of 10 (seeds 1201-1350); see seed-batch.ts.
+// Simulator sweep, batch 9 of 15 (seeds 801-900); see seed-batch.ts.
 import { seedBatch } from './seed-batch.js'
 
 seedBatch(9)

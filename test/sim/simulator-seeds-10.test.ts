@@ -1,4 +1,4 @@
-// Simulator sweep, batch 10 of 10 (seeds 1351-1500); see seed-batch.ts.
+// Simulator sweep, batch 10 of 15 (seeds 901-1000); see seed-batch.ts.
 import { seedBatch } from './seed-batch.js'
 
 seedBatch(10)

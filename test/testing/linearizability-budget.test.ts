@@ -97,6 +97,7 @@ test('bad budgets and unknown option keys are refused with OPTIONS_INVALID', () 
   for (const options of [{ maxSteps: -1 }, { maxSteps: 1.5 }, { maxSteps: Number.NaN }, { maxSteps: '10' }, { timeoutMS: 10 }, { workers: 2 }]) {
     assert.is(codeOf(() => checkLinearizability(kvModel, [], options as never)), 'OPTIONS_INVALID', JSON.stringify(options))
   }
+  assert.throws(() => checkLinearizability(kvModel, [], { workers: 2 } as never), /checkLinearizabilityInWorkers/)
   assert.is(checkLinearizability(kvModel, staleKey('a'), { maxSteps: Infinity }).result, 'illegal')
   assert.is(checkLinearizability(kvModel, staleKey('a'), { maxSteps: 0 }).result, 'timeout')
 })
