@@ -1,7 +1,7 @@
 /** Options of the lease manager and of exclusive execution, their defaults and validation. */
 import type { RaftNode } from '../node/node.js'
 import type { Clock } from '../util/clock.js'
-import { check } from '../util/validate.js'
+import { check, checkKnownKeys } from '../util/validate.js'
 import type { LeaseTable } from './table.js'
 
 /**
@@ -59,9 +59,13 @@ export interface ResolvedLeaseManagerOptions {
 }
 
 const C = 'LeaseManagerOptions'
+const KEYS: readonly string[] = Object.keys({
+  node: true, table: true, clock: true, maxDrift: true, maxLeaseDurationMs: true, defaultDurationMs: true, renewFraction: true, safetyMarginFraction: true
+} satisfies Record<keyof LeaseManagerOptions, true>)
 
 export function resolveLeaseManagerOptions (options: LeaseManagerOptions, systemClock: Clock): ResolvedLeaseManagerOptions {
   check(typeof options === 'object' && options !== null, C, '(options)', 'an object', options)
+  checkKnownKeys(options, C, KEYS)
   check(typeof options.node?.propose === 'function', C, 'node', 'a RaftNode', typeof options.node)
   check(typeof options.table?.apply === 'function' && typeof options.table.onChange === 'function', C, 'table', 'a LeaseTable', typeof options.table)
   const clock = options.clock ?? systemClock
