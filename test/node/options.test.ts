@@ -58,6 +58,7 @@ test('a string or number where a boolean belongs is rejected instead of switchin
   for (const field of ['preVote', 'checkQuorum', 'forwardProposals', 'sync', 'autoLeaveJoint']) {
     rejects(() => node({ [field]: 'no' }), [`"${field}"`, 'true or false'])
     rejects(() => node({ [field]: 0 }), [`"${field}"`])
+    rejects(() => node({ [field]: 'false' }), [`"${field}"`, 'got "false"'])
   }
 })
 
