@@ -12,7 +12,7 @@
  */
 import { QuorateError, isQuorateError } from '../errors.js'
 import type { StateMachine } from '../node/state-machine.js'
-import { checkInt } from '../util/validate.js'
+import { checkInt, checkKnownKeys, checkObject } from '../util/validate.js'
 import { decodeKvCommand } from './command.js'
 import { ByteReader, ByteWriter } from '../util/bytes.js'
 import { kvTransition } from './semantics.js'
@@ -26,6 +26,8 @@ export interface KvStateMachineOptions {
 }
 
 export function validateKvStateMachineOptions (options: KvStateMachineOptions): void {
+  checkObject(options, 'KvStateMachine', '(options)')
+  checkKnownKeys(options, 'KvStateMachine', ['snapshotChunkBytes'] satisfies Array<keyof KvStateMachineOptions>)
   if (options.snapshotChunkBytes !== undefined) {
     checkInt(options.snapshotChunkBytes, 'KvStateMachine', 'snapshotChunkBytes', 1)
   }

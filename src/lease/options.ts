@@ -1,7 +1,7 @@
 /** Options of the lease manager and of exclusive execution, their defaults and validation. */
 import type { CommandTarget } from '../sm/route.js'
 import type { Clock } from '../util/clock.js'
-import { check } from '../util/validate.js'
+import { check, checkKnownKeys } from '../util/validate.js'
 import type { LeaseTable } from './table.js'
 
 /**
@@ -63,9 +63,13 @@ export interface ResolvedLeaseManagerOptions {
 }
 
 const C = 'LeaseManagerOptions'
+const KEYS: readonly string[] = Object.keys({
+  node: true, table: true, clock: true, maxDrift: true, maxLeaseDurationMs: true, defaultDurationMs: true, renewFraction: true, safetyMarginFraction: true
+} satisfies Record<keyof LeaseManagerOptions, true>)
 
 export function resolveLeaseManagerOptions (options: LeaseManagerOptions, systemClock: Clock): ResolvedLeaseManagerOptions {
   check(typeof options === 'object' && options !== null, C, '(options)', 'an object', options)
+  checkKnownKeys(options, C, KEYS)
   check(typeof options.node?.propose === 'function' && typeof options.node.read === 'function', C, 'node', 'a RaftNode or a routed node (route.bind(node))', typeof options.node)
   check(typeof options.table?.apply === 'function' && typeof options.table.onChange === 'function', C, 'table', 'a LeaseTable', typeof options.table)
   const clock = options.clock ?? systemClock

@@ -15,7 +15,7 @@ import type { Clock, Timer } from '../util/clock.js'
 import { systemClock } from '../util/clock.js'
 import type { Random } from '../util/random.js'
 import { systemRandom } from '../util/random.js'
-import { check, checkInt } from '../util/validate.js'
+import { check, checkInt, checkKnownKeys } from '../util/validate.js'
 import { encodeClose, encodeRegister, encodeSessionCommand } from './codec.js'
 
 /** Proposes one command; resolves with the apply result. `RaftNode.propose` has this shape. */
@@ -100,8 +100,14 @@ function validateRetry (r: Partial<RetryPolicy>, component: string): void {
   if (r.maxBackoffMs !== undefined) check(typeof r.maxBackoffMs === 'number' && r.maxBackoffMs >= 0 && Number.isFinite(r.maxBackoffMs), component, 'maxBackoffMs', 'a finite number >= 0', r.maxBackoffMs)
 }
 
+const CLIENT_SESSION_KEYS: readonly string[] = Object.keys({
+  clientId: true, nextSequence: true, maxAttempts: true, attemptTimeoutMs: true, backoffMs: true, maxBackoffMs: true,
+  nextTarget: true, isRetryable: true, clock: true, random: true
+} satisfies Record<keyof ClientSessionOptions, true>)
+
 export function validateClientSessionOptions (options: ClientSessionOptions): void {
   check(typeof options === 'object' && options !== null, C, '(options)', 'an object', options)
+  checkKnownKeys(options, C, CLIENT_SESSION_KEYS)
   if (options.clientId !== undefined) checkInt(options.clientId, C, 'clientId', 1)
   if (options.nextSequence !== undefined) checkInt(options.nextSequence, C, 'nextSequence', 1)
   validateRetry(options, C)

@@ -19,7 +19,7 @@
  */
 import { QuorateError } from '../errors.js'
 import type { StateMachine } from '../node/state-machine.js'
-import { check, checkInt } from '../util/validate.js'
+import { check, checkInt, checkKnownKeys } from '../util/validate.js'
 import { ByteReader, ByteWriter, readU32, readU64, writeU32, writeU64 } from '../util/bytes.js'
 import {
   KIND_CLOSE, KIND_COMMAND, KIND_REGISTER, decodeEnvelope, jsonResultCodec, readPositive
@@ -57,6 +57,9 @@ export interface SessionStateMachineOptions<Result = unknown> {
 export function validateSessionStateMachineOptions (options: SessionStateMachineOptions<never>): void {
   const C = 'SessionStateMachineOptions'
   check(typeof options === 'object' && options !== null, C, '(options)', 'an object', options)
+  checkKnownKeys(options, C, Object.keys({
+    maxSessions: true, sessionTimeoutEntries: true, maxResultsPerSession: true, resultCodec: true
+  } satisfies Record<keyof SessionStateMachineOptions<never>, true>))
   if (options.maxSessions !== undefined) checkInt(options.maxSessions, C, 'maxSessions', 1)
   if (options.sessionTimeoutEntries !== undefined) checkInt(options.sessionTimeoutEntries, C, 'sessionTimeoutEntries', 1)
   if (options.maxResultsPerSession !== undefined) checkInt(options.maxResultsPerSession, C, 'maxResultsPerSession', 1)

@@ -18,6 +18,7 @@
 import { QuorateError } from '../errors.js'
 import type { ComponentStatus, RaftStorage, StorageBatch, StoredState, WriteOptions } from '../storage/storage.js'
 import { Lifecycle } from '../util/lifecycle.js'
+import { checkBool, checkKnownKeys, checkObject } from '../util/validate.js'
 import {
   DEFAULT_SYNC, LogBounds, assertSnapshotMeta, checkBatch, checkCompact, checkMaxBytes, checkReadRange,
   fitCount, invalidRange, notOpen, stoppedError, writeFailed
@@ -45,6 +46,10 @@ export interface CrashStorageOptions {
 export const DEFAULT_SYNC_FAILURE_PROBABILITY = 0
 
 export function validateCrashStorageOptions (options: CrashStorageOptions): void {
+  const C = 'CrashStorageOptions'
+  checkObject(options, C, '(options)')
+  checkKnownKeys(options, C, Object.keys({ syncFailureProbability: true, random: true, copyEntries: true } satisfies Record<keyof CrashStorageOptions, true>))
+  if (options.copyEntries !== undefined) checkBool(options.copyEntries, C, 'copyEntries')
   const p = options.syncFailureProbability
   if (p !== undefined && (typeof p !== 'number' || !(p >= 0 && p <= 1))) {
     throw new QuorateError('OPTIONS_INVALID', 'options.syncFailureProbability must be a number in [0, 1]')

@@ -17,7 +17,7 @@ export function checkInt (value: number, component: string, field: string, min: 
 }
 
 /** A non-null, non-array object (an options bag or a sink). */
-export function checkObject (value: unknown, component: string, field: string): asserts value is Record<string, unknown> {
+export function checkObject<T> (value: T, component: string, field: string): asserts value is T & Record<string, unknown> {
   check(typeof value === 'object' && value !== null && !Array.isArray(value), component, field, 'an object', value)
 }
 

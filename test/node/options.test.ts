@@ -16,6 +16,11 @@ import { LevelStorage } from '../../src/storage/level-storage.js'
 import { MemoryNetwork } from '../../src/transport/memory.js'
 import { CrashStorage } from '../../src/testing/crash-storage.js'
 import { RecordingMachine } from '../harness/index.js'
+import { LeaseManager } from '../../src/lease/manager.js'
+import { LeaseTable } from '../../src/lease/table.js'
+import { ClientSession } from '../../src/sessions/client.js'
+import { SessionStateMachine } from '../../src/sessions/state-machine.js'
+import { KvStateMachine } from '../../src/kv/state-machine.js'
 import { TICK_MS, VirtualCluster, enc, track } from './virtual-cluster.js'
 
 /** `fn` throws OPTIONS_INVALID (or `code`) whose message contains every one of `words`. */
@@ -53,6 +58,7 @@ test('a string or number where a boolean belongs is rejected instead of switchin
   for (const field of ['preVote', 'checkQuorum', 'forwardProposals', 'sync', 'autoLeaveJoint']) {
     rejects(() => node({ [field]: 'no' }), [`"${field}"`, 'true or false'])
     rejects(() => node({ [field]: 0 }), [`"${field}"`])
+    rejects(() => node({ [field]: 'false' }), [`"${field}"`, 'got "false"'])
   }
 })
 
@@ -81,6 +87,16 @@ test('LevelStorage and MemoryNetwork reject misspelt options too', () => {
   rejects(() => new MemoryNetwork({ lost: 0.5 } as never), ['MemoryNetworkOptions', '"lost"', '"loss"'])
   rejects(() => { new MemoryNetwork().configure({ lost: 0.5 } as never) }, ['MemoryNetwork.configure', '"lost"'])
   rejects(() => { new MemoryNetwork().configure({ clock: {} } as never) }, ['MemoryNetwork.configure', '"clock"'], 'OPTIONS_INVALID')
+})
+
+test('the other components reject misspelt options the same way', () => {
+  const n = node({})
+  rejects(() => new LeaseManager({ node: n, table: new LeaseTable(), maxDrif: 0.1 } as never), ['LeaseManagerOptions', '"maxDrif"', '"maxDrift"'])
+  rejects(() => new ClientSession({ maxAttempt: 3 } as never), ['"maxAttempt"', '"maxAttempts"'])
+  rejects(() => new SessionStateMachine(new RecordingMachine(), { maxSession: 3 } as never), ['SessionStateMachineOptions', '"maxSession"'])
+  rejects(() => new KvStateMachine({ snapshotChunkByte: 5 } as never), ['KvStateMachine', '"snapshotChunkByte"'])
+  rejects(() => new CrashStorage({ copyEntry: false } as never), ['CrashStorageOptions', '"copyEntry"', 'known options:', 'copyEntries'])
+  rejects(() => new CrashStorage({ copyEntries: 'no' } as never), ['"copyEntries"', 'true or false'])
 })
 
 test('bad method arguments reject with OPTIONS_INVALID (or RAFT_CONFIG_INVALID) and never throw synchronously', async () => {
