@@ -139,8 +139,8 @@ export interface SimulationOptions<Input = any, Output = any> {
   /**
    * Byte-different snapshots, per-node chunking, leader changes during transfers (see
    * snapshot-draws.ts); each given flag overrides its draw. Per-node chunking never overrides
-   * a fixed snapshotChunkBytes or snapshotWindowChunks. @default each drawn in 70% of the seeds
-   *   (transferDisruption off when `faults` is given: a given schedule is the whole schedule)
+   * a fixed snapshotChunkBytes or snapshotWindowChunks; leader changes during transfers are
+   * off with a given `faults` schedule unless asked for. @default each drawn in 70% of the seeds
    */
   snapshotDraws?: Partial<SnapshotDrawSummary>
   /** Deliberately broken behaviours (the mutation check). @default none */
@@ -325,10 +325,13 @@ class Simulation<Input, Output> {
       snapshotChunkBytes: options.snapshotChunkBytes ?? drawn.chunk,
       snapshotWindowChunks: options.snapshotWindowChunks ?? drawn.window
     }
+    // A given schedule is all the faults there are (no extra leader changes), and given chunking is all the chunking.
     const fixedChunking = options.snapshotChunkBytes !== undefined || options.snapshotWindowChunks !== undefined
-    // A given fault schedule is the whole fault schedule: transfer disruption (a fault) is then
-    // off unless asked for, while the non-fault draws (byte-different snapshots) still happen.
-    this.#snapshotDraws = new SnapshotDraws(options.seed, { ...(options.faults !== undefined ? { transferDisruption: false } : {}), ...options.snapshotDraws, ...(fixedChunking ? { perNodeChunking: false } : {}) })
+    this.#snapshotDraws = new SnapshotDraws(options.seed, {
+      ...(options.faults !== undefined ? { transferDisruption: false } : {}),
+      ...options.snapshotDraws,
+      ...(fixedChunking ? { perNodeChunking: false } : {})
+    })
     const lease = r.next() < SIM_DEFAULTS.leaseReadShare
     this.#readMode = options.readMode ?? (lease && options.faults === undefined ? 'lease' : 'safe')
     const ranges: FaultRanges = { ...DEFAULT_FAULT_RANGES, ...options.faultRanges }
