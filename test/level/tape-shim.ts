@@ -89,11 +89,9 @@ export function tapeOnUvu (suite: Test, counts: TapeCounts, afterEach: () => Pro
   return (name, body) => {
     counts.tests++
     suite(name, async () => {
-      const t0 = performance.now()
       try {
         await runTape(name, body, counts)
       } finally {
-        if (process.env.TAPE_TIMES !== undefined) console.log(`TIME ${(performance.now() - t0).toFixed(0)} ${name}`)
         await afterEach()
       }
     })
