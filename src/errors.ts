@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   SM_COMMAND_INVALID: 'A command given to the router does not start with a valid member tag; it was not applied (returned as the entry result).',
   SM_SNAPSHOT_MISMATCH: 'A router snapshot holds a different set of members than the ones mounted; nothing was restored.',
   SM_SNAPSHOT_INVALID: 'A router snapshot stream is malformed (bad header, section or chunk length, truncated or trailing bytes).',
+  LEVEL_COMMAND_INVALID: 'A level command (quorate/level) is malformed; it was not applied (returned as the entry result, or thrown by encodeLevelCommand).',
+  LEVEL_SNAPSHOT_INVALID: 'A level snapshot stream is malformed (bad version or record tag, truncated, or bytes after its end marker).',
   RAFT_INVALID_MESSAGE: 'A Raft message was malformed (bad numbers or fields); it was dropped.',
   STORAGE_CORRUPT: 'Stored data failed its checksum or could not be decoded; the node will not vote or lead.',
   STORAGE_WRITE_FAILED: 'A durable write (or fsync) failed; the node stops rather than retrying silently.',
