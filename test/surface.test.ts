@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { RaftNode } from '../src/node/node.js'
@@ -58,7 +58,33 @@ test('the node and the log carry no test-only members', () => {
 test('the package ships no test output and fast-check is an optional peer', () => {
   assert.ok(pkg.files.every((f) => !f.startsWith('dist/test') && f !== 'dist'), pkg.files.join(', '))
   assert.is(pkg.peerDependenciesMeta?.['fast-check']?.optional, true)
-  for (const dev of ['fast-check', 'protobufjs', 'memory-level']) assert.is(pkg.dependencies[dev], undefined, `${dev} is not a runtime dependency`)
+  for (const dev of ['fast-check', 'protobufjs']) assert.is(pkg.dependencies[dev], undefined, `${dev} is not a runtime dependency`)
+})
+
+/** Every package the compiled library imports at run time (type-only imports are erased by then). */
+function runtimePackages (dir: string): Set<string> {
+  const found = new Set<string>()
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) { for (const p of runtimePackages(path)) found.add(p); continue }
+    if (!name.endsWith('.js')) continue
+    const source = readFileSync(path, 'utf8')
+    for (const m of source.matchAll(/^(?:import|export)\s[^'\n]*?from\s*['"]([^'"]+)['"]|^import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm)) {
+      const spec = (m[1] ?? m[2] ?? m[3])!
+      if (spec.startsWith('.')) continue
+      if (spec.startsWith('node:')) continue
+      found.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!)
+    }
+  }
+  return found
+}
+
+test('the dependencies are exactly the packages the compiled library imports at run time (optional peers aside)', () => {
+  const imported = runtimePackages(join(root, 'dist', 'src'))
+  const optional = new Set(Object.keys(pkg.peerDependenciesMeta ?? {}))
+  const declared = new Set(Object.keys(pkg.dependencies))
+  assert.equal([...imported].filter((p) => !declared.has(p) && !optional.has(p)).sort(), [], 'imported but not a dependency')
+  assert.equal([...declared].filter((p) => !imported.has(p)).sort(), [], 'a dependency nothing imports')
 })
 
 test.run()
