@@ -53,6 +53,8 @@ test('the node and the log carry no test-only members', () => {
   assert.not.match(mainTypes, /Mutations|test-hooks/)
   const nodeTypes = readFileSync(join(root, 'dist', 'src', 'node', 'node.d.ts'), 'utf8')
   assert.not.match(nodeTypes, /mutations\??:|debugCore/)
+  const tupleTypes = readFileSync(join(root, 'dist', 'src', 'lamport', 'options.d.ts'), 'utf8')
+  assert.not.match(/interface TupleStoreOptions \{[^}]*\}/.exec(tupleTypes)?.[0] ?? '', /mutations/, 'TupleStoreOptions has no test-only mutations field')
 })
 
 test('the package ships no test output and fast-check is an optional peer', () => {

@@ -26,7 +26,7 @@ export type { TupleChange } from './subscription.js'
 export {
   DEFAULT_HORIZON, DEFAULT_SYNC, DEFAULT_MAX_QUEUED_CHANGES, DEFAULT_RETENTION_MS, validateTupleStoreOptions
 } from './options.js'
-export type { TupleStoreOptions, TupleMutations } from './options.js'
+export type { TupleStoreOptions } from './options.js'
 export { validateSyncRequest, validateSyncResponse } from './sync.js'
 export { encodeSyncMessage, decodeSyncMessage } from './sync-codec.js'
 export { TupleSyncDriver, DEFAULT_SYNC_INTERVAL_MS } from './sync-driver.js'

@@ -2,6 +2,8 @@
 import type { AbstractLevel } from 'abstract-level'
 import { QuorateError } from '../errors.js'
 import { LamportClock } from './clock.js'
+import { tupleMutationsOf } from './test-hooks.js'
+import type { TupleMutations } from './test-hooks.js'
 import { systemClock, type Clock } from '../util/clock.js'
 import type { TupleChange } from './subscription.js'
 
@@ -19,19 +21,6 @@ export const DEFAULT_MAX_QUEUED_CHANGES = 10_000
  * One day: a replica away for less catches up by replay, one away longer by a snapshot.
  */
 export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000
-
-/**
- * Deliberately broken variants, for showing that the tuple simulator catches each bug.
- * Never set them outside tests.
- */
-export interface TupleMutations {
-  /** applySync does not move the Lamport clock past received stamps. */
-  skipClockMerge?: boolean
-  /** Cancellation records expire as soon as this replica applied them (not when stable). */
-  expireEarly?: boolean
-  /** Loading a sync snapshot drops the replay log instead of merging the server's. */
-  dropLogOnSnapshot?: boolean
-}
 
 export interface TupleStoreOptions {
   /** The store's Lamport clock; its `node` number disambiguates this replica's stamps. */
@@ -90,8 +79,6 @@ export interface TupleStoreOptions {
    * @default systemClock
    */
   time?: Clock
-  /** Test-only broken variants (see TupleMutations). @default {} */
-  mutations?: TupleMutations
   /**
    * Ask the database for durable (fsync'd) batch writes where it supports it.
    * @default DEFAULT_SYNC (true)
@@ -140,7 +127,7 @@ function positiveInteger (value: unknown, field: string): number {
   return value as number
 }
 
-const KNOWN_KEYS = new Set(['clock', 'db', 'horizon', 'indexes', 'replicas', 'mirrors', 'retentionMs', 'time', 'mutations', 'sync', 'maxQueuedChanges', 'onWatcherError'])
+const KNOWN_KEYS = new Set(['clock', 'db', 'horizon', 'indexes', 'replicas', 'mirrors', 'retentionMs', 'time', 'sync', 'maxQueuedChanges', 'onWatcherError'])
 
 export function validateTupleStoreOptions (options: TupleStoreOptions): ResolvedTupleStoreOptions {
   if (typeof options !== 'object' || options === null) throw new QuorateError('OPTIONS_INVALID', 'TupleStore options must be an object')
@@ -171,8 +158,7 @@ export function validateTupleStoreOptions (options: TupleStoreOptions): Resolved
   }
   const time = options.time ?? systemClock
   if (typeof time !== 'object' || time === null || typeof time.now !== 'function') fail('time', 'must be a Clock')
-  const mutations = options.mutations ?? {}
-  if (typeof mutations !== 'object' || mutations === null) fail('mutations', 'must be an object')
+  const mutations = tupleMutationsOf(options)
   if (options.onWatcherError !== undefined && typeof options.onWatcherError !== 'function') fail('onWatcherError', 'must be a function')
   return {
     clock: options.clock,

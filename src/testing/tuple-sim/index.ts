@@ -8,3 +8,4 @@
 export * from './model.js'
 export * from './simulator.js'
 export * from './mutants.js'
+export type { TupleMutations } from '../../lamport/test-hooks.js'

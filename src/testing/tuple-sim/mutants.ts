@@ -2,7 +2,7 @@
  * The tuple simulator's mutation check: each broken store variant (TupleMutations) must
  * make some seed fail within a bounded budget, or the simulator is too weak to notice it.
  */
-import type { TupleMutations } from '../../lamport/options.js'
+import type { TupleMutations } from '../../lamport/test-hooks.js'
 import { runTupleSimulation, type TupleSimulationOptions, type TupleTopology } from './simulator.js'
 
 export const TUPLE_MUTANTS = ['skipClockMerge', 'expireEarly', 'dropLogOnSnapshot'] as const

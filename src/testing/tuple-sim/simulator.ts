@@ -14,7 +14,8 @@ import { LamportClock } from '../../lamport/clock.js'
 import { TupleStore } from '../../lamport/store.js'
 import { ANY, REST } from '../../lamport/tuple.js'
 import { negative, positive, type Update } from '../../lamport/update.js'
-import type { TupleMutations } from '../../lamport/options.js'
+import type { TupleMutations } from '../../lamport/test-hooks.js'
+import { withTupleMutations } from '../../lamport/test-hooks.js'
 import type { SyncRequest, SyncResponse } from '../../lamport/sync.js'
 import { randomInt, SeededRandom } from '../../util/random.js'
 import { check, checkInt } from '../../util/validate.js'
@@ -113,15 +114,14 @@ class Run {
   async open (node: number): Promise<void> {
     let db = this.dbs.get(node)
     if (db === undefined) this.dbs.set(node, db = new MemoryLevel())
-    const store = new TupleStore({
+    const store = new TupleStore(withTupleMutations({
       clock: new LamportClock({ node }),
       db,
       sync: false,
       mirrors: this.nodes.filter((n) => n !== node),
       retentionMs: this.options.retentionMs,
-      time: this.time,
-      mutations: this.options.mutations
-    })
+      time: this.time
+    }, this.options.mutations))
     await store.open()
     this.stores.set(node, store)
   }

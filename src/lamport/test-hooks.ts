@@ -1,0 +1,31 @@
+/**
+ * Test-only broken variants of the tuple store, reachable only through `quorate/testing` (the
+ * tuple simulator's mutation check), never through TupleStoreOptions: they travel under a
+ * module-private symbol, as the engine's mutants do (node/test-hooks.ts).
+ */
+
+/**
+ * Deliberately broken variants, for showing that the tuple simulator catches each bug.
+ * Never set them outside tests.
+ */
+export interface TupleMutations {
+  /** applySync does not move the Lamport clock past received stamps. */
+  skipClockMerge?: boolean
+  /** Cancellation records expire as soon as this replica applied them (not when stable). */
+  expireEarly?: boolean
+  /** Loading a sync snapshot drops the replay log instead of merging the server's. */
+  dropLogOnSnapshot?: boolean
+}
+
+const MUTATIONS: unique symbol = Symbol('quorate.tupleMutations')
+const NONE: TupleMutations = Object.freeze({})
+
+/** A copy of the store options `options` carrying `mutations`. */
+export function withTupleMutations<T extends object> (options: T, mutations: TupleMutations): T {
+  return { ...options, [MUTATIONS]: mutations }
+}
+
+/** The mutations `options` carries, or none. */
+export function tupleMutationsOf (options: object): TupleMutations {
+  return (options as { [MUTATIONS]?: TupleMutations })[MUTATIONS] ?? NONE
+}
