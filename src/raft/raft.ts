@@ -20,7 +20,7 @@ import { QuorateError, isQuorateError } from '../errors.js'
 import type { StoredState } from './types.js'
 import { randomInt } from '../util/random.js'
 import type { ConfigChange } from './confchange.js'
-import { applyConfigChange, checkConfigChangeShape, decodeConfigChange, encodeConfigChange, isMember } from './confchange.js'
+import { applyConfigChange, checkConfigChangeShape, encodeConfigChange, isMember } from './confchange.js'
 import type { RaftMutations } from './test-hooks.js'
 import { mutationsOf, truncateIgnoringCommit } from './test-hooks.js'
 
@@ -324,13 +324,6 @@ export class RaftCore {
       // quorum; campaigning under the old configuration could elect a second leader.
       return
     }
-    if (!this.#voterInLoggedConfig()) {
-      // The log already holds a change that removes us, though we do not know it committed
-      // (a crash can lose the commit index, which is persisted without fsync). Campaigning
-      // under the applied configuration could then win the votes of other removed nodes and
-      // lead a second, stale term beside the real cluster's (found by the simulator, seed 266).
-      return
-    }
     let voteTerm: number
     if (kind === 'preVote') {
       this.#becomePreCandidate()
@@ -348,28 +341,6 @@ export class RaftCore {
       if (to === this.id) continue
       this.#send(message({ type: kind, from: this.id, to, term: voteTerm, index: lastIndex, logTerm: lastTerm, context: transfer ? CONTEXT_TRANSFER : 0 }))
     }
-  }
-
-  /**
-   * True if this node is a voter in the configuration its whole log leads to: the applied
-   * one with every later config entry of the log applied in order (Raft §6: a server uses
-   * the latest configuration in its log). Scans only unapplied entries, and only when about
-   * to campaign.
-   */
-  #voterInLoggedConfig (): boolean {
-    let config = this.config
-    for (let i = Math.max(this.#appliedConfirmed, this.log.snapshotIndex) + 1; i <= this.log.lastIndex(); i++) {
-      const e = this.log.entry(i)
-      if (e?.type !== 'config') continue
-      try {
-        config = applyConfigChange(config, decodeConfigChange(e.data))
-      } catch (err) {
-        // A moot change (proposed twice across a leader change) is ignored when applied too.
-        if (isQuorateError(err, 'RAFT_CONFIG_INVALID')) continue
-        throw err
-      }
-    }
-    return config.voters.includes(this.id) || config.votersOutgoing.includes(this.id)
   }
 
   #hasUnappliedConfig (): boolean {
