@@ -61,8 +61,10 @@ export interface NodeMutations extends RaftMutations {
   /** Answer reads from local state without confirming leadership. */
   staleReads?: boolean
   /**
-   * Continue a partial snapshot transfer by index and term alone, at the follower's byte count,
-   * without a digest check (glues two leaders' byte streams; loops on another chunking).
+   * The snapshot transfer rules before transfers had an identity: continue a partial transfer
+   * by index and term alone, at the first chunk at or past the follower's byte count, without a
+   * digest check, rewinding on any lower acknowledgement (glues two leaders' byte streams; loops
+   * on another chunking).
    */
   snapshotResumeAcrossLeaders?: boolean
 }
