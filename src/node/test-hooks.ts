@@ -23,8 +23,10 @@ export interface NodeMutations extends RaftMutations {
   /** Leave forwarded proposals pending forever when the leader never answers (issue 12, defect 2). */
   forwardedProposalLeak?: boolean
   /**
-   * Continue a partial snapshot transfer by index and term alone, at the follower's byte count,
-   * without a digest check (glues two leaders' byte streams; loops on another chunking).
+   * The snapshot transfer rules before transfers had an identity: continue a partial transfer
+   * by index and term alone, at the first chunk at or past the follower's byte count, without a
+   * digest check, rewinding on any lower acknowledgement (glues two leaders' byte streams; loops
+   * on another chunking).
    */
   snapshotResumeAcrossLeaders?: boolean
 }
