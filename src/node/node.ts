@@ -500,7 +500,6 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     return { ...base, lifecycle: this.#status, failure: this.#failure }
   }
 
-
   #assertOpen (): void {
     if (this.#failure !== null) throw this.#failure
     if (this.#status !== 'open') throw new QuorateError('NODE_NOT_OPEN', `node ${this.id} is ${this.#status}`)

@@ -39,7 +39,6 @@ function entryTypeCode (type: EntryType): number {
   return ENTRY_TYPE_CODES[type]
 }
 
-
 /** Writes the key of entry `index` into `key` (ENTRY_KEY_BYTES long) and returns it. */
 export function fillEntryKey (key: Buffer, index: number): Buffer {
   key[0] = ENTRY_TAG
