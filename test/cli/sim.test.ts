@@ -47,9 +47,21 @@ test('quorate-sim --seeds=2 and --seeds 2 run the same two seeds', () => {
   assert.is(last(b.stdout), last(a.stdout))
 })
 
+test('quorate-sim --workload router runs every shipped machine on one router, and differs from the kv run', () => {
+  const kv = run(bin.path, ['--seeds', '2'])
+  const routed = run(bin.path, ['--seeds', '2', '--workload', 'router'])
+  assert.is(routed.status, 0, routed.stderr)
+  const last = (out: string): string => out.trim().split('\n').at(-1) ?? ''
+  assert.match(last(routed.stdout), /^sim: 2 seeds, 0 violations, 0 liveness failures, trace [0-9a-f]+$/)
+  assert.is.not(last(routed.stdout), last(kv.stdout), 'another workload, another trace')
+})
+
 test('the argument interpreter: defaults, --from, --nodes, the figure-16 output default', () => {
-  assert.equal(parse([]), { kind: 'run', args: { mode: 'seeds', first: 1, count: 100, nodes: undefined } })
-  assert.equal(parse(['--seeds', '5', '--from=7', '--nodes', '5']), { kind: 'run', args: { mode: 'seeds', first: 7, count: 5, nodes: 5 } })
+  assert.equal(parse([]), { kind: 'run', args: { mode: 'seeds', first: 1, count: 100, run: { nodes: undefined, workload: 'kv' } } })
+  assert.equal(parse(['--seeds', '5', '--from=7', '--nodes', '5']), { kind: 'run', args: { mode: 'seeds', first: 7, count: 5, run: { nodes: 5, workload: 'kv' } } })
+  assert.equal(parse(['--seeds', '5', '--workload', 'router']), { kind: 'run', args: { mode: 'seeds', first: 1, count: 5, run: { nodes: undefined, workload: 'router' } } })
+  assert.throws(() => parse(['--seeds', '5', '--workload', 'rooter']), (err: unknown) => isQuorateError(err, 'OPTIONS_INVALID') && /--workload must be one of kv, router/.test((err as Error).message))
+  assert.throws(() => parse(['--mutants', '--workload', 'router']), (err: unknown) => isQuorateError(err, 'OPTIONS_INVALID') && /--workload does not apply/.test((err as Error).message))
   assert.equal(parse(['--figure16']), { kind: 'run', args: { mode: 'figure16', trials: 1000, seed: 1, out: DEFAULT_FIGURE16_OUT } })
   assert.equal(parse(['--mutant', 'staleReads', '--max-seeds', '3']), { kind: 'run', args: { mode: 'mutants', names: ['staleReads'], maxSeeds: 3, first: 1, nodes: undefined } })
   assert.throws(() => parse(['--seed', '1', '--faults', '{not json']), (err: unknown) => isQuorateError(err, 'OPTIONS_INVALID') && /--faults/.test((err as Error).message))

@@ -12,6 +12,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { runSimulation } from './simulator.js'
+import { routerSimWorkload } from './router-workload.js'
+import type { RouterInput, RouterOutput, SimRouter } from './router-workload.js'
+import type { SimWorkload } from './workload.js'
 import type { SimulationResult } from './simulator.js'
 import { describeFault } from './faults.js'
 import type { FaultEvent } from './faults.js'
@@ -47,6 +50,9 @@ Modes (one at a time; the default is --seeds ${DEFAULT_SIM_SEEDS}):
                                  (default ${DEFAULT_FIGURE16_OUT}, relative to the working directory)
 Options:
   --nodes N                      fix the cluster size (default: 3 or 5 per seed)
+  --workload kv|router           what the cluster replicates (with --seeds, --seed, --soak):
+                                 the key-value machine (default), or every shipped machine
+                                 (kv, lease, session, tuple) on one StateMachineRouter
   --help, -h                     print this text
   --version                      print the version`,
   options: {
@@ -63,14 +69,22 @@ Options:
     figure16: { type: 'boolean' },
     trials: { type: 'string' },
     out: { type: 'string' },
-    nodes: { type: 'string' }
+    nodes: { type: 'string' },
+    workload: { type: 'string' }
   }
 }
 
+/** The workloads a run can replicate: the key-value machine alone, or every shipped machine on one router. */
+export const SIM_WORKLOADS = ['kv', 'router'] as const
+export type SimWorkloadName = typeof SIM_WORKLOADS[number]
+
+/** What shapes each run of a seed: the cluster size (drawn when undefined) and the workload. */
+export interface RunShape { readonly nodes: number | undefined, readonly workload: SimWorkloadName }
+
 export type SimCommand =
-  | { readonly mode: 'seeds', readonly first: number, readonly count: number, readonly nodes: number | undefined }
-  | { readonly mode: 'replay', readonly seed: number, readonly verbose: boolean, readonly faults: FaultEvent[] | undefined, readonly nodes: number | undefined }
-  | { readonly mode: 'soak', readonly minutes: number, readonly first: number | undefined, readonly nodes: number | undefined }
+  | { readonly mode: 'seeds', readonly first: number, readonly count: number, readonly run: RunShape }
+  | { readonly mode: 'replay', readonly seed: number, readonly verbose: boolean, readonly faults: FaultEvent[] | undefined, readonly run: RunShape }
+  | { readonly mode: 'soak', readonly minutes: number, readonly first: number | undefined, readonly run: RunShape }
   | { readonly mode: 'mutants', readonly names: readonly MutantName[], readonly maxSeeds: number, readonly first: number, readonly nodes: number | undefined }
   | { readonly mode: 'figure16', readonly trials: number, readonly seed: number, readonly out: string }
 
@@ -79,9 +93,9 @@ const MODE_FLAG: Readonly<Record<SimCommand['mode'], string>> = { seeds: '--seed
 
 /** Which options belong to which mode: an option of another mode is a usage error. */
 const MODE_OPTIONS: Readonly<Record<SimCommand['mode'], readonly string[]>> = {
-  seeds: ['seeds', 'from', 'nodes'],
-  replay: ['seed', 'verbose', 'faults', 'nodes'],
-  soak: ['soak', 'minutes', 'from', 'nodes'],
+  seeds: ['seeds', 'from', 'nodes', 'workload'],
+  replay: ['seed', 'verbose', 'faults', 'nodes', 'workload'],
+  soak: ['soak', 'minutes', 'from', 'nodes', 'workload'],
   mutants: ['mutant', 'mutants', 'max-seeds', 'from', 'nodes'],
   figure16: ['figure16', 'trials', 'seed', 'out']
 }
@@ -120,6 +134,9 @@ export function interpretSimArgs (values: CliValues): SimCommand {
   const s = SIM_CLI
   const nodes = values.nodes === undefined ? undefined : intOption(s, values, 'nodes', 3, 1)
   const mode = modeOf(values)
+  const workload = stringOption(values, 'workload') ?? 'kv'
+  if (!(SIM_WORKLOADS as readonly string[]).includes(workload)) throw usageError(s, `--workload must be one of ${SIM_WORKLOADS.join(', ')} (got ${JSON.stringify(workload)})`)
+  const run: RunShape = { nodes, workload: workload as SimWorkloadName }
   switch (mode) {
     case 'figure16':
       return { mode, trials: intOption(s, values, 'trials', DEFAULT_FIGURE16_TRIALS, 1), seed: intOption(s, values, 'seed', 1), out: stringOption(values, 'out') ?? DEFAULT_FIGURE16_OUT }
@@ -129,11 +146,11 @@ export function interpretSimArgs (values: CliValues): SimCommand {
       return { mode, names: name === undefined ? [...MUTANTS] : [name as MutantName], maxSeeds: intOption(s, values, 'max-seeds', DEFAULT_MUTANT_SEEDS, 1), first: intOption(s, values, 'from', 1), nodes }
     }
     case 'replay':
-      return { mode, seed: intOption(s, values, 'seed', 1), verbose: flagOption(values, 'verbose'), faults: parseFaults(stringOption(values, 'faults')), nodes }
+      return { mode, seed: intOption(s, values, 'seed', 1), verbose: flagOption(values, 'verbose'), faults: parseFaults(stringOption(values, 'faults')), run }
     case 'soak':
-      return { mode, minutes: numberOption(s, values, 'minutes', DEFAULT_SOAK_MINUTES), first: values.from === undefined ? undefined : intOption(s, values, 'from', 1), nodes }
+      return { mode, minutes: numberOption(s, values, 'minutes', DEFAULT_SOAK_MINUTES), first: values.from === undefined ? undefined : intOption(s, values, 'from', 1), run }
     case 'seeds':
-      return { mode, first: intOption(s, values, 'from', 1), count: intOption(s, values, 'seeds', DEFAULT_SIM_SEEDS, 1), nodes }
+      return { mode, first: intOption(s, values, 'from', 1), count: intOption(s, values, 'seeds', DEFAULT_SIM_SEEDS, 1), run }
   }
 }
 
@@ -141,18 +158,23 @@ function nodesOption (nodes: number | undefined): { nodes?: number } {
   return nodes === undefined ? {} : { nodes }
 }
 
-function replayCommand (seed: number, nodes: number | undefined): string {
-  return `npm run sim -- --seed ${seed} --verbose${nodes !== undefined ? ` --nodes ${nodes}` : ''}`
+/** The simulation options of one run of `run`'s shape. */
+function runOptions (run: RunShape): { nodes?: number, workload?: SimWorkload<RouterInput, RouterOutput, SimRouter> } {
+  return { ...nodesOption(run.nodes), ...(run.workload === 'router' ? { workload: routerSimWorkload() } : {}) }
 }
 
-function reportFailure (r: SimulationResult, nodes: number | undefined): void {
+function replayCommand (seed: number, run: RunShape): string {
+  return `npm run sim -- --seed ${seed} --verbose${run.nodes !== undefined ? ` --nodes ${run.nodes}` : ''}${run.workload !== 'kv' ? ` --workload ${run.workload}` : ''}`
+}
+
+function reportFailure (r: SimulationResult, run: RunShape): void {
   const found = describeFinding(r)
   console.log(`FAIL seed ${r.seed}: ${found?.finding ?? '?'}: ${found?.detail ?? ''}`)
-  console.log(`  replay: ${replayCommand(r.seed, nodes)}`)
+  console.log(`  replay: ${replayCommand(r.seed, run)}`)
 }
 
 /** Runs `seeds`; resolves to the number of violations plus liveness failures. */
-async function runSeeds (seeds: Iterable<number>, nodes: number | undefined): Promise<number> {
+async function runSeeds (seeds: Iterable<number>, run: RunShape): Promise<number> {
   let count = 0
   let violations = 0
   let liveness = 0
@@ -160,7 +182,7 @@ async function runSeeds (seeds: Iterable<number>, nodes: number | undefined): Pr
   const covered = { taken: 0, installed: 0, membership: 0, transfers: 0, lease: 0 }
   const settle = { forwarding: 0, oversized: 0 }
   for (const seed of seeds) {
-    const r = await runSimulation({ seed, ...nodesOption(nodes) })
+    const r = await runSimulation({ seed, ...runOptions(run) })
     count++
     const c = r.coverage
     if (c.snapshotsTaken > 0) covered.taken++
@@ -173,7 +195,7 @@ async function runSeeds (seeds: Iterable<number>, nodes: number | undefined): Pr
     hashes.push(r.traceHash)
     violations += r.violations.length + (r.linearizability === 'ok' || r.linearizability === 'skipped' ? 0 : 1)
     liveness += r.liveness.length
-    if (!r.ok) reportFailure(r, nodes)
+    if (!r.ok) reportFailure(r, run)
   }
   console.log(`sim: coverage: snapshots taken in ${covered.taken} seeds, installed in ${covered.installed}, membership changes in ${covered.membership} seeds, transfers in ${covered.transfers}, lease reads in ${covered.lease}`)
   console.log(`sim: settle: forwarding in ${settle.forwarding} seeds, oversized proposals refused in ${settle.oversized} seeds`)
@@ -207,7 +229,7 @@ async function runMutants (c: SimCommand & { mode: 'mutants' }): Promise<number>
 }
 
 async function runReplay (c: SimCommand & { mode: 'replay' }): Promise<number> {
-  const r = await runSimulation({ seed: c.seed, ...nodesOption(c.nodes), ...(c.faults === undefined ? {} : { faults: c.faults }), ...(c.verbose ? { log: (line: string) => { console.log(line) } } : {}) })
+  const r = await runSimulation({ seed: c.seed, ...runOptions(c.run), ...(c.faults === undefined ? {} : { faults: c.faults }), ...(c.verbose ? { log: (line: string) => { console.log(line) } } : {}) })
   if (!c.verbose) for (const f of r.faults) console.log(`fault @${f.at}ms ${describeFault(f, r.nodes)}`)
   console.log(`seed ${c.seed}: ${r.ok ? 'ok' : 'FAILED'}, ${r.events} events, ${r.virtualMs.toFixed(0)} virtual ms, operations ok ${r.operations.ok} failed ${r.operations.failed} unknown ${r.operations.unknown}, linearizability ${r.linearizability}`)
   for (const v of r.violations) console.log(`violation ${v.checker} at ${v.at.toFixed(3)}ms on ${v.node ?? '-'}: ${v.message}`)
@@ -222,7 +244,7 @@ async function runSoak (c: SimCommand & { mode: 'soak' }): Promise<number> {
   const end = Date.now() + c.minutes * 60_000
   const first = c.first ?? (Date.now() % 1_000_000_000) + 1_000_000
   console.log(`soak: ${c.minutes} minutes from seed ${first}`)
-  return await runSeeds((function * () { for (let s = first; Date.now() < end; s++) yield s })(), c.nodes)
+  return await runSeeds((function * () { for (let s = first; Date.now() < end; s++) yield s })(), c.run)
 }
 
 /** Runs one command; resolves to the process exit code (0 clean, 1 any failure). */
@@ -233,7 +255,7 @@ export async function runSimCommand (c: SimCommand): Promise<number> {
     case 'mutants': failures = await runMutants(c); break
     case 'replay': failures = await runReplay(c); break
     case 'soak': failures = await runSoak(c); break
-    case 'seeds': failures = await runSeeds(range(c.first, c.count), c.nodes); break
+    case 'seeds': failures = await runSeeds(range(c.first, c.count), c.run); break
   }
   return failures > 0 ? 1 : 0
 }
