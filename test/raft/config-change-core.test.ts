@@ -27,7 +27,9 @@ test('applyConfigChange ignores a moot change (every node reaches the same verdi
   const core = net.elect('n1')
   const before = core.config
   assert.equal(core.applyConfigChange({ operations: [], leaveJoint: true }), before, 'leaving a joint configuration we are not in is moot')
-  assert.throws(() => core.applyConfigChange(null as unknown as ConfigChange), TypeError)
+  // A change that breaks while being read is a bug, not a verdict: it must surface.
+  const broken = { get operations (): never { throw new RangeError('boom') } } as unknown as ConfigChange
+  assert.throws(() => core.applyConfigChange(broken), RangeError)
 })
 
 test.run()
