@@ -38,8 +38,13 @@ export const SNAPSHOT_DRAW_DEFAULTS = {
   maxDisruptions: 4,
   /** How long the leader is cut off, in (longest) election timeouts: long enough for another to win. */
   isolateElectionTimeouts: { min: 1.5, max: 4 },
-  /** Small: the simulated states are a few hundred bytes, and a transfer must take several chunks. */
-  chunkBytes: { min: 4, max: 64 },
+  /**
+   * Per-node chunk sizes, as fractions of the run's drawn chunk size (at least `floorBytes`):
+   * small enough that a transfer takes several chunks, but scaled to the run, so a workload
+   * with larger states (the resource graph) is not sent 4 bytes a round trip, which no
+   * schedule could finish and which says nothing about resumption.
+   */
+  chunkBytes: { minFraction: 1 / 8, maxFraction: 2, floorBytes: 4 },
   windowChunks: { min: 1, max: 4 },
   /** Longest per-snapshot header, bytes (at most 255: its length is one byte). Long headers make transfers take several chunks. */
   maxHeaderBytes: 255,
@@ -96,8 +101,10 @@ export class SnapshotDraws {
     if (!this.summary.perNodeChunking) return run
     const r = this.#incarnationRandom(id, incarnation, 'chunking')
     const d = SNAPSHOT_DRAW_DEFAULTS
+    const lo = Math.max(d.chunkBytes.floorBytes, Math.floor(run.snapshotChunkBytes * d.chunkBytes.minFraction))
+    const hi = Math.max(lo, Math.ceil(run.snapshotChunkBytes * d.chunkBytes.maxFraction))
     return {
-      snapshotChunkBytes: randomInt(r, d.chunkBytes.min, d.chunkBytes.max + 1),
+      snapshotChunkBytes: randomInt(r, lo, hi + 1),
       snapshotWindowChunks: randomInt(r, d.windowChunks.min, d.windowChunks.max + 1)
     }
   }
