@@ -3,6 +3,7 @@
  * tuple simulator's mutation check), never through TupleStoreOptions: they travel under a
  * module-private symbol, as the engine's mutants do (node/test-hooks.ts).
  */
+import { hiddenOption } from '../util/hidden-option.js'
 
 /**
  * Deliberately broken variants, for showing that the tuple simulator catches each bug.
@@ -17,15 +18,10 @@ export interface TupleMutations {
   dropLogOnSnapshot?: boolean
 }
 
-const MUTATIONS: unique symbol = Symbol('quorate.tupleMutations')
-const NONE: TupleMutations = Object.freeze({})
+const MUTATIONS = hiddenOption<TupleMutations>('quorate.tupleMutations', Object.freeze({}))
 
 /** A copy of the store options `options` carrying `mutations`. */
-export function withTupleMutations<T extends object> (options: T, mutations: TupleMutations): T {
-  return { ...options, [MUTATIONS]: mutations }
-}
+export const withTupleMutations = MUTATIONS.with
 
 /** The mutations `options` carries, or none. */
-export function tupleMutationsOf (options: object): TupleMutations {
-  return (options as { [MUTATIONS]?: TupleMutations })[MUTATIONS] ?? NONE
-}
+export const tupleMutationsOf = MUTATIONS.of

@@ -6,6 +6,7 @@
  * hook survives the node copying its options into the core's).
  */
 import type { RaftLog } from './log.js'
+import { hiddenOption } from '../util/hidden-option.js'
 
 /** Deliberately broken behaviours of the core. Never set them outside the mutation check. */
 export interface RaftMutations {
@@ -20,12 +21,11 @@ export interface RaftMutations {
   truncateSuffixOnAppend?: boolean
 }
 
-const MUTATIONS: unique symbol = Symbol('quorate.mutations')
-const NONE: RaftMutations = Object.freeze({})
+const MUTATIONS = hiddenOption<RaftMutations>('quorate.mutations', Object.freeze({}))
 
 /** A copy of `options` that carries `mutations` to the core (and the node, for its own). */
 export function withMutations<T extends object> (options: T, mutations: RaftMutations): T {
-  return { ...options, [MUTATIONS]: mutations }
+  return MUTATIONS.with(options, mutations)
 }
 
 /**
@@ -33,7 +33,7 @@ export function withMutations<T extends object> (options: T, mutations: RaftMuta
  * mutation set (the node reads its own switches) narrow the result themselves.
  */
 export function mutationsOf (options: object): RaftMutations {
-  return (options as { [MUTATIONS]?: RaftMutations })[MUTATIONS] ?? NONE
+  return MUTATIONS.of(options)
 }
 
 /**
