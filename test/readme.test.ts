@@ -42,4 +42,12 @@ test('the router example in the README is examples/router.mjs verbatim, and it r
   assert.match(stdout, /lease token: \d+/)
 })
 
+test('the level example in the README is examples/level.mjs verbatim, and it runs', async () => {
+  const example = readFileSync(root + 'examples/level.mjs', 'utf8').trimEnd()
+  assert.ok(readme.includes(example), 'README level example drifted from examples/level.mjs')
+  const { stdout } = await promisify(execFile)(process.execPath, [root + 'examples/level.mjs'], { cwd: root, timeout: 60_000 })
+  assert.match(stdout, "replicated: [ [ 'a', '1' ], [ 'b', '2' ], [ 'greeting', 'hello' ] ]")
+  assert.match(stdout, 'read on n3: hello')
+})
+
 test.run()
