@@ -14,7 +14,9 @@
  *   rather than let this replica diverge).
  * - snapshot() creates its iterator in the calling turn, so the stream holds the state as of
  *   the call, whatever is applied while it is read (abstract-level iterators read an
- *   implicit snapshot taken when they are created).
+ *   implicit snapshot taken when they are created). The stream closes the iterator when it
+ *   ends or its reader stops early; a stream never read at all keeps it open until the
+ *   local database closes (on classic-level, a pinned LevelDB snapshot).
  */
 import type { AbstractLevel } from 'abstract-level'
 import { isQuorateError } from '../errors.js'
