@@ -33,13 +33,25 @@ test('the quickstart runs and prints what it promises', async () => {
   assert.match(stdout, 'follower sees: hello')
 })
 
+/** Checks that the README holds examples/<name>.mjs verbatim, runs it and returns what it printed. */
+async function runExample (name: string): Promise<string> {
+  const example = readFileSync(root + `examples/${name}.mjs`, 'utf8').trimEnd()
+  assert.ok(readme.includes(example), `README ${name} example drifted from examples/${name}.mjs`)
+  const { stdout } = await promisify(execFile)(process.execPath, [root + `examples/${name}.mjs`], { cwd: root, timeout: 60_000 })
+  return stdout
+}
+
 test('the router example in the README is examples/router.mjs verbatim, and it runs', async () => {
-  const example = readFileSync(root + 'examples/router.mjs', 'utf8').trimEnd()
-  assert.ok(readme.includes(example), 'README router example drifted from examples/router.mjs')
-  const { stdout } = await promisify(execFile)(process.execPath, [root + 'examples/router.mjs'], { cwd: root, timeout: 60_000 })
+  const stdout = await runExample('router')
   assert.match(stdout, 'counter: 5')
   assert.match(stdout, 'exactly-once add: 7')
   assert.match(stdout, /lease token: \d+/)
+})
+
+test('the level example in the README is examples/level.mjs verbatim, and it runs', async () => {
+  const stdout = await runExample('level')
+  assert.match(stdout, "replicated: [ [ 'a', '1' ], [ 'b', '2' ], [ 'greeting', 'hello' ] ]")
+  assert.match(stdout, 'read on n3: hello')
 })
 
 test.run()

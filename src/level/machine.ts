@@ -14,12 +14,14 @@
  *   rather than let this replica diverge).
  * - snapshot() creates its iterator in the calling turn, so the stream holds the state as of
  *   the call, whatever is applied while it is read (abstract-level iterators read an
- *   implicit snapshot taken when they are created).
+ *   implicit snapshot taken when they are created). The stream closes the iterator when it
+ *   ends or its reader stops early; a stream never read at all keeps it open until the
+ *   local database closes (on classic-level, a pinned LevelDB snapshot).
  */
 import type { AbstractLevel } from 'abstract-level'
 import { isQuorateError } from '../errors.js'
 import type { StateMachine } from '../node/state-machine.js'
-import { check, checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
+import { checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
 import { decodeLevelCommand } from './codec.js'
 import type { LevelCommand } from './codec.js'
 import { restoreStream, snapshotStream } from './snapshot.js'
@@ -70,7 +72,6 @@ export class LevelStateMachine implements StateMachine<null | Error> {
     checkMethods(options.db, C, 'db', 'an abstract-level database', ['open', 'close', 'get', 'batch', 'clear', 'iterator'])
     if (options.snapshotChunkBytes !== undefined) checkInt(options.snapshotChunkBytes, C, 'snapshotChunkBytes', 1, 0xffffffff)
     if (options.restoreBatchBytes !== undefined) checkInt(options.restoreBatchBytes, C, 'restoreBatchBytes', 1, 0xffffffff)
-    check(options.db.supports?.encodings?.view === true || typeof options.db.keyEncoding === 'function', C, 'db', 'an abstract-level database', options.db)
     this.db = options.db
     this.#chunkBytes = options.snapshotChunkBytes ?? LEVEL_MACHINE_DEFAULTS.snapshotChunkBytes
     this.#restoreBatchBytes = options.restoreBatchBytes ?? LEVEL_MACHINE_DEFAULTS.restoreBatchBytes

@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module'
 import { suite } from 'uvu'
 import { ClusterLevel, LevelCluster } from './level-cluster.js'
+import type { LocalKind } from './level-cluster.js'
 import { tapeOnUvu } from './tape-shim.js'
 import type { TapeCounts } from './tape-shim.js'
 
@@ -45,6 +46,8 @@ function load (path: string): Module {
 export interface SuiteRun {
   /** Cluster size. */
   readonly nodes: number
+  /** The replicas' local databases. @default 'memory' */
+  readonly local?: LocalKind
   /** Which of SUITE_MODULES to run, as [from, to) indexes. @default all */
   readonly modules?: readonly [number, number]
   /** Also run the modules on a sublevel of the database, as index.js does. @default true */
@@ -63,7 +66,7 @@ export function runAbstractLevelSuite (name: string, run: SuiteRun): void {
   }
   const uvu = suite(name)
   const test = tapeOnUvu(uvu, counts, async () => { await shutDown(false) })
-  const database = (options?: object): ClusterLevel<unknown, unknown> => new ClusterLevel<unknown, unknown>(new LevelCluster(run.nodes), options)
+  const database = (options?: object): ClusterLevel<unknown, unknown> => new ClusterLevel<unknown, unknown>(new LevelCluster(run.nodes, { local: run.local ?? 'memory' }), options)
   const factory = (options?: object): ClusterLevel<unknown, unknown> => {
     const db = database(options)
     live.push({ db, cluster: db.cluster })

@@ -8,6 +8,10 @@
  * and cannot drive a virtual clock. No verdict depends on speed; timing only decides which
  * node leads, and every test passes whichever does.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import { RaftNode } from '../../src/node/node.js'
 import { StateMachineRouter } from '../../src/sm/router.js'
@@ -16,22 +20,41 @@ import { CrashStorage } from '../../src/testing/crash-storage.js'
 import { MemoryNetwork } from '../../src/transport/memory.js'
 import { check } from '../../src/util/validate.js'
 import { LevelStateMachine, ReplicatedLevel } from '../../src/level/index.js'
-import type { ReplicatedLevelOptions } from '../../src/level/index.js'
+import type { LocalLevel, ReplicatedLevelOptions } from '../../src/level/index.js'
+
+/** Which local database every replica applies to: memory-level, or classic-level in a temporary directory. */
+export type LocalKind = 'memory' | 'classic'
+
+export interface LevelClusterOptions {
+  snapshotEntries?: number
+  forwardProposals?: boolean
+  /** @default 'memory' */
+  local?: LocalKind
+}
 
 export class LevelCluster {
   readonly network = new MemoryNetwork()
   readonly nodes: RaftNode[]
   readonly routes: Array<Route<LevelStateMachine>>
+  /** Temporary directories of classic-level replicas, removed on close. */
+  readonly #dirs: string[] = []
   #opening: Promise<void> | null = null
 
-  constructor (size: number, options: { snapshotEntries?: number, forwardProposals?: boolean } = {}) {
+  constructor (size: number, options: LevelClusterOptions = {}) {
     check(size >= 1, 'LevelCluster', 'size', 'at least 1', size)
     const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`)
-    this.routes = ids.map(() => new StateMachineRouter().mount('level', new LevelStateMachine({ db: new MemoryLevel() })))
-    this.nodes = ids.map((id, i) => {
+    const local = (): LocalLevel => {
+      if (options.local !== 'classic') return new MemoryLevel()
+      const dir = mkdtempSync(join(tmpdir(), 'quorate-level-'))
+      this.#dirs.push(dir)
+      return new ClassicLevel(dir)
+    }
+    this.nodes = []
+    this.routes = []
+    for (const [i, id] of ids.entries()) {
       const router = new StateMachineRouter()
-      this.routes[i] = router.mount('level', this.routes[i]!.machine)
-      return new RaftNode({
+      this.routes.push(router.mount('level', new LevelStateMachine({ db: local() })))
+      this.nodes.push(new RaftNode({
         id,
         voters: ids,
         storage: new CrashStorage(),
@@ -40,13 +63,17 @@ export class LevelCluster {
         tickMs: 1,
         heartbeatTicks: 1,
         // The last node campaigns first and the others wait long, so elections take a few
-        // ticks and n1, the database's node, is a follower whenever it has peers.
-        electionTicks: i === size - 1 ? 3 : 30,
+        // ticks and n1, the database's node, is a follower whenever it has peers. No
+        // CheckQuorum: the leader's window would be its few ticks, and a slow apply
+        // (classic-level on a busy machine) would make it step down and fail forwarded
+        // writes; without it only 50 ticks of silence start another election.
+        electionTicks: i === size - 1 ? 3 : 50,
+        checkQuorum: false,
         forwardProposals: options.forwardProposals ?? true,
         snapshotEntries: options.snapshotEntries ?? 0,
         requestTimeoutTicks: 500
-      })
-    })
+      }))
+    }
   }
 
   /** Opens every node and waits for a leader. Idempotent. */
@@ -63,6 +90,7 @@ export class LevelCluster {
     await Promise.all(this.nodes.map(async (n) => await n.close()))
     await this.network.close()
     await Promise.all(this.routes.map(async (r) => await r.machine.close()))
+    for (const dir of this.#dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
   }
 }
 

@@ -1,14 +1,21 @@
 /**
  * ReplicatedLevel on real 3-node clusters: writes through a follower reach every replica,
  * a batch is one log entry, a follower without forwarding rejects writes naming the leader,
- * read modes are chosen per database and per call (bad ones refused), and options are
- * validated. abstract-level's own suite covers the database contract (abstract-level-*.test.ts).
+ * read modes are chosen per database and per call (bad ones refused), the level member runs
+ * beside the lease table on one router, and options are validated. abstract-level's own
+ * suite covers the database contract (abstract-level-*.test.ts).
  */
+import { MemoryLevel } from 'memory-level'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { isQuorateError } from '../../src/errors.js'
-import { ReplicatedLevel } from '../../src/level/index.js'
 import type { ReplicatedLevelOptions } from '../../src/level/index.js'
+import { LevelStateMachine, ReplicatedLevel } from '../../src/level/index.js'
+import { LeaseManager, LeaseTable } from '../../src/lease/index.js'
+import { RaftNode } from '../../src/node/node.js'
+import { StateMachineRouter } from '../../src/sm/router.js'
+import { CrashStorage } from '../../src/testing/crash-storage.js'
+import { MemoryNetwork } from '../../src/transport/memory.js'
 import { ClusterLevel, LevelCluster } from './level-cluster.js'
 
 async function dump (cluster: LevelCluster): Promise<string[]> {
@@ -66,6 +73,27 @@ test('read modes: per database and per call; local reads skip the barrier; bad m
   assert.ok(isQuorateError(caught, 'OPTIONS_INVALID'), String(caught))
   await db.close()
   await cluster.close()
+})
+
+test('the level member shares one log with the lease table: data and coordination in one Raft group', async () => {
+  const network = new MemoryNetwork()
+  const router = new StateMachineRouter()
+  const level = router.mount('level', new LevelStateMachine({ db: new MemoryLevel() }))
+  const leases = router.mount('lease', new LeaseTable())
+  const node = new RaftNode({ id: 'n1', voters: ['n1'], storage: new CrashStorage(), transport: network.transport('n1'), stateMachine: router, tickMs: 1, electionTicks: 3, heartbeatTicks: 1 })
+  await node.open()
+  await node.waitForLeader()
+  const db = new ReplicatedLevel({ node, route: level })
+  const manager = new LeaseManager({ node: leases.bind(node), table: leases.machine })
+  const lease = await manager.acquire('writer', { holder: 'n1', durationMs: 10_000 })
+  await db.put('owner', `n1@${lease.token}`)
+  assert.is(await db.get('owner'), `n1@${lease.token}`)
+  await lease.release()
+  await manager.close()
+  await db.close()
+  await node.close()
+  await level.machine.close()
+  await network.close()
 })
 
 test('ReplicatedLevel options are validated', () => {
