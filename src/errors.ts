@@ -19,7 +19,7 @@ export const ERROR_CODES = {
   RAFT_PROPOSAL_DROPPED: 'The proposal can never commit: another entry was committed at its index or a later term committed first.',
   RAFT_PROPOSAL_TOO_LARGE: 'The proposal is larger than maxProposalBytes.',
   RAFT_TRANSFER_IN_PROGRESS: 'Leadership is being transferred; proposals are refused until it ends.',
-  RAFT_TIMEOUT: 'No answer from the leader in time (forwarded proposal or read); a proposal outcome is then unknown.',
+  RAFT_TIMEOUT: 'No answer from the leader in time (forwarded proposal or read), or a refusal of a forward that an earlier copy may have beaten; a proposal outcome is then unknown.',
   RAFT_CONFIG_INVALID: 'A configuration change makes no sense (no voters left, already joint, unknown operation).',
   RAFT_CONFIG_PENDING: 'A configuration change is already in progress, or the leader has not yet committed an entry of its term.',
   RAFT_NOT_MEMBER: 'The node is not a member of the cluster configuration.',

@@ -35,7 +35,7 @@ import { RaftCore } from '../raft/raft.js'
 import type { CoreStatus } from '../raft/raft.js'
 import type { NodeMutations } from './test-hooks.js'
 import { installCoreReader, nodeMutationsOf, withMutations } from './test-hooks.js'
-import type { Ready, Role } from '../raft/ready.js'
+import type { ForwardResult, Ready, Role } from '../raft/ready.js'
 import { QuorateError, abortError, isQuorateError } from '../errors.js'
 import { check, checkBool, checkFunction, checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
 import { PendingProposals } from './pending.js'
@@ -685,7 +685,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     if (this.#mutations.ackBeforeDurable !== true && rd.messages.length > 0) transport.send(rd.messages)
     this.#handleSoftState(rd)
     for (const rs of rd.readStates) this.#settleRead(rs.context, rs.index)
-    for (const f of rd.forwarded) this.#settleForward(f.context, f.index, f.term, f.rejected, f.leader)
+    for (const f of rd.forwarded) this.#settleForward(f)
     for (const m of rd.snapshotChunks) this.#receiveSnapshotChunk(core, m)
     for (const m of rd.snapshotAcks) this.#senders.get(m.from)?.onAck(m.index, m.context)
     for (const to of rd.snapshotTargets) await this.#startSnapshotSender(core, to)
@@ -777,12 +777,14 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     }
   }
 
-  #settleForward (context: number, index: number, term: number, rejected: boolean, leader: NodeId | null): void {
+  #settleForward ({ context, index, term, rejected, maybeAppended, leader }: ForwardResult): void {
     const f = this.#forwards.get(context)
     if (f === undefined || f.batch === undefined) return
     this.#forwards.delete(context)
     if (rejected) {
-      const err = new QuorateError('RAFT_NOT_LEADER', `node ${this.id}: the leader refused the forwarded proposal`, { details: { leader } })
+      const err = maybeAppended
+        ? new QuorateError('RAFT_TIMEOUT', `node ${this.id}: the leader refused a copy of the forwarded proposal, but an earlier copy may have been appended; the outcome is unknown`, { details: { leader } })
+        : new QuorateError('RAFT_NOT_LEADER', `node ${this.id}: the leader refused the forwarded proposal`, { details: { leader } })
       for (const q of f.batch) q.reject(err)
       return
     }

@@ -28,6 +28,12 @@ import { mutationsOf, truncateIgnoringCommit } from './test-hooks.js'
 const CONTEXT_TRANSFER = 1
 /** Forwarded batches a leader remembers (per term) to answer duplicates: far more than arrive within a message's lifetime. */
 const MAX_REMEMBERED_FORWARDS = 16_384
+/**
+ * `index` of a refused proposeResponse: 0 when the refusing node is sure it never appended the
+ * batch (it led the forward's term in this incarnation and remembers every forward it took
+ * then), this value when an earlier copy may have been appended.
+ */
+const FORWARD_MAYBE_APPENDED = 1
 
 export interface ProposalPosition {
   /** Index of the first proposed entry; the batch occupies consecutive indexes. */
@@ -114,6 +120,9 @@ export class RaftCore {
    * being appended (and applied) twice. Bounded: the oldest are forgotten first.
    */
   readonly #acceptedForwards = new Map<string, ProposalPosition>()
+  /** The term #acceptedForwards is about (the last this node led in this incarnation), and whether it overflowed. */
+  #forwardsTerm = -1
+  #forgotForwards = false
   #snapshotChunksIn: Message[] = []
   #snapshotAcks: Message[] = []
   #snapshotTargets: NodeId[] = []
@@ -300,6 +309,8 @@ export class RaftCore {
     this.#role = 'leader'
     this.#leader = this.id
     this.#acceptedForwards.clear()
+    this.#forwardsTerm = this.#term
+    this.#forgotForwards = false
     this.#progress.clear()
     this.#ackedRound.clear()
     const next = this.log.lastIndex() + 1
@@ -725,22 +736,31 @@ export class RaftCore {
 
   #stepProposal (m: Message): void {
     if (m.type === 'proposeResponse') {
-      this.#forwarded.push({ context: m.context, index: m.index, term: m.logTerm, rejected: m.reject, leader: this.#leader })
+      const maybeAppended = m.reject && m.index === FORWARD_MAYBE_APPENDED
+      this.#forwarded.push({ context: m.context, index: m.reject ? 0 : m.index, term: m.logTerm, rejected: m.reject, maybeAppended, leader: this.#leader })
       return
     }
-    // A forward sent in another term is refused (its sender then knows it was not appended):
-    // this leader's memory of what it accepted covers its own term only.
-    if (this.#role !== 'leader' || this.#transferee !== null || m.term !== this.#term || m.entries.length === 0 ||
-        m.entries.some((e) => e.data.byteLength > this.#opts.maxProposalBytes || e.type !== 'command')) {
-      this.#send(message({ type: 'proposeResponse', from: this.id, to: m.from, term: this.#term, context: m.context, reject: true }))
-      return
-    }
+    // A copy of a forward this node appended while it led (it may have stepped down since)
+    // gets the same answer again: the batch is appended once, whatever the network repeats.
     const key = `${m.from}/${m.context}`
     let pos = this.#acceptedForwards.get(key)
     if (pos === undefined) {
+      // Only forwards of this leader's own term are taken: its memory of what it accepted
+      // covers one term.
+      if (this.#role !== 'leader' || this.#transferee !== null || m.term !== this.#term || m.entries.length === 0 ||
+          m.entries.some((e) => e.data.byteLength > this.#opts.maxProposalBytes || e.type !== 'command')) {
+        // A forward of term T can only have been appended by T's leader; unless that is this
+        // node in this incarnation, remembering all it took, an earlier copy may have been.
+        const sure = this.#forwardsTerm === m.term && !this.#forgotForwards
+        this.#send(message({ type: 'proposeResponse', from: this.id, to: m.from, term: this.#term, context: m.context, reject: true, index: sure ? 0 : FORWARD_MAYBE_APPENDED }))
+        return
+      }
       pos = this.propose(m.entries.map((e) => e.data))
       this.#acceptedForwards.set(key, pos)
-      if (this.#acceptedForwards.size > MAX_REMEMBERED_FORWARDS) this.#acceptedForwards.delete(this.#acceptedForwards.keys().next().value!)
+      if (this.#acceptedForwards.size > MAX_REMEMBERED_FORWARDS) {
+        this.#acceptedForwards.delete(this.#acceptedForwards.keys().next().value!)
+        this.#forgotForwards = true
+      }
     }
     this.#send(message({ type: 'proposeResponse', from: this.id, to: m.from, term: this.#term, context: m.context, index: pos.index, logTerm: pos.term }))
   }

@@ -35,6 +35,11 @@ export interface ForwardResult {
   readonly index: number
   readonly term: number
   readonly rejected: boolean
+  /**
+   * With `rejected`: the node that refused cannot rule out that it appended an earlier copy
+   * of the batch (the transport may duplicate messages), so its outcome is unknown.
+   */
+  readonly maybeAppended: boolean
   readonly leader: NodeId | null
 }
 
