@@ -13,9 +13,9 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { runSimulation } from './simulator.js'
 import { routerSimWorkload } from './router-workload.js'
-import type { RouterInput, RouterOutput, SimRouter } from './router-workload.js'
+import { levelSimWorkload } from './level-workload.js'
 import type { SimWorkload } from './workload.js'
-import type { SimulationResult } from './simulator.js'
+import type { SimulationOptions, SimulationResult } from './simulator.js'
 import { describeFault } from './faults.js'
 import type { FaultEvent } from './faults.js'
 import { MUTANTS, searchMutant, describeFinding } from './mutants.js'
@@ -50,9 +50,10 @@ Modes (one at a time; the default is --seeds ${DEFAULT_SIM_SEEDS}):
                                  (default ${DEFAULT_FIGURE16_OUT}, relative to the working directory)
 Options:
   --nodes N                      fix the cluster size (default: 3 or 5 per seed)
-  --workload kv|router           what the cluster replicates (with --seeds, --seed, --soak):
-                                 the key-value machine (default), or every shipped machine
-                                 (kv, lease, session, tuple) on one StateMachineRouter
+  --workload kv|router|level     what the cluster replicates (with --seeds, --seed, --soak):
+                                 the key-value machine (default), every shipped machine
+                                 (kv, lease, session, tuple) on one StateMachineRouter, or
+                                 quorate/level's machine (batches, ranges)
   --help, -h                     print this text
   --version                      print the version`,
   options: {
@@ -74,8 +75,8 @@ Options:
   }
 }
 
-/** The workloads a run can replicate: the key-value machine alone, or every shipped machine on one router. */
-export const SIM_WORKLOADS = ['kv', 'router'] as const
+/** The workloads a run can replicate: the key-value machine alone, every shipped machine on one router, or quorate/level's machine. */
+export const SIM_WORKLOADS = ['kv', 'router', 'level'] as const
 export type SimWorkloadName = typeof SIM_WORKLOADS[number]
 
 /** What shapes each run of a seed: the cluster size (drawn when undefined) and the workload. */
@@ -159,8 +160,10 @@ function nodesOption (nodes: number | undefined): { nodes?: number } {
 }
 
 /** The simulation options of one run of `run`'s shape. */
-function runOptions (run: RunShape): { nodes?: number, workload?: SimWorkload<RouterInput, RouterOutput, SimRouter> } {
-  return { ...nodesOption(run.nodes), ...(run.workload === 'router' ? { workload: routerSimWorkload() } : {}) }
+function runOptions (run: RunShape): Pick<SimulationOptions<unknown, unknown>, 'nodes' | 'workload'> {
+  // The CLI only reads results' common fields, so the workload's own input and output types do not matter here.
+  const workload = run.workload === 'router' ? routerSimWorkload() : run.workload === 'level' ? levelSimWorkload() : undefined
+  return { ...nodesOption(run.nodes), ...(workload === undefined ? {} : { workload: workload as unknown as SimWorkload<unknown, unknown> }) }
 }
 
 function replayCommand (seed: number, run: RunShape): string {
