@@ -14,7 +14,7 @@
 import { ERROR_CODES, QuorateError, abortError } from '../errors.js'
 import type { NodeId } from '../raft/types.js'
 import type { KvInput, KvOutput } from '../kv/semantics.js'
-import { check, checkInt } from '../util/validate.js'
+import { check, checkInt, checkKnownKeys, checkObject } from '../util/validate.js'
 import type { ClientFailure, ClientRequest, ClientResponse, NodeReport } from './protocol.js'
 
 /** Sends one request to one node; rejects if the node cannot be reached. */
@@ -37,8 +37,12 @@ export interface ClusterClientOptions {
   readonly deadlineMs?: number
 }
 
+const CLIENT_KEYS = Object.keys({ members: true, call: true, attemptTimeoutMs: true, retryDelayMs: true, deadlineMs: true } satisfies Record<keyof ClusterClientOptions, true>)
+
 export function validateClusterClientOptions (options: ClusterClientOptions): void {
   const C = 'ClusterClient'
+  checkObject(options as unknown, C, '(options)')
+  checkKnownKeys(options, C, CLIENT_KEYS)
   check(Array.isArray(options?.members) && options.members.length > 0 && options.members.every((m) => typeof m === 'string' && m.length > 0),
     C, 'members', 'a non-empty array of node ids', options?.members)
   check(typeof options.call === 'function', C, 'call', 'a function', typeof options.call)

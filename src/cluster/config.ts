@@ -17,7 +17,7 @@
 import { readFile } from 'node:fs/promises'
 import { QuorateError } from '../errors.js'
 import type { NodeId } from '../raft/types.js'
-import { check, checkInt } from '../util/validate.js'
+import { check, checkInt, checkKnownKeys, checkObject } from '../util/validate.js'
 
 export const DEFAULT_CLUSTER_ID = 'quorate-cluster'
 /** Short ticks so that failover takes about a second, yet a loaded 2-core machine keeps up. */
@@ -70,15 +70,24 @@ function checkPort (port: unknown, field: string, min: number): void {
 }
 
 /** Throws OPTIONS_INVALID naming the first bad field. */
+const CONFIG_KEYS = Object.keys({
+  id: true, clusterId: true, dataDir: true, members: true, tls: true, insecure: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true
+} satisfies Record<keyof ClusterNodeConfig, true>)
+const MEMBER_KEYS = Object.keys({ host: true, raftPort: true, clientPort: true } satisfies Record<keyof ClusterMemberAddress, true>)
+const TLS_KEYS = Object.keys({ keyFile: true, certFile: true, caFile: true } satisfies Record<keyof ClusterTlsFiles, true>)
+
 export function validateClusterNodeConfig (config: ClusterNodeConfig): void {
   const C = 'ClusterNodeConfig'
-  check(typeof config === 'object' && config !== null, C, '(config)', 'an object', config)
+  checkObject(config as unknown, C, '(config)')
+  // A config file is typed by hand: a misspelt key ("electionTick") must not silently fall back to a default.
+  checkKnownKeys(config, C, CONFIG_KEYS)
   check(typeof config.id === 'string' && config.id.length > 0, C, 'id', 'a non-empty string', config.id)
   check(config.clusterId === undefined || (typeof config.clusterId === 'string' && config.clusterId.length > 0), C, 'clusterId', 'a non-empty string', config.clusterId)
   check(typeof config.dataDir === 'string' && config.dataDir.length > 0, C, 'dataDir', 'a directory path', config.dataDir)
   check(typeof config.members === 'object' && config.members !== null && Object.hasOwn(config.members, config.id), C, 'members', `an object with an entry for "${config.id}"`, config.members)
   for (const [id, m] of Object.entries(config.members)) {
     check(typeof m === 'object' && m !== null && typeof m.host === 'string' && m.host.length > 0, C, `members.${id}.host`, 'a non-empty string', m?.host)
+    checkKnownKeys(m, `${C} members.${id}`, MEMBER_KEYS)
     checkPort(m.raftPort, `members.${id}.raftPort`, id === config.id ? 0 : 1)
     checkPort(m.clientPort, `members.${id}.clientPort`, id === config.id ? 0 : 1)
   }
@@ -86,6 +95,7 @@ export function validateClusterNodeConfig (config: ClusterNodeConfig): void {
     const t = config.tls
     check(typeof t === 'object' && t !== null && [t.keyFile, t.certFile, t.caFile].every((f) => typeof f === 'string' && f.length > 0),
       C, 'tls', 'an object { keyFile, certFile, caFile } of file paths', t)
+    checkKnownKeys(t, `${C} tls`, TLS_KEYS)
     check(config.insecure !== true, C, 'insecure', 'false or absent when tls is set', config.insecure)
   } else {
     check(config.insecure === true, C, 'tls', 'set (mutual TLS) unless insecure: true is given', undefined)

@@ -11,7 +11,7 @@ import { QuorateError } from '../errors.js'
 import { LevelStorage } from '../storage/level-storage.js'
 import type { NodeId } from '../raft/types.js'
 import { MemoryNetwork } from '../transport/memory.js'
-import { check, checkInt } from '../util/validate.js'
+import { check, checkInt, checkKnownKeys, checkObject } from '../util/validate.js'
 import { ClusterClient } from './client.js'
 import type { ClusterClientOptions } from './client.js'
 import type { ClusterHandle } from './cluster-handle.js'
@@ -34,8 +34,12 @@ export interface InProcessClusterOptions {
   readonly client?: Omit<ClusterClientOptions, 'members' | 'call'>
 }
 
+const IN_PROCESS_KEYS = Object.keys({ nodes: true, dir: true, tickMs: true, electionTicks: true, sync: true, client: true } satisfies Record<keyof InProcessClusterOptions, true>)
+
 export function validateInProcessClusterOptions (options: InProcessClusterOptions): void {
   const C = 'InProcessCluster'
+  checkObject(options as unknown, C, '(options)')
+  checkKnownKeys(options, C, IN_PROCESS_KEYS)
   checkInt(options.nodes ?? DEFAULT_CLUSTER_NODES, C, 'nodes', 1, 99)
   check(options.dir === undefined || (typeof options.dir === 'string' && options.dir.length > 0), C, 'dir', 'a directory path', options.dir)
 }

@@ -11,7 +11,7 @@ import { encodeKvCommand } from '../kv/command.js'
 import type { KvOutput } from '../kv/semantics.js'
 import type { KvStateMachine } from '../kv/state-machine.js'
 import { Route } from '../sm/route.js'
-import { check, checkInt } from '../util/validate.js'
+import { check, checkInt, checkKnownKeys, checkObject } from '../util/validate.js'
 import { failureResponse, parseClientRequest } from './protocol.js'
 import type { ClientResponse, NodeReport } from './protocol.js'
 
@@ -29,7 +29,11 @@ export interface KvServiceOptions {
   readonly transportStats?: () => TransportStats
 }
 
+const KV_SERVICE_KEYS = Object.keys({ node: true, kv: true, requestTimeoutMs: true, transportStats: true } satisfies Record<keyof KvServiceOptions, true>)
+
 export function validateKvServiceOptions (options: KvServiceOptions): void {
+  checkObject(options as unknown, 'KvService', '(options)')
+  checkKnownKeys(options, 'KvService', KV_SERVICE_KEYS)
   if (typeof options?.node?.propose !== 'function') throw new QuorateError('OPTIONS_INVALID', 'KvService: option "node" must be a RaftNode')
   if (!(options.kv instanceof Route) || typeof (options.kv.machine as Partial<KvStateMachine>).entries !== 'function') throw new QuorateError('OPTIONS_INVALID', 'KvService: option "kv" must be the Route of a KvStateMachine (router.mount(\'kv\', new KvStateMachine()))')
   checkInt(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 'KvService', 'requestTimeoutMs', 1)

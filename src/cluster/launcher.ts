@@ -32,7 +32,7 @@ import { createDevCertificates } from '../transport/tls-certs.js'
 import type { TcpAddress } from '../transport/tcp.js'
 import { randomInt, systemRandom } from '../util/random.js'
 import type { Random } from '../util/random.js'
-import { check, checkInt } from '../util/validate.js'
+import { check, checkInt, checkKnownKeys, checkObject } from '../util/validate.js'
 import { ClusterClient } from './client.js'
 import type { ClusterClientOptions } from './client.js'
 import type { ClusterHandle } from './cluster-handle.js'
@@ -80,8 +80,15 @@ export interface ProcessClusterOptions {
   readonly random?: Random
 }
 
+const PROCESS_CLUSTER_KEYS = Object.keys({
+  nodes: true, dir: true, insecure: true, host: true, clusterId: true, tickMs: true, electionTicks: true, sync: true,
+  readyTimeoutMs: true, client: true, onStderr: true, random: true
+} satisfies Record<keyof ProcessClusterOptions, true>)
+
 export function validateProcessClusterOptions (options: ProcessClusterOptions): void {
   const C = 'ProcessCluster'
+  checkObject(options as unknown, C, '(options)')
+  checkKnownKeys(options, C, PROCESS_CLUSTER_KEYS)
   const nodes = options.nodes ?? DEFAULT_CLUSTER_NODES
   if (typeof nodes === 'number') checkInt(nodes, C, 'nodes', 1, 99)
   else check(Array.isArray(nodes) && nodes.length > 0 && nodes.every((id) => typeof id === 'string' && id.length > 0) && new Set(nodes).size === nodes.length, C, 'nodes', 'a count or distinct non-empty ids', nodes)

@@ -195,7 +195,10 @@ test('a node config is validated and the error names the field', () => {
     [{ tls: { keyFile: 'k', certFile: 'c', caFile: 'a' } }, 'insecure'],
     [{ members: { ...goodConfig.members, n2: { host: '127.0.0.1', raftPort: 0, clientPort: 8002 } } }, 'members.n2.raftPort'],
     [{ tickMs: 0 }, 'tickMs'],
-    [{ dataDir: '' }, 'dataDir']
+    [{ dataDir: '' }, 'dataDir'],
+    // A hand-written config with a misspelt key must not fall back to the default silently.
+    [{ electionTick: 5 } as Partial<ClusterNodeConfig>, 'electionTick'],
+    [{ members: { ...goodConfig.members, n2: { host: '127.0.0.1', raftPort: 7002, clientPort: 8002, raftport: 7 } as never } }, 'raftport']
   ]
   for (const [change, field] of cases) {
     try {
@@ -204,6 +207,27 @@ test('a node config is validated and the error names the field', () => {
     } catch (err) {
       assert.ok(isQuorateError(err, 'OPTIONS_INVALID'), String(err))
       assert.equal((err as { info?: { field?: string } }).info?.field, field)
+    }
+  }
+})
+
+test('the cluster components refuse unknown option keys, naming the key and the nearest known one', async () => {
+  const { validateClusterClientOptions } = await import('../../src/cluster/client.js')
+  const { validateProcessClusterOptions } = await import('../../src/cluster/launcher.js')
+  const { validateInProcessClusterOptions } = await import('../../src/cluster/in-process.js')
+  const cases: Array<[() => void, string]> = [
+    [() => { validateClusterClientOptions({ members: ['n1'], call: async () => ({ ok: true }) as never, attemptTimeoutMS: 5 } as never) }, 'attemptTimeoutMS'],
+    [() => { validateProcessClusterOptions({ node: 3 } as never) }, 'node'],
+    [() => { validateInProcessClusterOptions({ tickMS: 5 } as never) }, 'tickMS']
+  ]
+  for (const [fn, key] of cases) {
+    try {
+      fn()
+      assert.unreachable(key)
+    } catch (err) {
+      assert.ok(isQuorateError(err, 'OPTIONS_INVALID'), String(err))
+      assert.equal((err as { info?: { field?: string } }).info?.field, key)
+      assert.match((err as Error).message, /did you mean/)
     }
   }
 })
