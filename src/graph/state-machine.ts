@@ -60,12 +60,18 @@ function validateOptions (o: GraphStateMachineOptions): void {
 }
 
 /**
- * Calls every observer. One that throws is skipped, not propagated: an observer's bug must not
- * fail the apply (which would stop the node) nor keep the others from hearing of the change.
+ * Calls every observer. One that throws is reported as a process warning, not propagated: an
+ * observer's bug must not fail the apply (which would stop the node) nor keep the others from
+ * hearing of the change, but it must not vanish either.
  */
 function notifyAll<T> (listeners: ReadonlySet<(value: T) => void>, value: T): void {
   for (const l of listeners) {
-    try { l(value) } catch { /* the observer's own failure; the replica is unaffected */ }
+    try {
+      l(value)
+    } catch (err) {
+      const warning = Object.assign(new Error(`a graph change observer threw (the replica is unaffected; the other observers were called): ${err instanceof Error ? err.message : String(err)}`, { cause: err }), { name: 'GraphObserverWarning', code: 'QUORATE_GRAPH_OBSERVER_FAILED' })
+      process.emitWarning(warning)
+    }
   }
 }
 

@@ -180,13 +180,18 @@ test('watch history keeps at least historyEntries changes; older ones are report
   assert.equal(sm.changesSince(19).map((c) => c.index), [19, 20])
 })
 
-test('an observer that throws neither fails the apply nor silences the other observers', () => {
+test('an observer that throws neither fails the apply nor silences the other observers, and is reported as a warning', async () => {
   const sm = machine()
   let heard = 0
+  const warned = new Promise<Error & { code?: string }>((resolve) => { process.once('warning', resolve) })
   sm.onChange(() => { throw new Error('observer bug') })
   sm.onChange(() => { heard++ })
   assert.is(outcome(sm.apply(encodeCommand(node('n0', 'a')), 1)), 'ok')
   assert.is(heard, 1)
+  const warning = await warned
+  assert.match(warning.message, /observer bug/)
+  assert.is((warning.cause as Error).message, 'observer bug')
+  assert.is(warning.code, 'QUORATE_GRAPH_OBSERVER_FAILED')
 })
 
 test('options are validated: unknown keys and wrong types are rejected with the field named', () => {
