@@ -61,7 +61,11 @@ export const SIM_DEFAULTS = {
   maxThinkMs: 20,
   livenessElectionTimeouts: 10,
   clientTimeoutElectionTimeouts: 20,
-  checkTimeoutMs: 10_000,
+  /**
+   * The linearizability check's budget in search steps (about 20 s of one core at the worst):
+   * a step budget gives the same verdict on a loaded machine as on an idle one.
+   */
+  checkMaxSteps: 20_000_000,
   keys: 3,
   /** Share of seeds that snapshot every 5-50 applied entries (the others keep the node default). */
   frequentSnapshotShare: 0.5,
@@ -145,7 +149,9 @@ export interface SimulationOptions<Input = any, Output = any> {
   snapshotDraws?: Partial<SnapshotDrawSummary>
   /** Deliberately broken behaviours (the mutation check). @default none */
   mutations?: NodeMutations
-  /** Linearizability checker time budget; running out is a failure. @default 10000 */
+  /** Linearizability checker budget in search steps; running out is a failure. @default SIM_DEFAULTS.checkMaxSteps (20 000 000) */
+  checkMaxSteps?: number
+  /** An additional wall-clock budget for the check, in ms (machine-dependent: prefer checkMaxSteps). @default none */
   checkTimeoutMs?: number
   /** Stop at the first safety violation (skipping liveness and linearizability). @default true */
   stopOnViolation?: boolean
@@ -241,7 +247,7 @@ function validate (o: SimulationOptions): void {
   checkInt(o.seed, C, 'seed', 0, 0xffffffff)
   if (o.nodes !== undefined) checkInt(o.nodes, C, 'nodes', 1, 15)
   if (o.faults !== undefined) check(Array.isArray(o.faults), C, 'faults', 'an array of fault events', typeof o.faults)
-  for (const f of ['maxMessageBytes', 'tickMs', 'electionTicks', 'electionJitterTicks', 'heartbeatTicks', 'clients', 'clientTimeoutMs', 'checkTimeoutMs', 'snapshotChunkBytes', 'snapshotWindowChunks'] as const) {
+  for (const f of ['maxMessageBytes', 'tickMs', 'electionTicks', 'electionJitterTicks', 'heartbeatTicks', 'clients', 'clientTimeoutMs', 'checkTimeoutMs', 'checkMaxSteps', 'snapshotChunkBytes', 'snapshotWindowChunks'] as const) {
     if (o[f] !== undefined) checkInt(o[f], C, f, 1)
   }
   for (const f of ['snapshotEntries', 'snapshotKeepEntries'] as const) {
@@ -411,7 +417,10 @@ class Simulation<Input, Output> {
     let linearizability: SimulationResult['linearizability'] = 'skipped'
     let explanation: string | undefined
     if (!this.#stopped) {
-      const r = checkLinearizability(this.#workload.model, history, { timeoutMs: this.#o.checkTimeoutMs ?? SIM_DEFAULTS.checkTimeoutMs })
+      const r = checkLinearizability(this.#workload.model, history, {
+        maxSteps: this.#o.checkMaxSteps ?? SIM_DEFAULTS.checkMaxSteps,
+        ...(this.#o.checkTimeoutMs === undefined ? {} : { timeoutMs: this.#o.checkTimeoutMs })
+      })
       linearizability = r.result
       explanation = r.explanation
       t.record(this.#clock.now(), `linearizability ${r.result} (${history.length} operations)`)
