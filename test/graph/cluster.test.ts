@@ -1,105 +1,83 @@
 /**
- * GraphStateMachine on real RaftNodes (the production shell) on the in-memory network: the
- * clients on a follower commit through forwarding, a node that was down catches up through an
- * InstallSnapshot of the graph (snapshots every few entries) and ends with the same replica,
- * and a producer keeps emitting across a leadership transfer with each event stored once.
- * Waits have generous deadlines; no verdict depends on how fast the machine is.
+ * GraphStateMachine on real RaftNodes (the production shell) on the in-memory network, in
+ * the one test harness's virtual time: the clients on a follower commit through forwarding,
+ * a node that was down catches up through an InstallSnapshot of the graph (snapshots every few
+ * entries) and ends with the same replica, and a producer keeps emitting across a leadership
+ * transfer with each event stored once. Every wait is bounded in virtual ticks.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { RaftNode } from '../../src/node/node.js'
-import { MemoryNetwork } from '../../src/transport/memory.js'
-import { CrashStorage } from '../../src/testing/crash-storage.js'
 import { EventsQueue, Graph, GraphStateMachine, ref } from '../../src/graph/index.js'
 import { renderGraphReplica } from '../../src/testing/sim/graph-sim.js'
+import { Cluster } from '../harness/index.js'
+import type { Member } from '../harness/index.js'
 import { schema } from './helpers.js'
 
 const ids = ['n1', 'n2', 'n3']
 
-async function until (what: string, ok: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
+/** A graph client on `member`'s node and replica. */
+function clientOn (member: Member<GraphStateMachine>): { machine: GraphStateMachine, submit: (c: Uint8Array, o?: { signal?: AbortSignal }) => Promise<unknown>, barrier: (o?: { signal?: AbortSignal }) => Promise<void> } {
+  return { machine: member.machine, submit: (c, o) => member.node.propose(c, o), barrier: async (o) => { await member.node.read(o) } }
 }
 
 test('a follower client commits through forwarding; a node that was down catches up by snapshot to the same replica', async () => {
-  const network = new MemoryNetwork()
-  const storages = new Map(ids.map((id) => [id, new CrashStorage()]))
-  const machines = new Map<string, GraphStateMachine>()
-  const nodes = new Map<string, RaftNode>()
-  const start = async (id: string): Promise<RaftNode> => {
-    const machine = new GraphStateMachine(schema, { snapshotChunkBytes: 128 })
-    machines.set(id, machine)
-    const node = new RaftNode({
-      id, voters: ids, storage: storages.get(id)!, transport: network.transport(id), stateMachine: machine,
-      tickMs: 5, electionTicks: 10, forwardProposals: true, snapshotEntries: 5, snapshotKeepEntries: 0, snapshotChunkBytes: 256
-    })
-    await node.open()
-    nodes.set(id, node)
-    return node
-  }
-  for (const id of ids) await start(id)
+  const cluster = new Cluster<GraphStateMachine>(ids, {
+    seed: 31,
+    tickMs: 5,
+    machine: () => new GraphStateMachine(schema, { snapshotChunkBytes: 128 }),
+    node: { forwardProposals: true, snapshotEntries: 5, snapshotKeepEntries: 0, snapshotChunkBytes: 256 }
+  })
   try {
-    const leader = await nodes.get('n1')!.waitForLeader({ timeoutMs: 20_000 })
-    const followerId = ids.find((id) => id !== leader)!
-    const downId = ids.find((id) => id !== leader && id !== followerId)!
-    const follower = nodes.get(followerId)!
-    const client = { machine: machines.get(followerId)!, submit: (c: Uint8Array, o?: { signal?: AbortSignal }) => follower.propose(c, o), barrier: async (o?: { signal?: AbortSignal }) => { await follower.read(o) } }
-    const graph = new Graph(schema, client)
-    const events = new EventsQueue(client)
-    await graph.transaction().put(ref('cluster', 'c0'), { name: 'station' }).commit()
-    await nodes.get(downId)!.close()
+    await cluster.startAll()
+    const leader = await cluster.waitForLeader()
+    const followerId = ids.find((id) => id !== leader.id)!
+    const downId = ids.find((id) => id !== leader.id && id !== followerId)!
+    const follower = cluster.member(followerId)
+    const graph = new Graph(schema, clientOn(follower))
+    const events = new EventsQueue({ ...clientOn(follower), clock: cluster.clock })
+    const run = async <T>(p: Promise<T>): Promise<T> => await cluster.await(p, { maxTicks: 2000 })
+    await run(graph.transaction().put(ref('cluster', 'c0'), { name: 'station' }).commit())
+    await cluster.stop(downId)
     for (let i = 0; i < 30; i++) {
       const n = ref('node', `n${i}`)
-      await graph.transaction().put(n, { host: `h${i}` }).connect('has', ref('cluster', 'c0'), n).commit()
-      if (i % 3 === 0) await events.emit({ id: `e${i}`, payload: new Uint8Array([i]) })
+      await run(graph.transaction().put(n, { host: `h${i}` }).connect('has', ref('cluster', 'c0'), n).commit())
+      if (i % 3 === 0) await run(events.emit({ id: `e${i}`, payload: new Uint8Array([i]) }))
     }
-    const [first] = await events.read()
-    await events.handle([first!.id], graph.transaction().update(ref('node', 'n0'), { up: false }))
-    const back = await start(downId)
-    const target = (await graph.read()).appliedIndex
-    await until('the restarted node to catch up', () => back.status().appliedIndex >= target)
-    assert.ok(back.metrics().counters.snapshotsInstalled > 0, 'it caught up through a snapshot')
-    await follower.read()
-    assert.is(renderGraphReplica(machines.get(downId)!), renderGraphReplica(machines.get(followerId)!))
-    assert.is(machines.get(downId)!.graph.neighbours('c0', 'has', 'out').size, 30)
-    assert.equal(machines.get(downId)!.events.list().map((e) => e.id), ['e3', 'e6', 'e9', 'e12', 'e15', 'e18', 'e21', 'e24', 'e27'])
+    const [first] = await run(events.read())
+    await run(events.handle([first!.id], graph.transaction().update(ref('node', 'n0'), { up: false })))
+    const back = await cluster.start(downId)
+    const target = (await run(graph.read())).appliedIndex
+    await cluster.stepUntil(() => back.node.status().appliedIndex >= target, { maxTicks: 2000, what: 'the restarted node to catch up' })
+    assert.ok(back.node.metrics().counters.snapshotsInstalled > 0, 'it caught up through a snapshot')
+    await run(follower.node.read())
+    assert.is(renderGraphReplica(back.machine), renderGraphReplica(follower.machine))
+    assert.is(back.machine.graph.neighbours('c0', 'has', 'out').size, 30)
+    assert.equal(back.machine.events.list().map((e) => e.id), ['e3', 'e6', 'e9', 'e12', 'e15', 'e18', 'e21', 'e24', 'e27'])
   } finally {
-    for (const node of nodes.values()) await node.close()
-    await network.close()
+    await cluster.close()
   }
 })
 
 test('a producer keeps emitting across a leadership transfer; each event is stored once', async () => {
-  const network = new MemoryNetwork()
-  const machines = new Map(ids.map((id) => [id, new GraphStateMachine(schema)]))
-  const nodes = ids.map((id) => new RaftNode({ id, voters: ids, storage: new CrashStorage(), transport: network.transport(id), stateMachine: machines.get(id)!, tickMs: 5, electionTicks: 10, forwardProposals: true }))
-  for (const n of nodes) await n.open()
+  const cluster = new Cluster<GraphStateMachine>(ids, { seed: 32, tickMs: 5, machine: () => new GraphStateMachine(schema), node: { forwardProposals: true } })
   try {
-    const leaderId = await nodes[0]!.waitForLeader({ timeoutMs: 20_000 })
-    const producerNode = nodes.find((n) => n.id !== leaderId)!
-    const queue = new EventsQueue({
-      machine: machines.get(producerNode.id)!,
-      submit: (c, o) => producerNode.propose(c, o),
-      attemptTimeoutMs: 500
-    })
+    await cluster.startAll()
+    const leader = await cluster.waitForLeader()
+    const producer = cluster.member(ids.find((id) => id !== leader.id)!)
+    const queue = new EventsQueue({ machine: producer.machine, submit: (c, o) => producer.node.propose(c, o), attemptTimeoutMs: 500, clock: cluster.clock })
     const emitted = (async () => {
       const answers: string[] = []
       for (let i = 0; i < 40; i++) answers.push(await queue.emit({ id: `u${i}`, payload: new Uint8Array(4) }))
       return answers
     })()
-    await until('some events', () => machines.get(producerNode.id)!.events.size >= 10)
-    const leader = nodes.find((n) => n.id === leaderId)!
-    await leader.transferLeadership(ids.find((id) => id !== leaderId)!).catch(() => {})
-    const answers = await emitted
+    await cluster.stepUntil(() => producer.machine.events.size >= 10, { maxTicks: 2000, what: 'some events' })
+    await cluster.await(leader.transferLeadership(ids.find((id) => id !== leader.id)!).catch(() => {}), { maxTicks: 2000 })
+    const answers = await cluster.await(emitted, { maxTicks: 20_000, what: 'all 40 events acknowledged' })
     assert.is(answers.length, 40)
-    await producerNode.read()
-    assert.equal(machines.get(producerNode.id)!.events.list().map((e) => e.id), Array.from({ length: 40 }, (_, i) => `u${i}`))
+    await cluster.await(producer.node.read(), { maxTicks: 2000 })
+    assert.equal(producer.machine.events.list().map((e) => e.id), Array.from({ length: 40 }, (_, i) => `u${i}`))
   } finally {
-    for (const n of nodes) await n.close()
-    await network.close()
+    await cluster.close()
   }
 })
 
