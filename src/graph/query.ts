@@ -26,11 +26,9 @@ export function byKind (state: GraphState, kind: string): Array<Readonly<Resourc
   return sortedResources(state, state.idsOfKind(kind))
 }
 
-/** Resources of `kind` whose `field` equals `value` (a scan of the kind). */
+/** Resources of `kind` whose `field` equals `value` (from an equality index, built on the first such query). */
 export function byField (state: GraphState, kind: string, field: string, value: FieldValue): Array<Readonly<Resource>> {
-  const ids: string[] = []
-  for (const id of state.idsOfKind(kind)) if (state.get(id)!.fields[field] === value) ids.push(id)
-  return sortedResources(state, ids)
+  return sortedResources(state, state.idsWithField(kind, field, value))
 }
 
 export function neighbours (state: GraphState, id: string, relation: string, direction: Direction = 'out'): Array<Readonly<Resource>> {

@@ -54,11 +54,26 @@ function removeAdj (adj: Adjacency, a: string, relation: string, b: string): voi
   if (byRel!.size === 0) adj.delete(a)
 }
 
+/** A field value as an index key: the type keeps 1 and '1' apart. */
+function valueKey (v: FieldValue): string { return `${typeof v}:${String(v)}` }
+
+function addTo (byValue: Map<string, Set<string>>, key: string, id: string): void {
+  let ids = byValue.get(key)
+  if (ids === undefined) byValue.set(key, ids = new Set())
+  ids.add(id)
+}
+
 export class GraphState {
   readonly #resources = new Map<string, Resource>()
   readonly #out: Adjacency = new Map()
   readonly #in: Adjacency = new Map()
   readonly #byKind = new Map<string, Set<string>>()
+  /**
+   * Equality indexes on fields, built the first time a (kind, field) is queried and kept up
+   * to date from then on: kind -> field -> value key -> ids. Derived state, never replicated;
+   * every change of a resource's fields goes through #unindex / #index around it.
+   */
+  readonly #fieldIndexes = new Map<string, Map<string, Map<string, Set<string>>>>()
   #edges = 0
 
   get size (): number { return this.#resources.size }
@@ -69,6 +84,21 @@ export class GraphState {
   /** Every resource, in insertion order. */
   resources (): IterableIterator<Readonly<Resource>> { return this.#resources.values() }
   idsOfKind (kind: string): ReadonlySet<string> { return this.#byKind.get(kind) ?? EMPTY }
+
+  /** Ids of the resources of `kind` whose `field` equals `value`, from an index (built on first use). */
+  idsWithField (kind: string, field: string, value: FieldValue): ReadonlySet<string> {
+    let byField = this.#fieldIndexes.get(kind)
+    if (byField === undefined) this.#fieldIndexes.set(kind, byField = new Map())
+    let byValue = byField.get(field)
+    if (byValue === undefined) {
+      byField.set(field, byValue = new Map())
+      for (const id of this.idsOfKind(kind)) {
+        const v = this.#resources.get(id)!.fields[field]
+        if (v !== undefined) addTo(byValue, valueKey(v), id)
+      }
+    }
+    return byValue.get(valueKey(value)) ?? EMPTY
+  }
 
   /** The ids at the other end of `id`'s edges of `relation`, leaving `id` ('out') or arriving ('in'). */
   neighbours (id: string, relation: string, direction: 'out' | 'in'): ReadonlySet<string> {
@@ -96,15 +126,17 @@ export class GraphState {
     const old = this.#resources.get(id)
     if (old !== undefined) {
       const { fields: f, version: v } = old
-      old.fields = { ...fields }
+      this.#setFields(old, { ...fields })
       old.version = version
-      undo.push(() => { old.fields = f; old.version = v })
+      undo.push(() => { this.#setFields(old, f); old.version = v })
       return
     }
-    this.#resources.set(id, { id, kind, version, fields: { ...fields }, keep: false })
+    const r: Resource = { id, kind, version, fields: { ...fields }, keep: false }
+    this.#resources.set(id, r)
     let ids = this.#byKind.get(kind)
     if (ids === undefined) this.#byKind.set(kind, ids = new Set())
     ids.add(id)
+    this.#index(r)
     undo.push(() => { this.#forget(id, kind) })
   }
 
@@ -117,9 +149,9 @@ export class GraphState {
       if (value === null) delete next[k]
       else next[k] = value
     }
-    r.fields = next
+    this.#setFields(r, next)
     r.version = version
-    undo.push(() => { r.fields = f; r.version = v })
+    undo.push(() => { this.#setFields(r, f); r.version = v })
   }
 
   setKeep (id: string, keep: boolean, version: number, undo: Undo): void {
@@ -172,6 +204,7 @@ export class GraphState {
       let ids = this.#byKind.get(r.kind)
       if (ids === undefined) this.#byKind.set(r.kind, ids = new Set())
       ids.add(id)
+      this.#index(r)
     })
     others.delete(id)
     return others
@@ -201,7 +234,55 @@ export class GraphState {
     this.#edges--
   }
 
+  /** Where a built field index disagrees with a scan of its kind (empty when none does). For tests. */
+  fieldIndexProblems (): string[] {
+    const problems: string[] = []
+    for (const [kind, byField] of this.#fieldIndexes) {
+      for (const [field, byValue] of byField) {
+        const scanned = new Map<string, Set<string>>()
+        for (const id of this.idsOfKind(kind)) {
+          const v = this.#resources.get(id)!.fields[field]
+          if (v !== undefined) addTo(scanned, valueKey(v), id)
+        }
+        const render = (m: Map<string, Set<string>>): string => JSON.stringify([...m].map(([k, ids]) => [k, [...ids].sort()]).sort())
+        if (render(scanned) !== render(byValue)) problems.push(`the ${kind}.${field} index disagrees with a scan`)
+      }
+    }
+    return problems
+  }
+
+  /** Replaces `r`'s fields, keeping the built field indexes in step. */
+  #setFields (r: Resource, fields: Record<string, FieldValue>): void {
+    this.#unindex(r)
+    r.fields = fields
+    this.#index(r)
+  }
+
+  #index (r: Resource): void {
+    const byField = this.#fieldIndexes.get(r.kind)
+    if (byField === undefined) return
+    for (const [field, byValue] of byField) {
+      const v = r.fields[field]
+      if (v !== undefined) addTo(byValue, valueKey(v), r.id)
+    }
+  }
+
+  #unindex (r: Resource): void {
+    const byField = this.#fieldIndexes.get(r.kind)
+    if (byField === undefined) return
+    for (const [field, byValue] of byField) {
+      const v = r.fields[field]
+      if (v === undefined) continue
+      const key = valueKey(v)
+      const ids = byValue.get(key)
+      ids?.delete(r.id)
+      if (ids?.size === 0) byValue.delete(key)
+    }
+  }
+
   #forget (id: string, kind: string): void {
+    const r = this.#resources.get(id)
+    if (r !== undefined) this.#unindex(r)
     this.#resources.delete(id)
     const ids = this.#byKind.get(kind)
     ids?.delete(id)
@@ -219,6 +300,7 @@ export function checkInvariants (state: GraphState, schema: Schema): string[] {
     if (!state.has(e.from) || !state.has(e.to)) problems.push(`edge ${e.relation} ${e.from}->${e.to} has a missing end`)
   }
   if (count !== state.edgeCount) problems.push(`edge count ${state.edgeCount} but ${count} edges`)
+  problems.push(...state.fieldIndexProblems())
   for (const r of state.resources()) {
     if (!state.idsOfKind(r.kind).has(r.id)) problems.push(`${r.id} missing from its kind index`)
     for (const [relation, spec] of schema.relations) {
