@@ -18,6 +18,7 @@ import { LeaseTable } from '../lease/table.js'
 import { StateMachineRouter } from '../sm/router.js'
 import type { Route } from '../sm/route.js'
 import type { Random } from '../util/random.js'
+import { checkKnownKeys, checkObject } from '../util/validate.js'
 import { DEFAULT_CLUSTER_ELECTION_TICKS, DEFAULT_CLUSTER_ID, DEFAULT_CLUSTER_TICK_MS, validateClusterNodeConfig } from './config.js'
 import type { ClusterNodeConfig } from './config.js'
 import { serveClientEndpoint } from './http-endpoint.js'
@@ -55,8 +56,14 @@ export interface KvNode {
 /** Ids of the members every cluster node mounts, in this order. */
 export const CLUSTER_MEMBERS = ['kv', 'lease'] as const
 
+const KV_NODE_KEYS = Object.keys({
+  id: true, voters: true, storage: true, transport: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, random: true
+} satisfies Record<keyof KvNodeOptions, true>)
+
 /** A not yet opened RaftNode over fresh members, and the service answering for it. */
 export function createKvNode (options: KvNodeOptions): KvNode {
+  checkObject(options as unknown, 'KvNodeOptions', '(options)')
+  checkKnownKeys(options, 'KvNodeOptions', KV_NODE_KEYS)
   const router = new StateMachineRouter()
   const kv = router.mount('kv', new KvStateMachine())
   const lease = router.mount('lease', new LeaseTable())

@@ -21,6 +21,7 @@ import { QuorateError } from '../errors.js'
 import type { StateMachine } from '../node/state-machine.js'
 import { check, checkInt, checkKnownKeys } from '../util/validate.js'
 import { ByteReader, ByteWriter, readU32, readU64, writeU32, writeU64 } from '../util/bytes.js'
+import { ChunkStreamReader } from '../util/chunk-reader.js'
 import {
   KIND_CLOSE, KIND_COMMAND, KIND_REGISTER, decodeEnvelope, jsonResultCodec, readPositive
 } from './codec.js'
@@ -258,8 +259,7 @@ export class SessionStateMachine<Result = unknown> implements StateMachine<Resul
 
   /** Replaces the session table and then the inner state; throws STORAGE_CORRUPT on a bad stream. */
   async restore (chunks: AsyncIterable<Uint8Array>): Promise<void> {
-    const it = chunks[Symbol.asyncIterator]()
-    const reader = new PrefixReader(it)
+    const reader = new ChunkStreamReader(chunks, 'STORAGE_CORRUPT', 'session snapshot')
     const head = await reader.take(SNAPSHOT_HEADER_BYTES)
     if (readU32(head, 0) !== SNAPSHOT_MAGIC) throw new QuorateError('STORAGE_CORRUPT', 'session snapshot: missing the QSS1 header')
     const tableLength = readU64(head, 4)
@@ -305,46 +305,4 @@ export class SessionStateMachine<Result = unknown> implements StateMachine<Resul
 /** Convenience for `new SessionStateMachine(inner, options)`. */
 export function withSessions<Result> (inner: StateMachine<Result>, options: SessionStateMachineOptions<Result> = {}): SessionStateMachine<Result> {
   return new SessionStateMachine(inner, options)
-}
-
-/** Reads exact byte counts off the front of a chunk stream, then hands the rest on. */
-class PrefixReader {
-  readonly #it: AsyncIterator<Uint8Array>
-  #pending: Uint8Array = new Uint8Array(0)
-
-  constructor (it: AsyncIterator<Uint8Array>) { this.#it = it }
-
-  async take (n: number): Promise<Uint8Array> {
-    if (this.#pending.length >= n) {
-      const out = this.#pending.subarray(0, n)
-      this.#pending = this.#pending.subarray(n)
-      return out
-    }
-    const out = new Uint8Array(n)
-    let have = this.#pending.length
-    out.set(this.#pending)
-    while (have < n) {
-      const next = await this.#it.next()
-      if (next.done === true) throw new QuorateError('STORAGE_CORRUPT', `session snapshot: stream ended after ${have} of ${n} bytes`)
-      const c = next.value
-      const used = Math.min(c.length, n - have)
-      out.set(c.subarray(0, used), have)
-      have += used
-      this.#pending = c.subarray(used)
-    }
-    return out
-  }
-
-  remainder (): AsyncIterable<Uint8Array> {
-    const it = this.#it
-    const first = this.#pending
-    return (async function * () {
-      if (first.length > 0) yield first
-      for (;;) {
-        const next = await it.next()
-        if (next.done === true) return
-        yield next.value
-      }
-    })()
-  }
 }

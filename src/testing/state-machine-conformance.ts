@@ -99,17 +99,24 @@ export function stateMachineConformance<M extends StateMachine> (test: TestRegis
     assert.equal(view(b), view(a))
   })
 
+  let snapshots: Promise<boolean> | undefined
+  /** Whether the machine snapshots at all (asked once: the checks below need it to). */
   const stateful = async (): Promise<boolean> => {
-    const m = await options.create()
-    return typeof m.snapshot === 'function' && typeof m.restore === 'function'
+    snapshots ??= Promise.resolve(options.create()).then((m) => typeof m.snapshot === 'function' && typeof m.restore === 'function')
+    return await snapshots
   }
-
-  each('a restored machine continues like the original, the snapshot stream cut anywhere', async (random) => {
-    if (!await stateful()) return
+  /** A run's commands, a cut point drawn in them, and a machine that applied the commands before it. */
+  const appliedUpToCut = async (random: Random): Promise<{ commands: Uint8Array[], cut: number, original: M }> => {
     const commands = options.commands(random, perRun)
     const cut = randomInt(random, 0, commands.length + 1)
     const original = await options.create()
     await applyAll(original, commands.slice(0, cut), 1)
+    return { commands, cut, original }
+  }
+
+  each('a restored machine continues like the original, the snapshot stream cut anywhere', async (random) => {
+    if (!await stateful()) return
+    const { commands, cut, original } = await appliedUpToCut(random)
     const bytes = await collect(original.snapshot!())
     const copy = await options.create()
     await copy.restore!(recut(bytes, random))
@@ -121,10 +128,7 @@ export function stateMachineConformance<M extends StateMachine> (test: TestRegis
 
   each('a snapshot holds the state as of the snapshot() call, not of the first read', async (random) => {
     if (!await stateful()) return
-    const commands = options.commands(random, perRun)
-    const cut = randomInt(random, 0, commands.length + 1)
-    const original = await options.create()
-    await applyAll(original, commands.slice(0, cut), 1)
+    const { commands, cut, original } = await appliedUpToCut(random)
     const expected = view(original)
     const stream = original.snapshot!()
     await applyAll(original, commands.slice(cut), cut + 1)

@@ -218,7 +218,8 @@ test('the cluster components refuse unknown option keys, naming the key and the 
   const cases: Array<[() => void, string]> = [
     [() => { validateClusterClientOptions({ members: ['n1'], call: async () => ({ ok: true }) as never, attemptTimeoutMS: 5 } as never) }, 'attemptTimeoutMS'],
     [() => { validateProcessClusterOptions({ node: 3 } as never) }, 'node'],
-    [() => { validateInProcessClusterOptions({ tickMS: 5 } as never) }, 'tickMS']
+    [() => { validateInProcessClusterOptions({ tickMS: 5 } as never) }, 'tickMS'],
+    [() => { createKvNode({ id: 'n1', voters: ['n1'], storage: null as never, transport: null as never, electionTick: 5 } as never) }, 'electionTick']
   ]
   for (const [fn, key] of cases) {
     try {
