@@ -83,7 +83,14 @@ export const ERROR_CODES = {
   GRAPH_QUERY_INVALID: 'A graph query is malformed (for example a path of too many hops).',
   EVENTS_QUEUE_FULL: 'The events queue is at maxQueuedEvents or maxQueuedBytes, or dedupCapacity ids are remembered within the window; the event was not stored (retry after the consumer trims).',
   EVENTS_NOT_FOUND: 'A handle transaction named an event that is not queued (already handled by another consumer); nothing was applied.',
-  EVENTS_EVENT_INVALID: 'An event\'s id is not a string of 1 to 128 characters or its payload is not bytes within maxEventBytes.'
+  EVENTS_EVENT_INVALID: 'An event\'s id is not a string of 1 to 128 characters or its payload is not bytes within maxEventBytes.',
+  // agent and its protocol with the coordinator (src/agent)
+  AGENT_EVENT_INVALID: 'A failure event (quorate/agent HaEvent) is malformed: unknown type, unknown field or a field of the wrong type; a consumer gets it as a value, not a throw.',
+  AGENT_COMMAND_INVALID: 'A command sent to a node agent is malformed (unknown kind or field, missing fence or id); the agent refuses it without acting.',
+  AGENT_UNREACHABLE: 'A command could not be delivered to the node agent, or its reply did not arrive; whether it took effect is unknown (resend with the same id).'
+  // coordinator and supervisors (src/coordinator)
+  // cluster client path (src/cluster)
+  // operator views (logger, metrics, CLI)
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
