@@ -2,6 +2,7 @@
  * `npm start`: a Raft key-value cluster on this machine that loses its leader and recovers.
  * Options and what it shows: demo/args.ts and docs/demo.md.
  */
+import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ClusterHandle } from '../src/cluster/cluster-handle.js'
 import { InProcessCluster } from '../src/cluster/in-process.js'
@@ -12,12 +13,18 @@ import { runDemoCommandLine } from './args.js'
 import type { DemoOptions } from './args.js'
 import { Display, RateMeter } from './display.js'
 import { Monitor } from './monitor.js'
+import { OPENSSL_MISSING, opensslAvailable } from './preflight.js'
+import { DemoWorkspace } from './workspace.js'
 
 const WORKERS = 16
 /** A write still unanswered after this long is given up (and not counted as acknowledged). */
 const WRITE_DEADLINE_MS = 10_000
 
-/** Puts unique keys from WORKERS concurrent loops until stopped; remembers what was acknowledged. */
+/**
+ * Puts unique keys from WORKERS concurrent loops until stopped; remembers what was acknowledged.
+ * Keys and values carry a per-run id, so a rerun on the same `--dir` checks its own writes:
+ * with fixed keys the previous run's values would answer for writes this run lost.
+ */
 class Workload {
   readonly acked = new Map<string, string>()
   readonly rate = new RateMeter()
@@ -25,13 +32,13 @@ class Workload {
   #loops: Array<Promise<void>> = []
   #onAck: (via: NodeId | null) => void = () => {}
 
-  constructor (readonly cluster: ClusterHandle, readonly interrupt: AbortSignal) {}
+  constructor (readonly cluster: ClusterHandle, readonly interrupt: AbortSignal, readonly runId: string) {}
 
   start (): void {
     this.#loops = Array.from({ length: WORKERS }, async (_, w) => {
       for (let i = 0; !this.#stopping; i++) {
-        const key = `demo-${w}-${i}`
-        const value = `value-${i}`
+        const key = `demo-${this.runId}-${w}-${i}`
+        const value = `${this.runId}-value-${i}`
         try {
           await this.cluster.client.put(key, value, { signal: AbortSignal.any([this.interrupt, AbortSignal.timeout(WRITE_DEADLINE_MS)]) })
         } catch {
@@ -55,16 +62,16 @@ class Workload {
   }
 }
 
-async function openCluster (options: DemoOptions, display: Display): Promise<ClusterHandle> {
+async function openCluster (options: DemoOptions, dir: string, display: Display): Promise<ClusterHandle> {
   if (options.inProcess) {
     display.event(`starting ${options.nodes} RaftNodes in this process on the in-memory network, classic-level storage`)
-    return await InProcessCluster.create({ nodes: options.nodes, dir: options.dir, tickMs: options.tickMs })
+    return await InProcessCluster.create({ nodes: options.nodes, dir, tickMs: options.tickMs })
   }
   const security = options.insecure ? 'plain TCP (--insecure)' : 'mutual TLS'
   display.event(`starting ${options.nodes} node processes on 127.0.0.1, ${security}, classic-level storage`)
   return await ProcessCluster.create({
     nodes: options.nodes,
-    dir: options.dir,
+    dir,
     insecure: options.insecure,
     tickMs: options.tickMs,
     onStderr: (id, line) => { display.note(`  ${id} stderr: ${line}`) }
@@ -87,16 +94,18 @@ async function settledReports (cluster: ClusterHandle, signal: AbortSignal): Pro
 }
 
 /** Runs the scenario; resolves with the process exit code. */
-async function run (options: DemoOptions, display: Display, interrupt: AbortSignal): Promise<number> {
+async function run (options: DemoOptions, display: Display, interrupt: AbortSignal, workspace: DemoWorkspace, onCluster: (c: ClusterHandle) => void): Promise<number> {
   const durationMs = options.durationS * 1000
-  const cluster = await openCluster(options, display)
-  const workload = new Workload(cluster, interrupt)
+  const cluster = await openCluster(options, workspace.dir, display)
+  onCluster(cluster)
+  const runId = randomBytes(4).toString('hex')
+  const workload = new Workload(cluster, interrupt, runId)
   const started = performance.now()
   const monitor = new Monitor(cluster, display, () => {
     const now = performance.now()
     return `${String(workload.rate.perSecond(now)).padStart(5)} commits/s | ${workload.acked.size} acked`
   })
-  display.note(`  storage and configs in ${cluster.dir}${options.dir === undefined ? ' (removed at exit)' : ''}`)
+  display.note(`  storage and configs in ${cluster.dir}${workspace.owned ? ' (removed at exit)' : ''}; this run's keys start with demo-${runId}-`)
   try {
     await cluster.startAll()
     display.event(`${cluster.ids.map((id) => `${id}${pidOf(cluster, id)}`).join(', ')} ready`)
@@ -117,7 +126,11 @@ async function run (options: DemoOptions, display: Display, interrupt: AbortSign
     workload.onAck((via) => {
       if (via === null || via === victim) return
       workload.onAck(() => {})
-      display.event(`writes acknowledged again (by ${via}), ${Math.round(performance.now() - killedAt)} ms after the kill`)
+      const ackAt = performance.now()
+      // The leader line first (monitor.ts: causal order), then this one.
+      void monitor.confirmLeader(via, ackAt).then(() => {
+        display.event(`writes acknowledged again (by ${via}), ${Math.round(ackAt - killedAt)} ms after the kill`)
+      })
     })
 
     await sleep(Math.max(0, workloadStart + durationMs * 0.5 - performance.now()), undefined, { signal: interrupt })
@@ -149,27 +162,41 @@ async function run (options: DemoOptions, display: Display, interrupt: AbortSign
     monitor.stop()
     await workload.stop()
     await cluster.close()
-    display.event(`cluster stopped${options.dir === undefined ? ', temporary directory removed' : `, data kept in ${options.dir}`} (${Math.round(performance.now() - started)} ms after start)`)
+    await workspace.remove()
+    display.event(`cluster stopped${workspace.owned ? ', temporary directory removed' : `, data kept in ${workspace.dir}`} (${Math.round(performance.now() - started)} ms after start)`)
   }
 }
 
 async function main (options: DemoOptions): Promise<number> {
-  const display = new Display(process.stdout, performance.now())
+  if (!options.inProcess && !options.insecure && !await opensslAvailable()) {
+    process.stderr.write(`quorate demo: ${OPENSSL_MISSING}\n`)
+    return 1
+  }
   const interrupt = new AbortController()
+  // A reader that went away (`npm start | head`) stops the run like Ctrl-C, silently.
+  const display = new Display(process.stdout, performance.now(), () => { interrupt.abort() })
   const onSignal = (signal: NodeJS.Signals): void => {
-    // A second Ctrl-C exits at once; the launcher's exit hook still SIGKILLs the nodes.
+    // A second Ctrl-C exits at once; the exit hooks still SIGKILL the nodes and remove the
+    // temporary directory (workspace.ts).
     if (interrupt.signal.aborted) process.exit(130)
     display.note(`\n${signal}: stopping the cluster and cleaning up (again to force)`)
     interrupt.abort()
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  const live: { cluster: ClusterHandle | null } = { cluster: null }
+  const workspace = await DemoWorkspace.create(options.dir, () => {
+    const c = live.cluster
+    return c instanceof ProcessCluster ? c.ids.map((id) => c.pid(id)) : []
+  })
   let code: number
   try {
-    code = await run(options, display, interrupt.signal)
+    code = await run(options, display, interrupt.signal, workspace, (c) => { live.cluster = c })
   } catch (err) {
     if (!interrupt.signal.aborted) throw err
-    code = 130
+    code = display.closed ? 0 : 130
+  } finally {
+    await workspace.remove()
   }
   display.printTimeline()
   return code

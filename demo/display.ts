@@ -1,6 +1,11 @@
 /**
  * The demo's output: a progress line (rewritten in place with \r on a terminal, a plain line
  * per second otherwise), event lines, and the timeline printed at the end.
+ *
+ * A reader that goes away (`npm start | head`) makes the next write fail with EPIPE, emitted
+ * as an 'error' event on the stream; unhandled, that event would crash the demo and leave its
+ * directory behind. The Display handles it: from then on it writes nothing and it calls
+ * `onClosed` once, so the demo can stop and clean up as after Ctrl-C.
  */
 
 const PLAIN_PROGRESS_EVERY_MS = 1000
@@ -12,12 +17,21 @@ export class Display {
   readonly #events: Array<{ at: number, text: string }> = []
   #progressShown = false
   #lastPlainProgress = -Infinity
+  #closed = false
 
-  constructor (out: NodeJS.WriteStream, start: number) {
+  constructor (out: NodeJS.WriteStream, start: number, onClosed: (err: Error) => void = () => {}) {
     this.#out = out
     this.#tty = out.isTTY === true
     this.#start = start
+    out.on('error', (err) => {
+      if (this.#closed) return
+      this.#closed = true
+      onClosed(err)
+    })
   }
+
+  /** True once the output stream failed (its reader went away); nothing is written after. */
+  get closed (): boolean { return this.#closed }
 
   /** Milliseconds since the demo started. */
   elapsed (): number { return Math.round(performance.now() - this.#start) }
@@ -27,40 +41,45 @@ export class Display {
     const at = this.elapsed()
     this.#events.push({ at, text })
     this.#clearProgress()
-    this.#out.write(`${formatSeconds(at)}  ${text}\n`)
+    this.#write(`${formatSeconds(at)}  ${text}\n`)
   }
 
   /** Prints a line that is not part of the timeline. */
   note (text: string): void {
     this.#clearProgress()
-    this.#out.write(`${text}\n`)
+    this.#write(`${text}\n`)
   }
 
   progress (text: string): void {
     const line = `${formatSeconds(this.elapsed())}  ${text}`
     if (this.#tty) {
       const width = this.#out.columns > 0 ? this.#out.columns : 120
-      this.#out.write(`\r${line.slice(0, Math.max(20, width - 1))}\x1b[K`)
+      this.#write(`\r${line.slice(0, Math.max(20, width - 1))}\x1b[K`)
       this.#progressShown = true
       return
     }
     const now = performance.now()
     if (now - this.#lastPlainProgress < PLAIN_PROGRESS_EVERY_MS) return
     this.#lastPlainProgress = now
-    this.#out.write(`${line}\n`)
+    this.#write(`${line}\n`)
   }
 
   printTimeline (): void {
     this.#clearProgress()
     const width = String(this.#events.at(-1)?.at ?? 0).length
-    this.#out.write('\nTimeline (elapsed ms: event)\n')
-    for (const e of this.#events) this.#out.write(`  ${String(e.at).padStart(width)}: ${e.text}\n`)
+    this.#write('\nTimeline (elapsed ms: event)\n')
+    for (const e of this.#events) this.#write(`  ${String(e.at).padStart(width)}: ${e.text}\n`)
   }
 
   #clearProgress (): void {
     if (!this.#progressShown) return
-    this.#out.write('\r\x1b[K')
+    this.#write('\r\x1b[K')
     this.#progressShown = false
+  }
+
+  #write (text: string): void {
+    if (this.#closed || this.#out.destroyed) return
+    this.#out.write(text)
   }
 }
 

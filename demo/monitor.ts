@@ -1,6 +1,12 @@
 /**
  * Polls every node's status a few times a second, reports leader changes and a node catching
  * up as events, and renders the progress line.
+ *
+ * Causal order: the workload learns of a new leader the moment a write is acknowledged, up
+ * to a poll interval before this monitor would see it. So the workload hands that evidence to
+ * `confirmLeader()` first, which polls at once and announces the leader (dated no later than
+ * the acknowledgement) before the workload prints its own line: an acknowledgement by a
+ * leader never appears before the line saying that leader was elected.
  */
 import type { ClusterHandle } from '../src/cluster/cluster-handle.js'
 import type { NodeReport } from '../src/cluster/protocol.js'
@@ -21,7 +27,9 @@ export class Monitor {
   #lastKill: { id: NodeId, at: number } | null = null
   #catchUp: CatchUp | null = null
   #timer: NodeJS.Timeout | null = null
-  #polling = false
+  #polling: Promise<void> | null = null
+  /** A node known to lead since `at` (it acknowledged a write then), until a poll announces it. */
+  #evidence: { id: NodeId, at: number } | null = null
   readonly #waiters: Array<() => void> = []
 
   constructor (cluster: ClusterHandle, display: Display, progressExtra: () => string) {
@@ -56,6 +64,18 @@ export class Monitor {
     return target
   }
 
+  /**
+   * `id` acknowledged a write at `at` (performance.now()), so it led then: polls now and, if
+   * `id` is leader, announces it before resolving (dated `at` if the poll is later).
+   */
+  async confirmLeader (id: NodeId, at: number): Promise<void> {
+    if (this.#announced?.id === id) return
+    this.#evidence = { id, at }
+    await this.#polling
+    if (this.#announced?.id !== id) await this.#poll()
+    this.#evidence = null
+  }
+
   /** Resolves after the first poll at which `probe` holds. */
   async until (probe: () => boolean, signal: AbortSignal): Promise<void> {
     while (!probe()) {
@@ -65,8 +85,12 @@ export class Monitor {
   }
 
   async #poll (): Promise<void> {
-    if (this.#polling) return
-    this.#polling = true
+    if (this.#polling !== null) { await this.#polling; return }
+    this.#polling = this.#pollOnce()
+    await this.#polling
+  }
+
+  async #pollOnce (): Promise<void> {
     try {
       const ids = this.#cluster.ids
       const reports = await Promise.allSettled(ids.map(async (id) => {
@@ -81,7 +105,7 @@ export class Monitor {
       this.#noticeCatchUp()
       this.#display.progress(this.#render())
     } finally {
-      this.#polling = false
+      this.#polling = null
       for (const w of this.#waiters.splice(0)) w()
     }
   }
@@ -96,9 +120,10 @@ export class Monitor {
     const previous = this.#announced
     if (previous !== null && previous.id === best.id && previous.term === best.term) return
     this.#announced = { id: best.id, term: best.term }
+    const seen = this.#evidence?.id === best.id ? Math.min(this.#evidence.at, performance.now()) : performance.now()
     let after = ''
     if (this.#lastKill !== null && best.id !== this.#lastKill.id) {
-      after = `, ${Math.round(performance.now() - this.#lastKill.at)} ms after ${this.#lastKill.id} was killed`
+      after = `, ${Math.round(seen - this.#lastKill.at)} ms after ${this.#lastKill.id} was killed`
       this.#lastKill = null
     }
     this.#display.event(`${best.id} is leader (term ${best.term}${after})`)

@@ -1,12 +1,17 @@
 /**
  * `npm start` (dist/demo/demo.js) end to end: a short run exits 0 after the kill, the
- * re-election and the checks; Ctrl-C (SIGINT) stops every node process and removes the
- * temporary directory; the options are listed and validated.
+ * re-election and the checks, with the leader line before the first acknowledgement by that
+ * leader; Ctrl-C (SIGINT, once or twice) and a reader that goes away (`npm start | head`)
+ * stop every node process and remove the temporary directory; a missing openssl is explained;
+ * the options are listed and validated.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { processAlive } from './process-helpers.js'
 import { parseDemoArgs } from '../../demo/args.js'
@@ -16,9 +21,9 @@ const DEMO = fileURLToPath(new URL('../../demo/demo.js', import.meta.url))
 
 interface DemoRun { readonly code: number | null, readonly stdout: string, readonly stderr: string }
 
-/** Runs the demo; `onLine` may act on each stdout line (for example send a signal). */
-async function runDemo (args: string[], onLine: (line: string, pid: number) => void = () => {}): Promise<DemoRun> {
-  const child = spawn(process.execPath, [DEMO, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+/** Runs the demo; `onLine` may act on each stdout line (for example send a signal, or close the pipe). */
+async function runDemo (args: string[], onLine: (line: string, pid: number, stdout: NodeJS.ReadableStream & { destroy: () => void }) => void = () => {}, env: NodeJS.ProcessEnv = process.env): Promise<DemoRun> {
+  const child = spawn(process.execPath, [DEMO, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
   let stdout = ''
   let stderr = ''
   let partial = ''
@@ -27,7 +32,7 @@ async function runDemo (args: string[], onLine: (line: string, pid: number) => v
     partial += d
     let nl: number
     while ((nl = partial.indexOf('\n')) >= 0) {
-      onLine(partial.slice(0, nl), child.pid!)
+      onLine(partial.slice(0, nl), child.pid!, child.stdout)
       partial = partial.slice(nl + 1)
     }
   })
@@ -55,6 +60,11 @@ test('the demo kills the leader, sees a new one elected, verifies every write an
   assert.match(run.stdout, /linearizable read of all \d+ acknowledged keys: every value present/)
   assert.match(run.stdout, /all 3 replicas agree at applied index \d+/)
   assert.match(run.stdout, /Timeline \(elapsed ms: event\)\n\s+\d+: starting 3 node processes/)
+  // Causal order: the new leader's line comes before the first write it acknowledged.
+  const ack = /writes acknowledged again \(by (n\d)\)/.exec(run.stdout)
+  assert.ok(ack !== null, run.stdout)
+  const elected = run.stdout.indexOf(`${ack[1]!} is leader (term`, run.stdout.indexOf('SIGKILL leader'))
+  assert.ok(elected >= 0 && elected < ack.index, `the leader line for ${ack[1]!} precedes "writes acknowledged again":\n${run.stdout}`)
   for (const pid of nodePids(run.stdout)) assert.not.ok(processAlive(pid), `node process ${pid} outlived the demo`)
   assert.not.ok(existsSync(storageDir(run.stdout)), 'the temporary directory was removed')
 })
@@ -73,6 +83,78 @@ test('SIGINT stops every node process, removes the temporary directory and exits
   assert.equal(pids.length, 3)
   for (const pid of pids) assert.not.ok(processAlive(pid), `node process ${pid} outlived the demo`)
   assert.not.ok(existsSync(storageDir(run.stdout)), 'the temporary directory was removed')
+})
+
+test('a second SIGINT exits at once and still kills every node process and removes the temporary directory', async () => {
+  let sent = false
+  const run = await runDemo(['--duration', '30', '--insecure'], (line, pid) => {
+    if (!sent && / ready$/.test(line)) {
+      sent = true
+      process.kill(pid, 'SIGINT')
+      process.kill(pid, 'SIGINT')
+    }
+  })
+  assert.ok(sent, run.stdout + run.stderr)
+  assert.equal(run.code, 130, run.stdout + run.stderr)
+  const pids = nodePids(run.stdout)
+  assert.equal(pids.length, 3)
+  // SIGKILLed by the exit hook: give the kernel a moment to reap them.
+  for (let i = 0; i < 50 && pids.some(processAlive); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  for (const pid of pids) assert.not.ok(processAlive(pid), `node process ${pid} outlived the demo`)
+  assert.not.ok(existsSync(storageDir(run.stdout)), 'the temporary directory was removed')
+})
+
+test('a closed stdout (npm start | head) stops the demo without an EPIPE crash, kills the nodes, removes the directory, exits 0', async () => {
+  let closed = false
+  let seen = ''
+  const run = await runDemo(['--duration', '30', '--insecure'], (line, _pid, stdout) => {
+    seen += line + '\n'
+    if (!closed && / ready$/.test(line)) {
+      closed = true
+      stdout.destroy()
+    }
+  })
+  assert.ok(closed, seen + run.stderr)
+  assert.equal(run.code, 0, seen + run.stderr)
+  assert.not.match(run.stderr, /EPIPE|Error/, run.stderr)
+  const pids = nodePids(seen)
+  assert.equal(pids.length, 3)
+  for (const pid of pids) assert.not.ok(processAlive(pid), `node process ${pid} outlived the demo`)
+  assert.not.ok(existsSync(storageDir(seen)), 'the temporary directory was removed')
+})
+
+test('without openssl on PATH the demo says to install it or use --insecure / --in-process, exits 1 and leaves no directory', async () => {
+  const run = await runDemo(['--duration', '4'], () => {}, { ...process.env, PATH: '/nonexistent-quorate-path' })
+  assert.equal(run.code, 1, run.stdout + run.stderr)
+  assert.match(run.stderr, /openssl was not found on PATH/)
+  assert.match(run.stderr, /apt-get install openssl/)
+  assert.match(run.stderr, /--insecure/)
+  assert.match(run.stderr, /--in-process/)
+  assert.not.match(run.stdout, /storage and configs in/, 'nothing was started')
+})
+
+test('reruns on one --dir write keys of their own, so each run checks its own writes', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'quorate-demo-test-'))
+  try {
+    const first = await runDemo(['--duration', '4', '--in-process', '--dir', dir])
+    const second = await runDemo(['--duration', '4', '--in-process', '--dir', dir])
+    for (const run of [first, second]) {
+      assert.equal(run.code, 0, run.stdout + run.stderr)
+      assert.match(run.stdout, new RegExp(`data kept in ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))
+    }
+    const ids = [first, second].map((run) => /this run's keys start with demo-([0-9a-f]+)-/.exec(run.stdout)?.[1])
+    assert.ok(ids[0] !== undefined && ids[1] !== undefined, first.stdout)
+    assert.is.not(ids[0], ids[1])
+    // The second run's read covers exactly the writes it acknowledged, not the first run's too.
+    const acked = (run: DemoRun): number => Number(/workload stopped: (\d+) writes acknowledged/.exec(run.stdout)?.[1])
+    const read = (run: DemoRun): number => Number(/linearizable read of all (\d+) acknowledged keys/.exec(run.stdout)?.[1])
+    assert.equal(read(second), acked(second))
+    const keys = Number(/agree at applied index \d+: (\d+) keys/.exec(second.stdout)?.[1])
+    assert.ok(keys >= acked(first) + acked(second), `the store holds both runs' keys (${keys})`)
+    assert.ok(existsSync(dir), 'a --dir is kept')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })
 
 test('--help lists the options and exits 0; an unknown option exits 2 with the usage', async () => {
