@@ -11,6 +11,10 @@ import type { StateMachine } from '../node/state-machine.js'
 import { QuorateError } from '../errors.js'
 import { concatBytes } from '../util/bytes.js'
 import { decodeLeaseCommand } from './command.js'
+import { DIAGNOSTICS_CHANNELS, publishIfObserved, quorateChannel } from '../util/diagnostics.js'
+
+/** 'quorate:lease:grant': every replica publishes each grant it applies (util/diagnostics.ts). */
+const leaseGrantChannel = quorateChannel(DIAGNOSTICS_CHANNELS.leaseGrant)
 
 export interface LeaseRecord {
   readonly name: string
@@ -62,7 +66,9 @@ export class LeaseTable implements StateMachine<LeaseOutcome> {
       // A free name may be granted whatever the proposer saw: its last holder released it.
       const free = current === undefined || current.holder === null
       if (!free && current.version !== c.expectVersion) return { ok: false, code: 'LEASE_HELD', record: current }
-      return this.#set({ name: c.name, holder: c.holder, token: index, durationMs: c.durationMs, version: index })
+      const granted = this.#set({ name: c.name, holder: c.holder, token: index, durationMs: c.durationMs, version: index })
+      publishIfObserved(leaseGrantChannel, () => ({ name: c.name, holder: c.holder, token: index, durationMs: c.durationMs }))
+      return granted
     }
     if (current === undefined || current.holder !== c.holder || current.token !== c.token) {
       return { ok: false, code: 'LEASE_NOT_HOLDER', record: current ?? null }

@@ -9,5 +9,6 @@
 export { RaftNode, NODE_DEFAULTS } from './node.js'
 export type { RaftNodeOptions, NodeStatus, RaftNodeEvents, TraceEvent } from './node.js'
 export type { StateMachine } from './state-machine.js'
-export { NodeMetrics, COUNTER_NAMES, HISTOGRAM_NAMES } from './metrics.js'
-export type { MetricsSink, MetricsSnapshot, CounterName, HistogramName, HistogramSummary } from './metrics.js'
+export { NodeMetrics, COUNTER_NAMES, HISTOGRAM_NAMES, GAUGE_NAMES } from './metrics.js'
+export type { MetricsSink, MetricsSnapshot, CounterName, HistogramName, HistogramSummary, GaugeName, GaugeLabels, GaugeValue } from './metrics.js'
+export { NodeObserver, REPLICATION_LAG_EVERY_MS } from './observe.js'

@@ -1,7 +1,9 @@
 /**
  * Node metrics: counters and latency histograms kept by every node (cheap increments, Node's
- * built-in HDR histograms) and, optionally, forwarded to a user's metrics system through a
- * sink with no dependency on any metrics library.
+ * built-in HDR histograms), gauges with labels (role, term, indexes, lag, leader changes; set
+ * by observe.ts from the node's state transitions) and, optionally, forwarded to a user's
+ * metrics system through a sink with no dependency on any metrics library (docs/observability.md
+ * wires it to prom-client).
  *
  * @example
  * const node = new RaftNode({ ..., metrics: { count: (name, by) => prom[name].inc(by), observe: (name, v) => hist[name].observe(v) } })
@@ -15,6 +17,27 @@ export interface MetricsSink {
   count? (name: CounterName, by: number): void
   /** One observation of a latency in milliseconds. */
   observe? (name: HistogramName, valueMs: number): void
+  /**
+   * A gauge took a new value. `labels` always has `node`; `role` adds `role`, `replicationLag`
+   * adds `peer`. The node reuses each labels object: read it, do not keep or change it.
+   */
+  gauge? (name: GaugeName, value: number, labels: GaugeLabels): void
+}
+
+/**
+ * role: 1 for the node's current role, 0 for the other two (label `role`); term; commitIndex;
+ * appliedIndex; applyLag: commitIndex - appliedIndex on this node; replicationLag: on the
+ * leader, its last index minus each follower's match index (label `peer`, refreshed at most
+ * once a second); leaderChanges: how often this node saw the leader change (only grows).
+ */
+export const GAUGE_NAMES = ['role', 'term', 'commitIndex', 'appliedIndex', 'applyLag', 'replicationLag', 'leaderChanges'] as const
+export type GaugeName = typeof GAUGE_NAMES[number]
+export type GaugeLabels = Readonly<Record<string, string>>
+
+export interface GaugeValue {
+  readonly name: GaugeName
+  readonly labels: GaugeLabels
+  readonly value: number
 }
 
 export const COUNTER_NAMES = [
@@ -38,11 +61,15 @@ export interface HistogramSummary {
 export interface MetricsSnapshot {
   readonly counters: Readonly<Record<CounterName, number>>
   readonly histograms: Readonly<Record<HistogramName, HistogramSummary>>
+  /** The latest value of every gauge set so far, one row per (name, labels). */
+  readonly gauges: readonly GaugeValue[]
 }
 
 export class NodeMetrics {
   readonly #counters: Record<CounterName, number>
   readonly #histograms: Record<HistogramName, RecordableHistogram>
+  /** Latest values by name, then by labels object (the setter reuses those objects). */
+  readonly #gauges = new Map<GaugeName, Map<GaugeLabels, number>>()
   readonly #sink: MetricsSink | undefined
   readonly #onSinkError: (err: unknown) => void
 
@@ -70,6 +97,17 @@ export class NodeMetrics {
     }
   }
 
+  /** Sets a gauge; the sink hears only changes. `labels` must be an object the caller reuses. */
+  gauge (name: GaugeName, value: number, labels: GaugeLabels): void {
+    let byLabels = this.#gauges.get(name)
+    if (byLabels === undefined) this.#gauges.set(name, byLabels = new Map())
+    if (byLabels.get(labels) === value) return
+    byLabels.set(labels, value)
+    if (this.#sink?.gauge !== undefined) {
+      try { this.#sink.gauge(name, value, labels) } catch (err) { this.#onSinkError(err) }
+    }
+  }
+
   snapshot (): MetricsSnapshot {
     const histograms = {} as Record<HistogramName, HistogramSummary>
     for (const name of HISTOGRAM_NAMES) {
@@ -79,6 +117,8 @@ export class NodeMetrics {
         ? { count: 0, p50: 0, p99: 0, max: 0, mean: 0 }
         : { count: n, p50: h.percentile(50) / 1000, p99: h.percentile(99) / 1000, max: h.max / 1000, mean: h.mean / 1000 }
     }
-    return { counters: { ...this.#counters }, histograms }
+    const gauges: GaugeValue[] = []
+    for (const [name, byLabels] of this.#gauges) for (const [labels, value] of byLabels) gauges.push({ name, labels, value })
+    return { counters: { ...this.#counters }, histograms, gauges }
   }
 }

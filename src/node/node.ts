@@ -43,6 +43,9 @@ import { abortable, signalOption } from '../util/abort.js'
 import { Lifecycle } from '../util/lifecycle.js'
 import { NodeMetrics } from './metrics.js'
 import type { MetricsSink, MetricsSnapshot } from './metrics.js'
+import { NodeObserver } from './observe.js'
+import type { Logger } from '../util/logger.js'
+import { checkLogger } from '../util/logger.js'
 
 export const NODE_DEFAULTS = {
   tickMs: 100,
@@ -97,8 +100,13 @@ export interface RaftNodeOptions extends Omit<RaftOptions, 'random'> {
    * configuration, snapshot, failure). @default none
    */
   trace?: (event: TraceEvent) => void
-  /** Forwards counters and latency observations to your metrics system. @default none */
+  /** Forwards counters, gauges and latency observations to your metrics system. @default none */
   metrics?: MetricsSink
+  /**
+   * A pino-compatible logger for the node's state transitions (elections, leadership,
+   * snapshots, membership, failure; observe.ts). @default silent
+   */
+  logger?: Logger
 }
 
 /** Every key RaftNodeOptions has: its own and the core's. */
@@ -106,7 +114,7 @@ const NODE_OPTION_KEYS: readonly string[] = [...RAFT_OPTION_KEYS, ...Object.keys
   storage: true, transport: true, stateMachine: true, tickMs: true, sync: true, requestTimeoutTicks: true,
   maxProposalBatch: true, snapshotEntries: true, snapshotBytes: true, snapshotKeepEntries: true,
   snapshotChunkBytes: true, snapshotWindowChunks: true, autoLeaveJoint: true, clock: true, trace: true,
-  metrics: true
+  metrics: true, logger: true
 } satisfies Record<Exclude<keyof RaftNodeOptions, keyof RaftOptions>, true>)]
 
 export interface TraceEvent {
@@ -214,6 +222,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   /** Rejects of every wait that only an event would end; called with the reason on close or failure. */
   readonly #closeWaiters = new Set<(reason: QuorateError) => void>()
   readonly #metrics: NodeMetrics
+  readonly #observer: NodeObserver
   #commitSeen = 0
   /** Term and vote as last written to storage (a commit-only change is not worth its own write). */
   #persistedTerm = 0
@@ -262,6 +271,15 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.#receiver = new SnapshotReceiver({ legacy: this.#mutations.snapshotResumeAcrossLeaders === true })
     this.#options = options
     this.#metrics = new NodeMetrics(options.metrics, (err) => { this.#fail(err, 'the metrics sink threw') })
+    checkLogger(options.logger, C)
+    this.#observer = new NodeObserver({
+      id: options.id,
+      logger: options.logger,
+      metrics: this.#metrics,
+      clock: this.#clock,
+      replication: () => this.#core?.status() ?? null,
+      failure: () => this.#failure
+    })
     this.id = options.id
     // Validate the core options now, so a bad option fails at construction, not at open().
     void new RaftCore(pickRaftOptions(options))
@@ -968,6 +986,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   /** A trace callback that throws stops the node (NODE_FAILED naming it), never the caller's operation. */
   #trace (e: Omit<TraceEvent, 'node' | 'at'>): void {
+    // Logs, gauges, diagnostics_channel (observe.ts); a logger that throws stops the node too.
+    try { this.#observer.note(e) } catch (err) { this.#fail(err, 'the logger threw') }
     const t = this.#options.trace
     if (t === undefined) return
     try {
