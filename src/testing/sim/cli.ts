@@ -20,7 +20,8 @@ import { describeFault } from './faults.js'
 import type { FaultEvent } from './faults.js'
 import { MUTANTS, searchMutant, describeFinding } from './mutants.js'
 import type { MutantName } from './mutants.js'
-import { DEFAULT_FIGURE16_TRIALS, runFigure16, figure16Markdown } from './figure16.js'
+import { DEFAULT_FIGURE16_TRIALS, runFigure16, figure16Markdown, figure16TrialCount } from './figure16.js'
+import { RunProgress } from './progress.js'
 import { combineHashes } from './trace.js'
 import type { CliSpec, CliValues } from '../../util/cli.js'
 import { flagOption, intOption, isMainModule, numberOption, runCommandLine, stringOption, usageError } from '../../util/cli.js'
@@ -176,8 +177,17 @@ function reportFailure (r: SimulationResult, run: RunShape): void {
   console.log(`  replay: ${replayCommand(r.seed, run)}`)
 }
 
-/** Runs `seeds`; resolves to the number of violations plus liveness failures. */
-async function runSeeds (seeds: Iterable<number>, run: RunShape): Promise<number> {
+/** Progress on stderr (progress.ts: in place on a terminal, ten plain lines otherwise). */
+function stderrProgress (unit: string, total: number): RunProgress {
+  return new RunProgress({ unit, total, tty: process.stderr.isTTY === true, write: (t) => { process.stderr.write(t) } })
+}
+
+/**
+ * Runs `seeds`; resolves to the number of violations plus liveness failures. With `total`
+ * (the count of `seeds`), reports progress and the time left on stderr.
+ */
+async function runSeeds (seeds: Iterable<number>, run: RunShape, total?: number): Promise<number> {
+  const progress = total === undefined ? null : stderrProgress('seeds', total)
   let count = 0
   let violations = 0
   let liveness = 0
@@ -199,7 +209,9 @@ async function runSeeds (seeds: Iterable<number>, run: RunShape): Promise<number
     violations += r.violations.length + (r.linearizability === 'ok' || r.linearizability === 'skipped' ? 0 : 1)
     liveness += r.liveness.length
     if (!r.ok) reportFailure(r, run)
+    progress?.update(count)
   }
+  progress?.finish()
   console.log(`sim: coverage: snapshots taken in ${covered.taken} seeds, installed in ${covered.installed}, membership changes in ${covered.membership} seeds, transfers in ${covered.transfers}, lease reads in ${covered.lease}`)
   console.log(`sim: settle: forwarding in ${settle.forwarding} seeds, oversized proposals refused in ${settle.oversized} seeds`)
   console.log(`sim: ${count} seeds, ${violations} violations, ${liveness} liveness failures, trace ${combineHashes(hashes)}`)
@@ -211,7 +223,17 @@ function * range (first: number, count: number): Generator<number> {
 }
 
 async function runFigure16Command (c: SimCommand & { mode: 'figure16' }): Promise<number> {
-  const result = await runFigure16({ trials: c.trials, seed: c.seed, onLine: (l) => { console.log(`${l.label} preVote=${String(l.preVote)}: median ${l.median} mean ${l.mean.toFixed(1)} p99 ${l.p99} max ${l.max} ms`) } })
+  const total = figure16TrialCount({ trials: c.trials })
+  // Said before the first trial: the run takes minutes at the default 1000 trials per line.
+  process.stderr.write(`sim: figure16: ${total} election trials (${c.trials} per line, fewer on lines with long timeouts); the time left is estimated as they run\n`)
+  const progress = stderrProgress('trials', total)
+  const result = await runFigure16({
+    trials: c.trials,
+    seed: c.seed,
+    onTrial: (done) => { progress.update(done) },
+    onLine: (l) => { progress.finish(); console.log(`${l.label} preVote=${String(l.preVote)}: median ${l.median} mean ${l.mean.toFixed(1)} p99 ${l.p99} max ${l.max} ms`) }
+  })
+  progress.finish()
   const out = resolve(c.out)
   mkdirSync(dirname(out), { recursive: true })
   writeFileSync(out, JSON.stringify(result, null, 2) + '\n')
@@ -258,7 +280,7 @@ export async function runSimCommand (c: SimCommand): Promise<number> {
     case 'mutants': failures = await runMutants(c); break
     case 'replay': failures = await runReplay(c); break
     case 'soak': failures = await runSoak(c); break
-    case 'seeds': failures = await runSeeds(range(c.first, c.count), c.run); break
+    case 'seeds': failures = await runSeeds(range(c.first, c.count), c.run, c.count); break
   }
   return failures > 0 ? 1 : 0
 }

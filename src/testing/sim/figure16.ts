@@ -90,6 +90,15 @@ export interface Figure16Options {
   preVote?: readonly boolean[]
   /** Told about each line as it finishes. */
   onLine?: (line: Figure16Line) => void
+  /** Told after each trial: trials done and the run's total (for progress and an estimate). */
+  onTrial?: (done: number, total: number) => void
+}
+
+/** How many trials runFigure16 runs with these options (each line caps it at its maxTrials). */
+export function figure16TrialCount (options: Pick<Figure16Options, 'trials' | 'ranges' | 'preVote'> = {}): number {
+  const trials = options.trials ?? DEFAULT_FIGURE16_TRIALS
+  const perPass = (options.ranges ?? FIGURE16_RANGES).reduce((sum, r) => sum + Math.min(trials, r.maxTrials ?? trials), 0)
+  return perPass * (options.preVote ?? [true, false]).length
 }
 
 const nullMachine: StateMachine = { apply: () => null }
@@ -176,6 +185,8 @@ export async function runFigure16 (options: Figure16Options = {}): Promise<Figur
   const trials = options.trials ?? DEFAULT_FIGURE16_TRIALS
   const seed = options.seed ?? 1
   const lines: Figure16Line[] = []
+  const total = figure16TrialCount(options)
+  let done = 0
   let lineNo = 0
   for (const preVote of options.preVote ?? [true, false]) {
     for (const range of options.ranges ?? FIGURE16_RANGES) {
@@ -184,6 +195,7 @@ export async function runFigure16 (options: Figure16Options = {}): Promise<Figur
       const lineTrials = Math.min(trials, range.maxTrials ?? trials)
       for (let t = 0; t < lineTrials; t++) {
         times.push(await electionTrial(range, preVote, (seed * 1_000_003 + lineNo * 100_003 + t) >>> 0))
+        options.onTrial?.(++done, total)
       }
       times.sort((a, b) => a - b)
       const round = (x: number): number => Math.round(x * 10) / 10
