@@ -726,9 +726,11 @@ export type { TcpTransport }
  * for bad options. Call `open(handler)` to start listening.
  *
  * @example
- * const t = tcpTransport({ id: 'n1', clusterId: 'prod', listen: { host: '0.0.0.0', port: 7001 },
+ * const transport = tcpTransport({ id: 'n1', clusterId: 'prod', listen: { host: '0.0.0.0', port: 7001 },
  *   peers: { n2: { host: '10.0.0.2', port: 7001 } }, tls: { key, cert, ca } })
- * await t.open((message) => node.receive(message))
+ * // A RaftNode opens it with its own handler: pass it as RaftNodeOptions.transport.
+ * const node = new RaftNode({ id: 'n1', voters: ['n1', 'n2', 'n3'], transport, storage, stateMachine })
+ * // Alone: await transport.open((message) => { ... }); transport.send([message])
  */
 export function tcpTransport (options: TcpTransportOptions): TcpTransport {
   return new TcpTransport(options)
