@@ -70,7 +70,15 @@ export interface Figure16Line {
   readonly min: number
   /** Trials that found no leader within 10 s (they count as FIGURE16_CAP_MS). */
   readonly over10s: number
+  /**
+   * The distribution for charts (scripts/charts.mjs draws the CDFs): [ms, fraction of trials
+   * done by then] at each FIGURE16_CDF_POINTS fraction. Absent in results from before it existed.
+   */
+  readonly cdf?: ReadonlyArray<readonly [number, number]>
 }
+
+/** Fractions at which a line's CDF is recorded: every 5 %, plus the tails. */
+export const FIGURE16_CDF_POINTS: readonly number[] = [0.01, ...Array.from({ length: 20 }, (_, i) => (i + 1) / 20), 0.99].sort((a, b) => a - b)
 
 export interface Figure16Result {
   readonly seed: number
@@ -211,7 +219,8 @@ export async function runFigure16 (options: Figure16Options = {}): Promise<Figur
         p99: round(percentile(times, 0.99)),
         max: round(times[times.length - 1]!),
         min: round(times[0]!),
-        over10s: times.filter((x) => x > 10_000).length
+        over10s: times.filter((x) => x > 10_000).length,
+        cdf: FIGURE16_CDF_POINTS.map((q) => [round(percentile(times, q)), q] as const)
       }
       lines.push(line)
       options.onLine?.(line)
