@@ -22,6 +22,8 @@ import type { StateMachine } from '../node/state-machine.js'
 import { FencingGuard } from '../lease/fencing.js'
 import { QuorateError, isQuorateError } from '../errors.js'
 import { check, checkInt } from '../util/validate.js'
+import { checkLogger } from '../util/logger.js'
+import type { Logger } from '../util/logger.js'
 import type { Schema } from './schema.js'
 import { GraphState } from './state.js'
 import { applyOps, checkExpectations } from './change.js'
@@ -40,6 +42,11 @@ export interface GraphStateMachineOptions {
   historyEntries?: number
   /** Approximate bytes per snapshot chunk. @default 65536 */
   snapshotChunkBytes?: number
+  /**
+   * Where a change observer that throws is reported (warn, with `err` and `code`). @default a
+   * process warning (`process.emitWarning`), so the failure is never silent
+   */
+  logger?: Logger
 }
 
 export const GRAPH_MACHINE_DEFAULTS = { historyEntries: 10_000, snapshotChunkBytes: 65_536 } as const
@@ -54,22 +61,25 @@ export type ChangeListener = (change: CommittedChange) => void
 function validateOptions (o: GraphStateMachineOptions): void {
   const C = 'GraphStateMachine'
   check(typeof o === 'object' && o !== null, C, '(options)', 'an object', o)
-  for (const k of Object.keys(o)) check(['events', 'historyEntries', 'snapshotChunkBytes'].includes(k), C, k, 'a known option (events, historyEntries, snapshotChunkBytes)', k)
+  for (const k of Object.keys(o)) check(['events', 'historyEntries', 'snapshotChunkBytes', 'logger'].includes(k), C, k, 'a known option (events, historyEntries, snapshotChunkBytes, logger)', k)
+  checkLogger(o.logger, C)
   if (o.historyEntries !== undefined) checkInt(o.historyEntries, C, 'historyEntries', 0)
   if (o.snapshotChunkBytes !== undefined) checkInt(o.snapshotChunkBytes, C, 'snapshotChunkBytes', 1)
 }
 
 /**
- * Calls every observer. One that throws is reported as a process warning, not propagated: an
- * observer's bug must not fail the apply (which would stop the node) nor keep the others from
- * hearing of the change, but it must not vanish either.
+ * Calls every observer. One that throws is reported (to the logger if there is one, else as a
+ * process warning), not propagated: an observer's bug must not fail the apply (which would
+ * stop the node) nor keep the others from hearing of the change, but it must not vanish either.
  */
-function notifyAll<T> (listeners: ReadonlySet<(value: T) => void>, value: T): void {
+function notifyAll<T> (listeners: ReadonlySet<(value: T) => void>, value: T, logger: Logger | undefined): void {
   for (const l of listeners) {
     try {
       l(value)
     } catch (err) {
-      const warning = Object.assign(new Error(`a graph change observer threw (the replica is unaffected; the other observers were called): ${err instanceof Error ? err.message : String(err)}`, { cause: err }), { name: 'GraphObserverWarning', code: 'QUORATE_GRAPH_OBSERVER_FAILED' })
+      const message = `a graph change observer threw (the replica is unaffected; the other observers were called): ${err instanceof Error ? err.message : String(err)}`
+      if (logger !== undefined) { logger.warn({ err, code: 'QUORATE_GRAPH_OBSERVER_FAILED' }, message); continue }
+      const warning = Object.assign(new Error(message, { cause: err }), { name: 'GraphObserverWarning', code: 'QUORATE_GRAPH_OBSERVER_FAILED' })
       process.emitWarning(warning)
     }
   }
@@ -98,6 +108,7 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
   readonly #restoreListeners = new Set<(none: undefined) => void>()
   readonly #historyEntries: number
   readonly #chunkBytes: number
+  readonly #logger: Logger | undefined
 
   constructor (schema: Schema, options: GraphStateMachineOptions = {}) {
     validateOptions(options)
@@ -105,6 +116,7 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
     this.#events = new EventQueueState(resolveEventsOptions(options.events))
     this.#historyEntries = options.historyEntries ?? GRAPH_MACHINE_DEFAULTS.historyEntries
     this.#chunkBytes = options.snapshotChunkBytes ?? GRAPH_MACHINE_DEFAULTS.snapshotChunkBytes
+    this.#logger = options.logger
   }
 
   /** The graph (read it; never mutate it). */
@@ -171,7 +183,7 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
         this.#historyFloor = dropped[dropped.length - 1]!.index + 1
       }
     } else this.#historyFloor = change.index + 1
-    notifyAll(this.#listeners, change)
+    notifyAll(this.#listeners, change, this.#logger)
   }
 
   /**
@@ -240,7 +252,7 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
     }
     // Changes before the snapshot are not known here: watches resume from after it.
     this.#historyFloor = this.#applied + 1
-    notifyAll(this.#restoreListeners, undefined)
+    notifyAll(this.#restoreListeners, undefined, this.#logger)
   }
 
   async #load (records: AsyncIterable<SnapshotRecord>, graph: GraphState, events: EventQueueState): Promise<Extract<SnapshotRecord, { type: 'header' }>> {

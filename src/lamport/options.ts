@@ -6,6 +6,8 @@ import { tupleMutationsOf } from './test-hooks.js'
 import type { TupleMutations } from './test-hooks.js'
 import { systemClock, type Clock } from '../util/clock.js'
 import type { TupleChange } from './subscription.js'
+import { checkLogger } from '../util/logger.js'
+import type { Logger } from '../util/logger.js'
 
 /**
  * Cancellation records expire this many Lamport counters after the newest stamp the store
@@ -97,6 +99,11 @@ export interface TupleStoreOptions {
    * @default a process warning (`process.emitWarning`), so the failure is never silent
    */
   onWatcherError?: (error: QuorateError, change: TupleChange) => void
+  /**
+   * A pino-compatible logger; without `onWatcherError`, a failed watcher is reported to it
+   * (warn, with `err`) instead of as a process warning. @default none
+   */
+  logger?: Logger
 }
 
 export interface ResolvedTupleStoreOptions {
@@ -118,6 +125,10 @@ function warnWatcherError (error: QuorateError): void {
   process.emitWarning(error)
 }
 
+function logWatcherError (logger: Logger): (error: QuorateError, change: TupleChange) => void {
+  return (error) => { logger.warn({ err: error, code: error.code }, error.message) }
+}
+
 function fail (field: string, rule: string): never {
   throw new QuorateError('OPTIONS_INVALID', `TupleStore option "${field}" ${rule}`)
 }
@@ -127,7 +138,7 @@ function positiveInteger (value: unknown, field: string): number {
   return value as number
 }
 
-const KNOWN_KEYS = new Set(['clock', 'db', 'horizon', 'indexes', 'replicas', 'mirrors', 'retentionMs', 'time', 'sync', 'maxQueuedChanges', 'onWatcherError'])
+const KNOWN_KEYS = new Set(['clock', 'db', 'horizon', 'indexes', 'replicas', 'mirrors', 'retentionMs', 'time', 'sync', 'maxQueuedChanges', 'onWatcherError', 'logger'])
 
 export function validateTupleStoreOptions (options: TupleStoreOptions): ResolvedTupleStoreOptions {
   if (typeof options !== 'object' || options === null) throw new QuorateError('OPTIONS_INVALID', 'TupleStore options must be an object')
@@ -160,6 +171,7 @@ export function validateTupleStoreOptions (options: TupleStoreOptions): Resolved
   if (typeof time !== 'object' || time === null || typeof time.now !== 'function') fail('time', 'must be a Clock')
   const mutations = tupleMutationsOf(options)
   if (options.onWatcherError !== undefined && typeof options.onWatcherError !== 'function') fail('onWatcherError', 'must be a function')
+  checkLogger(options.logger, 'TupleStore')
   return {
     clock: options.clock,
     db,
@@ -174,6 +186,6 @@ export function validateTupleStoreOptions (options: TupleStoreOptions): Resolved
     maxQueuedChanges: options.maxQueuedChanges === undefined
       ? DEFAULT_MAX_QUEUED_CHANGES
       : positiveInteger(options.maxQueuedChanges, 'maxQueuedChanges'),
-    onWatcherError: options.onWatcherError ?? warnWatcherError
+    onWatcherError: options.onWatcherError ?? (options.logger === undefined ? warnWatcherError : logWatcherError(options.logger))
   }
 }

@@ -194,6 +194,29 @@ test('an observer that throws neither fails the apply nor silences the other obs
   assert.is(warning.code, 'QUORATE_GRAPH_OBSERVER_FAILED')
 })
 
+test('with a logger, a throwing observer is a warn line carrying the error and code, not a process warning', async () => {
+  const lines: Array<{ obj: Record<string, unknown>, msg: string | undefined }> = []
+  const warn = (obj: Record<string, unknown>, msg?: string): void => { lines.push({ obj, msg }) }
+  const ignore = (): void => {}
+  const sm = new GraphStateMachine(schema, { logger: { trace: ignore, debug: ignore, info: ignore, warn, error: ignore, fatal: ignore } })
+  let processWarnings = 0
+  const onWarning = (): void => { processWarnings++ }
+  process.on('warning', onWarning)
+  try {
+    sm.onChange(() => { throw new Error('observer bug') })
+    assert.is(outcome(sm.apply(encodeCommand(node('n0', 'a')), 1)), 'ok')
+    await new Promise((resolve) => setImmediate(resolve)) // process warnings arrive on a later tick
+  } finally {
+    process.off('warning', onWarning)
+  }
+  assert.is(lines.length, 1)
+  assert.is(lines[0]!.obj.code, 'QUORATE_GRAPH_OBSERVER_FAILED')
+  assert.is((lines[0]!.obj.err as Error).message, 'observer bug')
+  assert.match(lines[0]!.msg ?? '', /a graph change observer threw/)
+  assert.is(processWarnings, 0)
+  assert.throws(() => new GraphStateMachine(schema, { logger: {} as never }), /option "logger" must be a pino-compatible logger/)
+})
+
 test('options are validated: unknown keys and wrong types are rejected with the field named', () => {
   assert.throws(() => new GraphStateMachine(schema, { bogus: 1 } as never), /bogus/)
   assert.throws(() => new GraphStateMachine(schema, { events: { dedupWindowMs: -1 } }), /events\.dedupWindowMs/)

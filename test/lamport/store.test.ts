@@ -193,4 +193,26 @@ test('without onWatcherError a throwing watcher becomes a process warning, never
   }
 })
 
+test('with a logger and no onWatcherError, a throwing watcher is a warn line, not a process warning', async () => {
+  const lines: Array<{ obj: Record<string, unknown>, msg: string | undefined }> = []
+  const ignore = (): void => {}
+  const logger = { trace: ignore, debug: ignore, info: ignore, warn: (obj: Record<string, unknown>, msg?: string) => { lines.push({ obj, msg }) }, error: ignore, fatal: ignore }
+  const warnings: Error[] = []
+  const onWarning = (w: Error): void => { warnings.push(w) }
+  process.on('warning', onWarning)
+  try {
+    const s = await openStore(1, { logger })
+    s.watch([REST], () => { throw new Error('boom') })
+    await s.transact([positive(['a'])])
+    await new Promise<void>((resolve) => { process.nextTick(resolve) })
+  } finally {
+    process.off('warning', onWarning)
+  }
+  assert.is(warnings.length, 0)
+  assert.is(lines.length, 1)
+  assert.is(lines[0]!.obj.code, 'TUPLE_WATCHER_FAILED')
+  assert.ok(isQuorateError(lines[0]!.obj.err, 'TUPLE_WATCHER_FAILED'))
+  await rejects(openStore(1, { logger: { info: ignore } as never }), 'OPTIONS_INVALID')
+})
+
 test.run()
