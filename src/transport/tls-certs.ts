@@ -62,6 +62,10 @@ function openssl (args: readonly string[], signal: AbortSignal | undefined): Pro
         reject(new QuorateError('ABORTED', 'Certificate creation was aborted', { cause: signal.reason }))
         return
       }
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        reject(new QuorateError('OPTIONS_INVALID', 'createDevCertificates needs the openssl command, which is not on PATH: install it (e.g. apt-get install openssl) or use plain TCP (insecure: true) for development', { cause: err }))
+        return
+      }
       reject(new QuorateError('OPTIONS_INVALID', `openssl ${args[0]} failed: ${String(stderr).trim()}`, { cause: err }))
     })
   })
