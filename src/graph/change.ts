@@ -46,7 +46,7 @@ export interface AppliedChange {
   readonly removed: readonly string[]
 }
 
-/** Throws GRAPH_CONFLICT (details.conflicts: id, expected, actual) unless every expectation holds. */
+/** Throws GRAPH_CONFLICT (err.info.conflicts: id, expected, actual) unless every expectation holds. */
 export function checkExpectations (state: GraphState, expect: readonly Expectation[]): void {
   const conflicts = []
   for (const e of expect) {

@@ -396,7 +396,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   /**
    * Proposes a command. Resolves with the state machine's result once the command is
-   * committed and applied on this node. Rejects with RAFT_NOT_LEADER (details.leader) on a
+   * committed and applied on this node. Rejects with RAFT_NOT_LEADER (err.info.leader) on a
    * follower (unless forwardProposals is on), RAFT_PROPOSAL_DROPPED if it can never commit,
    * ABORTED if `signal` fires (the command may still commit), NODE_CLOSED / NODE_FAILED.
    */

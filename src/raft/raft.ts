@@ -690,7 +690,7 @@ export class RaftCore {
   /**
    * Appends commands to the log (leader only). Returns where the batch landed; the node shell
    * resolves each proposal when the entry at its index is applied with the same term.
-   * Throws RAFT_NOT_LEADER (details.leader), RAFT_TRANSFER_IN_PROGRESS or RAFT_PROPOSAL_TOO_LARGE.
+   * Throws RAFT_NOT_LEADER (err.info.leader), RAFT_TRANSFER_IN_PROGRESS or RAFT_PROPOSAL_TOO_LARGE.
    */
   propose (commands: readonly Uint8Array[], type: EntryType = 'command'): ProposalPosition {
     if (this.#role !== 'leader') {

@@ -64,7 +64,7 @@ export function checkLinearizability<State, Input, Output> (
 /**
  * Checks the history and throws unless it is linearizable: CHECKER_NOT_LINEARIZABLE with the
  * explanation as message, or CHECKER_TIMEOUT (a timeout is never a pass). In both cases
- * `details.result` is the CheckResult. For tests: `assertLinearizable(kvModel, rec.history())`.
+ * `err.info.result` is the CheckResult. For tests: `assertLinearizable(kvModel, rec.history())`.
  */
 export function assertLinearizable<State, Input, Output> (
   model: Model<State, Input, Output>,
