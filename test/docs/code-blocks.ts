@@ -1,5 +1,5 @@
 /**
- * The fenced code blocks of a markdown file and how test/docs.test.ts treats each, by the
+ * The fenced code blocks of a markdown file and how test/docs/doc-tests.ts treats each, by the
  * convention in docs/testing.md ("Code blocks in the docs"):
  *  - js / mjs / ts blocks are run, each as its own ES module (ts is transpiled first);
  *  - sh blocks are checked: `npm run X` / `npm start` / `npm test` name package.json scripts
