@@ -95,8 +95,13 @@ export class NodeObserver {
       case 'role': this.#onRole(e.role!, e.term!, e.leader ?? null); break
       case 'commit': this.#onCommit(e.index!); break
       case 'apply': this.#onApply(e.index!); break
-      case 'snapshot':
-      case 'install': this.#onSnapshot(e.kind, e.index!, e.term); break
+      case 'snapshot': this.#onSnapshot(e.kind, e.index!, e.term); break
+      case 'install':
+        // An installed snapshot moves the applied index without an 'apply' event; the gauge
+        // moves first, so whoever hears of the install reads the index it installed.
+        if (e.index! > this.#applied) this.#onApply(e.index!)
+        this.#onSnapshot(e.kind, e.index!, e.term)
+        break
       case 'config': this.#onConfig(e.index!); break
       case 'failed': this.#onFailed(); break
       case 'persist': break

@@ -98,6 +98,50 @@ for (const seed of [1, 7, 42]) {
   })
 }
 
+test('a follower that installs a snapshot logs it, publishes it, and its applied-index gauge follows the install', async () => {
+  const lines: Line[] = []
+  const gauges: Gauges = new Map()
+  const snapshots: Array<Record<string, unknown>> = []
+  const onSnapshot = (m: unknown): void => { snapshots.push(m as Record<string, unknown>) }
+  diagnosticsChannel.subscribe(DIAGNOSTICS_CHANNELS.snapshot, onSnapshot)
+  // The applied-index gauge of the node that logs an install, read as it logs it.
+  const atInstall: Array<{ index: unknown, gauge: number | undefined }> = []
+  const logger = recordingLogger(lines)
+  const info = logger.info
+  logger.info = (obj, msg) => {
+    if (msg === 'snapshot installed') atInstall.push({ index: obj.index, gauge: gauges.get(gaugeKey('appliedIndex', { node: obj.node as string })) })
+    info(obj, msg)
+  }
+  const cluster = new Cluster(['a', 'b', 'c'], {
+    seed: 11,
+    node: {
+      snapshotEntries: 50,
+      snapshotKeepEntries: 0,
+      logger,
+      metrics: { gauge: (name, value, labels) => { gauges.set(gaugeKey(name, labels), value) } }
+    }
+  })
+  try {
+    await cluster.startAll()
+    const leader = await cluster.waitForLeader()
+    const lagging = ['a', 'b', 'c'].find((id) => id !== leader.id)!
+    await cluster.crash(lagging)
+    for (let i = 0; i < 120; i++) await cluster.proposeWithRetry(`s${i}`)
+    await cluster.start(lagging)
+    const node = cluster.node(lagging)
+    await cluster.stepUntil(() => node.metrics().counters.snapshotsInstalled > 0, { what: `${lagging} installs a snapshot` })
+    await cluster.waitAllApplied()
+    assert.ok(lines.some((l) => l.msg === 'snapshot taken' && l.obj.node === leader.id), 'the leader logged its snapshot')
+    assert.ok(lines.some((l) => l.msg === 'snapshot installed' && l.obj.node === lagging))
+    assert.ok(snapshots.some((m) => m.node === lagging && m.kind === 'installed' && typeof m.index === 'number'))
+    assert.is(gauges.get(gaugeKey('appliedIndex', { node: lagging })), node.status().appliedIndex)
+    assert.ok(atInstall.length > 0 && atInstall.every((x) => x.gauge === x.index), `the gauge shows the installed index when the install is logged: ${JSON.stringify(atInstall)}`)
+  } finally {
+    diagnosticsChannel.unsubscribe(DIAGNOSTICS_CHANNELS.snapshot, onSnapshot)
+    await cluster.close()
+  }
+})
+
 test('nothing is published on a channel without subscribers; a subscriber turns publishing on', async () => {
   const channel = diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.commit)
   let published = 0
