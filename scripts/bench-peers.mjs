@@ -6,12 +6,13 @@
  * 1.1.2 (3 processes, BoltDB with fsync, mutual TLS; bench/peers/hashicorp-raft.mjs) and
  * skiff 1.10 (npm, 3 nodes in one process) at the same value size and concurrency.
  *
- * Repeatability: `--runs N` (default 3) rounds; in each round every system runs once, a fresh
- * cluster per concurrency level, and the machine's floor (bench/raw-limits.ts --floor: fsync,
- * loopback round trip, raw classic-level sync batches at B2's leader batch size) is measured
- * beside them. Figures are medians over the rounds with the spread; ratios are per round pair
- * (bench/peers/stats.ts). Installs what is missing (apt-get, npm install in bench/peers/skiff);
- * a peer that cannot be installed or run is reported as such, no number is ever substituted.
+ * Repeatability: `--runs N` (default 3) rounds; in each round every system runs once (the
+ * order rotating from round to round), a fresh cluster per concurrency level, and the
+ * machine's floor (bench/raw-limits.ts --floor: fsync, loopback round trip, raw classic-level
+ * sync batches at B2's leader batch size) is measured beside them. Figures are medians over
+ * the rounds with the spread; ratios are per round pair (bench/peers/stats.ts). Installs what
+ * is missing (apt-get, npm install in bench/peers/skiff); a peer that cannot be installed or
+ * run is reported as such, no number is ever substituted.
  * Writes bench/results/peers-runs.json and regenerates the bench:peers section of
  * docs/benchmarks.md (bench/peers/report.ts).
  *
@@ -224,7 +225,10 @@ const floorRuns = []
 let floorReason
 for (let run = 1; run <= runs; run++) {
   log(`round ${run} of ${runs}`)
-  for (const key of only) {
+  // The order rotates by one system per round, so that a drift in the machine's load over a
+  // round does not always favour the same system.
+  const order = only.map((_, i) => only[(i + run - 1) % only.length])
+  for (const key of order) {
     const e = entries[key]
     if (!e.available) continue
     log(`${e.label}, round ${run}`)
