@@ -52,6 +52,8 @@ export interface PeersAnalysis {
   readonly summaries: Readonly<Record<string, readonly RowSummary[]>>
   readonly comparisons: readonly Comparison[]
   readonly targets: readonly Target[]
+  /** B2 (mTLS) against the floor, per run pair: c=1 p50 / (fsync + 2 RTT), high-concurrency commits/s / raw batch entries/s. */
+  readonly floor: { readonly latencyRatio: Spread | null, readonly throughputRatio: Spread | null }
 }
 
 /** The systems the targets compare, by their key in PeersResult.systems. */
@@ -125,8 +127,8 @@ export function analyzePeers (r: PeersResult, storage: readonly StorageAppendRat
     const rtt = spread(fs.map((f) => f.loopbackRtt.p50Us))
     return `floor = fsync p50 ${round(fsync.median)} µs + 2 × loopback RTT p50 ${round(rtt.median)} µs (medians over runs)`
   }
-  targets.push(target('B2 mTLS c=1 p50 / measured floor', '≤ 1.25×', 1.25, 'atMost',
-    q === undefined ? null : spread(pairedRatios(perRun(q, 1, (x) => x.latency.p50Us), floorUs)), [floorText(), quorateEvidence(q, 1)].filter((x) => x !== '').join('; ')))
+  const latencyRatio = q === undefined ? null : spread(pairedRatios(perRun(q, 1, (x) => x.latency.p50Us), floorUs))
+  targets.push(target('B2 mTLS c=1 p50 / measured floor', '≤ 1.25×', 1.25, 'atMost', latencyRatio, [floorText(), quorateEvidence(q, 1)].filter((x) => x !== '').join('; ')))
   const qHigh = q === undefined ? null : spread(perRun(q, high, (x) => x.commitsPerSec).filter((x): x is number => x !== undefined))
   const qHighP99 = q === undefined ? null : spread(perRun(q, high, (x) => x.latency.p99Us).filter((x): x is number => x !== undefined))
   const batch = q === undefined ? undefined : leaderBatchEntries(q, high)
@@ -137,13 +139,15 @@ export function analyzePeers (r: PeersResult, storage: readonly StorageAppendRat
     : `raw classic-level sync batches of ${floors.find((f) => f !== null)?.levelBatch.entriesPerBatch ?? batch ?? '?'} entries (B2's leader batch): ${round(spread(rawRates.filter((x): x is number => x !== undefined)).median, 0)} entries/s, B2 at ×${round(rawRatio.median, 2)} of it`
   targets.push(target(`B2 mTLS throughput at c=${high}`, '≥ 80,000 commits/s', 80_000, 'atLeast', qHigh, [rawText, quorateEvidence(q, high)].filter((x) => x !== '').join('; ')))
   targets.push(target(`B2 mTLS p99 at c=${high}`, '≤ 20,000 µs', 20_000, 'atMost', qHighP99, quorateEvidence(q, high)))
-  targets.push(target(`TLS cost: B2 mTLS / B2 insecure, throughput at c=${high}`, '≥ 0.85×', 0.85, 'atLeast', find(QUORATE, QUORATE_INSECURE, high)?.throughputRatio ?? null, ''))
+  const plainEvidence = quorateEvidence(available(r, QUORATE_INSECURE), high).replace('B2 leader', 'plain B2 leader')
+  targets.push(target(`TLS cost: B2 mTLS / B2 insecure, throughput at c=${high}`, '≥ 0.85×', 0.85, 'atLeast', find(QUORATE, QUORATE_INSECURE, high)?.throughputRatio ?? null,
+    [quorateEvidence(q, high).replace('B2 leader', 'mTLS B2 leader'), plainEvidence].filter((x) => x !== '').join('; ')))
   for (const s of storage) {
     if (s.batchEntries === 1) continue
     targets.push(target(`storage append, ${s.batchEntries} entries, sync=${String(s.sync)}, LevelStorage / raw classic-level`, '≥ 0.8×', 0.8, 'atLeast',
       s.ratioSpread ?? spread([s.ratio]), 'bench/storage-append.ts'))
   }
-  return { summaries, comparisons, targets }
+  return { summaries, comparisons, targets, floor: { latencyRatio, throughputRatio: rawRatio } }
 }
 
 const int = (x: number): string => Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–'
@@ -198,6 +202,10 @@ export function renderPeersMarkdown (r: PeersResult, a: PeersAnalysis): string {
       r.floor.runs.map((f, i) => f === null
         ? [i + 1, '–', '–', '–', '–', r.floor.reason ?? 'not measured']
         : [i + 1, `${round(f.fsync.p50Us)} µs`, `${round(f.loopbackRtt.p50Us)} µs`, `${round(latencyFloorUs(f))} µs`, `${f.levelBatch.entriesPerBatch} entries`, int(f.levelBatch.entriesPerSec)])))
+    const lat = a.floor.latencyRatio
+    const tput = a.floor.throughputRatio
+    out.push(`\nB2 (mTLS) against the floor, per run pair: c=1 p50 ${lat === null ? 'not measured' : ratio(lat)} of fsync + 2 round trips; ` +
+      `c=${highConcurrency(r)} throughput ${tput === null ? 'not measured' : ratio(tput)} of the raw classic-level sync batch rate at its leader's batch size.`)
   } else if (r.floor.reason !== undefined) {
     out.push(`\nFloor not measured: ${r.floor.reason}`)
   }

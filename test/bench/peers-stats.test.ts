@@ -120,6 +120,7 @@ test('the docs section is generated from the JSON: medians with spreads, statuse
   assert.match(md, /\| quorate 1 \| mtls \| 16 \| 24,000\/s \(21,600–28,800\)/)
   assert.match(md, /\| hashicorp\/raft \| mtls \| – \| not measured \|.*apt-get said no/)
   assert.match(md, /\| 1 \| 100 µs \| 12\.5 µs \| 125 µs \| 100 entries \| 100,000 \|/)
+  assert.match(md, /c=1 p50 ×1\.20 \(×1\.20–×1\.20\) of fsync \+ 2 round trips; c=256 throughput ×0\.90 \(×0\.81–×1\.08\) of the raw/)
   assert.not.match(md, /Quick mode/)
   assert.match(renderPeersMarkdown({ ...r, quick: true, runs: 1 }, analyzePeers(r)), /Quick mode/)
 })
