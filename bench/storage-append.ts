@@ -22,7 +22,13 @@ const flag = (f: string, d: string): string => { const i = argv.indexOf(f); retu
 const BATCH_SIZES = flag('--sizes', '1,64,1024').split(',').map(Number)
 const PAIRS = Number(flag('--pairs', '7'))
 const WINDOW_MS = Number(flag('--window-ms', '400'))
-const SYNCS = ({ both: [false, true], true: [true], false: [false] } as Record<string, boolean[]>)[flag('--sync', 'both')] ?? [false, true]
+const SYNC_CHOICES: Record<string, boolean[]> = { both: [false, true], true: [true], false: [false] }
+const SYNCS = SYNC_CHOICES[flag('--sync', 'both')]
+for (let i = 0; i < argv.length; i += 2) {
+  if (!['--sizes', '--pairs', '--window-ms', '--sync'].includes(argv[i]!)) throw new Error(`unknown option ${String(argv[i])} (known: --sizes, --pairs, --window-ms, --sync)`)
+}
+if (SYNCS === undefined) throw new Error(`--sync must be both, true or false, got ${flag('--sync', '')}`)
+if ([PAIRS, WINDOW_MS, ...BATCH_SIZES].some((n) => !Number.isSafeInteger(n) || n < 1)) throw new Error('--pairs, --window-ms and --sizes must be positive integers')
 const PAYLOAD_BYTES = 100
 
 const payload = new Uint8Array(PAYLOAD_BYTES).fill(7)

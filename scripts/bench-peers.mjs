@@ -37,6 +37,16 @@ const { analyzePeers, renderPeersMarkdown, replacePeersSection, highConcurrency 
 const { leaderBatchEntries } = await import(join(root, 'dist/bench/peers/stats.js'))
 
 const argv = process.argv.slice(2)
+const VALUE_FLAGS = ['--runs', '--concurrency', '--warmup-ms', '--measure-ms', '--only', '--out']
+const SWITCHES = ['--quick', '--insecure', '--report']
+for (let i = 0; i < argv.length; i++) {
+  if (VALUE_FLAGS.includes(argv[i])) {
+    if (argv[i + 1] === undefined || argv[i + 1].startsWith('--')) throw new Error(`${argv[i]} needs a value`)
+    i++
+  } else if (!SWITCHES.includes(argv[i])) {
+    throw new Error(`unknown option ${argv[i]} (known: ${[...VALUE_FLAGS, ...SWITCHES].join(', ')})`)
+  }
+}
 const flag = (f, d) => { const i = argv.indexOf(f); return i >= 0 ? argv[i + 1] : d }
 const quick = argv.includes('--quick')
 const insecureOnly = argv.includes('--insecure')
