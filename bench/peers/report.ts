@@ -6,7 +6,7 @@
  * regenerates the docs from the JSON alone.
  */
 import {
-  compare, latencyFloorUs, leaderBatchEntries, pairedRatios, perRun, spread, summarizeRuns, target,
+  compare, latencyFloorUs, latencyOf, leaderBatchEntries, pairedRatios, perRun, spread, summarizeRuns, target,
   type Comparison, type FloorRun, type RowSummary, type RunRow, type Spread, type Target
 } from './stats.js'
 
@@ -127,10 +127,10 @@ export function analyzePeers (r: PeersResult, storage: readonly StorageAppendRat
     const rtt = spread(fs.map((f) => f.loopbackRtt.p50Us))
     return `floor = fsync p50 ${round(fsync.median)} µs + 2 × loopback RTT p50 ${round(rtt.median)} µs (medians over runs)`
   }
-  const latencyRatio = q === undefined ? null : spread(pairedRatios(perRun(q, 1, (x) => x.latency.p50Us), floorUs))
+  const latencyRatio = q === undefined ? null : spread(pairedRatios(perRun(q, 1, latencyOf((l) => l.p50Us)), floorUs))
   targets.push(target('B2 mTLS c=1 p50 / measured floor', '≤ 1.25×', 1.25, 'atMost', latencyRatio, [floorText(), quorateEvidence(q, 1)].filter((x) => x !== '').join('; ')))
   const qHigh = q === undefined ? null : spread(perRun(q, high, (x) => x.commitsPerSec).filter((x): x is number => x !== undefined))
-  const qHighP99 = q === undefined ? null : spread(perRun(q, high, (x) => x.latency.p99Us).filter((x): x is number => x !== undefined))
+  const qHighP99 = q === undefined ? null : spread(perRun(q, high, latencyOf((l) => l.p99Us)).filter((x): x is number => x !== undefined))
   const batch = q === undefined ? undefined : leaderBatchEntries(q, high)
   const rawRates = floors.map((f) => f === null ? undefined : f.levelBatch.entriesPerSec)
   const rawRatio = q === undefined ? null : spread(pairedRatios(perRun(q, high, (x) => x.commitsPerSec), rawRates))

@@ -86,6 +86,10 @@ export function perRun (system: SystemRuns, concurrency: number, figure: (row: R
 
 const present = (xs: ReadonlyArray<number | undefined>): number[] => xs.filter((x): x is number => x !== undefined)
 
+/** A row's latency figure, or undefined for a row in which nothing committed (its 0 is no latency). */
+export const latencyOf = (pick: (l: RunRow['latency']) => number) => (row: RunRow): number | undefined =>
+  row.commitsPerSec > 0 ? pick(row.latency) : undefined
+
 /** Median and spread per concurrency level over all runs. */
 export function summarizeRuns (system: SystemRuns, concurrency: readonly number[]): RowSummary[] {
   const out: RowSummary[] = []
@@ -95,9 +99,9 @@ export function summarizeRuns (system: SystemRuns, concurrency: readonly number[
     out.push({
       concurrency: c,
       commitsPerSec: spread(tput),
-      p50Us: spread(present(perRun(system, c, (r) => r.latency.p50Us))),
-      p99Us: spread(present(perRun(system, c, (r) => r.latency.p99Us))),
-      p999Us: spread(present(perRun(system, c, (r) => r.latency.p999Us))),
+      p50Us: spread(present(perRun(system, c, latencyOf((l) => l.p50Us)))),
+      p99Us: spread(present(perRun(system, c, latencyOf((l) => l.p99Us)))),
+      p999Us: spread(present(perRun(system, c, latencyOf((l) => l.p999Us)))),
       errors: present(perRun(system, c, (r) => r.errors ?? 0)).reduce((s, x) => s + x, 0)
     })
   }
@@ -119,7 +123,7 @@ export function compare (aName: string, a: SystemRuns, bName: string, b: SystemR
     b: bName,
     concurrency,
     throughputRatio: spread(pairedRatios(perRun(a, concurrency, (r) => r.commitsPerSec), perRun(b, concurrency, (r) => r.commitsPerSec))),
-    p50Ratio: spread(pairedRatios(perRun(a, concurrency, (r) => r.latency.p50Us), perRun(b, concurrency, (r) => r.latency.p50Us)))
+    p50Ratio: spread(pairedRatios(perRun(a, concurrency, latencyOf((l) => l.p50Us)), perRun(b, concurrency, latencyOf((l) => l.p50Us))))
   }
 }
 

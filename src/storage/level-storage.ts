@@ -414,7 +414,7 @@ export class LevelStorage implements RaftStorage {
     }
     const compactTo = Math.min(meta.index, bounds.last)
     // Root keys without the sublevel option, as on the append path: through the option every
-    // delete was re-prefixed by abstract-level (14-19% of each B2 node's CPU at c=256).
+    // delete was re-prefixed by abstract-level (6-19% of a B2 node's CPU at c=256).
     const rootOps = this.#rootOps as typeof ROOT_OPS
     for (let i = bounds.first; i <= compactTo; i++) batch.del(this.#rootEntryKey(i), rootOps)
     await this.#commit(batch, sync)

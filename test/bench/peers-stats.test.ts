@@ -50,6 +50,16 @@ test('summarizeRuns gives each concurrency level its median and spread, and sums
   assert.is(s[1]!.commitsPerSec.n, 1)
 })
 
+test('a run in which nothing committed counts as 0 commits/s but has no latency to take a median or a ratio of', () => {
+  const stalled = { runs: [[row(256, 600, 300_000)], [row(256, 0, 0)], [row(256, 500, 200_000)]] }
+  const s = summarizeRuns(stalled, [256])[0]!
+  assert.equal(s.commitsPerSec.values, [600, 0, 500])
+  assert.equal(s.p50Us.values, [300_000, 200_000])
+  const fast = { runs: [[row(256, 6000, 3000)], [row(256, 6000, 3000)], [row(256, 6000, 3000)]] }
+  assert.equal(compare('fast', fast, 'stalled', stalled, 256).p50Ratio.values, [0.01, 0.015])
+  assert.equal(compare('fast', fast, 'stalled', stalled, 256).throughputRatio.values, [10, 12])
+})
+
 test('the c=1 floor is one fsync plus two loopback round trips; the leader batch is 1 / writes per commit', () => {
   assert.is(latencyFloorUs({ fsync: { p50Us: 100 }, loopbackRtt: { p50Us: 20 }, levelBatch: { entriesPerBatch: 1, entriesPerSec: 1 } }), 140)
   const q = { runs: [[row(256, 1, 1, { leaderStorageWritesPerCommit: 0.01 })], [row(256, 1, 1, { leaderStorageWritesPerCommit: 0.02 })], [row(256, 1, 1, { leaderStorageWritesPerCommit: 0.0125 })]] }
