@@ -83,13 +83,24 @@ export function highConcurrency (r: PeersResult): number {
 
 const round = (x: number, d = 1): string => Number.isFinite(x) ? (Math.round(x * 10 ** d) / 10 ** d).toLocaleString('en-US') : '–'
 
+const median0 = (q: SystemEntry, c: number, figure: (row: RunRow) => number | undefined): Spread =>
+  spread(perRun(q, c, figure).filter((x): x is number => x !== undefined))
+
+/**
+ * What B2's own meters say about a level: the leader's CPU per commit, and how busy that makes
+ * one core (CPU per commit × commits/s: near 100% the leader is CPU-bound), its storage writes
+ * per commit and its storage write p50 (near the whole commit p50 the disk is the limit).
+ */
 function quorateEvidence (q: SystemEntry | undefined, c: number): string {
   if (q === undefined) return ''
-  const cpu = spread(perRun(q, c, (x) => x.leaderCpuUsPerCommit).filter((x): x is number => x !== undefined))
-  const user = spread(perRun(q, c, (x) => x.leaderUserCpuUsPerCommit).filter((x): x is number => x !== undefined))
-  const writes = spread(perRun(q, c, (x) => x.leaderStorageWritesPerCommit).filter((x): x is number => x !== undefined))
+  const cpu = median0(q, c, (x) => x.leaderCpuUsPerCommit)
   if (cpu.n === 0) return ''
-  return `B2 leader at c=${c}: ${round(cpu.median)} µs CPU per commit (user ${round(user.median)}), ${round(writes.median, 2)} storage writes per commit`
+  const user = median0(q, c, (x) => x.leaderUserCpuUsPerCommit)
+  const writes = median0(q, c, (x) => x.leaderStorageWritesPerCommit)
+  const busy = median0(q, c, (x) => x.leaderCpuUsPerCommit === undefined ? undefined : x.leaderCpuUsPerCommit * x.commitsPerSec / 10_000)
+  const write = median0(q, c, (x) => x.nodes?.find((n) => n.role === 'leader')?.storageWriteMs?.p50)
+  return `B2 leader at c=${c}: ${round(cpu.median)} µs CPU per commit (user ${round(user.median)}), ${round(busy.median, 0)}% of a core busy, ` +
+    `${round(writes.median, 2)} storage writes per commit${write.n === 0 ? '' : `, storage write p50 ${round(write.median * 1000, 0)} µs`}`
 }
 
 export function analyzePeers (r: PeersResult, storage: readonly StorageAppendRatio[] = []): PeersAnalysis {

@@ -60,6 +60,8 @@ export interface RunRow {
   readonly leaderCpuUsPerCommit?: number
   readonly leaderUserCpuUsPerCommit?: number
   readonly leaderStorageWritesPerCommit?: number
+  /** B2 only: each node's role and its storage write latency in ms over the run. */
+  readonly nodes?: ReadonlyArray<{ readonly role: string, readonly storageWriteMs?: { readonly p50: number } }>
 }
 
 /** One system's runs: runs[i] holds run i's rows (one per concurrency that completed). */
