@@ -1,11 +1,12 @@
 /**
- * B2: three node processes (node-process.ts: classic-level with fsync, plain TCP on
- * 127.0.0.1) and the closed-loop load generator in a fourth process (tcp-client.ts), a fresh
+ * B2: three node processes (node-process.ts: classic-level with fsync, tcpTransport on
+ * 127.0.0.1 with mutual TLS, quorate's default — certificates from createDevCertificates —
+ * or plain TCP with --insecure) and the closed-loop load generator in a fourth process (tcp-client.ts), a fresh
  * cluster per concurrency level. Reports commits/s and latency from the client, GC time and
  * peak RSS from each node (the leader's separately). Writes bench/results/b2-tcp.json (or
  * --out NAME).
  *
- *   npm run build && node dist/bench/cluster-tcp.js [--concurrency 1,16,256] [--measure-ms 10000] [--cpu-prof DIR]
+ *   npm run build && node dist/bench/cluster-tcp.js [--concurrency 1,16,256] [--measure-ms 10000] [--insecure] [--cpu-prof DIR]
  */
 import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -17,6 +18,7 @@ import { parseArgs } from './cli.js'
 import { sleep, writeResult } from './measure.js'
 import { forkScript, freePorts, nextMessage, waitExit } from './proc.js'
 import type { NodeProcessConfig } from './node-process.js'
+import { createDevCertificates } from '../src/transport/tls-certs.js'
 
 const IDS = ['n1', 'n2', 'n3']
 /** Client connections to the leader: enough to spread socket work, few enough to stay cheap. */
@@ -69,16 +71,26 @@ async function leaderOf (nodes: Map<string, ChildProcess>, timeoutMs = 20_000): 
   throw new Error('B2: no leader elected in time')
 }
 
-async function run (concurrency: number, warmupMs: number, measureMs: number, profileDir: string | undefined): Promise<B2Row> {
+/** Where each node's key, certificate and the CA are, or undefined for plain TCP. */
+async function certificates (root: string, insecure: boolean): Promise<((id: string) => NodeProcessConfig['tls']) | undefined> {
+  if (insecure) return undefined
+  const dir = join(root, 'certs')
+  await createDevCertificates({ nodeIds: IDS, dir, caName: 'quorate-b2' })
+  return (id) => ({ keyFile: join(dir, `${IDS.indexOf(id)}.key`), certFile: join(dir, `${IDS.indexOf(id)}.crt`), caFile: join(dir, 'ca.crt') })
+}
+
+async function run (concurrency: number, warmupMs: number, measureMs: number, profileDir: string | undefined, insecure: boolean): Promise<B2Row> {
   const root = await mkdtemp(join(tmpdir(), 'quorate-b2-'))
   const ports = await freePorts(IDS.length * 2)
   const raftPorts = Object.fromEntries(IDS.map((id, i) => [id, ports[i]!]))
   const nodes = new Map<string, ChildProcess>()
   const execArgv = (id: string): string[] => profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=b2-c${concurrency}-${id}.cpuprofile`]
   try {
+    const tlsOf = await certificates(root, insecure)
     const clientPorts = new Map<string, number>()
     for (const [i, id] of IDS.entries()) {
-      const cfg: NodeProcessConfig = { id, raftPorts, clientPort: ports[IDS.length + i]!, dataDir: join(root, id) }
+      const tls = tlsOf?.(id)
+      const cfg: NodeProcessConfig = { id, raftPorts, clientPort: ports[IDS.length + i]!, dataDir: join(root, id), ...(tls === undefined ? {} : { tls }) }
       clientPorts.set(id, cfg.clientPort)
       nodes.set(id, forkScript(here('./node-process.js'), cfg, execArgv(id)))
     }
@@ -120,14 +132,17 @@ async function run (concurrency: number, warmupMs: number, measureMs: number, pr
 const args = parseArgs()
 const profileIndex = process.argv.indexOf('--cpu-prof')
 const profileDir = profileIndex >= 0 ? process.argv[profileIndex + 1] : undefined
+const insecure = process.argv.includes('--insecure')
+const security = insecure ? 'insecure' : 'mtls'
 const rows: B2Row[] = []
 for (const c of args.concurrency) {
-  const row = await run(c, args.warmupMs, args.measureMs, profileDir)
+  const row = await run(c, args.warmupMs, args.measureMs, profileDir, insecure)
   rows.push(row)
-  console.log(`B2 tcp+fsync c=${String(c).padStart(3)}: ${row.commitsPerSec} commits/s  p50 ${row.latency.p50Us} µs  p99 ${row.latency.p99Us} µs  p99.9 ${row.latency.p999Us} µs  leader gc ${row.leaderGcMs} ms  cpu/commit leader ${row.leaderCpuUsPerCommit} µs (user ${row.leaderUserCpuUsPerCommit}) follower ${row.followerCpuUsPerCommit} µs  leader rss ${row.leaderPeakRssMiB} MiB  leader writes/commit ${row.leaderStorageWritesPerCommit} msgs/commit ${row.leaderMessagesPerCommit}${row.errors > 0 ? `  errors ${row.errors}` : ''}`)
+  console.log(`B2 tcp+fsync ${security} c=${String(c).padStart(3)}: ${row.commitsPerSec} commits/s  p50 ${row.latency.p50Us} µs  p99 ${row.latency.p99Us} µs  p99.9 ${row.latency.p999Us} µs  leader gc ${row.leaderGcMs} ms  cpu/commit leader ${row.leaderCpuUsPerCommit} µs (user ${row.leaderUserCpuUsPerCommit}) follower ${row.followerCpuUsPerCommit} µs  leader rss ${row.leaderPeakRssMiB} MiB  leader writes/commit ${row.leaderStorageWritesPerCommit} msgs/commit ${row.leaderMessagesPerCommit}${row.errors > 0 ? `  errors ${row.errors}` : ''}`)
 }
 writeResult(args.out ?? 'b2-tcp', {
-  name: 'B2: 3 node processes, TCP loopback, classic-level with sync, client in a 4th process',
+  name: `B2: 3 node processes, TCP loopback (${insecure ? 'plain TCP' : 'mutual TLS'}), classic-level with sync, client in a 4th process`,
+  security,
   date: new Date().toISOString(),
   node: process.version,
   warmupMs: args.warmupMs,

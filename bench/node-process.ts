@@ -1,6 +1,6 @@
 /**
  * One Raft node in its own process for B2: RaftNode + LevelStorage (classic-level, sync on)
- * + tcpTransport (insecure, 127.0.0.1) + a state machine that counts commands, plus the
+ * + tcpTransport (127.0.0.1; mutual TLS when `tls` is given, else insecure) + a state machine that counts commands, plus the
  * benchmark's client protocol (client-wire.ts) on its own port. Started by cluster-tcp.ts
  * with `fork()`; the parent talks to it over IPC:
  *   → { cmd: 'status' }      ← { status: { role, term, leader } }
@@ -8,6 +8,7 @@
  *   → { cmd: 'meter-stop' }  ← { meter: { gcMs, gcCount, peakRssMiB, applied } }
  *   → { cmd: 'exit' }        closes the node and exits
  */
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { NODE_DEFAULTS, RaftNode } from '../src/node/node.js'
 import { LevelStorage } from '../src/storage/level-storage.js'
@@ -25,6 +26,11 @@ export interface NodeProcessConfig {
   readonly sync?: boolean
   /** @default NODE_DEFAULTS.tickMs (100 ms: 1-2 s election timeout, like etcd's default 1 s) */
   readonly tickMs?: number
+  /**
+   * PEM files for tcpTransport's mutual TLS (createDevCertificates writes them).
+   * @default undefined (plain TCP: `insecure: true`)
+   */
+  readonly tls?: { readonly keyFile: string, readonly certFile: string, readonly caFile: string }
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as NodeProcessConfig
@@ -32,11 +38,16 @@ const ids = Object.keys(config.raftPorts)
 const peers = Object.fromEntries(ids.filter((p) => p !== config.id).map((p) => [p, { host: '127.0.0.1', port: config.raftPorts[p]! }]))
 const machine = new CounterMachine()
 
+function transportSecurity (tls: NodeProcessConfig['tls']): { tls: { key: string, cert: string, ca: string } } | { insecure: true } {
+  if (tls === undefined) return { insecure: true }
+  return { tls: { key: readFileSync(tls.keyFile, 'utf8'), cert: readFileSync(tls.certFile, 'utf8'), ca: readFileSync(tls.caFile, 'utf8') } }
+}
+
 const node = new RaftNode({
   id: config.id,
   voters: ids,
   storage: new LevelStorage({ location: config.dataDir }),
-  transport: tcpTransport({ id: config.id, clusterId: 'bench', listen: { host: '127.0.0.1', port: config.raftPorts[config.id]! }, peers, insecure: true }),
+  transport: tcpTransport({ id: config.id, clusterId: 'bench', listen: { host: '127.0.0.1', port: config.raftPorts[config.id]! }, peers, ...transportSecurity(config.tls) }),
   stateMachine: machine,
   sync: config.sync ?? true,
   tickMs: config.tickMs ?? NODE_DEFAULTS.tickMs

@@ -4,7 +4,13 @@
  * TCP round trip (ping-pong of 100-byte messages between two processes). Also describes the
  * machine. Writes bench/results/raw-limits.json.
  *
+ * With --floor it measures only what the peers benchmark needs as its physical floor, in
+ * the same run as the clusters, and prints it as one JSON line instead: fsync p50, the
+ * loopback round trip p50 and raw classic-level chained batches of --batch entries with
+ * sync (the batch size B2's leader writes at high concurrency).
+ *
  *   npm run build && node dist/bench/raw-limits.js
+ *   node dist/bench/raw-limits.js --floor --batch 128 [--duration-ms 3000]
  */
 import { fork } from 'node:child_process'
 import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs'
@@ -17,8 +23,13 @@ import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
 import { newLatencyHistogram, summarize, writeResult } from './measure.js'
 
-const DURATION_MS = 3000
+const DEFAULT_DURATION_MS = 3000
 const VALUE = Buffer.alloc(100, 7)
+const flagValue = (flag: string): string | undefined => {
+  const i = process.argv.indexOf(flag)
+  return i >= 0 ? process.argv[i + 1] : undefined
+}
+const DURATION_MS = Number(flagValue('--duration-ms') ?? DEFAULT_DURATION_MS)
 
 type Rate = { opsPerSec: number, p50Us: number, p99Us: number }
 
@@ -47,16 +58,23 @@ async function fsyncRate (dir: string, sync: (fd: number) => void): Promise<Rate
   } finally { closeSync(fd) }
 }
 
-async function levelSyncRate (dir: string): Promise<Rate> {
-  const db = new ClassicLevel<Buffer, Buffer>(join(dir, 'level'), { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+/** Chained batches of `entries` 100-byte values under fresh 8-byte keys, each written with sync. */
+async function levelSyncRate (dir: string, entries = 1): Promise<Rate & { entriesPerSec: number, entriesPerBatch: number }> {
+  const db = new ClassicLevel<Buffer, Buffer>(join(dir, `level-${entries}`), { keyEncoding: 'buffer', valueEncoding: 'buffer' })
   await db.open()
   try {
-    return await timedLoop(async (n) => {
-      const key = Buffer.allocUnsafe(8)
-      key.writeUInt32BE(0, 0)
-      key.writeUInt32BE(n, 4)
-      await db.batch().put(key, VALUE).write({ sync: true })
+    let key = 0
+    const rate = await timedLoop(async () => {
+      const batch = db.batch()
+      for (let i = 0; i < entries; i++, key++) {
+        const k = Buffer.allocUnsafe(8)
+        k.writeUInt32BE(Math.floor(key / 0x1_0000_0000), 0)
+        k.writeUInt32BE(key >>> 0, 4)
+        batch.put(k, VALUE)
+      }
+      await batch.write({ sync: true })
     })
+    return { ...rate, entriesPerBatch: entries, entriesPerSec: rate.opsPerSec * entries }
   } finally { await db.close() }
 }
 
@@ -113,6 +131,18 @@ export function describeMachine (): Record<string, unknown> {
 if (process.argv.includes('--echo')) {
   const server = createServer({ noDelay: true }, (s) => { s.on('data', (c) => s.write(c)) })
   server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as { port: number }).port }))
+} else if (process.argv.includes('--floor')) {
+  const batch = Number(flagValue('--batch') ?? 1)
+  if (!Number.isSafeInteger(batch) || batch < 1) throw new Error(`--batch must be a positive integer, got ${String(flagValue('--batch'))}`)
+  const dir = await mkdtemp(join(tmpdir(), 'quorate-floor-'))
+  try {
+    const fsync = await fsyncRate(dir, fsyncSync)
+    const rtt = await loopbackRtt()
+    const levelBatch = await levelSyncRate(dir, batch)
+    console.log(JSON.stringify({ durationMs: DURATION_MS, fsync, loopbackRtt: rtt, levelBatch }))
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 } else {
   const dir = await mkdtemp(join(tmpdir(), 'quorate-raw-'))
   try {

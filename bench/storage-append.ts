@@ -1,28 +1,36 @@
 /**
  * Append throughput of LevelStorage on classic-level against raw classic-level chained
  * batches writing the same number of keys and 100-byte values, for batches of 1, 64 and
- * 1024 entries, with and without fsync. Prints quorate/raw for each pair and writes
- * bench/results/storage-append.json.
+ * 1024 entries, with and without fsync. On a shared machine the two sides of a ratio must be
+ * measured next to each other, so each case runs as --pairs alternating pairs of short
+ * windows (quorate then raw, raw then quorate, ...), a ratio is taken per pair and the
+ * median reported with the spread. Writes bench/results/storage-append.json.
  *
- *   npm run build && node dist/bench/storage-append.js
+ *   npm run build && node dist/bench/storage-append.js [--pairs 7] [--window-ms 400] [--sizes 1,64,1024] [--sync both|true|false]
  */
-import b from 'benny'
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
 import { LevelStorage } from '../src/storage/level-storage.js'
 import type { Entry } from '../src/raft/types.js'
+import { writeResult } from './measure.js'
+import { median, spread } from './peers/stats.js'
 
-const BATCH_SIZES = [1, 64, 1024] as const
+const argv = process.argv.slice(2)
+const flag = (f: string, d: string): string => { const i = argv.indexOf(f); return i >= 0 ? argv[i + 1] ?? d : d }
+const BATCH_SIZES = flag('--sizes', '1,64,1024').split(',').map(Number)
+const PAIRS = Number(flag('--pairs', '7'))
+const WINDOW_MS = Number(flag('--window-ms', '400'))
+const SYNC_CHOICES: Record<string, boolean[]> = { both: [false, true], true: [true], false: [false] }
+const SYNCS = SYNC_CHOICES[flag('--sync', 'both')]
+for (let i = 0; i < argv.length; i += 2) {
+  if (!['--sizes', '--pairs', '--window-ms', '--sync'].includes(argv[i]!)) throw new Error(`unknown option ${String(argv[i])} (known: --sizes, --pairs, --window-ms, --sync)`)
+}
+if (SYNCS === undefined) throw new Error(`--sync must be both, true or false, got ${flag('--sync', '')}`)
+if ([PAIRS, WINDOW_MS, ...BATCH_SIZES].some((n) => !Number.isSafeInteger(n) || n < 1)) throw new Error('--pairs, --window-ms and --sizes must be positive integers')
 const PAYLOAD_BYTES = 100
-/** Short cases: sync writes cost milliseconds each, and the whole file should run in ~1 minute. */
-const CASE_OPTIONS = { minSamples: 10, maxTime: 3 }
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
-const resultsDir = join(root, 'bench', 'results')
 const payload = new Uint8Array(PAYLOAD_BYTES).fill(7)
 const cleanup: Array<() => Promise<void>> = []
 
@@ -32,7 +40,9 @@ async function tempDir (): Promise<string> {
   return dir
 }
 
-async function quorateCase (size: number, sync: boolean): Promise<() => Promise<void>> {
+type Step = () => Promise<void>
+
+async function quorateCase (size: number, sync: boolean): Promise<Step> {
   const storage = new LevelStorage({ location: await tempDir() })
   await storage.open()
   cleanup.unshift(async () => await storage.close())
@@ -45,7 +55,7 @@ async function quorateCase (size: number, sync: boolean): Promise<() => Promise<
   }
 }
 
-async function rawCase (size: number, sync: boolean): Promise<() => Promise<void>> {
+async function rawCase (size: number, sync: boolean): Promise<Step> {
   const db = new ClassicLevel<Buffer, Buffer>(await tempDir(), { keyEncoding: 'buffer', valueEncoding: 'buffer' })
   await db.open()
   cleanup.unshift(async () => await db.close())
@@ -68,61 +78,60 @@ async function rawCase (size: number, sync: boolean): Promise<() => Promise<void
   }
 }
 
-function caseName (kind: 'quorate' | 'raw', size: number, sync: boolean): string {
-  return `${kind} ${size} entries sync=${String(sync)}`
-}
-
-const cases = []
-for (const sync of [false, true]) {
-  for (const size of BATCH_SIZES) {
-    const quorate = await quorateCase(size, sync)
-    const raw = await rawCase(size, sync)
-    cases.push(b.add(caseName('quorate', size, sync), () => quorate, CASE_OPTIONS))
-    cases.push(b.add(caseName('raw', size, sync), () => raw, CASE_OPTIONS))
+/** Batches per second of `step` run back to back for WINDOW_MS. */
+async function window (step: Step): Promise<number> {
+  const start = performance.now()
+  let n = 0
+  let now = start
+  while (now - start < WINDOW_MS) {
+    await step()
+    n++
+    now = performance.now()
   }
+  return n / ((now - start) / 1000)
 }
 
+const rows = []
 try {
-  await b.suite(
-    'LevelStorage append vs raw classic-level',
-    ...cases,
-    b.cycle(),
-    b.complete((summary) => {
-      const byName = new Map(summary.results.map((r) => [r.name, r]))
-      const rows = []
-      for (const sync of [false, true]) {
-        for (const size of BATCH_SIZES) {
-          const q = byName.get(caseName('quorate', size, sync))
-          const r = byName.get(caseName('raw', size, sync))
-          if (q === undefined || r === undefined) continue
-          const row = {
-            batchEntries: size,
-            sync,
-            quorateBatchesPerSec: Math.round(q.ops),
-            rawBatchesPerSec: Math.round(r.ops),
-            quorateEntriesPerSec: Math.round(q.ops * size),
-            rawEntriesPerSec: Math.round(r.ops * size),
-            quorateMarginPct: q.margin,
-            rawMarginPct: r.margin,
-            ratio: Number((q.ops / r.ops).toFixed(3))
-          }
-          rows.push(row)
-          console.log(`batch ${String(size).padStart(4)} sync=${String(sync).padEnd(5)} quorate/raw = ${row.ratio.toFixed(2)} ` +
-            `(${row.quorateEntriesPerSec} vs ${row.rawEntriesPerSec} entries/s)`)
-        }
+  for (const sync of SYNCS) {
+    for (const size of BATCH_SIZES) {
+      const quorate = await quorateCase(size, sync)
+      const raw = await rawCase(size, sync)
+      // Warm both sides up (JIT, LevelDB's first memtable) before the first pair.
+      await window(quorate)
+      await window(raw)
+      const q: number[] = []
+      const r: number[] = []
+      for (let p = 0; p < PAIRS; p++) {
+        if (p % 2 === 0) { q.push(await window(quorate)); r.push(await window(raw)) } else { r.push(await window(raw)); q.push(await window(quorate)) }
       }
-      mkdirSync(resultsDir, { recursive: true })
-      writeFileSync(join(resultsDir, 'storage-append.json'), JSON.stringify({
-        name: summary.name,
-        date: summary.date,
-        node: process.version,
-        payloadBytes: PAYLOAD_BYTES,
-        caseOptions: CASE_OPTIONS,
-        ratios: rows,
-        cases: summary.results.map((r) => ({ name: r.name, ops: r.ops, margin: r.margin, samples: r.samples }))
-      }, null, 2) + '\n')
-    })
-  )
+      const ratios = q.map((x, i) => x / r[i]!)
+      const ratio = spread(ratios)
+      const row = {
+        batchEntries: size,
+        sync,
+        pairs: PAIRS,
+        windowMs: WINDOW_MS,
+        quorateBatchesPerSec: Math.round(median(q)),
+        rawBatchesPerSec: Math.round(median(r)),
+        quorateEntriesPerSec: Math.round(median(q) * size),
+        rawEntriesPerSec: Math.round(median(r) * size),
+        ratio: Number(ratio.median.toFixed(3)),
+        ratioSpread: { ...ratio, values: ratio.values.map((x) => Number(x.toFixed(3))) }
+      }
+      rows.push(row)
+      console.log(`batch ${String(size).padStart(4)} sync=${String(sync).padEnd(5)} quorate/raw = ${row.ratio.toFixed(2)} ` +
+        `(${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)} over ${PAIRS} pairs; medians ${row.quorateEntriesPerSec} vs ${row.rawEntriesPerSec} entries/s)`)
+    }
+  }
+  writeResult('storage-append', {
+    name: 'LevelStorage append vs raw classic-level, alternating pairs',
+    date: new Date().toISOString(),
+    node: process.version,
+    payloadBytes: PAYLOAD_BYTES,
+    method: `${PAIRS} alternating pairs of ${WINDOW_MS} ms windows per case; ratio = median of the per-pair ratios`,
+    ratios: rows
+  })
 } finally {
   for (const step of cleanup) await step()
 }

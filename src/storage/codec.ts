@@ -12,11 +12,11 @@
  * crc = crc32(u64be index ‖ u64be term ‖ type ‖ data). The index lives only in the key; the
  * checksum still covers it, so a value copied under the wrong key is detected too.
  */
-import { crc32 } from 'node:zlib'
 import { QuorateError } from '../errors.js'
 import type { Entry, EntryType, HardState, SnapshotMeta } from '../raft/types.js'
 import { ENTRY_TYPES } from '../raft/types.js'
 import { readU32, readU64, writeU32, writeU64 } from '../util/bytes.js'
+import { CRC32_TABLES as CRC_TABLE, crc32 } from './crc32.js'
 
 export const ENTRY_TAG = 0x01
 export const HARD_STATE_TAG = 0x02
@@ -60,17 +60,6 @@ export function corrupt (what: string, details: Record<string, unknown>, cause?:
   return new QuorateError('STORAGE_CORRUPT', `Stored ${what} is corrupt`, { details, cause })
 }
 
-/** The reflected CRC-32 table (polynomial 0xEDB88320), the same CRC zlib.crc32 computes. */
-const CRC_TABLE = (() => {
-  const table = new Int32Array(256)
-  for (let n = 0; n < 256; n++) {
-    let c = n
-    for (let k = 0; k < 8; k++) c = (c & 1) !== 0 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-    table[n] = c
-  }
-  return table
-})()
-
 /** Feeds the 4 bytes of `word` (big-endian) into a running (non-finalised) CRC. */
 function crcWord (crc: number, word: number): number {
   crc = CRC_TABLE[(crc ^ (word >>> 24)) & 0xff]! ^ (crc >>> 8)
@@ -81,7 +70,8 @@ function crcWord (crc: number, word: number): number {
 
 /**
  * crc32(u64be index ‖ u64be term ‖ type ‖ data). The 17 header bytes go through a JS table
- * (cheaper than a second native call); zlib.crc32 continues the same CRC over the data.
+ * (cheaper than a second call); crc32 (crc32.ts: JS for short data, zlib for long) continues
+ * the same CRC over the data.
  */
 function entryChecksum (index: number, term: number, typeCode: number, data: Uint8Array): number {
   let crc = -1

@@ -1,7 +1,9 @@
 // etcd-load: the closed-loop load generator for etcd in the peers benchmark, using etcd's own
 // clientv3. `concurrency` goroutines each Put a fresh key with a `value`-byte value as soon as
 // the previous Put returned, over `conns` client connections. Only Puts that start and finish
-// inside the measured window are counted. Prints one JSON object on stdout.
+// inside the measured window are counted. Prints one JSON object on stdout. With -cacert,
+// -cert and -key the client talks TLS to the endpoints (https://) and presents a client
+// certificate (etcd's --client-cert-auth).
 //
 // Built against Debian's golang-etcd-server-dev sources (GOPATH mode, no network):
 //
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/clientv3"
+	"go.etcd.io/etcd/pkg/transport"
 )
 
 type latency struct {
@@ -62,14 +65,27 @@ func main() {
 	valueBytes := flag.Int("value", 100, "value size in bytes")
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up")
 	measure := flag.Duration("measure", 10*time.Second, "measured window")
+	caFile := flag.String("cacert", "", "CA certificate (PEM) for TLS to the endpoints; plain if empty")
+	certFile := flag.String("cert", "", "client certificate (PEM)")
+	keyFile := flag.String("key", "", "client key (PEM)")
 	flag.Parse()
+
+	config := clientv3.Config{Endpoints: strings.Split(*endpoints, ","), DialTimeout: 5 * time.Second}
+	if *caFile != "" {
+		tlsConfig, err := transport.TLSInfo{TrustedCAFile: *caFile, CertFile: *certFile, KeyFile: *keyFile}.ClientConfig()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "etcd-load: tls:", err)
+			os.Exit(1)
+		}
+		config.TLS = tlsConfig
+	}
 
 	if *conns > *concurrency {
 		*conns = *concurrency
 	}
 	clients := make([]*clientv3.Client, *conns)
 	for i := range clients {
-		c, err := clientv3.New(clientv3.Config{Endpoints: strings.Split(*endpoints, ","), DialTimeout: 5 * time.Second})
+		c, err := clientv3.New(config)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "etcd-load: connect:", err)
 			os.Exit(1)
