@@ -1,7 +1,8 @@
 /**
  * One Raft node in its own process for B2: RaftNode + LevelStorage (classic-level, sync on)
- * + tcpTransport (insecure, 127.0.0.1) + a state machine that counts commands, plus the
- * benchmark's client protocol (client-wire.ts) on its own port. Started by cluster-tcp.ts
+ * + tcpTransport (insecure, 127.0.0.1) + the state machine the `machine` option names
+ * (machines.ts: by default one that counts commands), plus the benchmark's client protocol
+ * (client-wire.ts; response bodies as in ha-wire.ts) on its own port. Started by cluster-tcp.ts
  * with `fork()`; the parent talks to it over IPC:
  *   → { cmd: 'status' }      ← { status: { role, term, leader } }
  *   → { cmd: 'meter-start' } (starts the GC meter)
@@ -12,9 +13,9 @@ import { createServer } from 'node:net'
 import { NODE_DEFAULTS, RaftNode } from '../src/node/node.js'
 import { LevelStorage } from '../src/storage/level-storage.js'
 import { tcpTransport } from '../src/transport/tcp.js'
-import { encodeFrame, FrameWriter, frameReader, STATUS_FAILED, STATUS_OK } from './client-wire.js'
+import { encodeFrame, FrameWriter, frameReader, STATUS_FAILED } from './client-wire.js'
 import { WindowMeter, peakRssMiB } from './measure.js'
-import { CounterMachine } from './counter-machine.js'
+import { createBenchMachine, respond, type BenchMachineKind } from './machines.js'
 
 export interface NodeProcessConfig {
   readonly id: string
@@ -25,25 +26,30 @@ export interface NodeProcessConfig {
   readonly sync?: boolean
   /** @default NODE_DEFAULTS.tickMs (100 ms: 1-2 s election timeout, like etcd's default 1 s) */
   readonly tickMs?: number
+  /** The replicated state machine (machines.ts). @default 'counter' */
+  readonly machine?: BenchMachineKind
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as NodeProcessConfig
 const ids = Object.keys(config.raftPorts)
 const peers = Object.fromEntries(ids.filter((p) => p !== config.id).map((p) => [p, { host: '127.0.0.1', port: config.raftPorts[p]! }]))
-const machine = new CounterMachine()
+const machine = createBenchMachine(config.machine ?? 'counter', {
+  dataDir: config.dataDir,
+  propose: async (command) => await node.propose(command),
+  isLeader: () => node.status().role === 'leader'
+})
 
 const node = new RaftNode({
   id: config.id,
   voters: ids,
   storage: new LevelStorage({ location: config.dataDir }),
   transport: tcpTransport({ id: config.id, clusterId: 'bench', listen: { host: '127.0.0.1', port: config.raftPorts[config.id]! }, peers, insecure: true }),
-  stateMachine: machine,
+  stateMachine: machine.stateMachine,
   sync: config.sync ?? true,
   tickMs: config.tickMs ?? NODE_DEFAULTS.tickMs
 })
 await node.open()
 
-const OK = Uint8Array.of(STATUS_OK)
 const FAILED = Uint8Array.of(STATUS_FAILED)
 let failures = 0
 const server = createServer({ noDelay: true }, (socket) => {
@@ -52,7 +58,7 @@ const server = createServer({ noDelay: true }, (socket) => {
   socket.on('data', frameReader((id, body) => {
     // The body is a view into a socket chunk; the log keeps what is proposed, so copy it.
     node.propose(new Uint8Array(body)).then(
-      () => { writer.push(encodeFrame(id, OK)) },
+      (result) => { writer.push(encodeFrame(id, respond(result))) },
       (err: { code?: string, message?: string }) => {
         if (failures++ === 0) console.error(`bench node ${config.id}: proposal failed: ${err.code ?? ''} ${err.message ?? String(err)}`)
         writer.push(encodeFrame(id, FAILED))
@@ -80,12 +86,12 @@ process.on('message', (msg: { cmd: string }) => {
       // Counters over the window; the storage write latency histogram covers the whole run.
       const counters = Object.fromEntries(Object.entries(m.counters).map(([k, v]) => [k, v - (countersAtStart[k as keyof typeof countersAtStart] ?? 0)]))
       const storageWriteMs = m.histograms.storageWriteMs
-      void gc.stop().then((g) => process.send?.({ meter: { ...g, peakRssMiB: peakRssMiB(), applied: machine.applied, counters, storageWriteMs } }))
+      void gc.stop().then((g) => process.send?.({ meter: { ...g, peakRssMiB: peakRssMiB(), applied: machine.applied, machine: machine.stats(), counters, storageWriteMs } }))
       break
     }
     case 'exit':
       server.close()
-      void node.close().finally(() => process.exit(0))
+      void node.close().then(async () => await machine.close()).finally(() => process.exit(0))
       break
   }
 })
