@@ -13,6 +13,7 @@
  *   npm run bench:ha [-- --quick] [-- --runs 3 --warmup-ms 2000 --measure-ms 10000 --only events-c1,etcd-c1 --out ha-b2]
  *
  * --quick: 1 run, 500 ms warm-up, 2,000 ms measured (validation, not measurement).
+ * --report: measure nothing; regenerate the docs section from bench/results/ha-b2.json.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -24,7 +25,7 @@ import { ETCD_PAIRS, HA_SCENARIOS, HA_TARGETS, type PlannedScenario } from './ha
 import { HA_END, HA_START, renderHaSection, spliceHaSection, type HaResult, type HaRunRow, type HaScenarioResult } from './ha-report.js'
 import { checkEmitRun, evaluateTargets, pairRatios, summarizeRuns, type EmitCheck } from './ha-stats.js'
 import { HA_WORKLOAD_DEFAULTS } from './ha-workloads.js'
-import { REPO_ROOT, writeResult } from './measure.js'
+import { REPO_ROOT, RESULTS_DIR, writeResult } from './measure.js'
 
 /** bench/peers/etcd.mjs (plain JavaScript, shared with scripts/bench-peers.mjs). */
 interface EtcdPeer {
@@ -34,18 +35,19 @@ interface EtcdPeer {
   runEtcdLoad: (binary: string, endpoint: string, o: { concurrency: number, valueBytes: number, warmupMs: number, measureMs: number }) => ClosedLoopResult
 }
 
-interface Args { runs: number, warmupMs: number, measureMs: number, quick: boolean, only: Set<string> | null, out: string }
+interface Args { runs: number, warmupMs: number, measureMs: number, quick: boolean, report: boolean, only: Set<string> | null, out: string }
 
 const DEFAULT_OUT = 'ha-b2'
 const FLAGS = ['--runs', '--warmup-ms', '--measure-ms', '--only', '--out']
 
 function parseHaArgs (argv: readonly string[]): Args {
   const quick = argv.includes('--quick')
+  const report = argv.includes('--report')
   const values = new Map<string, string>()
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
-    if (a === '--quick') continue
-    if (!FLAGS.includes(a) || argv[i + 1] === undefined) throw new Error(`bench:ha: unknown option or missing value: ${a} (options: --quick ${FLAGS.join(' ')})`)
+    if (a === '--quick' || a === '--report') continue
+    if (!FLAGS.includes(a) || argv[i + 1] === undefined) throw new Error(`bench:ha: unknown option or missing value: ${a} (options: --quick --report ${FLAGS.join(' ')})`)
     values.set(a, argv[++i]!)
   }
   const num = (flag: string, fallback: number, min: number): number => {
@@ -59,6 +61,7 @@ function parseHaArgs (argv: readonly string[]): Args {
   for (const key of only ?? []) if (!HA_SCENARIOS.some((s) => s.key === key)) throw new Error(`bench:ha: --only: no scenario ${key} (scenarios: ${HA_SCENARIOS.map((s) => s.key).join(', ')})`)
   return {
     quick,
+    report,
     runs: num('--runs', quick ? 1 : 3, 1),
     warmupMs: num('--warmup-ms', quick ? 500 : 2000, 0),
     measureMs: num('--measure-ms', quick ? 2000 : 10_000, 1),
@@ -83,6 +86,10 @@ async function main (): Promise<void> {
   } catch (err) {
     console.error((err as Error).message)
     process.exitCode = 2
+    return
+  }
+  if (args.report) {
+    writeDocs(JSON.parse(readFileSync(join(RESULTS_DIR, `${DEFAULT_OUT}.json`), 'utf8')) as HaResult)
     return
   }
   const plan = HA_SCENARIOS.filter((s) => args.only === null || args.only.has(s.key))
@@ -123,13 +130,15 @@ async function main (): Promise<void> {
   console.log(`[bench:ha] wrote ${file}`)
   for (const t of result.targets) console.log(`  ${t.status.padEnd(12)} ${t.text}: ${t.measured ?? '–'}`)
   for (const c of result.emitChecks) if (!c.ok) console.error(`  emit check FAILED: ${JSON.stringify(c)}`)
-  if (args.out === DEFAULT_OUT) {
-    const docPath = join(REPO_ROOT, 'docs/benchmarks.md')
-    const doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Benchmarks\n'
-    writeFileSync(docPath, spliceHaSection(doc, renderHaSection(result)))
-    console.log(`[bench:ha] regenerated docs/benchmarks.md between ${HA_START} and ${HA_END}`)
-  }
+  if (args.out === DEFAULT_OUT) writeDocs(result)
   if (failures.length > 0 || result.emitChecks.some((c) => !c.ok)) process.exitCode = 1
+}
+
+function writeDocs (result: HaResult): void {
+  const docPath = join(REPO_ROOT, 'docs/benchmarks.md')
+  const doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Benchmarks\n'
+  writeFileSync(docPath, spliceHaSection(doc, renderHaSection(result)))
+  console.log(`[bench:ha] regenerated docs/benchmarks.md between ${HA_START} and ${HA_END}`)
 }
 
 function assemble (

@@ -41,6 +41,8 @@ export interface HaNodeMeter {
   readonly peakRssMiB: number
   readonly applied: number
   readonly machine: Record<string, number>
+  /** The node's own counters (RaftNode.metrics()) over the measured window, e.g. snapshotsTaken. */
+  readonly counters: Record<string, number>
 }
 
 export interface HaClientResult extends ClosedLoopResult {
@@ -109,7 +111,7 @@ export async function runScenario (s: HaScenario): Promise<HaRow> {
       const child = nodes.get(id)!
       child.send({ cmd: 'meter-stop' })
       const m = await nextMessage<Omit<HaNodeMeter, 'id' | 'role'>>(child, 'meter')
-      return { id, role: id === leader ? 'leader' as const : 'follower' as const, gcMs: m.gcMs, cpuMs: m.cpuMs, peakRssMiB: m.peakRssMiB, applied: m.applied, machine: m.machine }
+      return { id, role: id === leader ? 'leader' as const : 'follower' as const, gcMs: m.gcMs, cpuMs: m.cpuMs, peakRssMiB: m.peakRssMiB, applied: m.applied, machine: m.machine, counters: m.counters }
     }))
     const lead = meters.find((m) => m.role === 'leader')!
     return {

@@ -3,6 +3,10 @@
  * quorate scenario next to the etcd one it is compared with, so a pair is measured minutes
  * apart), which quorate scenario is compared with which etcd one, and the targets of issue 14
  * (events, graph) and issue 18 (level) with their bounds.
+ *
+ * The 'engine' rows send the level workload's commands to the counting machine: the same
+ * client, bytes and replication, without the level apply, so the difference between an engine
+ * row and the level row beside it is what applying to classic-level costs.
  */
 import type { HaWorkloadName } from './ha-workloads.js'
 import type { BenchMachineKind } from './machines.js'
@@ -22,16 +26,21 @@ export interface PlannedScenario {
 const q = (key: string, label: string, machine: BenchMachineKind, workload: HaWorkloadName, concurrency: number): PlannedScenario => ({ key, label, system: 'quorate', machine, workload, concurrency })
 const etcd = (concurrency: number): PlannedScenario => ({ key: `etcd-c${concurrency}`, label: 'etcd Put (fresh key, same value size)', system: 'etcd', concurrency })
 
+const ENGINE = 'engine floor: level put commands to the counting machine'
+
 export const HA_SCENARIOS: readonly PlannedScenario[] = [
   etcd(1),
+  q('engine-c1', ENGINE, 'counter', 'level-put', 1),
   q('level-c1', 'level put (fresh key)', 'level', 'level-put', 1),
   q('events-c1', 'events emit, 1 sequential producer', 'graph', 'emit', 1),
   q('graph-c1', 'graph 10-resource transaction', 'graph', 'graph-tx', 1),
   q('level-batch-c1', 'level batch of 1,000 puts (one entry)', 'level', 'level-batch', 1),
   etcd(16),
+  q('engine-c16', ENGINE, 'counter', 'level-put', 16),
   q('level-c16', 'level put (fresh key)', 'level', 'level-put', 16),
   q('graph-c16', 'graph 10-resource transaction', 'graph', 'graph-tx', 16),
   etcd(256),
+  q('engine-c256', ENGINE, 'counter', 'level-put', 256),
   q('level-c256', 'level put (fresh key)', 'level', 'level-put', 256),
   q('events-c256', 'events emit, 256 concurrent producers', 'graph', 'emit', 256)
 ]

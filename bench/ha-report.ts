@@ -60,6 +60,19 @@ function measuredText (t: TargetResult): string {
   return t.metric === 'commitsPerSec' ? `${n(t.measured)}/s` : ms(t.measured)
 }
 
+/** Failed commands over all runs, with the refusals by error code, e.g. "3 (EVENTS_QUEUE_FULL 2, no answer 1)". */
+function failedText (s: HaScenarioResult): string {
+  const byKind = new Map<string, number>()
+  for (const r of s.runs) {
+    for (const [k, v] of Object.entries(r.tally ?? {})) {
+      const label = k.startsWith('refused:') ? k.slice('refused:'.length) : k === 'failed' ? 'no answer' : null
+      if (label !== null) byKind.set(label, (byKind.get(label) ?? 0) + v)
+    }
+  }
+  const parts = [...byKind].map(([k, v]) => `${k} ${n(v)}`)
+  return parts.length === 0 ? String(s.summary.errors) : `${s.summary.errors} (${parts.join(', ')})`
+}
+
 export function renderHaSection (r: HaResult): string {
   const out: string[] = []
   const load = r.loadAverage1m
@@ -70,7 +83,7 @@ export function renderHaSection (r: HaResult): string {
   out.push('\n#### Results (median, min–max over the runs)\n')
   out.push(table(['scenario', 'system', 'concurrency', 'commits/s', 'writes/s', 'p50', 'p99', 'failed'], Object.values(r.scenarios).map((s) => [
     s.label, s.system === 'etcd' ? `etcd ${r.etcd.version ?? ''}`.trim() : 'quorate', String(s.concurrency),
-    range(s.summary.commitsPerSec, n), range(s.summary.opsPerSec, n), range(s.summary.p50Us, ms), range(s.summary.p99Us, ms), String(s.summary.errors)
+    range(s.summary.commitsPerSec, n), range(s.summary.opsPerSec, n), range(s.summary.p50Us, ms), range(s.summary.p99Us, ms), failedText(s)
   ])))
   const ratioRows = Object.entries(r.ratios).map(([key, x]) => [
     `${r.scenarios[key]?.label ?? key} at ${r.scenarios[key]?.concurrency ?? '?'}`, x.vs,

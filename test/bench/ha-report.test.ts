@@ -60,6 +60,15 @@ test('rows show the median with the min–max of the runs, and ratios list each 
   assert.match(md, /\| events-c1 \| 1 \| 95 \| 5 \| 5 \| 0 \| 0 \| 95 \| ok \|/)
 })
 
+test('the failed column counts refusals by their error code and unanswered commands', () => {
+  const r = result(false)
+  const level = r.scenarios['level-c1']!
+  const runs = level.runs.map((x, i) => ({ ...x, errors: i, tally: i === 0 ? { ok: 10 } : { ok: 10, 'refused:LEVEL_COMMAND_INVALID': 1, ...(i === 2 ? { failed: 1 } : {}) } }))
+  const md = renderHaSection({ ...r, scenarios: { ...r.scenarios, 'level-c1': { ...level, runs, summary: summarizeRuns(runs) } } })
+  assert.match(md, /\| level put \| quorate \| 1 \|.*\| 3 \(LEVEL_COMMAND_INVALID 2, no answer 1\) \|/)
+  assert.match(md, /\| etcd Put \| etcd 3\.4\.23 \| 1 \|.*\| 0 \|/)
+})
+
 test('a quick result says it is validation only, and the load average is stated', () => {
   const md = renderHaSection(result(true))
   assert.match(md, /Quick mode: validation only/)
