@@ -9,7 +9,7 @@
 import { connect } from 'node:net'
 import { closedLoop } from './closed-loop.js'
 import { encodeFrame, FrameWriter, frameReader } from './client-wire.js'
-import { decodeHaResponse, type HaResponse } from './ha-wire.js'
+import { decodeHaResponse, STATUS_FAILED, type HaResponse } from './ha-wire.js'
 import { createWorkload, HA_WORKLOAD_DEFAULTS, type HaWorkloadName, type HaWorkloadOptions } from './ha-workloads.js'
 
 export interface HaClientConfig {
@@ -26,6 +26,8 @@ const config = JSON.parse(process.argv[2] ?? '{}') as HaClientConfig
 const workload = createWorkload(config.workload, config.workloadOptions)
 const waiters = new Map<number, (r: HaResponse) => void>()
 let nextId = 1
+const NO_ANSWER: HaResponse = { status: STATUS_FAILED, index: -1, code: '' }
+let closed = false
 
 async function open (): Promise<FrameWriter> {
   const socket = connect({ port: config.port, host: '127.0.0.1', noDelay: true })
@@ -36,6 +38,12 @@ async function open (): Promise<FrameWriter> {
     waiters.delete(id)
     w(decodeHaResponse(body))
   }))
+  // A node that went away answers nothing more: fail what waits (no command hangs) and all later ones.
+  socket.on('close', () => {
+    closed = true
+    for (const w of waiters.values()) w(NO_ANSWER)
+    waiters.clear()
+  })
   return new FrameWriter(socket)
 }
 
@@ -45,6 +53,7 @@ const result = await closedLoop(async (seed) => {
   // closedLoop's command carries the client's number in its first 4 bytes (valueBytes >= 8).
   const client = new DataView(seed.buffer, seed.byteOffset, 4).getUint32(0)
   const command = workload.next(client)
+  if (closed) throw new Error('the connection to the leader closed')
   const id = nextId++
   const writer = writers[turn++ % writers.length]!
   const response = await new Promise<HaResponse>((resolve) => {

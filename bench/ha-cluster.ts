@@ -82,6 +82,7 @@ export async function runScenario (s: HaScenario): Promise<HaRow> {
   const raftPorts = Object.fromEntries(IDS.map((id, i) => [id, ports[i]!]))
   const clientPort = (i: number): number => ports[IDS.length + i]!
   const nodes = new Map<string, ChildProcess>()
+  let client: ChildProcess | undefined
   try {
     for (const [i, id] of IDS.entries()) {
       const cfg: NodeProcessConfig = { id, raftPorts, clientPort: clientPort(i), dataDir: join(root, id), machine: s.machine }
@@ -98,7 +99,7 @@ export async function runScenario (s: HaScenario): Promise<HaRow> {
       workload: s.workload,
       ...(s.workloadOptions === undefined ? {} : { workloadOptions: s.workloadOptions })
     }
-    const client = forkScript(here('./ha-client.js'), config)
+    client = forkScript(here('./ha-client.js'), config)
     client.on('message', (m: { window?: string }) => {
       if (m.window === 'start') for (const c of nodes.values()) c.send({ cmd: 'meter-start' })
     })
@@ -123,6 +124,7 @@ export async function runScenario (s: HaScenario): Promise<HaRow> {
       nodes: meters
     }
   } finally {
+    if (client !== undefined && client.exitCode === null && client.signalCode === null) client.kill('SIGKILL')
     for (const c of nodes.values()) if (c.connected) c.send({ cmd: 'exit' })
     await Promise.all([...nodes.values()].map(async (c) => await waitExit(c)))
     await rm(root, { recursive: true, force: true })
