@@ -117,7 +117,7 @@ async function main (): Promise<void> {
         } else {
           row = await runScenario({ machine: s.machine!, workload: s.workload!, concurrency: s.concurrency, ...window })
         }
-        rows.get(s.key)!.push({ ...row, loadAverage1m: Math.round(load * 100) / 100 })
+        rows.get(s.key)!.push({ ...row, run, loadAverage1m: Math.round(load * 100) / 100 })
         console.log(`[bench:ha] run ${run + 1}/${args.runs} ${s.key.padEnd(15)} ${fmt(row)}  (load ${load.toFixed(2)})`)
       } catch (err) {
         failures.push({ scenario: s.key, run, message: (err as Error).message })

@@ -11,6 +11,8 @@ export const HA_END = '<!-- bench:ha:end -->'
 
 /** One run of a scenario: the client's figures (and for quorate, the workload's outcome counts and the nodes' meters). */
 export interface HaRunRow {
+  /** Which of the N runs (0-based). */
+  readonly run: number
   readonly commits: number
   readonly commitsPerSec: number
   readonly opsPerSec?: number

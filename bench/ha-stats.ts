@@ -7,6 +7,8 @@
 
 /** The latency and rate figures of one run of one scenario (a ClosedLoopResult suffices). */
 export interface RunFigures {
+  /** Which of the N runs this was (0-based); runs pair by it (by position when absent). */
+  readonly run?: number
   readonly commitsPerSec: number
   /** Writes per second (a batch counts its puts); commitsPerSec when absent. */
   readonly opsPerSec?: number
@@ -58,15 +60,17 @@ export function summarizeRuns (runs: readonly RunFigures[]): ScenarioSummary {
 }
 
 /**
- * Ratios of run i of `quorate` to run i of `peer`, for every i both have; a pair in which
- * either side measured nothing (0 commits) gives no ratio rather than 0 or Infinity.
+ * Ratios of run i of `quorate` to run i of `peer`, for every run both have (a run that failed
+ * on one side pairs with nothing); a pair in which either side measured nothing (0 commits)
+ * gives no ratio rather than 0 or Infinity.
  */
 export function pairRatios (quorate: readonly RunFigures[], peer: readonly RunFigures[]): PairRatios {
   const throughput: number[] = []
   const p50: number[] = []
-  for (let i = 0; i < Math.min(quorate.length, peer.length); i++) {
-    const q = quorate[i]!
-    const p = peer[i]!
+  const peerByRun = new Map(peer.map((p, i) => [p.run ?? i, p]))
+  for (const [i, q] of quorate.entries()) {
+    const p = peerByRun.get(q.run ?? i)
+    if (p === undefined) continue
     if (q.commitsPerSec > 0 && p.commitsPerSec > 0) throughput.push(round(q.commitsPerSec / p.commitsPerSec, 3))
     if (q.latency.p50Us > 0 && p.latency.p50Us > 0) p50.push(round(q.latency.p50Us / p.latency.p50Us, 3))
   }

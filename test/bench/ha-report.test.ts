@@ -5,17 +5,18 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { HA_END, HA_START, renderHaSection, spliceHaSection, type HaResult } from '../../bench/ha-report.js'
+import { HA_END, HA_START, renderHaSection, spliceHaSection, type HaResult, type HaRunRow } from '../../bench/ha-report.js'
 import { checkEmitRun, evaluateTargets, pairRatios, summarizeRuns } from '../../bench/ha-stats.js'
 import { HA_TARGETS } from '../../bench/ha-plan.js'
 
-const row = (commitsPerSec: number, p50Us: number): { commits: number, commitsPerSec: number, errors: number, latency: { p50Us: number, p99Us: number, p999Us: number }, loadAverage1m: number } =>
-  ({ commits: commitsPerSec * 10, commitsPerSec, errors: 0, latency: { p50Us, p99Us: p50Us * 3, p999Us: p50Us * 5 }, loadAverage1m: 1 })
+const row = (commitsPerSec: number, p50Us: number): HaRunRow =>
+  ({ run: 0, commits: commitsPerSec * 10, commitsPerSec, errors: 0, latency: { p50Us, p99Us: p50Us * 3, p999Us: p50Us * 5 }, loadAverage1m: 1 })
+const runs = (...rows: HaRunRow[]): HaRunRow[] => rows.map((r, run) => ({ ...r, run }))
 
 function result (quick: boolean): HaResult {
-  const level = [row(3000, 400), row(2800, 450), row(3300, 380)]
-  const etcd = [row(1500, 600), row(1400, 650), row(1000, 700)]
-  const events = [row(2500, 390), row(2100, 420), row(2600, 380)].map((r) => ({ ...r, tally: { stored: 95, retries: 5, retriesDuplicate: 5 }, nodes: [{ id: 'n1', role: 'leader', machine: { eventsStored: 95 } }] }))
+  const level = runs(row(3000, 400), row(2800, 450), row(3300, 380))
+  const etcd = runs(row(1500, 600), row(1400, 650), row(1000, 700))
+  const events = runs(row(2500, 390), row(2100, 420), row(2600, 380)).map((r) => ({ ...r, tally: { stored: 95, retries: 5, retriesDuplicate: 5 }, nodes: [{ id: 'n1', role: 'leader', machine: { eventsStored: 95 } }] }))
   const scenarios = {
     'etcd-c1': { key: 'etcd-c1', label: 'etcd Put', system: 'etcd' as const, concurrency: 1, runs: etcd, summary: summarizeRuns(etcd) },
     'level-c1': { key: 'level-c1', label: 'level put', system: 'quorate' as const, machine: 'level' as const, workload: 'level-put' as const, concurrency: 1, runs: level, summary: summarizeRuns(level) },
@@ -63,8 +64,8 @@ test('rows show the median with the min–max of the runs, and ratios list each 
 test('the failed column counts refusals by their error code and unanswered commands', () => {
   const r = result(false)
   const level = r.scenarios['level-c1']!
-  const runs = level.runs.map((x, i) => ({ ...x, errors: i, tally: i === 0 ? { ok: 10 } : { ok: 10, 'refused:LEVEL_COMMAND_INVALID': 1, ...(i === 2 ? { failed: 1 } : {}) } }))
-  const md = renderHaSection({ ...r, scenarios: { ...r.scenarios, 'level-c1': { ...level, runs, summary: summarizeRuns(runs) } } })
+  const withRefusals = level.runs.map((x, i) => ({ ...x, errors: i, tally: i === 0 ? { ok: 10 } : { ok: 10, 'refused:LEVEL_COMMAND_INVALID': 1, ...(i === 2 ? { failed: 1 } : {}) } }))
+  const md = renderHaSection({ ...r, scenarios: { ...r.scenarios, 'level-c1': { ...level, runs: withRefusals, summary: summarizeRuns(withRefusals) } } })
   assert.match(md, /\| level put \| quorate \| 1 \|.*\| 3 \(LEVEL_COMMAND_INVALID 2, no answer 1\) \|/)
   assert.match(md, /\| etcd Put \| etcd 3\.4\.23 \| 1 \|.*\| 0 \|/)
 })

@@ -53,6 +53,14 @@ test('pairRatios skips a pair in which either side committed nothing, and pairs 
   assert.is(r.throughput.n, 1)
 })
 
+test('pairRatios pairs by run number, so a run that failed on one side does not shift the pairs after it', () => {
+  const quorate = [{ ...run(100, 10), run: 0 }, { ...run(300, 30), run: 2 }]
+  const etcd = [{ ...run(50, 20), run: 0 }, { ...run(1000, 5), run: 1 }, { ...run(100, 60), run: 2 }]
+  const r = pairRatios(quorate, etcd)
+  assert.equal(r.throughput.perRun, [2, 3])
+  assert.equal(r.p50.perRun, [0.5, 0.5])
+})
+
 test('evaluateTargets judges >= and <= bounds on the median, and says "not measured" when a scenario or ratio is missing', () => {
   const specs: TargetSpec[] = [
     { text: 'rate', source: 's', scenario: 'a', kind: 'scenario', metric: 'commitsPerSec', op: '>=', bound: 150 },
