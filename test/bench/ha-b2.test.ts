@@ -2,11 +2,12 @@
  * bench/ha-b2.ts end to end in a tiny mode: real node processes with the graph and the level
  * machine (node-process.ts `machine` option), the HA client, 300 ms windows, one run, no etcd.
  * Checks only that the result file is valid JSON with the expected fields and that the emit
- * run's dedup check passed — never a timing. Bounded: the run is killed after 120 s.
+ * run's dedup check passed — never a timing. Bounded: the run's process group is killed after
+ * 120 s.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { RESULTS_DIR, REPO_ROOT } from '../../bench/measure.js'
@@ -14,14 +15,30 @@ import { HA_TARGETS } from '../../bench/ha-plan.js'
 import type { HaResult } from '../../bench/ha-report.js'
 
 const script = join(REPO_ROOT, 'dist/bench/ha-b2.js')
-const run = (args: string[]): ReturnType<typeof spawnSync> => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' })
+const LIMIT_MS = 120_000
 
-test('a tiny bench:ha run of an emit and a level scenario writes a result with every field the report reads', () => {
+/**
+ * Runs ha-b2.js in its own process group; past LIMIT_MS the whole group (the script, its node
+ * processes and its client) is killed, so a hung run fails the test and leaves nothing behind.
+ */
+async function run (args: string[]): Promise<{ status: number | null, stdout: string, stderr: string }> {
+  const child = spawn(process.execPath, [script, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => { stdout += String(d) })
+  child.stderr.on('data', (d) => { stderr += String(d) })
+  const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL') } catch {} }, LIMIT_MS)
+  const status = await new Promise<number | null>((resolve) => child.once('close', resolve))
+  clearTimeout(timer)
+  return { status, stdout, stderr }
+}
+
+test('a tiny bench:ha run of an emit and a level scenario writes a result with every field the report reads', async () => {
   const out = `ha-b2-test-${process.pid}`
   const file = join(RESULTS_DIR, `${out}.json`)
   try {
-    const r = run(['--only', 'events-c1,level-c1', '--runs', '1', '--warmup-ms', '100', '--measure-ms', '300', '--out', out])
-    assert.is(r.status, 0, `${String(r.stdout)}\n${String(r.stderr)}`)
+    const r = await run(['--only', 'events-c1,level-c1', '--runs', '1', '--warmup-ms', '100', '--measure-ms', '300', '--out', out])
+    assert.is(r.status, 0, `${r.stdout}\n${r.stderr}`)
     const result = JSON.parse(readFileSync(file, 'utf8')) as HaResult
     assert.is(result.runs, 1)
     assert.is(result.quick, false)
@@ -52,11 +69,11 @@ test('a tiny bench:ha run of an emit and a level scenario writes a result with e
   assert.not.ok(existsSync(file))
 })
 
-test('bench:ha exits 2 on an unknown option or scenario, before starting anything', () => {
+test('bench:ha exits 2 on an unknown option or scenario, before starting anything', async () => {
   for (const args of [['--runs'], ['--fast'], ['--only', 'events-c2'], ['--runs', '0']]) {
-    const r = run(args)
-    assert.is(r.status, 2, `${args.join(' ')}: ${String(r.stderr)}`)
-    assert.match(String(r.stderr), /bench:ha: /)
+    const r = await run(args)
+    assert.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`)
+    assert.match(r.stderr, /bench:ha: /)
   }
 })
 
