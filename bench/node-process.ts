@@ -1,13 +1,16 @@
 /**
  * One Raft node in its own process for B2: RaftNode + LevelStorage (classic-level, sync on)
- * + tcpTransport (insecure, 127.0.0.1) + the state machine the `machine` option names
- * (machines.ts: by default one that counts commands), plus the benchmark's client protocol
- * (client-wire.ts; response bodies as in ha-wire.ts) on its own port. Started by cluster-tcp.ts
+ * + tcpTransport (insecure, 127.0.0.1) + a state machine that counts commands, plus the
+ * benchmark's client protocol (client-wire.ts) on its own port. Started by cluster-tcp.ts
  * with `fork()`; the parent talks to it over IPC:
  *   → { cmd: 'status' }      ← { status: { role, term, leader } }
  *   → { cmd: 'meter-start' } (starts the GC meter)
  *   → { cmd: 'meter-stop' }  ← { meter: { gcMs, gcCount, peakRssMiB, applied } }
  *   → { cmd: 'exit' }        closes the node and exits
+ *
+ * The `machine` option replaces the counting machine with the graph or the level member on a
+ * router (machines.ts, for bench/ha-b2.ts); responses then carry more than the status byte
+ * (ha-wire.ts), and the meter the machine's own figures.
  */
 import { createServer } from 'node:net'
 import { NODE_DEFAULTS, RaftNode } from '../src/node/node.js'
