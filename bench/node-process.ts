@@ -7,15 +7,19 @@
  *   → { cmd: 'meter-start' } (starts the GC meter)
  *   → { cmd: 'meter-stop' }  ← { meter: { gcMs, gcCount, peakRssMiB, applied } }
  *   → { cmd: 'exit' }        closes the node and exits
+ *
+ * The `machine` option replaces the counting machine with the graph or the level member on a
+ * router (machines.ts, for bench/ha-b2.ts); responses then carry more than the status byte
+ * (ha-wire.ts), and the meter the machine's own figures.
  */
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { NODE_DEFAULTS, RaftNode } from '../src/node/node.js'
 import { LevelStorage } from '../src/storage/level-storage.js'
 import { tcpTransport } from '../src/transport/tcp.js'
-import { encodeFrame, FrameWriter, frameReader, STATUS_FAILED, STATUS_OK } from './client-wire.js'
+import { encodeFrame, FrameWriter, frameReader, STATUS_FAILED } from './client-wire.js'
 import { WindowMeter, peakRssMiB } from './measure.js'
-import { CounterMachine } from './counter-machine.js'
+import { createBenchMachine, respond, type BenchMachineKind } from './machines.js'
 
 export interface NodeProcessConfig {
   readonly id: string
@@ -31,12 +35,18 @@ export interface NodeProcessConfig {
    * @default undefined (plain TCP: `insecure: true`)
    */
   readonly tls?: { readonly keyFile: string, readonly certFile: string, readonly caFile: string }
+  /** The replicated state machine (machines.ts). @default 'counter' */
+  readonly machine?: BenchMachineKind
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as NodeProcessConfig
 const ids = Object.keys(config.raftPorts)
 const peers = Object.fromEntries(ids.filter((p) => p !== config.id).map((p) => [p, { host: '127.0.0.1', port: config.raftPorts[p]! }]))
-const machine = new CounterMachine()
+const machine = createBenchMachine(config.machine ?? 'counter', {
+  dataDir: config.dataDir,
+  propose: async (command) => await node.propose(command),
+  isLeader: () => node.status().role === 'leader'
+})
 
 function transportSecurity (tls: NodeProcessConfig['tls']): { tls: { key: string, cert: string, ca: string } } | { insecure: true } {
   if (tls === undefined) return { insecure: true }
@@ -48,13 +58,12 @@ const node = new RaftNode({
   voters: ids,
   storage: new LevelStorage({ location: config.dataDir }),
   transport: tcpTransport({ id: config.id, clusterId: 'bench', listen: { host: '127.0.0.1', port: config.raftPorts[config.id]! }, peers, ...transportSecurity(config.tls) }),
-  stateMachine: machine,
+  stateMachine: machine.stateMachine,
   sync: config.sync ?? true,
   tickMs: config.tickMs ?? NODE_DEFAULTS.tickMs
 })
 await node.open()
 
-const OK = Uint8Array.of(STATUS_OK)
 const FAILED = Uint8Array.of(STATUS_FAILED)
 let failures = 0
 const server = createServer({ noDelay: true }, (socket) => {
@@ -63,7 +72,7 @@ const server = createServer({ noDelay: true }, (socket) => {
   socket.on('data', frameReader((id, body) => {
     // The body is a view into a socket chunk; the log keeps what is proposed, so copy it.
     node.propose(new Uint8Array(body)).then(
-      () => { writer.push(encodeFrame(id, OK)) },
+      (result) => { writer.push(encodeFrame(id, respond(result))) },
       (err: { code?: string, message?: string }) => {
         if (failures++ === 0) console.error(`bench node ${config.id}: proposal failed: ${err.code ?? ''} ${err.message ?? String(err)}`)
         writer.push(encodeFrame(id, FAILED))
@@ -91,12 +100,12 @@ process.on('message', (msg: { cmd: string }) => {
       // Counters over the window; the storage write latency histogram covers the whole run.
       const counters = Object.fromEntries(Object.entries(m.counters).map(([k, v]) => [k, v - (countersAtStart[k as keyof typeof countersAtStart] ?? 0)]))
       const storageWriteMs = m.histograms.storageWriteMs
-      void gc.stop().then((g) => process.send?.({ meter: { ...g, peakRssMiB: peakRssMiB(), applied: machine.applied, counters, storageWriteMs } }))
+      void gc.stop().then((g) => process.send?.({ meter: { ...g, peakRssMiB: peakRssMiB(), applied: machine.applied, machine: machine.stats(), counters, storageWriteMs } }))
       break
     }
     case 'exit':
       server.close()
-      void node.close().finally(() => process.exit(0))
+      void node.close().then(async () => await machine.close()).finally(() => process.exit(0))
       break
   }
 })
