@@ -12,7 +12,8 @@ import { createKvNode } from '../../src/cluster/cluster-node.js'
 import type { KvNode } from '../../src/cluster/cluster-node.js'
 import { validateClusterNodeConfig } from '../../src/cluster/config.js'
 import type { ClusterNodeConfig } from '../../src/cluster/config.js'
-import { httpClientCall, MAX_REQUEST_BYTES, serveClientEndpoint } from '../../src/cluster/http-endpoint.js'
+import { MAX_REQUEST_BYTES, serveClientEndpoint } from '../../src/cluster/http-endpoint.js'
+import { httpClientCall } from '../../src/cluster/http-client.js'
 import type { ClientEndpoint } from '../../src/cluster/http-endpoint.js'
 import { parseNodeProcessArgs } from '../../src/cluster/node-process.js'
 import type { ClientResponse } from '../../src/cluster/protocol.js'
@@ -39,7 +40,7 @@ async function startCluster (): Promise<TestCluster> {
     const parts = createKvNode({ id, voters: ids, storage: new LevelStorage({ db: new MemoryLevel() }), transport: network.transport(id), tickMs: 10 })
     await parts.node.open()
     nodes.set(id, parts)
-    endpoints.set(id, await serveClientEndpoint(parts.service, { host: '127.0.0.1', port: 0 }))
+    endpoints.set(id, await serveClientEndpoint(parts.service, { listen: { host: '127.0.0.1', port: 0 }, insecure: true }))
   }
   const client = new ClusterClient({ members: ids, call: async (id, request, signal) => await httpClientCall(endpoints.get(id)!.address, request, signal) })
   return {
@@ -118,7 +119,7 @@ test('a follower answers RAFT_NOT_LEADER naming the leader (HTTP 421) and the cl
   }
 })
 
-test('malformed requests get CLUSTER_REQUEST_INVALID (HTTP 400) and the node keeps serving', async () => {
+test('malformed requests get CLUSTER_REQUEST_INVALID (400), unknown routes CLUSTER_ROUTE_UNKNOWN (404), oversized bodies CLUSTER_REQUEST_TOO_LARGE (413); the node keeps serving and counts each', async () => {
   const cluster = await startCluster()
   try {
     await leaderOf(cluster)
@@ -130,15 +131,24 @@ test('malformed requests get CLUSTER_REQUEST_INVALID (HTTP 400) and the node kee
       ['POST', '/', JSON.stringify({ type: 'kv', input: { op: 'put', key: 1, value: 'v' } })],
       ['POST', '/', JSON.stringify({ type: 'kv', input: { op: 'cas', key: 'k', expected: 5, value: 'v' } })],
       ['POST', '/', JSON.stringify({ type: 'read', keys: 'k' })],
-      ['POST', '/', JSON.stringify({ type: 'status', hash: 'yes' })],
-      ['GET', '/admin', ''],
-      ['POST', '/', Buffer.alloc(MAX_REQUEST_BYTES + 1, 0x20)]
+      ['POST', '/', JSON.stringify({ type: 'status', hash: 'yes' })]
     ]
     for (const [method, path, body] of bad) {
       const r = await raw(address, method, path, body)
       assert.equal(r.status, 400, `${method} ${path} ${String(body).slice(0, 40)}`)
       assert.equal(r.json.ok ? null : r.json.code, 'CLUSTER_REQUEST_INVALID')
     }
+    const other: Array<[string, string, string | Buffer, number, string]> = [
+      ['GET', '/admin', '', 404, 'CLUSTER_ROUTE_UNKNOWN'],
+      ['PUT', '/', '{}', 404, 'CLUSTER_ROUTE_UNKNOWN'],
+      ['POST', '/', Buffer.alloc(MAX_REQUEST_BYTES + 1, 0x20), 413, 'CLUSTER_REQUEST_TOO_LARGE']
+    ]
+    for (const [method, path, body, status, code] of other) {
+      const r = await raw(address, method, path, body)
+      assert.equal([r.status, r.json.ok ? null : r.json.code], [status, code], `${method} ${path}`)
+    }
+    const counts = cluster.endpoints.get(cluster.client.leader!)!.rejections()
+    assert.equal([counts.CLUSTER_REQUEST_INVALID, counts.CLUSTER_ROUTE_UNKNOWN, counts.CLUSTER_REQUEST_TOO_LARGE], [bad.length, 2, 1])
     await cluster.client.put('after', 'garbage')
     assert.equal(await cluster.client.read(['after']), ['garbage'])
   } finally {
@@ -184,7 +194,8 @@ const goodConfig: ClusterNodeConfig = {
   id: 'n1',
   dataDir: '/tmp/n1',
   members: { n1: { host: '127.0.0.1', raftPort: 7001, clientPort: 8001 }, n2: { host: '127.0.0.1', raftPort: 7002, clientPort: 8002 } },
-  insecure: true
+  insecure: true,
+  client: { insecure: true }
 }
 
 test('a node config is validated and the error names the field', () => {
@@ -198,7 +209,14 @@ test('a node config is validated and the error names the field', () => {
     [{ dataDir: '' }, 'dataDir'],
     // A hand-written config with a misspelt key must not fall back to the default silently.
     [{ electionTick: 5 } as Partial<ClusterNodeConfig>, 'electionTick'],
-    [{ members: { ...goodConfig.members, n2: { host: '127.0.0.1', raftPort: 7002, clientPort: 8002, raftport: 7 } as never } }, 'raftport']
+    [{ members: { ...goodConfig.members, n2: { host: '127.0.0.1', raftPort: 7002, clientPort: 8002, raftport: 7 } as never } }, 'raftport'],
+    // The client endpoint is TLS unless plaintext is asked for explicitly.
+    [{ client: undefined }, 'client.insecure'],
+    [{ client: { insecure: true, tls: { keyFile: 'k', certFile: 'c', caFile: 'a' } } }, 'client.tls'],
+    [{ client: { insecure: true, tokens: [{ name: 'ci', role: 'admin' as never, sha256: 'ab'.repeat(32) }] } }, 'client.tokens[0].role'],
+    [{ client: { insecure: true, tokens: [{ name: 'ci', role: 'read-only', sha256: 'not-hex' }] } }, 'client.tokens[0].sha256'],
+    [{ client: { insecure: true, insecur: true } as never }, 'insecur'],
+    [{ members: { ...goodConfig.members, n2: { host: '127.0.0.1', raftPort: 7002, clientHost: '', clientPort: 8002 } } }, 'members.n2.clientHost']
   ]
   for (const [change, field] of cases) {
     try {
