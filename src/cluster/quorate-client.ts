@@ -129,6 +129,8 @@ export class QuorateClient {
   #next = 0
   #turn = 0
   #closed = false
+  #attempts = 0
+  #proposals = 0
 
   constructor (options: QuorateClientOptions) {
     validateQuorateClientOptions(options)
@@ -141,7 +143,10 @@ export class QuorateClient {
     this.#backoffMs = options.backoffMs ?? QUORATE_CLIENT_DEFAULTS.backoffMs
     this.#maxBackoffMs = options.maxBackoffMs ?? QUORATE_CLIENT_DEFAULTS.maxBackoffMs
     for (const id of this.#ids) {
-      this.#proposers.set(id, async (command, { signal }) => await this.#send(id, OP_PROPOSE, prefixed(this.#sessionPrefix, command), signal))
+      this.#proposers.set(id, async (command, { signal }) => {
+        this.#attempts++
+        return await this.#send(id, OP_PROPOSE, prefixed(this.#sessionPrefix, command), signal)
+      })
     }
     this.#session = this.#newSession()
     this.kv = this.#kvClient()
@@ -149,6 +154,9 @@ export class QuorateClient {
 
   /** The leader as last seen (a hint, not a guarantee). */
   get leader (): NodeId | null { return this.#leader }
+
+  /** Proposals made (registration and close included) and the attempts they took: attempts above proposals were retries. */
+  get stats (): { readonly proposals: number, readonly attempts: number } { return { proposals: this.#proposals, attempts: this.#attempts } }
 
   /** The session's client id once registered (null before the first proposal). */
   get sessionId (): number | null { return this.#session.clientId }
@@ -164,6 +172,7 @@ export class QuorateClient {
     const command = prefixed(this.#prefix(member), payload)
     const signal = options.signal ?? AbortSignal.timeout(this.#deadlineMs)
     const session = this.#session
+    this.#proposals++
     const first = this.#proposers.get(this.#leader ?? this.#ids[0]!)!
     let result: unknown
     try {
