@@ -111,23 +111,29 @@ export class KvService {
    * Proposes a routed log command (`[id length][member id][payload]`) for any mounted member;
    * resolves with the member's apply result (which may be a QuorateError value). Rejects with
    * CLUSTER_REQUEST_INVALID for a command no member is mounted for, or the node's refusal.
+   * `deadline` ends the wait (ABORTED; the command may still commit); it should include the
+   * service's request timeout.
    */
-  async proposeRouted (command: Uint8Array, signal?: AbortSignal): Promise<unknown> {
+  async proposeRouted (command: Uint8Array, deadline: AbortSignal = this.deadline()): Promise<unknown> {
     if (!this.isRouted(command)) throw new QuorateError('CLUSTER_REQUEST_INVALID', `no member is mounted for this command (mounted: ${(this.#router?.ids ?? []).join(', ')})`)
-    return await this.#node.propose(command, { signal: this.#deadline(signal) })
+    return await this.#node.propose(command, { signal: deadline })
   }
 
   /** A linearizable read of kv keys: the read index and the values (null: absent). */
-  async readKeys (keys: readonly string[], signal?: AbortSignal): Promise<{ index: number, values: Array<string | null> }> {
-    const combined = this.#deadline(signal)
-    const index = await untilAborted(this.#node.read({ signal: combined }), combined)
+  async readKeys (keys: readonly string[], deadline: AbortSignal = this.deadline()): Promise<{ index: number, values: Array<string | null> }> {
+    const index = await untilAborted(this.#node.read({ signal: deadline }), deadline)
     return { index, values: keys.map((k) => this.#machine.get(k)) }
   }
 
-  #deadline (signal: AbortSignal | undefined): AbortSignal {
-    const deadline = AbortSignal.timeout(this.#timeoutMs)
-    return signal === undefined ? deadline : AbortSignal.any([signal, deadline])
+  /** Pending requests are answered ABORTED after this many ms (pass `deadline()` or your own, shorter, signal). */
+  get requestTimeoutMs (): number { return this.#timeoutMs }
+
+  /** `signal` (if any) combined with the service's request timeout. */
+  deadline (signal?: AbortSignal): AbortSignal {
+    const timeout = AbortSignal.timeout(this.#timeoutMs)
+    return signal === undefined ? timeout : AbortSignal.any([signal, timeout])
   }
+
 
   /**
    * Answers one request (a decoded JSON value, validated here). `signal` aborts it, for
@@ -138,10 +144,10 @@ export class KvService {
       const request = parseClientRequest(raw)
       if (request.type === 'status') return { ok: true, type: 'status', status: this.report(request.hash) }
       if (request.type === 'kv') {
-        const output = await this.#node.propose(this.#kv.command(encodeKvCommand(request.input)), { signal: this.#deadline(signal) }) as KvOutput
+        const output = await this.#node.propose(this.#kv.command(encodeKvCommand(request.input)), { signal: this.deadline(signal) }) as KvOutput
         return { ok: true, type: 'kv', output }
       }
-      const { index, values } = await this.readKeys(request.keys, signal)
+      const { index, values } = await this.readKeys(request.keys, this.deadline(signal))
       return { ok: true, type: 'read', index, values }
     } catch (err) {
       return failureResponse(err)

@@ -120,7 +120,7 @@ export class QuorateClient {
   readonly #deadlineMs: number
   readonly #backoffMs: number
   readonly #maxBackoffMs: number
-  readonly #pools = new Map<NodeId, StreamConnection[]>()
+  readonly #pools = new Map<NodeId, Array<StreamConnection | undefined>>()
   readonly #proposers = new Map<NodeId, ProposeFn>()
   readonly #sessionPrefix = routePrefix(SESSION_MEMBER)
   readonly #prefixes = new Map<string, Uint8Array>()
@@ -145,7 +145,7 @@ export class QuorateClient {
     for (const id of this.#ids) {
       this.#proposers.set(id, async (command, { signal }) => {
         this.#attempts++
-        return await this.#send(id, OP_PROPOSE, prefixed(this.#sessionPrefix, command), signal)
+        return await this.#send(id, OP_PROPOSE, command, signal, this.#sessionPrefix)
       })
     }
     this.#session = this.#newSession()
@@ -170,17 +170,25 @@ export class QuorateClient {
   async propose (member: string, payload: Uint8Array, options: CallOptions = {}): Promise<unknown> {
     if (!(payload instanceof Uint8Array)) throw new QuorateError('OPTIONS_INVALID', 'QuorateClient.propose: payload must be a Uint8Array')
     const command = prefixed(this.#prefix(member), payload)
-    const signal = options.signal ?? AbortSignal.timeout(this.#deadlineMs)
     const session = this.#session
     this.#proposals++
     const first = this.#proposers.get(this.#leader ?? this.#ids[0]!)!
+    // Without a caller's signal the deadline is checked before each retry (no timer and no
+    // signal per call); each attempt is bounded by attemptTimeoutMs.
+    const deadlineAt = options.signal === undefined ? performance.now() + this.#deadlineMs : Infinity
     let result: unknown
     try {
-      result = await session.propose(first, command, { signal })
+      result = await session.propose(first, command, {
+        signal: options.signal,
+        nextTarget: (context) => {
+          if (performance.now() >= deadlineAt) throw this.#timedOut(context.error)
+          return this.#proposers.get(this.#retarget(context))!
+        }
+      })
     } catch (err) {
       // An expired session refused the command (not applied); later calls get a new session.
       if (isQuorateError(err, 'SESSION_EXPIRED') && this.#session === session) this.#session = this.#newSession()
-      throw this.#deadlineError(err, signal)
+      throw err
     }
     if (isQuorateError(result)) throw result
     return result
@@ -200,7 +208,7 @@ export class QuorateClient {
       await this.#session.close(this.#proposers.get(this.#leader ?? this.#ids[0]!)!, { signal: AbortSignal.timeout(this.#attemptMs) }).catch(() => {})
     }
     this.#closed = true
-    for (const pool of this.#pools.values()) for (const c of pool) c.close()
+    for (const pool of this.#pools.values()) for (const c of pool) c?.close()
     this.#pools.clear()
   }
 
@@ -212,6 +220,7 @@ export class QuorateClient {
       attemptTimeoutMs: this.#attemptMs,
       backoffMs: this.#backoffMs,
       maxBackoffMs: this.#maxBackoffMs,
+      // Registration and close; proposals pass their own (deadline-checking) nextTarget.
       nextTarget: (context) => this.#proposers.get(this.#retarget(context))!
     })
   }
@@ -237,19 +246,16 @@ export class QuorateClient {
     return this.#leader ?? this.#ids[this.#next++ % this.#ids.length]!
   }
 
-  #deadlineError (err: unknown, signal: AbortSignal): unknown {
-    if (isQuorateError(err, 'ABORTED') && signal.aborted && isTimeout(signal)) {
-      return new QuorateError('RAFT_TIMEOUT', `no node completed the request before the deadline (the command may still commit, at most once): ${err.message}`, { cause: err })
-    }
-    return err
+  #timedOut (last: unknown): QuorateError {
+    return new QuorateError('RAFT_TIMEOUT', `no node completed the request within ${this.#deadlineMs} ms (the command may still commit, at most once); last error: ${String((last as Error)?.message ?? last)}`, { cause: last })
   }
 
   /** Sends on one of `id`'s pooled connections (opening it if needed); records the leader on a proposal's success. */
-  async #send (id: NodeId, op: number, body: Uint8Array, signal: AbortSignal | undefined): Promise<unknown> {
+  async #send (id: NodeId, op: number, body: Uint8Array, signal: AbortSignal | undefined, prefix?: Uint8Array): Promise<unknown> {
     if (this.#closed) throw new QuorateError('NODE_CLOSED', 'QuorateClient is closed')
     const connection = this.#connection(id)
     await connection.ready
-    const result = await connection.request(op, body, signal)
+    const result = await connection.request(op, body, signal, prefix)
     if (op === OP_PROPOSE) this.#leader = id
     return result
   }
@@ -302,10 +308,6 @@ export class QuorateClient {
       }
     }
   }
-}
-
-function isTimeout (signal: AbortSignal): boolean {
-  return (signal.reason as { name?: string } | undefined)?.name === 'TimeoutError'
 }
 
 async function pause (ms: number, signal: AbortSignal): Promise<void> {

@@ -126,8 +126,8 @@ export class StreamConnection {
   /** In-flight requests. */
   get pending (): number { return this.#waiters.size }
 
-  /** Sends one request; resolves with the decoded result (a QuorateError value for STATUS_ERROR_VALUE). */
-  async request (op: number, body: Uint8Array, signal?: AbortSignal): Promise<unknown> {
+  /** Sends one request (`prefix` + `body`); resolves with the decoded result (a QuorateError value for STATUS_ERROR_VALUE). */
+  async request (op: number, body: Uint8Array, signal?: AbortSignal, prefix?: Uint8Array): Promise<unknown> {
     if (this.#closed !== null) throw this.#closed
     if (signal?.aborted === true) throw abortError(signal)
     const id = this.#nextId
@@ -139,7 +139,7 @@ export class StreamConnection {
         signal.addEventListener('abort', waiter.onAbort, { once: true })
       }
       this.#waiters.set(id, waiter)
-      this.#writer.push(encodeFrame(id, op, body))
+      this.#writer.push(encodeFrame(id, op, body, prefix))
     })
   }
 

@@ -12,6 +12,7 @@ import type { Socket } from 'node:net'
 import { QuorateError, isQuorateError } from '../errors.js'
 import { jsonResultCodec } from '../sessions/codec.js'
 import type { Principal } from './auth.js'
+import { PendingDeadlines } from './deadlines.js'
 import type { KvService } from './kv-service.js'
 import { failureResponse, MAX_READ_KEYS } from './protocol.js'
 import type { EndpointRejections, RejectionCode } from './rejections.js'
@@ -23,33 +24,38 @@ function json (value: unknown): Uint8Array { return encoder.encode(JSON.stringif
 
 export function serveStream (service: KvService, socket: Socket, head: Buffer, principal: Principal, maxFrameBytes: number, rejections: EndpointRejections): void {
   const writer = new CorkedWriter(socket)
-  const gone = new AbortController()
+  // Each request's timeout, swept per connection; a closed connection aborts all it had pending.
+  const deadlines = new PendingDeadlines(service.requestTimeoutMs)
   const remote = `${String(socket.remoteAddress)}:${String(socket.remotePort)}`
   socket.setNoDelay(true)
   socket.on('error', () => {})
-  socket.once('close', () => { gone.abort(new QuorateError('ABORTED', 'the client connection closed')) })
+  socket.once('close', () => { deadlines.abortAll(new QuorateError('ABORTED', 'the client connection closed')) })
 
   const refuse = (id: number, code: RejectionCode, message: string): void => {
     rejections.record(code, message, remote)
     writer.push(encodeFrame(id, STATUS_FAILED, json({ ok: false, code, message, leader: null })))
   }
-  const answer = (id: number, promise: Promise<unknown>): void => {
+  const answer = (id: number, controller: AbortController | null, promise: Promise<unknown>): void => {
     promise.then((result) => {
+      if (controller !== null) deadlines.done(controller)
       if (isQuorateError(result)) writer.push(encodeFrame(id, STATUS_ERROR_VALUE, json({ code: result.code, message: result.message })))
       else writer.push(encodeFrame(id, STATUS_OK, jsonResultCodec.encode(result)))
     }, (err: unknown) => {
+      if (controller !== null) deadlines.done(controller)
       writer.push(encodeFrame(id, STATUS_FAILED, json(failureResponse(err))))
     })
   }
 
   const onFrame = (id: number, op: number, body: Buffer): void => {
     switch (op) {
-      case OP_PROPOSE:
+      case OP_PROPOSE: {
         if (principal.role !== 'read-write') { refuse(id, 'CLUSTER_FORBIDDEN', `${principal.name} (${principal.role}) may not propose`); return }
         if (!service.isRouted(body)) { refuse(id, 'CLUSTER_REQUEST_INVALID', 'the command names no mounted member'); return }
         // The body is a view into a socket chunk; the log keeps what is proposed, so copy it.
-        answer(id, service.proposeRouted(new Uint8Array(body), gone.signal))
+        const controller = deadlines.start()
+        answer(id, controller, service.proposeRouted(new Uint8Array(body), controller.signal))
         return
+      }
       case OP_READ: {
         let keys: unknown
         try { keys = JSON.parse(body.toString('utf8')) } catch { keys = null }
@@ -57,11 +63,12 @@ export function serveStream (service: KvService, socket: Socket, head: Buffer, p
           refuse(id, 'CLUSTER_REQUEST_INVALID', `a read names a JSON array of at most ${MAX_READ_KEYS} string keys`)
           return
         }
-        answer(id, service.readKeys(keys as string[], gone.signal))
+        const controller = deadlines.start()
+        answer(id, controller, service.readKeys(keys as string[], controller.signal))
         return
       }
       case OP_STATUS:
-        answer(id, Promise.resolve(service.report(body[0] === 1)))
+        answer(id, null, Promise.resolve(service.report(body[0] === 1)))
         return
       default:
         refuse(id, 'CLUSTER_REQUEST_INVALID', `unknown op ${op}`)

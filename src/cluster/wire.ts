@@ -26,12 +26,15 @@ export const STATUS_FAILED = 2
 /** Bytes before a frame's body: length, id, op/status. */
 export const FRAME_HEADER_BYTES = 9
 
-export function encodeFrame (id: number, kind: number, body: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.byteLength)
-  frame.writeUInt32BE(5 + body.byteLength, 0)
+/** One frame; `prefix` (if given) goes before `body`, saving the caller a concatenation. */
+export function encodeFrame (id: number, kind: number, body: Uint8Array, prefix?: Uint8Array): Buffer {
+  const head = prefix?.byteLength ?? 0
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + head + body.byteLength)
+  frame.writeUInt32BE(5 + head + body.byteLength, 0)
   frame.writeUInt32BE(id, 4)
   frame[8] = kind
-  frame.set(body, FRAME_HEADER_BYTES)
+  if (prefix !== undefined) frame.set(prefix, FRAME_HEADER_BYTES)
+  frame.set(body, FRAME_HEADER_BYTES + head)
   return frame
 }
 
