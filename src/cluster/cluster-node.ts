@@ -1,7 +1,8 @@
 /**
  * Assembles one key-value cluster node: a RaftNode whose state machine is a router with the
- * KvStateMachine mounted as 'kv' and a LeaseTable as 'lease' (the layers above mount beside
- * them), answering the client protocol through a KvService. `createKvNode` takes any storage and transport
+ * KvStateMachine mounted as 'kv', a LeaseTable as 'lease', a SessionStateMachine as 'session'
+ * and, if configured, a GraphStateMachine as 'graph' (the layers above mount beside them),
+ * answering the client protocol through a KvService. `createKvNode` takes any storage and transport
  * (the in-process demo uses the MemoryNetwork); `startClusterNode` builds the production
  * set from a ClusterNodeConfig — classic-level storage, tcpTransport, an HTTP endpoint.
  */
@@ -15,6 +16,10 @@ import { tcpTransport } from '../transport/tcp.js'
 import type { TcpAddress, TcpTransportOptions } from '../transport/tcp.js'
 import { KvStateMachine } from '../kv/state-machine.js'
 import { LeaseTable } from '../lease/table.js'
+import { defineSchema } from '../graph/schema.js'
+import type { Schema } from '../graph/schema.js'
+import { GraphStateMachine } from '../graph/state-machine.js'
+import type { GraphStateMachineOptions } from '../graph/state-machine.js'
 import { SessionStateMachine } from '../sessions/state-machine.js'
 import { StateMachineRouter } from '../sm/router.js'
 import type { Route } from '../sm/route.js'
@@ -25,7 +30,7 @@ import type { ClusterNodeConfig, ClusterTlsFiles } from './config.js'
 import { serveClientEndpoint } from './http-endpoint.js'
 import type { ClientEndpoint, ClientEndpointOptions } from './http-endpoint.js'
 import { KvService } from './kv-service.js'
-import { SESSION_MEMBER } from './quorate-client.js'
+import { GRAPH_MEMBER, SESSION_MEMBER } from './quorate-client.js'
 import type { RejectionLogger } from './rejections.js'
 
 export interface KvNodeOptions {
@@ -43,6 +48,8 @@ export interface KvNodeOptions {
   readonly requestTimeoutMs?: number
   /** @default Math.random */
   readonly random?: Random
+  /** Also mount the resource graph and events queue as member 'graph' with this schema. @default none */
+  readonly graph?: { readonly schema: Schema, readonly options?: GraphStateMachineOptions }
 }
 
 export interface KvNode {
@@ -55,6 +62,8 @@ export interface KvNode {
   readonly lease: Route<LeaseTable>
   /** Exactly-once commands for every other member (QuorateClient proposes through it). */
   readonly session: Route<SessionStateMachine>
+  /** The graph member, if `graph` was given. */
+  readonly graph: Route<GraphStateMachine> | null
   readonly service: KvService
 }
 
@@ -62,7 +71,7 @@ export interface KvNode {
 export const CLUSTER_MEMBERS = ['kv', 'lease', SESSION_MEMBER] as const
 
 const KV_NODE_KEYS = Object.keys({
-  id: true, voters: true, storage: true, transport: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, random: true
+  id: true, voters: true, storage: true, transport: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, random: true, graph: true
 } satisfies Record<keyof KvNodeOptions, true>)
 
 /** A not yet opened RaftNode over fresh members, and the service answering for it. */
@@ -74,6 +83,7 @@ export function createKvNode (options: KvNodeOptions): KvNode {
   const lease = router.mount('lease', new LeaseTable())
   // Its envelopes carry routed commands for the other members (router.dispatcher()).
   const session = router.mount(SESSION_MEMBER, new SessionStateMachine(router.dispatcher()))
+  const graph = options.graph === undefined ? null : router.mount(GRAPH_MEMBER, new GraphStateMachine(options.graph.schema, options.graph.options))
   const node = new RaftNode({
     id: options.id,
     voters: options.voters,
@@ -86,7 +96,7 @@ export function createKvNode (options: KvNodeOptions): KvNode {
     random: options.random
   })
   const service = new KvService({ node, kv, router, requestTimeoutMs: options.requestTimeoutMs, transportStats: () => options.transport.stats() })
-  return { node, router, kv, lease, session, service }
+  return { node, router, kv, lease, session, graph, service }
 }
 
 export interface RunningClusterNode extends KvNode {
@@ -113,6 +123,11 @@ async function endpointSecurity (config: ClusterNodeConfig): Promise<Pick<Client
   const rest = { tokens: client.tokens, maxRequestBytes: client.maxRequestBytes }
   if (client.insecure === true) return { insecure: true, ...rest }
   return { tls: await readTls((client.tls ?? config.tls)!), ...rest }
+}
+
+function graphOptions (g: NonNullable<ClusterNodeConfig['graph']>): GraphStateMachineOptions {
+  const { schema: _schema, ...options } = g
+  return options
 }
 
 export interface StartClusterNodeOptions {
@@ -147,7 +162,8 @@ export async function startClusterNode (config: ClusterNodeConfig, options: Star
     tickMs: config.tickMs,
     electionTicks: config.electionTicks,
     sync: config.sync,
-    requestTimeoutMs: config.requestTimeoutMs
+    requestTimeoutMs: config.requestTimeoutMs,
+    ...(config.graph === undefined ? {} : { graph: { schema: defineSchema(config.graph.schema), options: graphOptions(config.graph) } })
   })
   await parts.node.open({ signal: options.signal })
   let endpoint: ClientEndpoint

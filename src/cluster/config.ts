@@ -20,6 +20,9 @@ import type { NodeId } from '../raft/types.js'
 import { check, checkInt, checkKnownKeys, checkObject } from '../util/validate.js'
 import { validateClientTokens } from './auth.js'
 import type { ClientToken } from './auth.js'
+import { defineSchema } from '../graph/schema.js'
+import type { SchemaSpec } from '../graph/schema.js'
+import type { GraphStateMachineOptions } from '../graph/state-machine.js'
 
 export const DEFAULT_CLUSTER_ID = 'quorate-cluster'
 /** Short ticks so that failover takes about a second, yet a loaded 2-core machine keeps up. */
@@ -81,6 +84,12 @@ export interface ClusterNodeConfig {
   readonly requestTimeoutMs?: number
   /** The client endpoint's security (TLS with the node's certificate and cluster CA by default). @default {} */
   readonly client?: ClusterClientEndpointConfig
+  /**
+   * Mount the resource graph and events queue (quorate/graph) as router member 'graph': its
+   * schema (the JSON `defineSchema` takes) and the GraphStateMachine's options. Every member
+   * must use the same. @default none (no graph member)
+   */
+  readonly graph?: { readonly schema: SchemaSpec } & GraphStateMachineOptions
 }
 
 function checkPort (port: unknown, field: string, min: number): void {
@@ -89,7 +98,7 @@ function checkPort (port: unknown, field: string, min: number): void {
 
 /** Throws OPTIONS_INVALID naming the first bad field. */
 const CONFIG_KEYS = Object.keys({
-  id: true, clusterId: true, dataDir: true, members: true, tls: true, insecure: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, client: true
+  id: true, clusterId: true, dataDir: true, members: true, tls: true, insecure: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, client: true, graph: true
 } satisfies Record<keyof ClusterNodeConfig, true>)
 const MEMBER_KEYS = Object.keys({ host: true, raftPort: true, clientHost: true, clientPort: true } satisfies Record<keyof ClusterMemberAddress, true>)
 const TLS_KEYS = Object.keys({ keyFile: true, certFile: true, caFile: true } satisfies Record<keyof ClusterTlsFiles, true>)
@@ -140,6 +149,12 @@ export function validateClusterNodeConfig (config: ClusterNodeConfig): void {
   checkInt(config.electionTicks ?? DEFAULT_CLUSTER_ELECTION_TICKS, C, 'electionTicks', 2)
   check(config.sync === undefined || typeof config.sync === 'boolean', C, 'sync', 'a boolean', config.sync)
   validateClientEndpointConfig(config)
+  if (config.graph !== undefined) {
+    checkObject(config.graph as unknown, C, 'graph')
+    checkKnownKeys(config.graph, `${C} graph`, ['schema', 'events', 'historyEntries', 'snapshotChunkBytes'])
+    // Throws GRAPH_SCHEMA_INVALID naming what is wrong; the machine's options are checked when it is built.
+    defineSchema(config.graph.schema)
+  }
 }
 
 /** Reads and validates a JSON config file. */

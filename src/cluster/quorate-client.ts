@@ -20,6 +20,11 @@
  * await client.close()
  */
 import { QuorateError, abortError, isQuorateError } from '../errors.js'
+import { Transaction } from '../graph/client.js'
+import { encodeCommand as encodeGraphCommand } from '../graph/codec.js'
+import type { GraphResult } from '../graph/codec.js'
+import type { Schema, SchemaSpec } from '../graph/schema.js'
+import { toResult, unlessRefused } from '../graph/submit.js'
 import { encodeKvCommand } from '../kv/command.js'
 import type { KvInput, KvOutput } from '../kv/semantics.js'
 import type { NodeId } from '../raft/types.js'
@@ -36,6 +41,8 @@ import { OP_PROPOSE, OP_READ, OP_STATUS } from './wire.js'
 
 /** The router member the nodes mount the session machine under (cluster-node.ts). */
 export const SESSION_MEMBER = 'session'
+/** The router member a node mounts the graph under when its config has `graph`. */
+export const GRAPH_MEMBER = 'graph'
 
 export const QUORATE_CLIENT_DEFAULTS = {
   connectionsPerNode: 2,
@@ -96,6 +103,18 @@ function retryableRead (err: unknown): boolean { return isRetryableProposalError
 
 export interface CallOptions {
   readonly signal?: AbortSignal
+}
+
+/**
+ * Writes to the graph member ('graph') of nodes that mount one: transactions built and checked
+ * against the schema here, committed exactly once; events emitted to its queue. (Reads need
+ * a replica: quorate/graph's Graph on a node.)
+ */
+export interface RemoteGraph<S extends SchemaSpec> {
+  /** A transaction whose `commit()` proposes through this client (refusals reject with their code: GRAPH_CONFLICT, LEASE_FENCED, ...). */
+  transaction (): Transaction<S>
+  /** Queues an event; 'duplicate' if one with this id was already committed. */
+  emit (event: { readonly id: string, readonly payload: Uint8Array }, options?: CallOptions): Promise<'stored' | 'duplicate'>
 }
 
 /** Typed helpers for the key-value member ('kv'). */
@@ -192,6 +211,21 @@ export class QuorateClient {
     }
     if (isQuorateError(result)) throw result
     return result
+  }
+
+  /** Typed writes to the nodes' graph member (config `graph`), checked against `schema`. */
+  graph<S extends SchemaSpec> (schema: Schema<S>): RemoteGraph<S> {
+    const submit = async (command: Uint8Array, options?: CallOptions): Promise<unknown> => await this.propose(GRAPH_MEMBER, command, options)
+    return {
+      // A Transaction needs only submit (and now); the local replica is for reads, which stay on nodes.
+      transaction: () => new Transaction(schema, { submit, machine: undefined as never }),
+      emit: async (event, options) => {
+        const time = Math.max(0, Math.floor(Date.now()))
+        const result = unlessRefused<GraphResult>(toResult(await submit(encodeGraphCommand({ type: 'emit', time, id: event.id, payload: event.payload }), options)))
+        if (result.status !== 'stored' && result.status !== 'duplicate') throw new QuorateError('GRAPH_COMMAND_INVALID', `an emit answered ${result.status}`)
+        return result.status
+      }
+    }
   }
 
   /** One node's report (no retries on other nodes); `hash: false` skips hashing its state. */
