@@ -1,6 +1,7 @@
 /**
  * The configuration of one node process (node-process.ts): who it is, where its data lives,
- * every member's addresses, and how Raft traffic is secured. Written as JSON by the launcher
+ * every member's addresses (Raft and client endpoint apart), how Raft traffic and the client
+ * endpoint are secured, and which optional members it mounts. Written as JSON by the launcher
  * (launcher.ts) or by hand; see docs/cluster.md.
  *
  * @example
