@@ -6,7 +6,7 @@
  * counting state machine), each on a fresh cluster, alternating, `--runs` times (default 3);
  * rows report the median run by throughput. Writes bench/results/client-path.json (or --out).
  *
- *   npm run bench:client [-- --concurrency 1,16,256 --warmup-ms 2000 --measure-ms 10000 --runs 3 --only general|minimal --out NAME]
+ *   npm run bench:client [-- --concurrency 1,16,256 --warmup-ms 2000 --measure-ms 10000 --runs 3 --only general|minimal --insecure --out NAME]
  *
  * Joining with bench/results/peers.json (etcd clientv3 with TLS and the others): every row
  * here and every `peers.<name>.rows[]` there is a ClosedLoopResult keyed by `concurrency` and
@@ -31,20 +31,22 @@ const argv = process.argv.slice(2)
 const own = (flag: string): string | undefined => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1] : undefined }
 const RUNS = Number(own('--runs') ?? 3)
 const ONLY = own('--only')
-const args = parseArgs(argv.filter((a, i) => !['--runs', '--only'].includes(a) && !['--runs', '--only'].includes(argv[i - 1] ?? '')))
+/** --insecure: the general client's cluster without TLS on either port (to price TLS; not the default path). */
+const INSECURE = argv.includes('--insecure')
+const args = parseArgs(argv.filter((a, i) => !['--runs', '--only', '--insecure'].includes(a) && !['--runs', '--only'].includes(argv[i - 1] ?? '')))
 
 type Client = 'general' | 'minimal'
 
 async function general (concurrency: number): Promise<ClosedLoopResult> {
-  const cluster = await ProcessCluster.create({ nodes: 3 })
+  const cluster = await ProcessCluster.create({ nodes: 3, insecure: INSECURE })
   try {
     await cluster.startAll()
     const certs = join(cluster.dir, 'certs')
     const load = forkScript(here('./client-path-load.js'), {
       nodes: Object.fromEntries(cluster.ids.map((id) => [id, cluster.clientAddress(id)])),
-      caFile: join(certs, 'ca.crt'),
-      certFile: join(certs, 'client-launcher.crt'),
-      keyFile: join(certs, 'client-launcher.key'),
+      ...(INSECURE
+        ? { insecure: true }
+        : { caFile: join(certs, 'ca.crt'), certFile: join(certs, 'client-launcher.crt'), keyFile: join(certs, 'client-launcher.key') }),
       concurrency,
       warmupMs: args.warmupMs,
       measureMs: args.measureMs
@@ -94,6 +96,7 @@ const file = writeResult(args.out ?? 'client-path', {
   date: new Date().toISOString(),
   node: process.version,
   command: `npm run bench:client -- ${argv.join(' ')}`.trim(),
+  generalPath: INSECURE ? 'insecure (plaintext, no authentication): not the default path' : 'TLS with a client certificate (the default)',
   runsPerPoint: RUNS,
   warmupMs: args.warmupMs,
   measureMs: args.measureMs,
