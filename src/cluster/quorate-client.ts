@@ -255,7 +255,9 @@ export class QuorateClient {
       backoffMs: this.#backoffMs,
       maxBackoffMs: this.#maxBackoffMs,
       // Registration and close; proposals pass their own (deadline-checking) nextTarget.
-      nextTarget: (context) => this.#proposers.get(this.#retarget(context))!
+      nextTarget: (context) => this.#proposers.get(this.#retarget(context))!,
+      // Once closed, nothing is retried: pending calls settle now, not at their deadline.
+      isRetryable: (error) => !this.#closed && isRetryableProposalError(error)
     })
   }
 
@@ -311,6 +313,7 @@ export class QuorateClient {
     const signal = options.signal ?? AbortSignal.timeout(this.#deadlineMs)
     let last: unknown = null
     for (let attempt = 1; ; attempt++) {
+      if (this.#closed) throw new QuorateError('NODE_CLOSED', 'QuorateClient is closed')
       if (signal.aborted) throw last === null ? abortError(signal) : new QuorateError('RAFT_TIMEOUT', `no node answered the read before the deadline: ${String((last as Error).message)}`, { cause: last })
       const target = this.#leader ?? this.#ids[this.#next++ % this.#ids.length]!
       try {
