@@ -6,6 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as http from 'node:http'
+import * as net from 'node:net'
 import { MemoryLevel } from 'memory-level'
 import { ClusterClient } from '../../src/cluster/client.js'
 import { createKvNode } from '../../src/cluster/cluster-node.js'
@@ -22,6 +23,7 @@ import { LevelStorage } from '../../src/storage/level-storage.js'
 import type { NodeId } from '../../src/raft/types.js'
 import type { TcpAddress } from '../../src/transport/tcp.js'
 import { MemoryNetwork } from '../../src/transport/memory.js'
+import { encodeFrame, frameReader, OP_PROPOSE, OP_READ, OP_STATUS, STATUS_FAILED, STATUS_OK, STREAM_PROTOCOL } from '../../src/cluster/wire.js'
 import { eventually } from '../harness/index.js'
 
 interface TestCluster {
@@ -187,6 +189,59 @@ test('a client whose nodes never answer gives up with RAFT_TIMEOUT at its deadli
   } catch (err) {
     assert.ok(isQuorateError(err, 'RAFT_TIMEOUT'), String(err))
     assert.match((err as Error).message, /connection refused/)
+  }
+})
+
+/** Upgrades a plain connection to the binary protocol and returns the socket and every frame it receives. */
+async function rawStream (address: TcpAddress): Promise<{ socket: net.Socket, frames: Array<{ id: number, status: number, body: string }>, closed: Promise<void> }> {
+  const socket = net.connect(address.port, address.host)
+  const frames: Array<{ id: number, status: number, body: string }> = []
+  const closed = new Promise<void>((resolve) => { socket.once('close', () => { resolve() }) })
+  socket.on('error', () => {})
+  await new Promise<void>((resolve) => {
+    let head = Buffer.alloc(0)
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk])
+      const end = head.indexOf('\r\n\r\n')
+      if (end < 0) return
+      assert.match(head.subarray(0, end).toString(), /^HTTP\/1\.1 101/)
+      socket.off('data', onData)
+      socket.on('data', frameReader(1 << 20, (id, status, body) => { frames.push({ id, status, body: body.toString('utf8') }) }, () => {}))
+      resolve()
+    }
+    socket.on('data', onData)
+    socket.write(`GET / HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: ${STREAM_PROTOCOL}\r\n\r\n`)
+  })
+  return { socket, frames, closed }
+}
+
+test('malformed binary frames are refused one by one and the node keeps serving; a frame too short to read closes only that connection', async () => {
+  const cluster = await startCluster()
+  try {
+    await leaderOf(cluster)
+    const address = cluster.endpoints.get(cluster.client.leader!)!.address
+    const { socket, frames, closed } = await rawStream(address)
+    socket.write(encodeFrame(1, 99, Buffer.from('x')))                       // unknown op
+    socket.write(encodeFrame(2, OP_READ, Buffer.from('{not json')))          // READ without a JSON array
+    socket.write(encodeFrame(3, OP_PROPOSE, Uint8Array.of(3, 0x6e, 0x6f)))   // a route prefix longer than the command
+    socket.write(encodeFrame(4, OP_PROPOSE, Buffer.from('\u0004nope-payload')))  // a member nobody mounted
+    socket.write(encodeFrame(5, OP_STATUS, Uint8Array.of(0)))                 // and a good one after them
+    await eventually('five answers', () => frames.length === 5)
+    const byId = new Map(frames.map((f) => [f.id, f]))
+    for (const id of [1, 2, 3, 4]) {
+      assert.equal(byId.get(id)!.status, STATUS_FAILED, `frame ${id}`)
+      assert.equal((JSON.parse(byId.get(id)!.body) as { code: string }).code, 'CLUSTER_REQUEST_INVALID')
+    }
+    assert.equal(byId.get(5)!.status, STATUS_OK)
+    // A length below the header's: answered (id 0) and the connection closed.
+    socket.write(Buffer.from([0, 0, 0, 2, 0, 0]))
+    await closed
+    assert.equal(frames.at(-1)!.id, 0)
+    assert.equal(cluster.endpoints.get(cluster.client.leader!)!.rejections().CLUSTER_REQUEST_INVALID, 5)
+    await cluster.client.put('still', 'serving')
+    assert.equal(await cluster.client.read(['still']), ['serving'])
+  } finally {
+    await cluster.close()
   }
 })
 
