@@ -291,7 +291,8 @@ export class QuorateClient {
     if (this.#closed) throw new QuorateError('NODE_CLOSED', 'QuorateClient is closed')
     const connection = this.#connection(id)
     await connection.ready
-    const result = await connection.request(op, body, signal, prefix)
+    // A session proposal (prefixed) is settled by ClientSession at its attempt timeout.
+    const result = await connection.request(op, body, signal, prefix, prefix === undefined)
     if (op === OP_PROPOSE) this.#leader = id
     return result
   }

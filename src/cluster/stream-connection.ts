@@ -126,15 +126,21 @@ export class StreamConnection {
   /** In-flight requests. */
   get pending (): number { return this.#waiters.size }
 
-  /** Sends one request (`prefix` + `body`); resolves with the decoded result (a QuorateError value for STATUS_ERROR_VALUE). */
-  async request (op: number, body: Uint8Array, signal?: AbortSignal, prefix?: Uint8Array): Promise<unknown> {
+  /**
+   * Sends one request (`prefix` + `body`); resolves with the decoded result (a QuorateError
+   * value for STATUS_ERROR_VALUE). `settleOnAbort: false` skips listening on `signal` when the
+   * caller gives up by itself (ClientSession settles an attempt at its own timeout): the
+   * waiter then lives until the node answers (within its request timeout) or the connection
+   * closes, and the listener's cost is saved on every proposal.
+   */
+  async request (op: number, body: Uint8Array, signal?: AbortSignal, prefix?: Uint8Array, settleOnAbort = true): Promise<unknown> {
     if (this.#closed !== null) throw this.#closed
     if (signal?.aborted === true) throw abortError(signal)
     const id = this.#nextId
     this.#nextId = this.#nextId === 0xffffffff ? 1 : this.#nextId + 1
     return await new Promise<unknown>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, signal, onAbort: undefined }
-      if (signal !== undefined) {
+      if (signal !== undefined && settleOnAbort) {
         waiter.onAbort = () => { if (this.#waiters.delete(id)) reject(abortError(signal)) }
         signal.addEventListener('abort', waiter.onAbort, { once: true })
       }
