@@ -112,11 +112,13 @@ export class KvService {
    * resolves with the member's apply result (which may be a QuorateError value). Rejects with
    * CLUSTER_REQUEST_INVALID for a command no member is mounted for, or the node's refusal.
    * `deadline` ends the wait (ABORTED; the command may still commit); it should include the
-   * service's request timeout.
+   * service's request timeout. `null`: no deadline — the proposal then settles only when it
+   * commits or the node drops it (leadership lost: CheckQuorum steps a cut-off leader down;
+   * the node closes), which costs the node no abort listener per proposal.
    */
-  async proposeRouted (command: Uint8Array, deadline: AbortSignal = this.deadline()): Promise<unknown> {
+  async proposeRouted (command: Uint8Array, deadline: AbortSignal | null = this.deadline()): Promise<unknown> {
     if (!this.isRouted(command)) throw new QuorateError('CLUSTER_REQUEST_INVALID', `no member is mounted for this command (mounted: ${(this.#router?.ids ?? []).join(', ')})`)
-    return await this.#node.propose(command, { signal: deadline })
+    return await this.#node.propose(command, deadline === null ? {} : { signal: deadline })
   }
 
   /** A linearizable read of kv keys: the read index and the values (null: absent). */
