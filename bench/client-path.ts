@@ -41,6 +41,7 @@ async function general (concurrency: number): Promise<ClosedLoopResult> {
   const cluster = await ProcessCluster.create({ nodes: 3, insecure: INSECURE })
   try {
     await cluster.startAll()
+    await stableLeader(cluster)
     const certs = join(cluster.dir, 'certs')
     const load = forkScript(here('./client-path-load.js'), {
       nodes: Object.fromEntries(cluster.ids.map((id) => [id, cluster.clientAddress(id)])),
@@ -57,6 +58,19 @@ async function general (concurrency: number): Promise<ClosedLoopResult> {
   } finally {
     await cluster.close()
   }
+}
+
+/** Waits, like B2 does before its client starts, until every node names the same leader in the same term. */
+async function stableLeader (cluster: ProcessCluster, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const reports = await Promise.allSettled(cluster.ids.map(async (id) => await cluster.client.status(id, { hash: false })))
+    const ok = reports.flatMap((r) => r.status === 'fulfilled' ? [r.value] : [])
+    const leader = ok.find((r) => r.role === 'leader')
+    if (ok.length === cluster.ids.length && leader !== undefined && ok.every((r) => r.leader === leader.id && r.term === leader.term)) return
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error('client-path: no stable leader in time')
 }
 
 function minimal (concurrency: number): ClosedLoopResult {

@@ -113,8 +113,9 @@ export class KvService {
    * CLUSTER_REQUEST_INVALID for a command no member is mounted for, or the node's refusal.
    * `deadline` ends the wait (ABORTED; the command may still commit); it should include the
    * service's request timeout. `null`: no deadline — the proposal then settles only when it
-   * commits or the node drops it (leadership lost: CheckQuorum steps a cut-off leader down;
-   * the node closes), which costs the node no abort listener per proposal.
+   * commits, when the node learns a newer term's entry at or past it (RAFT_PROPOSAL_DROPPED;
+   * a deposed leader learns it once it hears from the new one), or when the node closes; it
+   * costs the node no abort listener per proposal.
    */
   async proposeRouted (command: Uint8Array, deadline: AbortSignal | null = this.deadline()): Promise<unknown> {
     if (!this.isRouted(command)) throw new QuorateError('CLUSTER_REQUEST_INVALID', `no member is mounted for this command (mounted: ${(this.#router?.ids ?? []).join(', ')})`)

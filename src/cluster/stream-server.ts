@@ -7,8 +7,8 @@
  * frame over the size limit is answered CLUSTER_REQUEST_TOO_LARGE and the connection closed
  * (the stream cannot be resynchronised); reads have the service's request timeout and are
  * aborted when the connection closes; proposals are never aborted (they commit, or the node
- * drops them when it loses leadership or closes), so their answers to a closed connection
- * are simply not written.
+ * drops them once it learns a newer term's entry, or closes), so their answers to a closed
+ * connection are simply not written.
  */
 import type { Socket } from 'node:net'
 import { QuorateError, isQuorateError } from '../errors.js'
@@ -54,8 +54,9 @@ export function serveStream (service: KvService, socket: Socket, head: Buffer, p
         if (principal.role !== 'read-write') { refuse(id, 'CLUSTER_FORBIDDEN', `${principal.name} (${principal.role}) may not propose`); return }
         if (!service.isRouted(body)) { refuse(id, 'CLUSTER_REQUEST_INVALID', 'the command names no mounted member'); return }
         // The body is a view into a socket chunk; the log keeps what is proposed, so copy it.
-        // No deadline (as in the benchmark's node): the proposal commits or the node drops it,
-        // and the client abandons an attempt at its own timeout and retries deduplicated.
+        // No deadline (as in the benchmark's node): the proposal commits or the node drops it
+        // (RAFT_PROPOSAL_DROPPED, NODE_CLOSED); the client abandons an attempt at its own
+        // timeout and retries it deduplicated.
         answer(id, null, service.proposeRouted(new Uint8Array(body), null))
         return
       }
