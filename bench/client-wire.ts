@@ -4,7 +4,6 @@
  * length counts id + body). A request body is the command; a response body is one status
  * byte (0 = committed and applied, 1 = failed).
  */
-import type { Socket } from 'node:net'
 
 export const STATUS_OK = 0
 export const STATUS_FAILED = 1
@@ -36,24 +35,7 @@ export function frameReader (onFrame: (id: number, body: Buffer) => void): (chun
 }
 
 /**
- * Writes every frame pushed before the next tick with one socket write: the socket is corked
- * on the first push and uncorked from process.nextTick, which runs after the current
- * microtasks (so after every proposal resolved in the same turn).
+ * Writes every frame pushed before the next tick with one socket write (corked on the first
+ * push, uncorked from process.nextTick): the same writer the client endpoint uses.
  */
-export class FrameWriter {
-  readonly #socket: Socket
-  #corked = false
-  readonly #uncork = (): void => { this.#corked = false; this.#socket.uncork() }
-
-  constructor (socket: Socket) { this.#socket = socket }
-
-  push (frame: Buffer): void {
-    if (!this.#socket.writable) return
-    if (!this.#corked) {
-      this.#corked = true
-      this.#socket.cork()
-      process.nextTick(this.#uncork)
-    }
-    this.#socket.write(frame)
-  }
-}
+export { CorkedWriter as FrameWriter } from '../src/cluster/wire.js'

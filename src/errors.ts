@@ -87,9 +87,15 @@ export const ERROR_CODES = {
   // agent and its protocol with the coordinator (src/agent)
   AGENT_EVENT_INVALID: 'A failure event (quorate/agent HaEvent) is malformed: unknown type, unknown field or a field of the wrong type; a consumer gets it as a value, not a throw.',
   AGENT_COMMAND_INVALID: 'A command sent to a node agent is malformed (unknown kind or field, missing fence or id); the agent refuses it without acting.',
-  AGENT_UNREACHABLE: 'A command could not be delivered to the node agent, or its reply did not arrive; whether it took effect is unknown (resend with the same id).'
+  AGENT_UNREACHABLE: 'A command could not be delivered to the node agent, or its reply did not arrive; whether it took effect is unknown (resend with the same id).',
   // coordinator and supervisors (src/coordinator)
   // cluster client path (src/cluster)
+  CLUSTER_AUTH_REQUIRED: 'The client endpoint was called without credentials: no client certificate and no bearer token (HTTP 401).',
+  CLUSTER_AUTH_FAILED: 'The client endpoint refused the credentials: a certificate not from the cluster CA or without a quorate://client/ identity, or an unknown bearer token (HTTP 401).',
+  CLUSTER_FORBIDDEN: "The caller's role may not do this, for example a read-only client proposing (HTTP 403).",
+  CLUSTER_TLS_REQUIRED: 'A connection to the TLS client endpoint did not complete a TLS handshake (for example plaintext HTTP); it was closed.',
+  CLUSTER_REQUEST_TOO_LARGE: 'A client request body or binary frame was over the endpoint\'s maxRequestBytes (HTTP 413); the connection was closed.',
+  CLUSTER_ROUTE_UNKNOWN: 'The client endpoint has no such route (HTTP 404); the routes are POST /, GET /status, /metrics, /health and the quorate-client/1 upgrade.',
   // operator views (logger, metrics, CLI)
 } as const
 

@@ -1,7 +1,8 @@
 /**
  * Assembles one key-value cluster node: a RaftNode whose state machine is a router with the
- * KvStateMachine mounted as 'kv' and a LeaseTable as 'lease' (the layers above mount beside
- * them), answering the client protocol through a KvService. `createKvNode` takes any storage and transport
+ * KvStateMachine mounted as 'kv', a LeaseTable as 'lease', a SessionStateMachine as 'session'
+ * and, if configured, a GraphStateMachine as 'graph' (the layers above mount beside them),
+ * answering the client protocol through a KvService. `createKvNode` takes any storage and transport
  * (the in-process demo uses the MemoryNetwork); `startClusterNode` builds the production
  * set from a ClusterNodeConfig — classic-level storage, tcpTransport, an HTTP endpoint.
  */
@@ -15,15 +16,22 @@ import { tcpTransport } from '../transport/tcp.js'
 import type { TcpAddress, TcpTransportOptions } from '../transport/tcp.js'
 import { KvStateMachine } from '../kv/state-machine.js'
 import { LeaseTable } from '../lease/table.js'
+import { defineSchema } from '../graph/schema.js'
+import type { Schema } from '../graph/schema.js'
+import { GraphStateMachine } from '../graph/state-machine.js'
+import type { GraphStateMachineOptions } from '../graph/state-machine.js'
+import { SessionStateMachine } from '../sessions/state-machine.js'
 import { StateMachineRouter } from '../sm/router.js'
 import type { Route } from '../sm/route.js'
 import type { Random } from '../util/random.js'
 import { checkKnownKeys, checkObject } from '../util/validate.js'
 import { DEFAULT_CLUSTER_ELECTION_TICKS, DEFAULT_CLUSTER_ID, DEFAULT_CLUSTER_TICK_MS, validateClusterNodeConfig } from './config.js'
-import type { ClusterNodeConfig } from './config.js'
+import type { ClusterNodeConfig, ClusterTlsFiles } from './config.js'
 import { serveClientEndpoint } from './http-endpoint.js'
-import type { ClientEndpoint } from './http-endpoint.js'
+import type { ClientEndpoint, ClientEndpointOptions } from './http-endpoint.js'
 import { KvService } from './kv-service.js'
+import { GRAPH_MEMBER, SESSION_MEMBER } from './quorate-client.js'
+import type { RejectionLogger } from './rejections.js'
 
 export interface KvNodeOptions {
   readonly id: NodeId
@@ -40,6 +48,8 @@ export interface KvNodeOptions {
   readonly requestTimeoutMs?: number
   /** @default Math.random */
   readonly random?: Random
+  /** Also mount the resource graph and events queue as member 'graph' with this schema. @default none */
+  readonly graph?: { readonly schema: Schema, readonly options?: GraphStateMachineOptions }
 }
 
 export interface KvNode {
@@ -50,14 +60,18 @@ export interface KvNode {
   readonly kv: Route<KvStateMachine>
   /** The lease table member, for a LeaseManager: `new LeaseManager({ node: lease.bind(node), table: lease.machine })`. */
   readonly lease: Route<LeaseTable>
+  /** Exactly-once commands for every other member (QuorateClient proposes through it). */
+  readonly session: Route<SessionStateMachine>
+  /** The graph member, if `graph` was given. */
+  readonly graph: Route<GraphStateMachine> | null
   readonly service: KvService
 }
 
 /** Ids of the members every cluster node mounts, in this order. */
-export const CLUSTER_MEMBERS = ['kv', 'lease'] as const
+export const CLUSTER_MEMBERS = ['kv', 'lease', SESSION_MEMBER] as const
 
 const KV_NODE_KEYS = Object.keys({
-  id: true, voters: true, storage: true, transport: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, random: true
+  id: true, voters: true, storage: true, transport: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, random: true, graph: true
 } satisfies Record<keyof KvNodeOptions, true>)
 
 /** A not yet opened RaftNode over fresh members, and the service answering for it. */
@@ -67,6 +81,9 @@ export function createKvNode (options: KvNodeOptions): KvNode {
   const router = new StateMachineRouter()
   const kv = router.mount('kv', new KvStateMachine())
   const lease = router.mount('lease', new LeaseTable())
+  // Its envelopes carry routed commands for the other members (router.dispatcher()).
+  const session = router.mount(SESSION_MEMBER, new SessionStateMachine(router.dispatcher()))
+  const graph = options.graph === undefined ? null : router.mount(GRAPH_MEMBER, new GraphStateMachine(options.graph.schema, options.graph.options))
   const node = new RaftNode({
     id: options.id,
     voters: options.voters,
@@ -78,8 +95,8 @@ export function createKvNode (options: KvNodeOptions): KvNode {
     sync: options.sync,
     random: options.random
   })
-  const service = new KvService({ node, kv, requestTimeoutMs: options.requestTimeoutMs, transportStats: () => options.transport.stats() })
-  return { node, router, kv, lease, service }
+  const service = new KvService({ node, kv, router, requestTimeoutMs: options.requestTimeoutMs, transportStats: () => options.transport.stats() })
+  return { node, router, kv, lease, session, graph, service }
 }
 
 export interface RunningClusterNode extends KvNode {
@@ -91,14 +108,36 @@ export interface RunningClusterNode extends KvNode {
   close (): Promise<void>
 }
 
+async function readTls (files: ClusterTlsFiles): Promise<{ key: Buffer, cert: Buffer, ca: Buffer }> {
+  const [key, cert, ca] = await Promise.all([files.keyFile, files.certFile, files.caFile].map(async (f) => await readFile(f)))
+  return { key: key!, cert: cert!, ca: ca! }
+}
+
 async function transportSecurity (config: ClusterNodeConfig): Promise<Pick<TcpTransportOptions, 'tls' | 'insecure'>> {
   if (config.tls === undefined) return { insecure: true }
-  const [key, cert, ca] = await Promise.all([config.tls.keyFile, config.tls.certFile, config.tls.caFile].map(async (f) => await readFile(f)))
-  return { tls: { key: key!, cert: cert!, ca: ca! } }
+  return { tls: await readTls(config.tls) }
+}
+
+async function endpointSecurity (config: ClusterNodeConfig): Promise<Pick<ClientEndpointOptions, 'tls' | 'insecure' | 'tokens' | 'maxRequestBytes'>> {
+  const client = config.client ?? {}
+  const rest = { tokens: client.tokens, maxRequestBytes: client.maxRequestBytes }
+  if (client.insecure === true) return { insecure: true, ...rest }
+  return { tls: await readTls((client.tls ?? config.tls)!), ...rest }
+}
+
+function graphOptions (g: NonNullable<ClusterNodeConfig['graph']>): GraphStateMachineOptions {
+  const { schema: _schema, ...options } = g
+  return options
+}
+
+export interface StartClusterNodeOptions {
+  readonly signal?: AbortSignal
+  /** Told every request the client endpoint refuses (rate-limited per code). @default none */
+  readonly log?: RejectionLogger
 }
 
 /** Opens a node as `config` describes and serves its client endpoint. */
-export async function startClusterNode (config: ClusterNodeConfig, options: { signal?: AbortSignal } = {}): Promise<RunningClusterNode> {
+export async function startClusterNode (config: ClusterNodeConfig, options: StartClusterNodeOptions = {}): Promise<RunningClusterNode> {
   validateClusterNodeConfig(config)
   const self = config.members[config.id]!
   const peers: Record<NodeId, TcpAddress> = {}
@@ -123,12 +162,13 @@ export async function startClusterNode (config: ClusterNodeConfig, options: { si
     tickMs: config.tickMs,
     electionTicks: config.electionTicks,
     sync: config.sync,
-    requestTimeoutMs: config.requestTimeoutMs
+    requestTimeoutMs: config.requestTimeoutMs,
+    ...(config.graph === undefined ? {} : { graph: { schema: defineSchema(config.graph.schema), options: graphOptions(config.graph) } })
   })
   await parts.node.open({ signal: options.signal })
   let endpoint: ClientEndpoint
   try {
-    endpoint = await serveClientEndpoint(parts.service, { host: self.host, port: self.clientPort })
+    endpoint = await serveClientEndpoint(parts.service, { listen: { host: self.clientHost ?? self.host, port: self.clientPort }, log: options.log, ...await endpointSecurity(config) })
   } catch (err) {
     await parts.node.close()
     throw err

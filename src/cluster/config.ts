@@ -1,6 +1,7 @@
 /**
  * The configuration of one node process (node-process.ts): who it is, where its data lives,
- * every member's addresses, and how Raft traffic is secured. Written as JSON by the launcher
+ * every member's addresses (Raft and client endpoint apart), how Raft traffic and the client
+ * endpoint are secured, and which optional members it mounts. Written as JSON by the launcher
  * (launcher.ts) or by hand; see docs/cluster.md.
  *
  * @example
@@ -18,6 +19,11 @@ import { readFile } from 'node:fs/promises'
 import { QuorateError } from '../errors.js'
 import type { NodeId } from '../raft/types.js'
 import { check, checkInt, checkKnownKeys, checkObject } from '../util/validate.js'
+import { validateClientTokens } from './auth.js'
+import type { ClientToken } from './auth.js'
+import { defineSchema } from '../graph/schema.js'
+import type { SchemaSpec } from '../graph/schema.js'
+import type { GraphStateMachineOptions } from '../graph/state-machine.js'
 
 export const DEFAULT_CLUSTER_ID = 'quorate-cluster'
 /** Short ticks so that failover takes about a second, yet a loaded 2-core machine keeps up. */
@@ -25,12 +31,26 @@ export const DEFAULT_CLUSTER_TICK_MS = 50
 export const DEFAULT_CLUSTER_ELECTION_TICKS = 10
 
 export interface ClusterMemberAddress {
-  /** Host both of its ports listen on and are dialed at (use loopback for the unauthenticated client port). */
+  /** Host the Raft port listens on and is dialed at. */
   readonly host: string
   /** Raft traffic (tcpTransport). */
   readonly raftPort: number
-  /** Client protocol over HTTP (http-endpoint.ts). */
+  /** Host the client endpoint listens on and clients dial (e.g. a public interface while Raft stays on a private one). @default host */
+  readonly clientHost?: string
+  /** The client endpoint (http-endpoint.ts: HTTPS and the binary protocol). */
   readonly clientPort: number
+}
+
+/** The client endpoint's security. TLS with client authentication unless `insecure: true`. */
+export interface ClusterClientEndpointConfig {
+  /** Plaintext HTTP without authentication. @default false */
+  readonly insecure?: boolean
+  /** The endpoint's key and certificate, and the CA client certificates must chain to. @default the node's `tls` */
+  readonly tls?: ClusterTlsFiles
+  /** Accepted bearer tokens, as SHA-256 hashes (`hashClientToken`). @default [] */
+  readonly tokens?: readonly ClientToken[]
+  /** Largest request body or binary frame. @default MAX_REQUEST_BYTES (8 MiB) */
+  readonly maxRequestBytes?: number
 }
 
 export interface ClusterTlsFiles {
@@ -63,6 +83,14 @@ export interface ClusterNodeConfig {
   readonly sync?: boolean
   /** Client requests pending longer than this are answered ABORTED. @default DEFAULT_REQUEST_TIMEOUT_MS (5000) */
   readonly requestTimeoutMs?: number
+  /** The client endpoint's security (TLS with the node's certificate and cluster CA by default). @default {} */
+  readonly client?: ClusterClientEndpointConfig
+  /**
+   * Mount the resource graph and events queue (quorate/graph) as router member 'graph': its
+   * schema (the JSON `defineSchema` takes) and the GraphStateMachine's options. Every member
+   * must use the same. @default none (no graph member)
+   */
+  readonly graph?: { readonly schema: SchemaSpec } & GraphStateMachineOptions
 }
 
 function checkPort (port: unknown, field: string, min: number): void {
@@ -71,10 +99,30 @@ function checkPort (port: unknown, field: string, min: number): void {
 
 /** Throws OPTIONS_INVALID naming the first bad field. */
 const CONFIG_KEYS = Object.keys({
-  id: true, clusterId: true, dataDir: true, members: true, tls: true, insecure: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true
+  id: true, clusterId: true, dataDir: true, members: true, tls: true, insecure: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, client: true, graph: true
 } satisfies Record<keyof ClusterNodeConfig, true>)
-const MEMBER_KEYS = Object.keys({ host: true, raftPort: true, clientPort: true } satisfies Record<keyof ClusterMemberAddress, true>)
+const MEMBER_KEYS = Object.keys({ host: true, raftPort: true, clientHost: true, clientPort: true } satisfies Record<keyof ClusterMemberAddress, true>)
 const TLS_KEYS = Object.keys({ keyFile: true, certFile: true, caFile: true } satisfies Record<keyof ClusterTlsFiles, true>)
+const CLIENT_KEYS = Object.keys({ insecure: true, tls: true, tokens: true, maxRequestBytes: true } satisfies Record<keyof ClusterClientEndpointConfig, true>)
+
+function checkTlsFiles (t: ClusterTlsFiles | undefined, field: string): void {
+  check(typeof t === 'object' && t !== null && [t.keyFile, t.certFile, t.caFile].every((f) => typeof f === 'string' && f.length > 0),
+    'ClusterNodeConfig', field, 'an object { keyFile, certFile, caFile } of file paths', t)
+  checkKnownKeys(t!, `ClusterNodeConfig ${field}`, TLS_KEYS)
+}
+
+function validateClientEndpointConfig (config: ClusterNodeConfig): void {
+  const C = 'ClusterNodeConfig'
+  const client = config.client ?? {}
+  checkObject(client as unknown, C, 'client')
+  checkKnownKeys(client, `${C} client`, CLIENT_KEYS)
+  check(client.insecure === undefined || typeof client.insecure === 'boolean', C, 'client.insecure', 'a boolean', client.insecure)
+  if (client.tls !== undefined) checkTlsFiles(client.tls, 'client.tls')
+  if (client.insecure === true) check(client.tls === undefined, C, 'client.tls', 'absent when client.insecure is true', client.tls)
+  else check(client.tls !== undefined || config.tls !== undefined, C, 'client.insecure', 'true (plaintext without authentication) when neither tls nor client.tls is set', client.insecure)
+  if (client.tokens !== undefined) validateClientTokens(client.tokens, C, 'client.tokens')
+  if (client.maxRequestBytes !== undefined) checkInt(client.maxRequestBytes, C, 'client.maxRequestBytes', 1, 0xfffffff0)
+}
 
 export function validateClusterNodeConfig (config: ClusterNodeConfig): void {
   const C = 'ClusterNodeConfig'
@@ -88,14 +136,12 @@ export function validateClusterNodeConfig (config: ClusterNodeConfig): void {
   for (const [id, m] of Object.entries(config.members)) {
     check(typeof m === 'object' && m !== null && typeof m.host === 'string' && m.host.length > 0, C, `members.${id}.host`, 'a non-empty string', m?.host)
     checkKnownKeys(m, `${C} members.${id}`, MEMBER_KEYS)
+    check(m.clientHost === undefined || (typeof m.clientHost === 'string' && m.clientHost.length > 0), C, `members.${id}.clientHost`, 'a non-empty string', m.clientHost)
     checkPort(m.raftPort, `members.${id}.raftPort`, id === config.id ? 0 : 1)
     checkPort(m.clientPort, `members.${id}.clientPort`, id === config.id ? 0 : 1)
   }
   if (config.tls !== undefined) {
-    const t = config.tls
-    check(typeof t === 'object' && t !== null && [t.keyFile, t.certFile, t.caFile].every((f) => typeof f === 'string' && f.length > 0),
-      C, 'tls', 'an object { keyFile, certFile, caFile } of file paths', t)
-    checkKnownKeys(t, `${C} tls`, TLS_KEYS)
+    checkTlsFiles(config.tls, 'tls')
     check(config.insecure !== true, C, 'insecure', 'false or absent when tls is set', config.insecure)
   } else {
     check(config.insecure === true, C, 'tls', 'set (mutual TLS) unless insecure: true is given', undefined)
@@ -103,6 +149,13 @@ export function validateClusterNodeConfig (config: ClusterNodeConfig): void {
   checkInt(config.tickMs ?? DEFAULT_CLUSTER_TICK_MS, C, 'tickMs', 1)
   checkInt(config.electionTicks ?? DEFAULT_CLUSTER_ELECTION_TICKS, C, 'electionTicks', 2)
   check(config.sync === undefined || typeof config.sync === 'boolean', C, 'sync', 'a boolean', config.sync)
+  validateClientEndpointConfig(config)
+  if (config.graph !== undefined) {
+    checkObject(config.graph as unknown, C, 'graph')
+    checkKnownKeys(config.graph, `${C} graph`, ['schema', 'events', 'historyEntries', 'snapshotChunkBytes'])
+    // Throws GRAPH_SCHEMA_INVALID naming what is wrong; the machine's options are checked when it is built.
+    defineSchema(config.graph.schema)
+  }
 }
 
 /** Reads and validates a JSON config file. */

@@ -11,6 +11,7 @@ import { encodeKvCommand } from '../kv/command.js'
 import type { KvOutput } from '../kv/semantics.js'
 import type { KvStateMachine } from '../kv/state-machine.js'
 import { Route } from '../sm/route.js'
+import { StateMachineRouter } from '../sm/router.js'
 import { check, checkInt, checkKnownKeys, checkObject } from '../util/validate.js'
 import { failureResponse, parseClientRequest } from './protocol.js'
 import type { ClientResponse, NodeReport } from './protocol.js'
@@ -27,9 +28,11 @@ export interface KvServiceOptions {
   readonly requestTimeoutMs?: number
   /** The transport's counters, included in status reports so operators see refused connections. @default undefined (not reported) */
   readonly transportStats?: () => TransportStats
+  /** The node's router: `proposeRouted` accepts commands for its members only. @default undefined (proposeRouted refuses everything) */
+  readonly router?: StateMachineRouter
 }
 
-const KV_SERVICE_KEYS = Object.keys({ node: true, kv: true, requestTimeoutMs: true, transportStats: true } satisfies Record<keyof KvServiceOptions, true>)
+const KV_SERVICE_KEYS = Object.keys({ node: true, kv: true, requestTimeoutMs: true, transportStats: true, router: true } satisfies Record<keyof KvServiceOptions, true>)
 
 export function validateKvServiceOptions (options: KvServiceOptions): void {
   checkObject(options as unknown, 'KvService', '(options)')
@@ -37,6 +40,7 @@ export function validateKvServiceOptions (options: KvServiceOptions): void {
   if (typeof options?.node?.propose !== 'function') throw new QuorateError('OPTIONS_INVALID', 'KvService: option "node" must be a RaftNode')
   if (!(options.kv instanceof Route) || typeof (options.kv.machine as Partial<KvStateMachine>).entries !== 'function') throw new QuorateError('OPTIONS_INVALID', 'KvService: option "kv" must be the Route of a KvStateMachine (router.mount(\'kv\', new KvStateMachine()))')
   checkInt(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 'KvService', 'requestTimeoutMs', 1)
+  check(options.router === undefined || options.router instanceof StateMachineRouter, 'KvService', 'router', 'a StateMachineRouter', typeof options.router)
   check(options.transportStats === undefined || typeof options.transportStats === 'function', 'KvService', 'transportStats', 'a function returning the transport\'s stats', typeof options.transportStats)
 }
 
@@ -56,6 +60,11 @@ export class KvService {
   readonly #kv: Route<KvStateMachine>
   readonly #transportStats: (() => TransportStats) | undefined
   readonly #timeoutMs: number
+  readonly #router: StateMachineRouter | undefined
+  /** Route prefixes of the router's members, taken on first use (members are fixed once the node applies). */
+  #prefixes: Uint8Array[] | null = null
+  /** Set by the client endpoint: its rejection counts, by code, for status reports. */
+  rejections: (() => Readonly<Record<string, number>>) | undefined
 
   constructor (options: KvServiceOptions) {
     validateKvServiceOptions(options)
@@ -64,6 +73,7 @@ export class KvService {
     this.#machine = options.kv.machine
     this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
     this.#transportStats = options.transportStats
+    this.#router = options.router
   }
 
   get node (): RaftNode { return this.#node }
@@ -81,9 +91,52 @@ export class KvService {
       appliedIndex: s.appliedIndex,
       keys: this.#machine.size,
       stateHash: hash ? kvStateHash(this.#machine) : '',
-      ...(this.#transportStats === undefined ? {} : { transport: this.#transportStats() })
+      ...(this.#transportStats === undefined ? {} : { transport: this.#transportStats() }),
+      ...(this.rejections === undefined ? {} : { rejections: this.rejections() })
     }
   }
+
+  /** True if `command` is addressed (by its route prefix) to a member of the router. */
+  isRouted (command: Uint8Array): boolean {
+    this.#prefixes ??= (this.#router?.ids ?? []).map((id) => this.#router!.route(id)!.prefix)
+    outer: for (const p of this.#prefixes) {
+      if (command.length < p.length) continue
+      for (let i = 0; i < p.length; i++) if (command[i] !== p[i]) continue outer
+      return true
+    }
+    return false
+  }
+
+  /**
+   * Proposes a routed log command (`[id length][member id][payload]`) for any mounted member;
+   * resolves with the member's apply result (which may be a QuorateError value). Rejects with
+   * CLUSTER_REQUEST_INVALID for a command no member is mounted for, or the node's refusal.
+   * `deadline` ends the wait (ABORTED; the command may still commit); it should include the
+   * service's request timeout. `null`: no deadline — the proposal then settles only when it
+   * commits, when the node learns a newer term's entry at or past it (RAFT_PROPOSAL_DROPPED;
+   * a deposed leader learns it once it hears from the new one), or when the node closes; it
+   * costs the node no abort listener per proposal.
+   */
+  async proposeRouted (command: Uint8Array, deadline: AbortSignal | null = this.deadline()): Promise<unknown> {
+    if (!this.isRouted(command)) throw new QuorateError('CLUSTER_REQUEST_INVALID', `no member is mounted for this command (mounted: ${(this.#router?.ids ?? []).join(', ')})`)
+    return await this.#node.propose(command, deadline === null ? {} : { signal: deadline })
+  }
+
+  /** A linearizable read of kv keys: the read index and the values (null: absent). */
+  async readKeys (keys: readonly string[], deadline: AbortSignal = this.deadline()): Promise<{ index: number, values: Array<string | null> }> {
+    const index = await untilAborted(this.#node.read({ signal: deadline }), deadline)
+    return { index, values: keys.map((k) => this.#machine.get(k)) }
+  }
+
+  /** Pending requests are answered ABORTED after this many ms (pass `deadline()` or your own, shorter, signal). */
+  get requestTimeoutMs (): number { return this.#timeoutMs }
+
+  /** `signal` (if any) combined with the service's request timeout. */
+  deadline (signal?: AbortSignal): AbortSignal {
+    const timeout = AbortSignal.timeout(this.#timeoutMs)
+    return signal === undefined ? timeout : AbortSignal.any([signal, timeout])
+  }
+
 
   /**
    * Answers one request (a decoded JSON value, validated here). `signal` aborts it, for
@@ -93,14 +146,12 @@ export class KvService {
     try {
       const request = parseClientRequest(raw)
       if (request.type === 'status') return { ok: true, type: 'status', status: this.report(request.hash) }
-      const deadline = AbortSignal.timeout(this.#timeoutMs)
-      const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline])
       if (request.type === 'kv') {
-        const output = await this.#node.propose(this.#kv.command(encodeKvCommand(request.input)), { signal: combined }) as KvOutput
+        const output = await this.#node.propose(this.#kv.command(encodeKvCommand(request.input)), { signal: this.deadline(signal) }) as KvOutput
         return { ok: true, type: 'kv', output }
       }
-      const index = await untilAborted(this.#node.read({ signal: combined }), combined)
-      return { ok: true, type: 'read', index, values: request.keys.map((k) => this.#machine.get(k)) }
+      const { index, values } = await this.readKeys(request.keys, this.deadline(signal))
+      return { ok: true, type: 'read', index, values }
     } catch (err) {
       return failureResponse(err)
     }

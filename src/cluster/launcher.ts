@@ -21,7 +21,7 @@
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import * as net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -38,7 +38,11 @@ import type { ClusterClientOptions } from './client.js'
 import type { ClusterHandle } from './cluster-handle.js'
 import { DEFAULT_CLUSTER_ID } from './config.js'
 import type { ClusterMemberAddress, ClusterNodeConfig } from './config.js'
-import { httpClientCall } from './http-endpoint.js'
+import { createClientCertificate } from './client-certs.js'
+import { httpsClientCaller } from './http-client.js'
+import { QuorateClient } from './quorate-client.js'
+import type { QuorateClientOptions } from './quorate-client.js'
+import type { ClientCredentials } from './stream-connection.js'
 import { READY_PREFIX } from './node-process.js'
 
 export const DEFAULT_CLUSTER_NODES = 3
@@ -62,6 +66,11 @@ export interface ProcessClusterOptions {
   readonly insecure?: boolean
   /** Host every port listens on. @default DEFAULT_CLUSTER_HOST ('127.0.0.1') */
   readonly host?: string
+  /**
+   * One host per node, in node order, instead of `host` (e.g. loopback aliases 127.0.0.1,
+   * 127.0.0.2, 127.0.0.3 to stand for three machines). @default every node on `host`
+   */
+  readonly hosts?: readonly string[]
   /** @default DEFAULT_CLUSTER_ID ('quorate-cluster') */
   readonly clusterId?: string
   /** Passed to every node's config. @default DEFAULT_CLUSTER_TICK_MS (50) */
@@ -81,7 +90,7 @@ export interface ProcessClusterOptions {
 }
 
 const PROCESS_CLUSTER_KEYS = Object.keys({
-  nodes: true, dir: true, insecure: true, host: true, clusterId: true, tickMs: true, electionTicks: true, sync: true,
+  nodes: true, dir: true, insecure: true, host: true, hosts: true, clusterId: true, tickMs: true, electionTicks: true, sync: true,
   readyTimeoutMs: true, client: true, onStderr: true, random: true
 } satisfies Record<keyof ProcessClusterOptions, true>)
 
@@ -95,6 +104,8 @@ export function validateProcessClusterOptions (options: ProcessClusterOptions): 
   check(options.dir === undefined || (typeof options.dir === 'string' && options.dir.length > 0), C, 'dir', 'a directory path', options.dir)
   check(options.insecure === undefined || typeof options.insecure === 'boolean', C, 'insecure', 'a boolean', options.insecure)
   check(options.host === undefined || (typeof options.host === 'string' && options.host.length > 0), C, 'host', 'a non-empty string', options.host)
+  const count = typeof nodes === 'number' ? nodes : nodes.length
+  check(options.hosts === undefined || (Array.isArray(options.hosts) && options.hosts.length === count && options.hosts.every((h) => typeof h === 'string' && h.length > 0)), C, 'hosts', `${count} non-empty host names, one per node`, options.hosts)
   checkInt(options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, C, 'readyTimeoutMs', 1)
   check(options.onStderr === undefined || typeof options.onStderr === 'function', C, 'onStderr', 'a function', typeof options.onStderr)
 }
@@ -158,8 +169,13 @@ export class ProcessCluster implements ClusterHandle {
   readonly ids: readonly NodeId[]
   /** Where certificates, configs and data live. */
   readonly dir: string
-  /** A client for the whole cluster (over each node's HTTP endpoint). */
+  /** A client for the whole cluster (the JSON protocol over each node's endpoint). */
   readonly client: ClusterClient
+  /**
+   * What a client of this cluster presents: the cluster CA and a read-write client
+   * certificate (`certs/client-launcher.{key,crt}`) issued at create(), or `{ insecure: true }`.
+   */
+  readonly credentials: ClientCredentials
   readonly #members: ReadonlyMap<NodeId, Member>
   readonly #ownsDir: boolean
   readonly #readyTimeoutMs: number
@@ -167,18 +183,25 @@ export class ProcessCluster implements ClusterHandle {
   readonly #spawned: number[] = []
   #closing: Promise<void> | null = null
 
-  private constructor (ids: readonly NodeId[], dir: string, ownsDir: boolean, members: Map<NodeId, Member>, options: ProcessClusterOptions) {
+  private constructor (ids: readonly NodeId[], dir: string, ownsDir: boolean, members: Map<NodeId, Member>, credentials: ClientCredentials, options: ProcessClusterOptions) {
     this.ids = ids
+    this.credentials = credentials
     this.dir = dir
     this.#ownsDir = ownsDir
     this.#members = members
     this.#readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS
     this.#onStderr = options.onStderr
+    const call = httpsClientCaller(credentials)
     this.client = new ClusterClient({
       ...options.client,
       members: ids,
-      call: async (id, request, signal) => await httpClientCall(this.clientAddress(id), request, signal)
+      call: async (id, request, signal) => await call(id, this.clientAddress(id), request, signal)
     })
+  }
+
+  /** A QuorateClient (binary protocol, sessions) for this cluster, with `credentials`. */
+  quorateClient (options: Omit<QuorateClientOptions, 'nodes' | 'credentials'> & { credentials?: ClientCredentials } = {}): QuorateClient {
+    return new QuorateClient({ ...options, credentials: options.credentials ?? this.credentials, nodes: Object.fromEntries(this.ids.map((id) => [id, this.clientAddress(id)])) })
   }
 
   /** Picks ports, writes certificates and configs. Starts no process (see start / startAll). */
@@ -186,16 +209,29 @@ export class ProcessCluster implements ClusterHandle {
     validateProcessClusterOptions(options)
     const nodes = options.nodes ?? DEFAULT_CLUSTER_NODES
     const ids = typeof nodes === 'number' ? Array.from({ length: nodes }, (_, i) => `n${i + 1}`) : [...nodes]
-    const host = options.host ?? DEFAULT_CLUSTER_HOST
+    const hostOf = (i: number): string => options.hosts?.[i] ?? options.host ?? DEFAULT_CLUSTER_HOST
     const ownsDir = options.dir === undefined
     const dir = options.dir ?? await mkdtemp(join(tmpdir(), 'quorate-cluster-'))
     try {
       await mkdir(join(dir, 'data'), { recursive: true })
-      const ports = await findFreePorts(ids.length * 2, host, options.random)
       const addresses: Record<NodeId, ClusterMemberAddress> = {}
-      ids.forEach((id, i) => { addresses[id] = { host, raftPort: ports[2 * i]!, clientPort: ports[2 * i + 1]! } })
+      // Probed on each node's own host, and distinct across nodes (hosts may coincide).
+      const taken = new Set<number>()
+      for (const [i, id] of ids.entries()) {
+        let pair: number[]
+        do pair = await findFreePorts(2, hostOf(i), options.random)
+        while (pair.some((p) => taken.has(p)))
+        pair.forEach((p) => taken.add(p))
+        addresses[id] = { host: hostOf(i), raftPort: pair[0]!, clientPort: pair[1]! }
+      }
       const certDir = join(dir, 'certs')
-      if (options.insecure !== true) await createDevCertificates({ nodeIds: ids, dir: certDir })
+      let credentials: ClientCredentials = { insecure: true }
+      if (options.insecure !== true) {
+        await createDevCertificates({ nodeIds: ids, dir: certDir })
+        const files = await createClientCertificate({ dir: certDir, caCertFile: join(certDir, 'ca.crt'), caKeyFile: join(certDir, 'ca.key'), name: 'launcher', role: 'read-write', file: 'client-launcher' })
+        const [ca, cert, key] = await Promise.all([files.caFile, files.certFile, files.keyFile].map(async (f) => await readFile(f, 'utf8')))
+        credentials = { ca: ca!, cert: cert!, key: key! }
+      }
       const members = new Map<NodeId, Member>()
       for (const [i, id] of ids.entries()) {
         const config: ClusterNodeConfig = {
@@ -204,7 +240,7 @@ export class ProcessCluster implements ClusterHandle {
           dataDir: join(dir, 'data', id),
           members: addresses,
           ...(options.insecure === true
-            ? { insecure: true }
+            ? { insecure: true, client: { insecure: true } }
             : { tls: { keyFile: join(certDir, `${i}.key`), certFile: join(certDir, `${i}.crt`), caFile: join(certDir, 'ca.crt') } }),
           tickMs: options.tickMs,
           electionTicks: options.electionTicks,
@@ -214,7 +250,7 @@ export class ProcessCluster implements ClusterHandle {
         await writeFile(configPath, JSON.stringify(config, null, 2) + '\n')
         members.set(id, { id, address: addresses[id]!, configPath, child: null, exited: Promise.resolve(null) })
       }
-      return new ProcessCluster(ids, dir, ownsDir, members, options)
+      return new ProcessCluster(ids, dir, ownsDir, members, credentials, options)
     } catch (err) {
       if (ownsDir) await rm(dir, { recursive: true, force: true })
       throw err
@@ -226,8 +262,8 @@ export class ProcessCluster implements ClusterHandle {
 
   /** The address of a node's client endpoint. */
   clientAddress (id: NodeId): TcpAddress {
-    const { host, clientPort } = this.#member(id).address
-    return { host, port: clientPort }
+    const { host, clientHost, clientPort } = this.#member(id).address
+    return { host: clientHost ?? host, port: clientPort }
   }
 
   isRunning (id: NodeId): boolean { return this.#member(id).child !== null }

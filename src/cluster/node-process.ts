@@ -51,7 +51,8 @@ export function parseNodeProcessArgs (argv: readonly string[]): CliParsed<NodePr
 /** Starts the node; resolves once it is ready (the process then runs until a signal). */
 async function serve (args: NodeProcessArgs): Promise<undefined> {
   const config = await loadClusterNodeConfig(args.configPath)
-  const running = await startClusterNode(config)
+  // One JSON line per refused client request (rate-limited per code by the endpoint).
+  const running = await startClusterNode(config, { log: (record) => { process.stderr.write(`${JSON.stringify({ node: config.id, ...record })}\n`) } })
   let stopping = false
   const stop = (code: number): void => {
     if (stopping) process.exit(code)

@@ -46,6 +46,8 @@ export interface NodeReport {
    * was not given the transport.
    */
   readonly transport?: Readonly<Record<string, number>>
+  /** Requests and connections the client endpoint refused, by error code (absent without an endpoint). */
+  readonly rejections?: Readonly<Record<string, number>>
 }
 
 export interface ClientFailure {

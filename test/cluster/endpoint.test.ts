@@ -6,13 +6,15 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as http from 'node:http'
+import * as net from 'node:net'
 import { MemoryLevel } from 'memory-level'
 import { ClusterClient } from '../../src/cluster/client.js'
 import { createKvNode } from '../../src/cluster/cluster-node.js'
 import type { KvNode } from '../../src/cluster/cluster-node.js'
 import { validateClusterNodeConfig } from '../../src/cluster/config.js'
 import type { ClusterNodeConfig } from '../../src/cluster/config.js'
-import { httpClientCall, MAX_REQUEST_BYTES, serveClientEndpoint } from '../../src/cluster/http-endpoint.js'
+import { MAX_REQUEST_BYTES, serveClientEndpoint } from '../../src/cluster/http-endpoint.js'
+import { httpClientCall } from '../../src/cluster/http-client.js'
 import type { ClientEndpoint } from '../../src/cluster/http-endpoint.js'
 import { parseNodeProcessArgs } from '../../src/cluster/node-process.js'
 import type { ClientResponse } from '../../src/cluster/protocol.js'
@@ -21,6 +23,7 @@ import { LevelStorage } from '../../src/storage/level-storage.js'
 import type { NodeId } from '../../src/raft/types.js'
 import type { TcpAddress } from '../../src/transport/tcp.js'
 import { MemoryNetwork } from '../../src/transport/memory.js'
+import { encodeFrame, frameReader, OP_PROPOSE, OP_READ, OP_STATUS, STATUS_FAILED, STATUS_OK, STREAM_PROTOCOL } from '../../src/cluster/wire.js'
 import { eventually } from '../harness/index.js'
 
 interface TestCluster {
@@ -39,7 +42,7 @@ async function startCluster (): Promise<TestCluster> {
     const parts = createKvNode({ id, voters: ids, storage: new LevelStorage({ db: new MemoryLevel() }), transport: network.transport(id), tickMs: 10 })
     await parts.node.open()
     nodes.set(id, parts)
-    endpoints.set(id, await serveClientEndpoint(parts.service, { host: '127.0.0.1', port: 0 }))
+    endpoints.set(id, await serveClientEndpoint(parts.service, { listen: { host: '127.0.0.1', port: 0 }, insecure: true }))
   }
   const client = new ClusterClient({ members: ids, call: async (id, request, signal) => await httpClientCall(endpoints.get(id)!.address, request, signal) })
   return {
@@ -118,7 +121,7 @@ test('a follower answers RAFT_NOT_LEADER naming the leader (HTTP 421) and the cl
   }
 })
 
-test('malformed requests get CLUSTER_REQUEST_INVALID (HTTP 400) and the node keeps serving', async () => {
+test('malformed requests get CLUSTER_REQUEST_INVALID (400), unknown routes CLUSTER_ROUTE_UNKNOWN (404), oversized bodies CLUSTER_REQUEST_TOO_LARGE (413); the node keeps serving and counts each', async () => {
   const cluster = await startCluster()
   try {
     await leaderOf(cluster)
@@ -130,15 +133,24 @@ test('malformed requests get CLUSTER_REQUEST_INVALID (HTTP 400) and the node kee
       ['POST', '/', JSON.stringify({ type: 'kv', input: { op: 'put', key: 1, value: 'v' } })],
       ['POST', '/', JSON.stringify({ type: 'kv', input: { op: 'cas', key: 'k', expected: 5, value: 'v' } })],
       ['POST', '/', JSON.stringify({ type: 'read', keys: 'k' })],
-      ['POST', '/', JSON.stringify({ type: 'status', hash: 'yes' })],
-      ['GET', '/admin', ''],
-      ['POST', '/', Buffer.alloc(MAX_REQUEST_BYTES + 1, 0x20)]
+      ['POST', '/', JSON.stringify({ type: 'status', hash: 'yes' })]
     ]
     for (const [method, path, body] of bad) {
       const r = await raw(address, method, path, body)
       assert.equal(r.status, 400, `${method} ${path} ${String(body).slice(0, 40)}`)
       assert.equal(r.json.ok ? null : r.json.code, 'CLUSTER_REQUEST_INVALID')
     }
+    const other: Array<[string, string, string | Buffer, number, string]> = [
+      ['GET', '/admin', '', 404, 'CLUSTER_ROUTE_UNKNOWN'],
+      ['PUT', '/', '{}', 404, 'CLUSTER_ROUTE_UNKNOWN'],
+      ['POST', '/', Buffer.alloc(MAX_REQUEST_BYTES + 1, 0x20), 413, 'CLUSTER_REQUEST_TOO_LARGE']
+    ]
+    for (const [method, path, body, status, code] of other) {
+      const r = await raw(address, method, path, body)
+      assert.equal([r.status, r.json.ok ? null : r.json.code], [status, code], `${method} ${path}`)
+    }
+    const counts = cluster.endpoints.get(cluster.client.leader!)!.rejections()
+    assert.equal([counts.CLUSTER_REQUEST_INVALID, counts.CLUSTER_ROUTE_UNKNOWN, counts.CLUSTER_REQUEST_TOO_LARGE], [bad.length, 2, 1])
     await cluster.client.put('after', 'garbage')
     assert.equal(await cluster.client.read(['after']), ['garbage'])
   } finally {
@@ -180,11 +192,65 @@ test('a client whose nodes never answer gives up with RAFT_TIMEOUT at its deadli
   }
 })
 
+/** Upgrades a plain connection to the binary protocol and returns the socket and every frame it receives. */
+async function rawStream (address: TcpAddress): Promise<{ socket: net.Socket, frames: Array<{ id: number, status: number, body: string }>, closed: Promise<void> }> {
+  const socket = net.connect(address.port, address.host)
+  const frames: Array<{ id: number, status: number, body: string }> = []
+  const closed = new Promise<void>((resolve) => { socket.once('close', () => { resolve() }) })
+  socket.on('error', () => {})
+  await new Promise<void>((resolve) => {
+    let head = Buffer.alloc(0)
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk])
+      const end = head.indexOf('\r\n\r\n')
+      if (end < 0) return
+      assert.match(head.subarray(0, end).toString(), /^HTTP\/1\.1 101/)
+      socket.off('data', onData)
+      socket.on('data', frameReader(1 << 20, (id, status, body) => { frames.push({ id, status, body: body.toString('utf8') }) }, () => {}))
+      resolve()
+    }
+    socket.on('data', onData)
+    socket.write(`GET / HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: ${STREAM_PROTOCOL}\r\n\r\n`)
+  })
+  return { socket, frames, closed }
+}
+
+test('malformed binary frames are refused one by one and the node keeps serving; a frame too short to read closes only that connection', async () => {
+  const cluster = await startCluster()
+  try {
+    await leaderOf(cluster)
+    const address = cluster.endpoints.get(cluster.client.leader!)!.address
+    const { socket, frames, closed } = await rawStream(address)
+    socket.write(encodeFrame(1, 99, Buffer.from('x')))                       // unknown op
+    socket.write(encodeFrame(2, OP_READ, Buffer.from('{not json')))          // READ without a JSON array
+    socket.write(encodeFrame(3, OP_PROPOSE, Uint8Array.of(3, 0x6e, 0x6f)))   // a route prefix longer than the command
+    socket.write(encodeFrame(4, OP_PROPOSE, Buffer.from('\u0004nope-payload')))  // a member nobody mounted
+    socket.write(encodeFrame(5, OP_STATUS, Uint8Array.of(0)))                 // and a good one after them
+    await eventually('five answers', () => frames.length === 5)
+    const byId = new Map(frames.map((f) => [f.id, f]))
+    for (const id of [1, 2, 3, 4]) {
+      assert.equal(byId.get(id)!.status, STATUS_FAILED, `frame ${id}`)
+      assert.equal((JSON.parse(byId.get(id)!.body) as { code: string }).code, 'CLUSTER_REQUEST_INVALID')
+    }
+    assert.equal(byId.get(5)!.status, STATUS_OK)
+    // A length below the header's: answered (id 0) and the connection closed.
+    socket.write(Buffer.from([0, 0, 0, 2, 0, 0]))
+    await closed
+    assert.equal(frames.at(-1)!.id, 0)
+    assert.equal(cluster.endpoints.get(cluster.client.leader!)!.rejections().CLUSTER_REQUEST_INVALID, 5)
+    await cluster.client.put('still', 'serving')
+    assert.equal(await cluster.client.read(['still']), ['serving'])
+  } finally {
+    await cluster.close()
+  }
+})
+
 const goodConfig: ClusterNodeConfig = {
   id: 'n1',
   dataDir: '/tmp/n1',
   members: { n1: { host: '127.0.0.1', raftPort: 7001, clientPort: 8001 }, n2: { host: '127.0.0.1', raftPort: 7002, clientPort: 8002 } },
-  insecure: true
+  insecure: true,
+  client: { insecure: true }
 }
 
 test('a node config is validated and the error names the field', () => {
@@ -198,7 +264,14 @@ test('a node config is validated and the error names the field', () => {
     [{ dataDir: '' }, 'dataDir'],
     // A hand-written config with a misspelt key must not fall back to the default silently.
     [{ electionTick: 5 } as Partial<ClusterNodeConfig>, 'electionTick'],
-    [{ members: { ...goodConfig.members, n2: { host: '127.0.0.1', raftPort: 7002, clientPort: 8002, raftport: 7 } as never } }, 'raftport']
+    [{ members: { ...goodConfig.members, n2: { host: '127.0.0.1', raftPort: 7002, clientPort: 8002, raftport: 7 } as never } }, 'raftport'],
+    // The client endpoint is TLS unless plaintext is asked for explicitly.
+    [{ client: undefined }, 'client.insecure'],
+    [{ client: { insecure: true, tls: { keyFile: 'k', certFile: 'c', caFile: 'a' } } }, 'client.tls'],
+    [{ client: { insecure: true, tokens: [{ name: 'ci', role: 'admin' as never, sha256: 'ab'.repeat(32) }] } }, 'client.tokens[0].role'],
+    [{ client: { insecure: true, tokens: [{ name: 'ci', role: 'read-only', sha256: 'not-hex' }] } }, 'client.tokens[0].sha256'],
+    [{ client: { insecure: true, insecur: true } as never }, 'insecur'],
+    [{ members: { ...goodConfig.members, n2: { host: '127.0.0.1', raftPort: 7002, clientHost: '', clientPort: 8002 } } }, 'members.n2.clientHost']
   ]
   for (const [change, field] of cases) {
     try {

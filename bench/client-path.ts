@@ -1,0 +1,121 @@
+/**
+ * What users run, beside what the published figures use: at each concurrency, the general
+ * client (QuorateClient over its default path — TLS with a client certificate, the binary
+ * protocol, exactly-once sessions — against three `quorate-node` processes with fsync, in a
+ * fourth process) and the minimal benchmark client (B2: bench/cluster-tcp.js, plain TCP, a
+ * counting state machine), each on a fresh cluster, alternating, `--runs` times (default 3);
+ * rows report the median run by throughput. Writes bench/results/client-path.json (or --out).
+ *
+ *   npm run bench:client [-- --concurrency 1,16,256 --warmup-ms 2000 --measure-ms 10000 --runs 3 --only general|minimal --insecure --out NAME]
+ *
+ * Joining with bench/results/peers.json (etcd clientv3 with TLS and the others): every row
+ * here and every `peers.<name>.rows[]` there is a ClosedLoopResult keyed by `concurrency` and
+ * `valueBytes` (100 in both), so `peers.etcd.rows.find((r) => r.concurrency === row.concurrency
+ * && r.valueBytes === row.valueBytes)` pairs them; throughput is `commitsPerSec`, latency
+ * `latency.p50Us`/`p99Us`.
+ */
+import { spawnSync } from 'node:child_process'
+import { readFileSync, rmSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ProcessCluster } from '../src/cluster/launcher.js'
+import type { ClosedLoopResult } from './closed-loop.js'
+import { parseArgs } from './cli.js'
+import { RESULTS_DIR, writeResult } from './measure.js'
+import { forkScript, nextMessage, waitExit } from './proc.js'
+
+const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
+const argv = process.argv.slice(2)
+/** This script's own flags (--runs N, --only general|minimal); the rest are parseArgs'. */
+const own = (flag: string): string | undefined => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1] : undefined }
+const RUNS = Number(own('--runs') ?? 3)
+const ONLY = own('--only')
+/** --insecure: the general client's cluster without TLS on either port (to price TLS; not the default path). */
+const INSECURE = argv.includes('--insecure')
+const args = parseArgs(argv.filter((a, i) => !['--runs', '--only', '--insecure'].includes(a) && !['--runs', '--only'].includes(argv[i - 1] ?? '')))
+
+type Client = 'general' | 'minimal'
+
+async function general (concurrency: number): Promise<ClosedLoopResult> {
+  const cluster = await ProcessCluster.create({ nodes: 3, insecure: INSECURE })
+  try {
+    await cluster.startAll()
+    await stableLeader(cluster)
+    const certs = join(cluster.dir, 'certs')
+    const load = forkScript(here('./client-path-load.js'), {
+      nodes: Object.fromEntries(cluster.ids.map((id) => [id, cluster.clientAddress(id)])),
+      ...(INSECURE
+        ? { insecure: true }
+        : { caFile: join(certs, 'ca.crt'), certFile: join(certs, 'client-launcher.crt'), keyFile: join(certs, 'client-launcher.key') }),
+      concurrency,
+      warmupMs: args.warmupMs,
+      measureMs: args.measureMs
+    })
+    const result = await nextMessage<ClosedLoopResult>(load, 'result', args.warmupMs + args.measureMs + 120_000)
+    await waitExit(load)
+    return result
+  } finally {
+    await cluster.close()
+  }
+}
+
+/** Waits, like B2 does before its client starts, until every node names the same leader in the same term. */
+async function stableLeader (cluster: ProcessCluster, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const reports = await Promise.allSettled(cluster.ids.map(async (id) => await cluster.client.status(id, { hash: false })))
+    const ok = reports.flatMap((r) => r.status === 'fulfilled' ? [r.value] : [])
+    const leader = ok.find((r) => r.role === 'leader')
+    if (ok.length === cluster.ids.length && leader !== undefined && ok.every((r) => r.leader === leader.id && r.term === leader.term)) return
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error('client-path: no stable leader in time')
+}
+
+function minimal (concurrency: number): ClosedLoopResult {
+  const out = `client-path-minimal-${process.pid}`
+  const run = spawnSync(process.execPath, [here('./cluster-tcp.js'), '--concurrency', String(concurrency), '--warmup-ms', String(args.warmupMs), '--measure-ms', String(args.measureMs), '--out', out], { stdio: ['ignore', 'inherit', 'inherit'] })
+  if (run.status !== 0) throw new Error(`bench/cluster-tcp.js exited ${String(run.status)}`)
+  const file = join(RESULTS_DIR, `${out}.json`)
+  const data = JSON.parse(readFileSync(file, 'utf8')) as { rows: ClosedLoopResult[] }
+  rmSync(file)
+  const { concurrency: c, valueBytes, measureMs, commits, commitsPerSec, errors, latency } = data.rows[0]!
+  return { concurrency: c, valueBytes, measureMs, commits, commitsPerSec, errors, latency }
+}
+
+function median (runs: ClosedLoopResult[]): ClosedLoopResult {
+  return [...runs].sort((a, b) => a.commitsPerSec - b.commitsPerSec)[Math.floor(runs.length / 2)]!
+}
+
+const load = { start: loadavg()[0] }
+const rows: Array<ClosedLoopResult & { client: Client, runs: number[], p50UsRuns: number[] }> = []
+for (const c of args.concurrency) {
+  const runs: Record<Client, ClosedLoopResult[]> = { general: [], minimal: [] }
+  for (let i = 0; i < RUNS; i++) {
+    if (ONLY !== 'general') runs.minimal.push(minimal(c))
+    if (ONLY !== 'minimal') runs.general.push(await general(c))
+  }
+  for (const client of (['general', 'minimal'] as const).filter((k) => runs[k].length > 0)) {
+    const m = median(runs[client])
+    rows.push({ client, ...m, runs: runs[client].map((r) => r.commitsPerSec), p50UsRuns: runs[client].map((r) => r.latency.p50Us) })
+  }
+  const g = rows.find((r) => r.concurrency === c && r.client === 'general')
+  const b = rows.find((r) => r.concurrency === c && r.client === 'minimal')
+  const ratio = g !== undefined && b !== undefined ? ` | ratio ${(g.commitsPerSec / Math.max(1, b.commitsPerSec)).toFixed(2)}×, p50 ${(g.latency.p50Us / Math.max(1, b.latency.p50Us)).toFixed(2)}×` : ''
+  console.log(`client-path c=${String(c).padStart(3)}: general ${g?.commitsPerSec ?? '-'}/s p50 ${g?.latency.p50Us ?? '-'} µs | minimal ${b?.commitsPerSec ?? '-'}/s p50 ${b?.latency.p50Us ?? '-'} µs${ratio}`)
+}
+const file = writeResult(args.out ?? 'client-path', {
+  name: 'The general client (QuorateClient, TLS + client certificate, binary protocol, sessions) vs the minimal benchmark client (B2), 3 node processes with fsync',
+  date: new Date().toISOString(),
+  node: process.version,
+  command: `npm run bench:client -- ${argv.join(' ')}`.trim(),
+  generalPath: INSECURE ? 'insecure (plaintext, no authentication): not the default path' : 'TLS with a client certificate (the default)',
+  runsPerPoint: RUNS,
+  warmupMs: args.warmupMs,
+  measureMs: args.measureMs,
+  loadAverage1m: { ...load, end: loadavg()[0] },
+  join: 'rows[] and peers.json peers.<name>.rows[] are ClosedLoopResults keyed by concurrency and valueBytes',
+  rows
+})
+console.log(`wrote ${file}`)
