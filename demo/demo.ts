@@ -74,7 +74,7 @@ async function openCluster (options: DemoOptions, dir: string, display: Display)
     dir,
     insecure: options.insecure,
     tickMs: options.tickMs,
-    onStderr: (id, line) => { display.note(`  ${id} stderr: ${line}`) }
+    onStderr: (id, line) => { display.note(`  ${id} ${describeNodeLine(line)}`) }
   })
 }
 
@@ -203,3 +203,17 @@ async function main (options: DemoOptions): Promise<number> {
 }
 
 await runDemoCommandLine(process.argv.slice(2), main)
+
+/**
+ * A node process's stderr line for the display: its JSON log records (pino layout) as
+ * "log: <msg> (term T)", anything else as it came.
+ */
+function describeNodeLine (line: string): string {
+  if (line.startsWith('{')) {
+    try {
+      const record = JSON.parse(line) as { msg?: unknown, term?: unknown }
+      if (typeof record.msg === 'string') return `log: ${record.msg}${typeof record.term === 'number' ? ` (term ${record.term})` : ''}`
+    } catch {}
+  }
+  return `stderr: ${line}`
+}

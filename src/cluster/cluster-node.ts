@@ -6,6 +6,7 @@
  * (the in-process demo uses the MemoryNetwork); `startClusterNode` builds the production
  * set from a ClusterNodeConfig — classic-level storage, tcpTransport, an HTTP endpoint.
  */
+import type { Logger } from '../util/logger.js'
 import { readFile } from 'node:fs/promises'
 import { RaftNode } from '../node/node.js'
 import { LevelStorage } from '../storage/level-storage.js'
@@ -50,6 +51,8 @@ export interface KvNodeOptions {
   readonly random?: Random
   /** Also mount the resource graph and events queue as member 'graph' with this schema. @default none */
   readonly graph?: { readonly schema: Schema, readonly options?: GraphStateMachineOptions }
+  /** The node's logger (RaftNodeOptions.logger). @default silent */
+  readonly logger?: Logger
 }
 
 export interface KvNode {
@@ -71,7 +74,7 @@ export interface KvNode {
 export const CLUSTER_MEMBERS = ['kv', 'lease', SESSION_MEMBER] as const
 
 const KV_NODE_KEYS = Object.keys({
-  id: true, voters: true, storage: true, transport: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, random: true, graph: true
+  id: true, voters: true, storage: true, transport: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, random: true, graph: true, logger: true
 } satisfies Record<keyof KvNodeOptions, true>)
 
 /** A not yet opened RaftNode over fresh members, and the service answering for it. */
@@ -93,7 +96,8 @@ export function createKvNode (options: KvNodeOptions): KvNode {
     tickMs: options.tickMs ?? DEFAULT_CLUSTER_TICK_MS,
     electionTicks: options.electionTicks ?? DEFAULT_CLUSTER_ELECTION_TICKS,
     sync: options.sync,
-    random: options.random
+    random: options.random,
+    ...(options.logger === undefined ? {} : { logger: options.logger })
   })
   const service = new KvService({ node, kv, router, requestTimeoutMs: options.requestTimeoutMs, transportStats: () => options.transport.stats() })
   return { node, router, kv, lease, session, graph, service }
@@ -134,6 +138,8 @@ export interface StartClusterNodeOptions {
   readonly signal?: AbortSignal
   /** Told every request the client endpoint refuses (rate-limited per code). @default none */
   readonly log?: RejectionLogger
+  /** The node's logger for its state transitions (elections, leadership, snapshots). @default silent */
+  readonly logger?: Logger
 }
 
 /** Opens a node as `config` describes and serves its client endpoint. */
@@ -163,6 +169,7 @@ export async function startClusterNode (config: ClusterNodeConfig, options: Star
     electionTicks: config.electionTicks,
     sync: config.sync,
     requestTimeoutMs: config.requestTimeoutMs,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(config.graph === undefined ? {} : { graph: { schema: defineSchema(config.graph.schema), options: graphOptions(config.graph) } })
   })
   await parts.node.open({ signal: options.signal })

@@ -13,6 +13,8 @@
  * (an unknown option, a missing --config) exits 2 with the usage text.
  */
 import { startClusterNode } from './cluster-node.js'
+import { jsonLogger, LEVEL_NAMES } from '../util/logger.js'
+import type { LogLevel } from '../util/logger.js'
 import { loadClusterNodeConfig } from './config.js'
 import type { CliParsed, CliSpec, CliValues } from '../util/cli.js'
 import { flagOption, isMainModule, parseCommandLine, runCommandLine, stringOption, usageError } from '../util/cli.js'
@@ -52,7 +54,10 @@ export function parseNodeProcessArgs (argv: readonly string[]): CliParsed<NodePr
 async function serve (args: NodeProcessArgs): Promise<undefined> {
   const config = await loadClusterNodeConfig(args.configPath)
   // One JSON line per refused client request (rate-limited per code by the endpoint).
-  const running = await startClusterNode(config, { log: (record) => { process.stderr.write(`${JSON.stringify({ node: config.id, ...record })}\n`) } })
+  // The node's own transitions as JSON lines on stderr (pino's layout), beside the endpoint's
+// refusals; QUORATE_LOG_LEVEL picks the level (default info: elections, leadership, snapshots).
+const logger = jsonLogger({ level: logLevel(process.env.QUORATE_LOG_LEVEL), bindings: { node: config.id } })
+const running = await startClusterNode(config, { logger, log: (record) => { process.stderr.write(`${JSON.stringify({ node: config.id, ...record })}\n`) } })
   let stopping = false
   const stop = (code: number): void => {
     if (stopping) process.exit(code)
@@ -99,3 +104,11 @@ function logRejections (id: string, stats: () => Readonly<Record<string, number>
 }
 
 if (isMainModule(import.meta.url)) await runCommandLine(NODE_PROCESS_CLI, process.argv.slice(2), interpretNodeProcessArgs, serve)
+
+/** QUORATE_LOG_LEVEL as a level name; an unknown one is a usage error, not silently ignored. */
+function logLevel (value: string | undefined): LogLevel {
+  if (value === undefined || value === '') return 'info'
+  if ((LEVEL_NAMES as readonly string[]).includes(value)) return value as LogLevel
+  process.stderr.write(`quorate-node: QUORATE_LOG_LEVEL must be one of ${LEVEL_NAMES.join(', ')} (got ${JSON.stringify(value)})\n`)
+  process.exit(2)
+}

@@ -54,10 +54,12 @@ export function serveStream (service: KvService, socket: Socket, head: Buffer, p
         if (principal.role !== 'read-write') { refuse(id, 'CLUSTER_FORBIDDEN', `${principal.name} (${principal.role}) may not propose`); return }
         if (!service.isRouted(body)) { refuse(id, 'CLUSTER_REQUEST_INVALID', 'the command names no mounted member'); return }
         // The body is a view into a socket chunk; the log keeps what is proposed, so copy it.
-        // No deadline (as in the benchmark's node): the proposal commits or the node drops it
-        // (RAFT_PROPOSAL_DROPPED, NODE_CLOSED); the client abandons an attempt at its own
-        // timeout and retries it deduplicated.
-        answer(id, null, service.proposeRouted(new Uint8Array(body), null))
+        // The request timeout applies to proposals too: without it a proposal made on a leader
+        // cut off from its peers would stay pending until the partition heals. The sweep is one
+        // timer per connection, not one per request; on timeout the answer is ABORTED (the
+        // command may still commit, and the client's retry is deduplicated by its session).
+        const controller = deadlines.start()
+        answer(id, controller, service.proposeRouted(new Uint8Array(body), controller.signal))
         return
       }
       case OP_READ: {

@@ -33,7 +33,8 @@ export interface Logger {
   child? (bindings: Record<string, unknown>): Logger
 }
 
-const LEVEL_NAMES = Object.keys(LOG_LEVELS) as LogLevel[]
+/** The level names, lowest first. */
+export const LEVEL_NAMES = Object.keys(LOG_LEVELS) as LogLevel[]
 
 function ignore (): void {}
 
