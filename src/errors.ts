@@ -87,8 +87,11 @@ export const ERROR_CODES = {
   // agent and its protocol with the coordinator (src/agent)
   AGENT_EVENT_INVALID: 'A failure event (quorate/agent HaEvent) is malformed: unknown type, unknown field or a field of the wrong type; a consumer gets it as a value, not a throw.',
   AGENT_COMMAND_INVALID: 'A command sent to a node agent is malformed (unknown kind or field, missing fence or id); the agent refuses it without acting.',
-  AGENT_UNREACHABLE: 'A command could not be delivered to the node agent, or its reply did not arrive; whether it took effect is unknown (resend with the same id).'
+  AGENT_UNREACHABLE: 'A command could not be delivered to the node agent, or its reply did not arrive; whether it took effect is unknown (resend with the same id).',
   // coordinator and supervisors (src/coordinator)
+  COORDINATOR_STOPPED: 'The coordinator may no longer act: its lease lapsed by its own clock, its supervisor stopped or killed it, or it was run twice; nothing was committed or sent.',
+  COORDINATOR_RULE_INVALID: 'A coordinator rule returned a malformed outcome (commands without a node, phases without a subject); the rule\'s part of the decision is dropped and noted in the decision record.',
+  COORDINATOR_SCHEMA_INVALID: 'The graph schema given to the coordinator lacks its ha.* kinds or relation as declared (build the schema with coordinatorSchema()).',
   // cluster client path (src/cluster)
   // operator views (logger, metrics, CLI)
 } as const
