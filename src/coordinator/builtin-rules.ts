@@ -98,7 +98,8 @@ export const restartRule: Rule = {
     // A report from a node the instance no longer runs on, or about a stopped one, is stale.
     if (inst === undefined || inst.fields.state === 'stopped' || nodeOf(view, inst.id) !== event.node) return undefined
     if (ctx.phase(inst.id) !== undefined) return undefined // a restart or move is already pending
-    const fresh = now - inst.fields.failuresSince > s.failureExpiryMs
+    // The count starts at the first failure it counts, and is forgotten failureExpiryMs after it.
+    const fresh = inst.fields.failures === 0 || now - inst.fields.failuresSince > s.failureExpiryMs
     const failures = (fresh ? 0 : inst.fields.failures) + 1
     const failuresSince = fresh ? now : inst.fields.failuresSince
     if (failures > s.maxRestarts) return moveOff(ctx, inst, event.node, { failures, failuresSince })
