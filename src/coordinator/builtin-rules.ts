@@ -11,7 +11,9 @@
  * - `node-failure`: a suspect node is marked; a dead node's instances are moved (spread over
  *   eligible nodes), each leaving a stale record so that the node, when it is back, is told to
  *   stop its copy (no duplicate instance of a singleton); a node back is marked up, told to stop
- *   its stale copies and to start the instances still placed on it.
+ *   its stale copies and to start every instance placed on it (it may have restarted and lost
+ *   its processes; agents treat a start of a running instance as done). A node report older than
+ *   the node's last state change (`since`) is stale and ignored: reports can arrive out of order.
  *
  * Throttles: an action that would bring the commands in flight above `maxInFlight` waits
  * (`deferMs`, as a phase). Circuit breaker: while more than `breakerFraction` of the nodes are
@@ -24,7 +26,7 @@ import type { Transaction } from '../graph/client.js'
 import type { GraphView } from '../graph/view.js'
 import type { HaSpec } from './schema.js'
 import type { CommandOrder, PhaseUpdate, Rule, RuleContext, RuleOutcome } from './rule.js'
-import { avoidOf, breakerOpen, getInstance, getNode, nodeOf, place } from './placement.js'
+import { Placement, avoidOf, breakerOpen, getInstance, getNode, nodeOf, place } from './placement.js'
 import type { InstanceView } from './placement.js'
 
 type Change = (tx: Transaction<HaSpec>) => void
@@ -138,14 +140,14 @@ function evacuate (view: GraphView<HaSpec>, ctx: RuleContext, node: string): Rul
   if (breakerOpen(view, s.breakerFraction, node)) return { phases: [later], note: `${node}: circuit breaker open, ${instances.length} instance(s) not moved` }
   const changes: Change[] = []
   const commands: CommandOrder[] = []
-  const pending = new Map<string, InstanceView[]>()
+  const placement = new Placement(view, now)
   let capacity = s.maxInFlight - ctx.inFlight
   let left = 0
   for (const inst of instances) {
-    const target = capacity > 0 ? place(view, inst, now, new Set([node]), pending) : undefined
+    const target = capacity > 0 ? placement.place(inst, new Set([node])) : undefined
     if (target === undefined) { left++; continue }
     capacity--
-    pending.set(target, [...(pending.get(target) ?? []), inst])
+    placement.assign(target, inst)
     changes.push((tx) => {
       tx.connect('ha.runs', ref('ha.node', target), ref('ha.instance', inst.id))
       tx.update(ref('ha.instance', inst.id), { state: 'starting', attempt: inst.fields.attempt + 1 })
@@ -171,11 +173,15 @@ export const nodeFailureRule: Rule = {
     }
     if (event === undefined || (event.type !== 'node-suspect' && event.type !== 'node-dead' && event.type !== 'node-alive')) return undefined
     const node = getNode(view, event.node)
-    if (node === undefined) return undefined
+    // Reports can arrive out of order (producers retry through different nodes): one older than
+    // the node's last state change is stale, or a node-dead decided after its node-alive would
+    // leave the node's copies running for good.
+    if (node === undefined || event.at < (node.fields.since ?? -Infinity)) return undefined
     const id = node.id
+    const since = event.at
     if (event.type === 'node-suspect') {
       if (node.fields.state !== 'up') return undefined
-      return { change: (tx) => { tx.update(ref('ha.node', id), { state: 'suspect' }) }, note: `${id} suspect` }
+      return { change: (tx) => { tx.update(ref('ha.node', id), { state: 'suspect', since }) }, note: `${id} suspect` }
     }
     if (event.type === 'node-dead') {
       if (node.fields.state === 'dead') return undefined
@@ -184,7 +190,7 @@ export const nodeFailureRule: Rule = {
       return {
         ...moved,
         change: (tx) => {
-          tx.update(ref('ha.node', id), { state: 'dead' })
+          tx.update(ref('ha.node', id), { state: 'dead', since })
           // Commands to a dead node will never be acknowledged; its instances are moved instead.
           for (const o of unsent) tx.delete(ref('ha.outbox', o.id))
           moved.change?.(tx)
@@ -192,13 +198,13 @@ export const nodeFailureRule: Rule = {
         note: `${id} dead; ${moved.note ?? 'nothing placed on it'}`
       }
     }
-    // node-alive: stop the copies moved away while it was gone, start what is still placed on it.
+    // node-alive: stop the copies moved away while it was gone, start what is placed on it (a
+    // node that restarted lost its processes; a start of a running instance is a no-op for its agent).
     const stale = view.byKind('ha.stale').filter((s) => s.fields.node === id).sort((a, b) => (a.id < b.id ? -1 : 1))
-    const placed = (view.neighbours(id, 'ha.runs') as InstanceView[]).filter((i) => i.fields.state !== 'stopped' && i.fields.state !== 'running').sort((a, b) => (a.id < b.id ? -1 : 1))
-    if (node.fields.state === 'up' && stale.length === 0) return undefined
+    const placed = (view.neighbours(id, 'ha.runs') as InstanceView[]).filter((i) => i.fields.state !== 'stopped').sort((a, b) => (a.id < b.id ? -1 : 1))
     return {
       change: (tx) => {
-        tx.update(ref('ha.node', id), { state: 'up' })
+        tx.update(ref('ha.node', id), { state: 'up', since })
         for (const s of stale) tx.delete(ref('ha.stale', s.id))
       },
       commands: [...stale.map((s) => stopOrder(id, s.fields.instance)), ...placed.map((i) => startOrder(id, i))],

@@ -274,7 +274,7 @@ export class Coordinator {
       // MUTANT: the event is trimmed in an entry of its own, before the change is committed.
       const trim = this.#graph.transaction().fence(this.fence.lease, this.fence.token).handles([input.id])
       if (!await this.#commit(trim, signal)) return
-      await this.#hooks.beforeStep?.()
+      await this.#hooks.afterTrim?.()
       recordDecision(tx, { ...decision, input: { kind: 'wake', rule: 'trimmed', subject: input.id, at: input.at } }, readEpoch(this.#view), options)
     } else recordDecision(tx, decision, epoch, options)
     if (await this.#commit(tx, signal)) this.#stats.decisions++

@@ -43,20 +43,70 @@ export function eligible (view: GraphView<HaSpec>, instance: InstanceView, node:
 }
 
 /**
- * The node to place `instance` on, or undefined if none is eligible. `pending` counts
- * placements decided in the same decision (not yet in the view), so a node that died with
- * several instances spreads them instead of stacking them on one node.
+ * The placement state of one decision, computed once (nodes in id order, how many instances
+ * each runs, which anti-affinity groups each holds) and updated by `assign`, so that placing
+ * the many instances of a dead node costs one pass over the nodes each, with no allocation.
  */
-export function place (view: GraphView<HaSpec>, instance: InstanceView, now: number, exclude: ReadonlySet<string> = new Set(), pending: ReadonlyMap<string, readonly InstanceView[]> = new Map()): string | undefined {
-  let best: { id: string, load: number } | undefined
-  for (const node of view.byKind('ha.node').sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
-    if (!eligible(view, instance, node, now, exclude)) continue
-    const planned = pending.get(node.id) ?? []
-    if (instance.fields.group !== undefined && planned.some((p) => p.fields.group === instance.fields.group)) continue
-    const load = view.neighbours(node.id, 'ha.runs').length + planned.length
-    if (best === undefined || load < best.load) best = { id: node.id, load }
+export class Placement {
+  readonly #view: GraphView<HaSpec>
+  readonly #now: number
+  #nodes: NodeView[] | null = null
+  readonly #load = new Map<string, number>()
+  readonly #groups = new Map<string, Set<string>>()
+
+  constructor (view: GraphView<HaSpec>, now: number) {
+    this.#view = view
+    this.#now = now
   }
-  return best?.id
+
+  #index (): NodeView[] {
+    if (this.#nodes !== null) return this.#nodes
+    this.#nodes = this.#view.byKind('ha.node').sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    for (const node of this.#nodes) {
+      const running = this.#view.neighbours(node.id, 'ha.runs') as InstanceView[]
+      this.#load.set(node.id, running.length)
+      const groups = new Set<string>()
+      for (const i of running) if (i.fields.group !== undefined) groups.add(i.fields.group)
+      this.#groups.set(node.id, groups)
+    }
+    return this.#nodes
+  }
+
+  /**
+   * The eligible node running the fewest instances (then the lowest id) for `instance`, or
+   * undefined. Anti-affinity counts the instance's own current node as holding its group only
+   * through other members (the instance is leaving it).
+   */
+  place (instance: InstanceView, exclude: ReadonlySet<string> = new Set()): string | undefined {
+    const f = instance.fields
+    const avoid = avoidOf(instance)
+    const current = nodeOf(this.#view, instance.id)
+    let best: string | undefined
+    let bestLoad = Infinity
+    for (const node of this.#index()) {
+      if (node.fields.state !== 'up' || exclude.has(node.id)) continue
+      if (f.nodeKind !== undefined && node.fields.kind !== f.nodeKind) continue
+      if (f.label !== undefined && !labelsOf(node).includes(f.label)) continue
+      const until = avoid[node.id]
+      if (until !== undefined && until > this.#now) continue
+      if (f.group !== undefined && node.id !== current && this.#groups.get(node.id)!.has(f.group)) continue
+      const load = this.#load.get(node.id)!
+      if (load < bestLoad) { best = node.id; bestLoad = load }
+    }
+    return best
+  }
+
+  /** Records that `instance` was placed on `node` in this decision. */
+  assign (node: string, instance: InstanceView): void {
+    this.#index()
+    this.#load.set(node, (this.#load.get(node) ?? 0) + 1)
+    if (instance.fields.group !== undefined) this.#groups.get(node)?.add(instance.fields.group)
+  }
+}
+
+/** The node to place `instance` on now, or undefined if none is eligible (one placement; see Placement for many). */
+export function place (view: GraphView<HaSpec>, instance: InstanceView, now: number, exclude: ReadonlySet<string> = new Set()): string | undefined {
+  return new Placement(view, now).place(instance, exclude)
 }
 
 export function getInstance (view: GraphView<HaSpec>, id: string): InstanceView | undefined {

@@ -20,7 +20,8 @@ import { defineSchema } from '../graph/schema.js'
 import type { Schema, KindSpec, RelationSpec } from '../graph/schema.js'
 
 export const HA_KINDS = {
-  'ha.node': { fields: { kind: 'string', labels: 'string', state: 'string' } },
+  /** `since`: the report time (the monitor's clock) of the last state change: an older report is stale. */
+  'ha.node': { fields: { kind: 'string', labels: 'string', state: 'string', since: 'number?' } },
   'ha.instance': {
     fields: {
       /** The ServiceSpec as JSON. */

@@ -51,7 +51,10 @@ export interface SupervisorOptions {
   lease?: string
   /** Holder id, unique to this supervisor. @default the manager's node id */
   holder?: string
-  /** Lease duration, ms. @default the manager's defaultDurationMs */
+  /**
+   * Lease duration, ms: a crashed coordinator's successor acts about this long (times
+   * 1 + maxDrift, plus retryMs) after the crash. @default SUPERVISOR_DEFAULTS.durationMs (2000), or the manager's defaultDurationMs if shorter
+   */
   durationMs?: number
   /** Longest wait between acquire attempts, ms. @default durationMs / 10 */
   retryMs?: number
@@ -69,7 +72,7 @@ export interface SupervisorOptions {
   signal?: AbortSignal
 }
 
-export const SUPERVISOR_DEFAULTS = { lease: 'quorate/coordinator', restartBackoffInitialMs: 100, restartBackoffMaxMs: 10_000 } as const
+export const SUPERVISOR_DEFAULTS = { lease: 'quorate/coordinator', durationMs: 2000, restartBackoffInitialMs: 100, restartBackoffMaxMs: 10_000 } as const
 
 const KEYS = ['leases', 'create', 'lease', 'holder', 'durationMs', 'retryMs', 'restartBackoffInitialMs', 'restartBackoffMaxMs', 'pingIntervalMs', 'pingTimeoutMs', 'stopGraceMs', 'signal']
 
@@ -99,7 +102,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     checkKnownKeys(options, C, KEYS)
     check(typeof options.leases?.acquire === 'function', C, 'leases', 'a LeaseManager', typeof options.leases)
     checkFunction(options.create, C, 'create')
-    const durationMs = options.durationMs ?? options.leases.defaultDurationMs
+    const durationMs = options.durationMs ?? Math.min(SUPERVISOR_DEFAULTS.durationMs, options.leases.defaultDurationMs)
     check(Number.isFinite(durationMs) && durationMs > 0, C, 'durationMs', 'a positive number of milliseconds', durationMs)
     this.#o = {
       leases: options.leases,

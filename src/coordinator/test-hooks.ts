@@ -9,6 +9,8 @@ export interface CoordinatorHooks {
   readonly beforeStep?: () => Promise<void>
   /** MUTANT: trim an event in its own entry before the change that handles it commits. */
   readonly trimBeforeChange?: boolean
+  /** Awaited between the mutant's trim entry and its change (the simulator crashes the host there). */
+  readonly afterTrim?: () => Promise<void>
 }
 
 export interface SupervisorHooks {
