@@ -18,6 +18,7 @@
  * - On takeover every outbox entry is sent again (same ids: agents dedupe), and every known
  *   node gets a `status` command, which raises the agents' fences to this token early.
  */
+import { setMaxListeners } from 'node:events'
 import type { AgentCommand, AgentReply, CommandChannel, CommandFence } from '../agent/protocol.js'
 import { decodeHaEvent } from '../agent/protocol.js'
 import { QuorateError, isQuorateError } from '../errors.js'
@@ -102,6 +103,12 @@ export class Coordinator {
   #running = false
   #fatal: QuorateError | null = null
   #stats = { decisions: 0, sent: 0, acknowledged: 0 }
+  /**
+   * The events cursor: every queued event with a smaller index was handled by this coordinator
+   * (the queue is in commit order and an event leaves it only with its decision). Starts at 0:
+   * a new coordinator reads every untrimmed event.
+   */
+  #cursor = 0
 
   constructor (options: CoordinatorOptions) {
     const C = 'CoordinatorOptions'
@@ -165,6 +172,8 @@ export class Coordinator {
     if (this.#running) throw new QuorateError('COORDINATOR_STOPPED', 'Coordinator.run: already running (create a new coordinator per run)')
     this.#running = true
     const own = linked(signal)
+    // Every send in flight listens to it (through its deadline): many at once are expected.
+    setMaxListeners(0, own.signal)
     try {
       await this.#takeover(own.signal)
       while (!own.signal.aborted) {
@@ -247,10 +256,14 @@ export class Coordinator {
     return this.#sendOutbox(signal)
   }
 
+  /** The queue index of the event last taken as input. */
+  #headIndex = 0
+
   #nextInput (): RuleInput | undefined {
     const view = this.#view
-    const head = this.#o.machine.events.list(0, 1)[0]
+    const head = this.#o.machine.events.list(this.#cursor, 1)[0]
     if (head !== undefined) {
+      this.#headIndex = head.index
       const event = decodeHaEvent(head.payload)
       // A foreign or damaged payload is still decided (by no rule) so that it is trimmed and recorded.
       const at = event instanceof QuorateError ? this.#o.machine.time : event.at
@@ -277,7 +290,11 @@ export class Coordinator {
       await this.#hooks.afterTrim?.()
       recordDecision(tx, { ...decision, input: { kind: 'wake', rule: 'trimmed', subject: input.id, at: input.at } }, readEpoch(this.#view), options)
     } else recordDecision(tx, decision, epoch, options)
-    if (await this.#commit(tx, signal)) this.#stats.decisions++
+    if (!await this.#commit(tx, signal)) return
+    this.#stats.decisions++
+    if (input.kind === 'event') this.#cursor = Math.max(this.#cursor, (this.#o.machine.events.get(input.id)?.index ?? this.#headIndex) + 1)
+    // Persisted: send at once (the outbox keeps them for retries and for a successor).
+    for (const c of decision.commands) this.#send(c.node, c.command, signal, c.command.id)
   }
 
   /** Sends every outbox entry not already in flight and due; true if any was sent. */

@@ -68,7 +68,8 @@ export interface DecideOptions {
  * so one broken rule cannot wedge the queue.
  */
 export function decide (view: GraphView<HaSpec>, input: RuleInput, tx: Transaction<HaSpec>, options: DecideOptions): Decision {
-  const inFlight = inFlightCount(view)
+  // Counted only if a rule asks (it walks the outbox): most decisions never do.
+  let inFlight: number | undefined
   const rules: string[] = []
   const commands: Array<{ node: string, command: AgentCommand }> = []
   const phases: Array<PhaseUpdate & { rule: string }> = []
@@ -82,7 +83,7 @@ export function decide (view: GraphView<HaSpec>, input: RuleInput, tx: Transacti
       now: input.at,
       event: input.kind === 'event' ? input.event : undefined,
       phase: (subject) => readPhase(view, rule.name, subject),
-      inFlight,
+      get inFlight () { return (inFlight ??= inFlightCount(view)) },
       settings: options.settings
     }
     let outcome: RuleOutcome | undefined
