@@ -235,7 +235,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const pingIntervalMs = this.#o.pingIntervalMs
     function tick (): void {
       const limit = deadline(clock, pingTimeoutMs, 'ping')
-      coordinator.ping(limit.signal).then(() => {
+      // Raced against the deadline: a blocked coordinator may not honour the signal either.
+      const timedOut = new Promise<never>((_resolve, reject) => { limit.signal.addEventListener('abort', () => { reject(limit.signal.reason) }, { once: true }) })
+      Promise.race([coordinator.ping(limit.signal), timedOut]).then(() => {
         limit.done()
         if (!cancelled) timer = clock.setTimeout(tick, pingIntervalMs)
       }, () => {
