@@ -290,11 +290,32 @@ export class Coordinator {
       await this.#hooks.afterTrim?.()
       recordDecision(tx, { ...decision, input: { kind: 'wake', rule: 'trimmed', subject: input.id, at: input.at } }, readEpoch(this.#view), options)
     } else recordDecision(tx, decision, epoch, options)
-    if (!await this.#commit(tx, signal)) return
+    let committed: boolean
+    let commands = decision.commands
+    try {
+      committed = await this.#commit(tx, signal)
+    } catch (err) {
+      if (!isRuleChangeRefused(err)) throw err
+      // The rules' change itself was refused (it names a missing resource, a wrong kind...):
+      // retrying cannot help, so the input is recorded as refused and consumed, not left to
+      // wedge the queue or crash-loop every coordinator that meets it.
+      const refused: Decision = {
+        ...decision,
+        ops: [],
+        commands: [],
+        phases: input.kind === 'wake' ? [{ rule: input.rule, subject: input.subject, phase: null }] : [],
+        notes: [...decision.notes, `refused by the graph: ${err.code}: ${err.message}`.slice(0, 500)]
+      }
+      const fallback = this.#graph.transaction()
+      recordDecision(fallback, refused, epoch, options)
+      commands = []
+      committed = await this.#commit(fallback, signal)
+    }
+    if (!committed) return
     this.#stats.decisions++
     if (input.kind === 'event') this.#cursor = Math.max(this.#cursor, (this.#o.machine.events.get(input.id)?.index ?? this.#headIndex) + 1)
     // Persisted: send at once (the outbox keeps them for retries and for a successor).
-    for (const c of decision.commands) this.#send(c.node, c.command, signal, c.command.id)
+    for (const c of commands) this.#send(c.node, c.command, signal, c.command.id)
   }
 
   /** Sends every outbox entry not already in flight and due; true if any was sent. */
@@ -360,6 +381,11 @@ export class Coordinator {
       if (timer !== undefined) this.#clock.clearTimeout(timer)
     }
   }
+}
+
+/** A refusal of the ops themselves (not a conflict, a fence or a trim): deciding again changes nothing. */
+function isRuleChangeRefused (err: unknown): err is QuorateError {
+  return isQuorateError(err) && err.code.startsWith('GRAPH_') && err.code !== 'GRAPH_CONFLICT' && err.code !== 'GRAPH_COMMAND_INVALID' && err.code !== 'GRAPH_SNAPSHOT_INVALID'
 }
 
 function fenced (token: number, highest: number, cause?: unknown): QuorateError {

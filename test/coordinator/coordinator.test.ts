@@ -10,7 +10,7 @@ import { ManualClock } from '../../src/testing/manual-clock.js'
 import { decodeCommand } from '../../src/graph/codec.js'
 import { defineSchema } from '../../src/graph/schema.js'
 import { isQuorateError } from '../../src/errors.js'
-import { Coordinator, readDecision, readEpoch, replayDecision, simulate } from './imports.js'
+import { BUILTIN_RULES, Coordinator, readDecision, readEpoch, ref, replayDecision, simulate } from './imports.js'
 import type { CoordinatorOptions, Rule } from './imports.js'
 import { RecordingAgents, emit, host, machineAt, populate, schema, until } from './helpers.js'
 import type { Host } from './helpers.js'
@@ -147,6 +147,26 @@ test('a malformed payload in the queue is trimmed with a decision of no rule ins
   await run
   assert.equal(readDecision(h.graph.local(), 1)?.rules, [])
   assert.equal((h.graph.local().get('n3')?.fields as { state?: string } | undefined)?.state, 'suspect')
+})
+
+test('a rule whose change the graph refuses (a missing resource) is recorded as refused and its event consumed; the coordinator goes on', async () => {
+  const h = host(); const clock = new ManualClock(); const agents = new RecordingAgents()
+  await threeNodes(h)
+  const broken: Rule = {
+    name: 'updates-a-ghost',
+    on: ['resource-health'],
+    decide: () => ({ change: (tx) => { tx.update(ref('ha.node', 'ghost'), { state: 'dead' }) }, commands: [{ node: 'n1', command: { kind: 'stop', instance: 'a' } }] })
+  }
+  await emit(h, 'ev-bad', { type: 'resource-health', node: 'n1', resource: 'd', healthy: false, detail: 'x', at: 1 })
+  await emit(h, 'ev-next', { type: 'node-suspect', node: 'n3', observer: 'm', at: 2 })
+  const stop = new AbortController()
+  const run = coordinator(h, agents, clock, 1, { rules: [broken, ...BUILTIN_RULES] }).run(stop.signal)
+  await until(clock, () => h.machine.events.list().length === 0)
+  stop.abort()
+  await run
+  assert.match(readDecision(h.graph.local(), 1)?.notes.join(' ') ?? '', /refused by the graph: GRAPH_NOT_FOUND/)
+  assert.equal(agents.executed.filter((e) => e.command.kind === 'stop'), [], 'no command of a refused decision is sent')
+  assert.equal((h.graph.local().get('n3')?.fields as { state?: string } | undefined)?.state, 'suspect', 'the next event was handled')
 })
 
 test('simulate() gives the decision the coordinator recorded, and replayDecision on the graph as it was matches it', async () => {
