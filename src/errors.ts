@@ -89,6 +89,9 @@ export const ERROR_CODES = {
   AGENT_COMMAND_INVALID: 'A command sent to a node agent is malformed (unknown kind or field, missing fence or id); the agent refuses it without acting.',
   AGENT_UNREACHABLE: 'A command could not be delivered to the node agent, or its reply did not arrive; whether it took effect is unknown (resend with the same id).',
   // coordinator and supervisors (src/coordinator)
+  COORDINATOR_STOPPED: 'The coordinator may no longer act: its lease lapsed by its own clock, its supervisor stopped or killed it, or it was run twice; nothing was committed or sent.',
+  COORDINATOR_RULE_INVALID: 'A coordinator rule returned a malformed outcome (commands without a node, phases without a subject); the rule\'s part of the decision is dropped and noted in the decision record.',
+  COORDINATOR_SCHEMA_INVALID: 'The graph schema given to the coordinator lacks its ha.* kinds or relation as declared (build the schema with coordinatorSchema()).',
   // cluster client path (src/cluster)
   CLUSTER_AUTH_REQUIRED: 'The client endpoint was called without credentials: no client certificate and no bearer token (HTTP 401).',
   CLUSTER_AUTH_FAILED: 'The client endpoint refused the credentials: a certificate not from the cluster CA or without a quorate://client/ identity, or an unknown bearer token (HTTP 401).',

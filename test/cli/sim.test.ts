@@ -60,7 +60,7 @@ test('the argument interpreter: defaults, --from, --nodes, the figure-16 output 
   assert.equal(parse([]), { kind: 'run', args: { mode: 'seeds', first: 1, count: 100, run: { nodes: undefined, workload: 'kv' } } })
   assert.equal(parse(['--seeds', '5', '--from=7', '--nodes', '5']), { kind: 'run', args: { mode: 'seeds', first: 7, count: 5, run: { nodes: 5, workload: 'kv' } } })
   assert.equal(parse(['--seeds', '5', '--workload', 'router']), { kind: 'run', args: { mode: 'seeds', first: 1, count: 5, run: { nodes: undefined, workload: 'router' } } })
-  assert.throws(() => parse(['--seeds', '5', '--workload', 'rooter']), (err: unknown) => isQuorateError(err, 'OPTIONS_INVALID') && /--workload must be one of kv, router, level/.test((err as Error).message))
+  assert.throws(() => parse(['--seeds', '5', '--workload', 'rooter']), (err: unknown) => isQuorateError(err, 'OPTIONS_INVALID') && /--workload must be one of kv, router, level, coordinator/.test((err as Error).message))
   assert.throws(() => parse(['--mutants', '--workload', 'router']), (err: unknown) => isQuorateError(err, 'OPTIONS_INVALID') && /--workload does not apply/.test((err as Error).message))
   assert.equal(parse(['--figure16']), { kind: 'run', args: { mode: 'figure16', trials: 1000, seed: 1, out: DEFAULT_FIGURE16_OUT } })
   assert.equal(parse(['--mutant', 'staleReads', '--max-seeds', '3']), { kind: 'run', args: { mode: 'mutants', names: ['staleReads'], maxSeeds: 3, first: 1, nodes: undefined } })

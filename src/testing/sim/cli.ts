@@ -15,6 +15,8 @@ import { runSimulation } from './simulator.js'
 import { routerSimWorkload } from './router-workload.js'
 import { levelSimWorkload } from './level-workload.js'
 import type { SimWorkload } from './workload.js'
+import { runCoordinatorSimulation } from '../coordinator-sim/simulator.js'
+import type { CoordinatorSimResult } from '../coordinator-sim/simulator.js'
 import type { SimulationOptions, SimulationResult } from './simulator.js'
 import { describeFault } from './faults.js'
 import type { FaultEvent } from './faults.js'
@@ -51,10 +53,12 @@ Modes (one at a time; the default is --seeds ${DEFAULT_SIM_SEEDS}):
                                  (default ${DEFAULT_FIGURE16_OUT}, relative to the working directory)
 Options:
   --nodes N                      fix the cluster size (default: 3 or 5 per seed)
-  --workload kv|router|level     what the cluster replicates (with --seeds, --seed, --soak):
+  --workload kv|router|level|coordinator  what the cluster replicates (with --seeds, --seed, --soak):
                                  the key-value machine (default), every shipped machine
                                  (kv, lease, session, tuple) on one StateMachineRouter, or
-                                 quorate/level's machine (batches, ranges)
+                                 quorate/level's machine (batches, ranges), or the recovery
+                                 coordinator's station (leases, supervisors, agents; see
+                                 docs/coordinator.md)
   --help, -h                     print this text
   --version                      print the version`,
   options: {
@@ -77,7 +81,7 @@ Options:
 }
 
 /** The workloads a run can replicate: the key-value machine alone, every shipped machine on one router, or quorate/level's machine. */
-export const SIM_WORKLOADS = ['kv', 'router', 'level'] as const
+export const SIM_WORKLOADS = ['kv', 'router', 'level', 'coordinator'] as const
 export type SimWorkloadName = typeof SIM_WORKLOADS[number]
 
 /** What shapes each run of a seed: the cluster size (drawn when undefined) and the workload. */
@@ -272,8 +276,41 @@ async function runSoak (c: SimCommand & { mode: 'soak' }): Promise<number> {
   return await runSeeds((function * () { for (let s = first; Date.now() < end; s++) yield s })(), c.run)
 }
 
+// ---------------------------------------------------------------- --workload coordinator
+// The coordinator simulation (src/testing/coordinator-sim) is a system of its own (leases,
+// supervisors, agents), not a SimWorkload: seeds, replay and soak run it directly.
+
+function coordinatorReport (r: CoordinatorSimResult, verbose: boolean): void {
+  if (!r.ok || verbose) {
+    console.log(`${r.ok ? 'ok' : 'FAIL'} seed ${r.seed}: ${[...r.violations, ...r.liveness].join('; ') || 'clean'}`)
+    console.log(`  faults: ${JSON.stringify(r.faults)}`)
+    console.log(`  replay: npm run sim -- --workload coordinator --seed ${r.seed} --verbose`)
+  }
+}
+
+async function runCoordinatorCommand (c: SimCommand & { mode: 'replay' | 'soak' | 'seeds' }): Promise<number> {
+  if (c.mode === 'replay') {
+    const r = await runCoordinatorSimulation({ seed: c.seed, ...(c.run.nodes === undefined ? {} : { stationNodes: c.run.nodes }), ...(c.verbose ? { log: (line: string) => { console.log(line) } } : {}) })
+    coordinatorReport(r, true)
+    return r.ok ? 0 : 1
+  }
+  const end = c.mode === 'soak' ? Date.now() + c.minutes * 60_000 : Infinity
+  const first = c.mode === 'soak' ? (c.first ?? (Date.now() % 1_000_000_000) + 1_000_000) : c.first
+  let failures = 0
+  let count = 0
+  for (let seed = first; c.mode === 'soak' ? Date.now() < end : seed < first + c.count; seed++) {
+    const r = await runCoordinatorSimulation({ seed, ...(c.run.nodes === undefined ? {} : { stationNodes: c.run.nodes }) })
+    count++
+    if (!r.ok) failures++
+    coordinatorReport(r, false)
+  }
+  console.log(`sim: coordinator: ${count} seeds, ${failures} failing`)
+  return failures
+}
+
 /** Runs one command; resolves to the process exit code (0 clean, 1 any failure). */
 export async function runSimCommand (c: SimCommand): Promise<number> {
+  if ((c.mode === 'replay' || c.mode === 'soak' || c.mode === 'seeds') && c.run.workload === 'coordinator') return (await runCoordinatorCommand(c)) > 0 ? 1 : 0
   let failures: number
   switch (c.mode) {
     case 'figure16': failures = await runFigure16Command(c); break
