@@ -10,3 +10,11 @@ export { encodeHaEvent, decodeHaEvent, haEventProblem, agentCommandProblem } fro
 export type {
   CommandFence, ServiceSpec, AgentCommand, AgentReply, InstanceState, InstanceStatus, CommandChannel, HaEvent, HaEventType
 } from './protocol.js'
+export type { CheckSpec, CheckTiming } from './check-spec.js'
+export { READINESS_DEFAULTS, LIVENESS_DEFAULTS, validateCheck } from './check-spec.js'
+export { RestartBackoff, RESTART_DEFAULTS, validateRestartPolicy } from './restart-policy.js'
+export type { RestartPolicy } from './restart-policy.js'
+export { NodeAgent, NODE_AGENT_DEFAULTS } from './node-agent.js'
+export type { NodeAgentOptions, HaEventSink } from './node-agent.js'
+export { parameterEnvName } from './instance-files.js'
+export { parseStartTime } from './proc.js'
