@@ -4,7 +4,8 @@
  * queue; its monitors and node failure detection. protocol.ts is the contract with the
  * coordinator (commands, replies, failure events). See docs/agent.md.
  *
- * May import: graph, lease, util, errors.
+ * May import: graph, lease, transport, util, errors. (transport: the TLS identity helpers of
+ * tcpTransport, reused by the agent endpoint and client so both channels check certificates alike.)
  */
 export { encodeHaEvent, decodeHaEvent, haEventProblem, agentCommandProblem } from './protocol.js'
 export type {
@@ -18,3 +19,9 @@ export { NodeAgent, NODE_AGENT_DEFAULTS } from './node-agent.js'
 export type { NodeAgentOptions, HaEventSink } from './node-agent.js'
 export { parameterEnvName } from './instance-files.js'
 export { parseStartTime } from './proc.js'
+export { InProcessChannel } from './in-process-channel.js'
+export type { CommandHandler } from './in-process-channel.js'
+export { AgentEndpoint, AGENT_ENDPOINT_DEFAULTS } from './endpoint.js'
+export type { AgentEndpointOptions } from './endpoint.js'
+export { AgentClient, AGENT_CLIENT_DEFAULTS } from './agent-client.js'
+export type { AgentClientOptions } from './agent-client.js'
