@@ -8,14 +8,12 @@
  * `requestTimeoutMs` (whether the command took effect is then unknown: resend it with the
  * same id, the agent answers its first reply); with ABORTED when the signal fires.
  */
-import * as net from 'node:net'
-import * as tls from 'node:tls'
+import type * as net from 'node:net'
 import { QuorateError, abortError } from '../errors.js'
 import { check, checkInt, checkKnownKeys, checkObject } from '../util/validate.js'
-import { certificateIdentity } from '../transport/tcp-identity.js'
 import type { TcpTlsOptions } from '../transport/tcp-options.js'
 import type { AgentCommand, AgentReply, CommandChannel } from './protocol.js'
-import { checkTlsChoice } from './endpoint.js'
+import { checkTlsChoice, dialNode } from './agent-sockets.js'
 import { LineFrames, parseJson } from './line-frames.js'
 
 export interface AgentClientOptions {
@@ -45,11 +43,12 @@ class Connection {
   ready: Promise<void>
   closed = false
 
-  constructor (socket: net.Socket, secure: boolean, connectTimeoutMs: number, onFail: (err: QuorateError) => void) {
+  /** `onConnected` is handed the function to call once the socket is usable. */
+  constructor (socket: net.Socket, onConnected: (resolve: () => void) => void, connectTimeoutMs: number, onFail: (err: QuorateError) => void) {
     this.socket = socket
     this.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => { const e = new QuorateError('AGENT_UNREACHABLE', `no connection within ${connectTimeoutMs} ms`); reject(e); onFail(e) }, connectTimeoutMs)
-      socket.once(secure ? 'secureConnect' : 'connect', () => { clearTimeout(timer); resolve() })
+      onConnected(() => { clearTimeout(timer); resolve() })
       socket.once('close', () => { clearTimeout(timer); reject(new QuorateError('AGENT_UNREACHABLE', 'connection closed before it was established')) })
     })
     this.ready.catch(() => {})
@@ -105,19 +104,9 @@ export class AgentClient implements CommandChannel {
     if (existing !== undefined && !existing.closed) return existing
     const address = this.#o.agents[node]
     if (address === undefined) throw new QuorateError('AGENT_UNREACHABLE', `no agent address for node ${JSON.stringify(node)}`)
-    const t = this.#o.tls
-    const socket = t === undefined
-      ? net.connect({ host: address.host, port: address.port })
-      : tls.connect({
-        host: address.host,
-        port: address.port,
-        key: t.key,
-        cert: t.cert,
-        ca: t.ca as tls.SecureContextOptions['ca'],
-        minVersion: 'TLSv1.3',
-        checkServerIdentity: (_host, cert) => certificateIdentity(cert) === node ? undefined : new Error(`the agent's certificate does not name node ${node}`)
-      })
-    const conn: Connection = new Connection(socket, t !== undefined, this.#o.connectTimeoutMs ?? AGENT_CLIENT_DEFAULTS.connectTimeoutMs, (err) => { this.#fail(node, conn, err) })
+    let connected = (): void => {}
+    const socket = dialNode(address, node, this.#o.tls, () => { connected() })
+    const conn: Connection = new Connection(socket, (resolve) => { connected = resolve }, this.#o.connectTimeoutMs ?? AGENT_CLIENT_DEFAULTS.connectTimeoutMs, (err) => { this.#fail(node, conn, err) })
     this.#connections.set(node, conn)
     const frames = new LineFrames(this.#o.maxFrameBytes ?? AGENT_CLIENT_DEFAULTS.maxFrameBytes)
     socket.on('data', (chunk: Buffer) => {

@@ -10,13 +10,12 @@
  * could not be read) and the connection carries on; a line over maxFrameBytes closes the
  * connection. Nothing a peer sends can throw out of the endpoint.
  */
-import * as net from 'node:net'
-import * as tls from 'node:tls'
+import type * as net from 'node:net'
 import { QuorateError } from '../errors.js'
 import { Lifecycle } from '../util/lifecycle.js'
-import { check, checkBool, checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
-import { serverTlsOptions } from '../transport/tcp-identity.js'
+import { checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
 import type { TcpTlsOptions } from '../transport/tcp-options.js'
+import { checkTlsChoice, listenServer } from './agent-sockets.js'
 import type { AgentReply } from './protocol.js'
 import type { CommandHandler } from './in-process-channel.js'
 import { LineFrames, parseJson } from './line-frames.js'
@@ -41,19 +40,6 @@ export interface AgentEndpointOptions {
 export const AGENT_ENDPOINT_DEFAULTS = { maxFrameBytes: 1 << 20, maxConnections: 64, handshakeTimeoutMs: 5000 } as const
 
 const KEYS = ['agent', 'listen', 'tls', 'insecure', 'maxFrameBytes', 'maxConnections', 'handshakeTimeoutMs'] as const
-
-/** Validates the shared TLS-or-insecure choice of the endpoint and the client. */
-export function checkTlsChoice (component: string, t: TcpTlsOptions | undefined, insecure: boolean | undefined): void {
-  if (insecure !== undefined) checkBool(insecure, component, 'insecure')
-  if (t === undefined) {
-    check(insecure === true, component, 'tls', 'set (mutual TLS) unless insecure: true is given explicitly', t)
-    return
-  }
-  checkObject(t, component, 'tls')
-  checkKnownKeys(t, `${component}.tls`, ['key', 'cert', 'ca'])
-  check(t.key !== undefined && t.cert !== undefined && t.ca !== undefined, component, 'tls', 'an object { key, cert, ca }', Object.keys(t))
-  check(insecure !== true, component, 'insecure', 'false or absent when tls is set', insecure)
-}
 
 export class AgentEndpoint {
   readonly #o: AgentEndpointOptions
@@ -83,18 +69,7 @@ export class AgentEndpoint {
 
   async open (signal?: AbortSignal): Promise<void> {
     await this.#life.open(async () => {
-      const onConnection = (socket: net.Socket): void => { this.#accept(socket) }
-      const server = this.#o.tls === undefined
-        ? net.createServer(onConnection)
-        : tls.createServer(serverTlsOptions(this.#o.tls, this.#o.handshakeTimeoutMs ?? AGENT_ENDPOINT_DEFAULTS.handshakeTimeoutMs), onConnection)
-      // A failed handshake (wrong CA, no certificate) is that client's problem, not the agent's.
-      server.on('tlsClientError', () => {})
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(this.#o.listen.port, this.#o.listen.host ?? '127.0.0.1', () => { server.off('error', reject); resolve() })
-      })
-      server.on('error', () => {})
-      this.#server = server
+      this.#server = await listenServer(this.#o.listen, this.#o.tls, this.#o.handshakeTimeoutMs ?? AGENT_ENDPOINT_DEFAULTS.handshakeTimeoutMs, (socket) => { this.#accept(socket) })
     }, signal)
   }
 

@@ -14,42 +14,27 @@
  *
  * close() stops supervising and leaves services running: the next agent adopts them.
  */
-import { randomUUID } from 'node:crypto'
-import { isQuorateError, QuorateError } from '../errors.js'
+import { isQuorateError } from '../errors.js'
 import type { ErrorCode } from '../errors.js'
 import type { Clock } from '../util/clock.js'
 import { systemClock } from '../util/clock.js'
 import { Lifecycle } from '../util/lifecycle.js'
-import { check, checkBool, checkFunction, checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
-import type { GraphEvent } from '../graph/events-client.js'
-import { agentCommandProblem, encodeHaEvent } from './protocol.js'
+import { check, checkBool, checkInt, checkKnownKeys, checkObject } from '../util/validate.js'
+import { agentCommandProblem } from './protocol.js'
 import type { AgentCommand, AgentReply, HaEvent, InstanceStatus } from './protocol.js'
 import { FenceStore } from './fence-store.js'
 import { AgentFiles } from './instance-files.js'
 import { ManagedInstance } from './managed-instance.js'
 import type { InstanceHost } from './managed-instance.js'
 import { rotateIfLarge } from './log-files.js'
+import { checkReportingOptions, EVENT_FLUSH_MS, EventReporter, REPORTING_KEYS } from './event-reporter.js'
+import type { ReportingOptions } from './event-reporter.js'
 
-/** Where the agent's events go: an EventsQueue (quorate/graph) or anything with its emit. */
-export interface HaEventSink {
-  emit: (event: GraphEvent, options?: { signal?: AbortSignal }) => Promise<unknown>
-}
-
-export interface NodeAgentOptions {
+export interface NodeAgentOptions extends ReportingOptions {
   /** This node's id (the `node` of every event the agent emits). */
   readonly node: string
   /** The agent's data directory: fence file, instance records, parameters, logs. */
   readonly dir: string
-  /** The events queue the agent reports into (retried until acknowledged). @default none (onEvent only) */
-  readonly events?: HaEventSink
-  /** Called synchronously with every event, before it is queued (local observation, tests). */
-  readonly onEvent?: (event: HaEvent) => void
-  /** Called when an event could not be queued (the queue refused it for good, or close() gave up). */
-  readonly onEventError?: (event: HaEvent, error: unknown) => void
-  /** Timers (restart backoff, checks, polling). @default systemClock */
-  readonly clock?: Clock
-  /** Wall-clock ms for events' `at`. @default Date.now */
-  readonly now?: () => number
   /** SIGTERM → SIGKILL grace when a service spec gives none, ms. @default 10000 */
   readonly stopGraceMs?: number
   /** Poll interval for processes adopted from an earlier agent (exit detection), ms. @default 50 */
@@ -64,16 +49,14 @@ export interface NodeAgentOptions {
   readonly maxLogFiles?: number
   /** How often log sizes are checked, ms. @default 5000 */
   readonly logCheckMs?: number
-  /** On close, how long unacknowledged events are still retried before they are abandoned, ms. @default 2000 */
-  readonly eventFlushMs?: number
 }
 
 export const NODE_AGENT_DEFAULTS = {
   stopGraceMs: 10_000, adoptedPollMs: 50, rememberedReplies: 1024, inheritEnv: true,
-  maxLogBytes: 10 * 1024 * 1024, maxLogFiles: 3, logCheckMs: 5000, eventFlushMs: 2000
+  maxLogBytes: 10 * 1024 * 1024, maxLogFiles: 3, logCheckMs: 5000
 } as const
 
-const KEYS = ['node', 'dir', 'events', 'onEvent', 'onEventError', 'clock', 'now', 'stopGraceMs', 'adoptedPollMs', 'rememberedReplies', 'inheritEnv', 'maxLogBytes', 'maxLogFiles', 'logCheckMs', 'eventFlushMs'] as const
+const KEYS = ['node', 'dir', 'stopGraceMs', 'adoptedPollMs', 'rememberedReplies', 'inheritEnv', 'maxLogBytes', 'maxLogFiles', 'logCheckMs', ...REPORTING_KEYS] as const
 type CheckedKeys = typeof KEYS[number]
 // Compile-time: the key list names exactly the interface's keys.
 const _keysComplete: Record<keyof NodeAgentOptions, true> = Object.fromEntries(KEYS.map((k) => [k, true])) as Record<CheckedKeys, true>
@@ -84,14 +67,10 @@ function validate (o: NodeAgentOptions): void {
   checkKnownKeys(o, 'NodeAgent', KEYS)
   check(typeof o.node === 'string' && o.node.length > 0 && o.node.length <= 256, 'NodeAgent', 'node', 'a string of 1 to 256 characters', o.node)
   check(typeof o.dir === 'string' && o.dir.length > 0, 'NodeAgent', 'dir', 'a directory path', o.dir)
-  if (o.events !== undefined) checkMethods(o.events, 'NodeAgent', 'events', 'an events sink', ['emit'])
-  checkFunction(o.onEvent, 'NodeAgent', 'onEvent', true)
-  checkFunction(o.onEventError, 'NodeAgent', 'onEventError', true)
-  checkFunction(o.now, 'NodeAgent', 'now', true)
-  if (o.clock !== undefined) checkMethods(o.clock, 'NodeAgent', 'clock', 'a Clock', ['now', 'setTimeout', 'clearTimeout'])
+  checkReportingOptions(o, 'NodeAgent')
   if (o.inheritEnv !== undefined) checkBool(o.inheritEnv, 'NodeAgent', 'inheritEnv')
   for (const f of ['stopGraceMs', 'maxLogFiles'] as const) if (o[f] !== undefined) checkInt(o[f], 'NodeAgent', f, 0)
-  for (const f of ['adoptedPollMs', 'rememberedReplies', 'maxLogBytes', 'logCheckMs', 'eventFlushMs'] as const) if (o[f] !== undefined) checkInt(o[f], 'NodeAgent', f, 1)
+  for (const f of ['adoptedPollMs', 'rememberedReplies', 'maxLogBytes', 'logCheckMs'] as const) if (o[f] !== undefined) checkInt(o[f], 'NodeAgent', f, 1)
 }
 
 export class NodeAgent {
@@ -106,8 +85,7 @@ export class NodeAgent {
   /** The tail of each instance's command chain: one command per instance at a time. */
   readonly #locks = new Map<string, Promise<unknown>>()
   readonly #inflight = new Map<string, Promise<AgentReply>>()
-  readonly #pendingEvents = new Set<Promise<unknown>>()
-  #eventsAbort = new AbortController()
+  readonly #reporter: EventReporter
   #housekeeping: ReturnType<Clock['setTimeout']> | undefined
 
   constructor (options: NodeAgentOptions) {
@@ -116,6 +94,7 @@ export class NodeAgent {
     this.node = options.node
     this.#files = new AgentFiles(options.dir)
     this.#clock = options.clock ?? systemClock
+    this.#reporter = new EventReporter({ ...options, clock: this.#clock, flushMs: options.eventFlushMs ?? EVENT_FLUSH_MS, owner: `node agent ${options.node}` })
     const baseEnv = (options.inheritEnv ?? true) ? process.env : { PATH: process.env.PATH }
     this.#host = {
       node: options.node,
@@ -136,7 +115,7 @@ export class NodeAgent {
     await this.#life.open(async () => {
       await this.#files.prepare()
       this.#store = await FenceStore.open(this.#files.fenceFile, this.#o.rememberedReplies ?? NODE_AGENT_DEFAULTS.rememberedReplies)
-      this.#eventsAbort = new AbortController()
+      this.#reporter.reset()
       const damaged: string[] = []
       for (const record of await this.#files.records((instance) => { damaged.push(instance) })) {
         const inst = new ManagedInstance(this.#host, record.instance, record.service, record.parameters, record.lease, record.token)
@@ -158,7 +137,7 @@ export class NodeAgent {
       await Promise.allSettled([...this.#inflight.values()])
       for (const inst of this.#instances.values()) inst.detach()
       this.#instances.clear()
-      await this.#flushEvents()
+      await this.#reporter.flush()
     })
   }
 
@@ -253,28 +232,7 @@ export class NodeAgent {
     try { return await next } finally { if (this.#locks.get(instance) === tail) this.#locks.delete(instance) }
   }
 
-  #emit (event: HaEvent): void {
-    try { this.#o.onEvent?.(event) } catch {}
-    const sink = this.#o.events
-    if (sink === undefined) return
-    let payload: Uint8Array
-    try { payload = encodeHaEvent(event) } catch (err) { this.#o.onEventError?.(event, err); return }
-    // One id per event, kept across the queue's retries (its dedup key).
-    const pending = sink.emit({ id: randomUUID(), payload }, { signal: this.#eventsAbort.signal })
-      .catch((err: unknown) => { this.#o.onEventError?.(event, err) })
-      .finally(() => { this.#pendingEvents.delete(pending) })
-    this.#pendingEvents.add(pending)
-  }
-
-  async #flushEvents (): Promise<void> {
-    if (this.#pendingEvents.size === 0) return
-    let timer: ReturnType<Clock['setTimeout']> | undefined
-    const limit = new Promise<void>((resolve) => { timer = this.#clock.setTimeout(resolve, this.#o.eventFlushMs ?? NODE_AGENT_DEFAULTS.eventFlushMs) })
-    await Promise.race([Promise.allSettled([...this.#pendingEvents]), limit])
-    if (timer !== undefined) this.#clock.clearTimeout(timer)
-    this.#eventsAbort.abort(new QuorateError('NODE_CLOSED', `node agent ${this.node} closed before these events were acknowledged`))
-    await Promise.allSettled([...this.#pendingEvents])
-  }
+  #emit (event: HaEvent): void { this.#reporter.report(event) }
 
   #scheduleHousekeeping (): void {
     this.#housekeeping = this.#clock.setTimeout(() => {
