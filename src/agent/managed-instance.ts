@@ -61,6 +61,8 @@ export class ManagedInstance {
   #run = new AbortController()
   #backoff: RestartBackoff
   #restartTimer: ReturnType<Clock['setTimeout']> | undefined
+  /** A spawn in progress (a restart timer fired): stop() waits for it, then stops what it started. */
+  #spawning: Promise<void> | undefined
   /** Restarts of this instance by the local policy (for tests and status). */
   restarts = 0
 
@@ -117,6 +119,7 @@ export class ManagedInstance {
     this.#run.abort()
     this.#run = new AbortController()
     if (this.#restartTimer !== undefined) { this.#host.clock.clearTimeout(this.#restartTimer); this.#restartTimer = undefined }
+    if (this.#spawning !== undefined) await this.#spawning.catch(() => {})
     const proc = this.#proc
     if (proc !== undefined) {
       this.#state = 'stopping'
@@ -134,6 +137,12 @@ export class ManagedInstance {
   }
 
   async #spawn (): Promise<void> {
+    const attempt = this.#spawnOnce(this.#run)
+    this.#spawning = attempt
+    try { await attempt } finally { if (this.#spawning === attempt) this.#spawning = undefined }
+  }
+
+  async #spawnOnce (run: AbortController): Promise<void> {
     const { files } = this.#host
     const env: Record<string, string> = {}
     for (const [k, v] of Object.entries(this.#host.baseEnv)) if (v !== undefined) env[k] = v
@@ -148,10 +157,13 @@ export class ManagedInstance {
     const stdout = await openLog(files.stdoutLog(this.instance))
     const stderr = await openLog(files.stderrLog(this.instance))
     let child: ChildProcess
+    let exited: Promise<{ exitCode: number | null, signal: string | null }>
     try {
       child = spawn(this.#service.command, [...(this.#service.args ?? [])], {
         cwd: this.#service.cwd, env, detached: true, stdio: ['ignore', stdout.fd, stderr.fd]
       })
+      // Listen before anything awaits: a process may exit before the log files are closed.
+      exited = new Promise((resolve) => { child.once('exit', (exitCode, signal) => { resolve({ exitCode, signal }) }) })
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve)
         child.once('error', reject)
@@ -163,17 +175,14 @@ export class ManagedInstance {
       await stderr.close()
     }
     const pid = child.pid!
-    const exited = new Promise<{ exitCode: number | null, signal: string | null }>((resolve) => {
-      child.once('exit', (exitCode, signal) => { resolve({ exitCode, signal }) })
-    })
     const startTime = await processStartTime(pid)
-    const run = this.#run
     this.#proc = { pid, startTime, child, exited, spawnedAt: this.#host.clock.now() }
     this.#ready = false
     this.#state = 'starting'
     await this.#writeRecord()
     this.#host.emit({ type: 'instance-started', node: this.#host.node, instance: this.instance, token: this.#token, pid, at: this.#host.wallClock() })
-    this.#watch(this.#proc, run)
+    // Stopped (or detached) while spawning: whoever aborted the run now owns this process.
+    if (!run.signal.aborted) this.#watch(this.#proc, run)
   }
 
   async #writeRecord (): Promise<void> {

@@ -74,6 +74,23 @@ test('a crash loop backs off and gives up after maxRestarts, leaving the instanc
   } finally { await f.cleanup() }
 })
 
+test('a stop racing a crash loop\'s restarts leaves no process of the instance behind', async () => {
+  const f = await AgentFixture.create()
+  try {
+    for (let round = 0; round < 5; round++) {
+      // Exits within 10 ms, restarted after 1 to 5 ms: stops land before, during and after spawns.
+      await f.ok(start('racy', { command: 'sh', args: ['-c', 'sleep 0.00$((RANDOM % 9)); exit 1'], restart: { initialBackoffMs: 1 + round, maxBackoffMs: 5, maxRestarts: 1000 } }))
+      await sleep(30 + 7 * round)
+      await f.ok(stop('racy'))
+    }
+    const pids = f.events.filter((e) => e.type === 'instance-started').map((e) => (e as { pid: number }).pid)
+    assert.ok(pids.length > 5, `restarts happened (${pids.length} spawns)`)
+    await sleep(50)
+    assert.equal(pids.filter(alive), [], 'every spawned process is gone after the stops')
+    assert.equal(f.agent.status(), [])
+  } finally { await f.cleanup() }
+})
+
 test('readiness that never comes fails the instance and stops its process', async () => {
   const f = await AgentFixture.create()
   try {
