@@ -8,7 +8,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
-  checkDetectorRun, crashScenario, grayFailureScenario, longPartitionScenario, runDetectorSim, shortPartitionScenario
+  checkDetectorRun, crashScenario, grayFailureScenario, longPartitionScenario, runDetectorSim, shortPartitionScenario, withSingleton
 } from '../../src/testing/agent-sim/index.js'
 import type { DetectorSimOptions } from '../../src/testing/agent-sim/index.js'
 
@@ -68,6 +68,22 @@ test('after a coordinator failover, a crash is not declared dead before the grac
     const dead = run.verdicts.find((v) => v.status === 'dead')!
     assert.ok(dead.at >= crash.at + 5000, `seed ${seed}: dead ${dead.at - crash.at} ms after the crash`)
   }
+})
+
+test('a singleton: no replacement for a short partition or gray failure, exactly one for a long partition or a crash, and one instance kept after reconnect', () => {
+  for (const scenario of [shortPartitionScenario, grayFailureScenario, longPartitionScenario, crashScenario]) assert.equal(problemsOver((s) => withSingleton(scenario(s))), [])
+  for (const seed of SEEDS.slice(0, 10)) {
+    const short = runDetectorSim(withSingleton(shortPartitionScenario(seed))).singleton!
+    assert.equal([short.replacements, short.runningAtEnd.length], [0, 1], `seed ${seed} short`)
+    const long = runDetectorSim(withSingleton(longPartitionScenario(seed)))
+    const host = long.options.singleton!.host
+    assert.is(long.singleton!.replacements, 1, `seed ${seed} long`)
+    assert.equal(long.singleton!.runningAtEnd.length, 1)
+    assert.not.ok(long.singleton!.runningAtEnd.includes(host), 'the instance kept is the replacement, the old host\'s was stopped')
+    assert.ok(long.singleton!.timeline.some((t) => t.node === host && !t.running), 'the old host stopped its instance after reconnecting')
+  }
+  // A coordinator that forgets to stop the old instance leaves two running: caught.
+  assert.ok(problemsOver((s) => withSingleton(longPartitionScenario(s), 'no-stop-on-reconnect')).some((p) => p.includes('runs on 2 nodes')))
 })
 
 test('one seed reproduces a run exactly', () => {

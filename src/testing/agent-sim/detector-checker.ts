@@ -11,7 +11,9 @@
  *   than the grace name one (node, incarnation) death, however many observers agree, and no
  *   observer declares it twice;
  * - every crash is detected: a crashed node is declared dead before the run ends (if the run
- *   lasts `detectWithinMs` past the crash), and the delay is reported.
+ *   lasts `detectWithinMs` past the crash), and the delay is reported;
+ * - with a singleton (singleton-model.ts): it is replaced once per crash or long partition of
+ *   its host and never otherwise, and once the faults are over exactly one node runs it.
  */
 import type { DetectorFault, DetectorRun, Verdict } from './detector-sim.js'
 import { FAILURE_DETECTOR_DEFAULTS } from '../../agent/failure-detector.js'
@@ -70,6 +72,14 @@ export function checkDetectorRun (run: DetectorRun, options: DetectorCheckOption
   })
 
   const problems: string[] = []
+  const singleton = run.singleton
+  if (singleton !== undefined) {
+    const host = run.options.singleton!.host
+    const expected = faults.filter((f) => 'node' in f && f.node === host && (f.kind === 'crash' || (f.kind === 'partition' && f.ms >= grace))).length
+    if (singleton.replacements !== expected) problems.push(`singleton replaced ${singleton.replacements} times, expected ${expected}`)
+    const lastFaultEnd = Math.max(0, ...faults.map((f) => f.at + ('ms' in f ? f.ms : 0)))
+    if (run.options.durationMs >= lastFaultEnd + 5000 && singleton.runningAtEnd.length !== 1) problems.push(`singleton runs on ${singleton.runningAtEnd.length} nodes at the end (${singleton.runningAtEnd.join(', ')}), expected exactly 1`)
+  }
   for (const v of falseDeaths) problems.push(`false death: ${v.observer} declared ${v.node} dead at ${v.at.toFixed(0)} ms`)
   for (const v of starvedAccusations) problems.push(`starved accusation: ${v.observer}, just out of its own stall, called ${v.node} ${v.status} at ${v.at.toFixed(0)} ms`)
   for (const p of partitionDeaths) if (p.deaths !== 1) problems.push(`partition of ${'node' in p.fault ? p.fault.node : '?'} at ${p.fault.at} ms for ${'ms' in p.fault ? p.fault.ms : '?'} ms: ${p.deaths} deaths, expected exactly 1`)

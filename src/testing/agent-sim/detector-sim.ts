@@ -19,6 +19,8 @@ import type { DetectorMutations, FailureDetectorOptions, Heartbeat, PeerStatus }
 import { detectorMutations, FAILURE_DETECTOR_DEFAULTS } from '../../agent/failure-detector.js'
 import { SeededRandom } from '../../util/random.js'
 import { Agenda } from './event-queue.js'
+import { SingletonModel } from './singleton-model.js'
+import type { SingletonCommand, SingletonOptions, SingletonReport } from './singleton-model.js'
 
 export type DetectorFault =
   | { readonly kind: 'stall', readonly node: string, readonly at: number, readonly ms: number }
@@ -42,6 +44,8 @@ export interface DetectorSimOptions {
   readonly jitter?: number
   /** A deliberately broken detector on every node (for the mutation check). */
   readonly mutations?: DetectorMutations
+  /** Also run a singleton service placed by a minimal coordinator (singleton-model.ts). */
+  readonly singleton?: SingletonOptions
 }
 
 /** One verdict of one observer. */
@@ -58,6 +62,8 @@ export interface DetectorRun {
   readonly verdicts: readonly Verdict[]
   /** Heartbeats sent and dropped (by loss, partition or crash), for reporting. */
   readonly messages: { readonly sent: number, readonly dropped: number }
+  /** With options.singleton: where the singleton ran. */
+  readonly singleton?: SingletonReport
 }
 
 type Event =
@@ -66,6 +72,10 @@ type Event =
   | { readonly type: 'deliver', readonly node: string, readonly hb: Heartbeat }
   | { readonly type: 'refused', readonly node: string, readonly peer: string }
   | { readonly type: 'failover' }
+  | { readonly type: 'command', readonly node: string, readonly command: SingletonCommand }
+  | { readonly type: 'reply', readonly node: string, readonly command: SingletonCommand }
+  | { readonly type: 'retry', readonly node: string, readonly command: SingletonCommand }
+  | { readonly type: 'crash', readonly node: string }
 
 /** Runs the simulation to `durationMs` and returns every verdict in time order. */
 export function runDetectorSim (options: DetectorSimOptions): DetectorRun {
@@ -104,12 +114,30 @@ export function runDetectorSim (options: DetectorSimOptions): DetectorRun {
   const delay = (): number => minDelay + random.next() * (maxDelay - minDelay)
   const record = (observer: string, ts: ReturnType<FailureDetector['tick']>): void => {
     for (const t of ts) verdicts.push({ at: t.at, observer, node: t.node, status: t.status, incarnation: t.incarnation })
+    if (singleton !== undefined && observer === options.singleton!.coordinator && ts.length > 0) {
+      const det = detectors.get(observer)!
+      singleton.onVerdicts(ts, (n) => n === observer || det.status(n) === 'alive', options.nodes)
+    }
   }
+  const singleton = options.singleton === undefined
+    ? undefined
+    : new SingletonModel(options.singleton, {
+      send: (from, to, message) => {
+        const now = currentTime
+        if (crashed(to, now) !== undefined || cut(from, to, now)) return
+        agenda.add(now + delay(), 'command' in message ? { type: 'command', node: to, command: message.command } : { type: 'reply', node: to, command: message.reply })
+      },
+      retryLater: (ms, command) => { agenda.add(currentTime + ms, { type: 'retry', node: options.singleton!.coordinator, command }) }
+    })
+  for (const f of faults) if (f.kind === 'crash' && singleton !== undefined) agenda.add(f.at, { type: 'crash', node: f.node })
+  let currentTime = 0
 
   for (;;) {
     const next = agenda.take()
     if (next === undefined || next.at > options.durationMs) break
     const { at: now, item: e, seq } = next
+    currentTime = now
+    if (e.type === 'crash') { singleton?.crashed(e.node, now); continue }
     if (e.type === 'failover') {
       for (const det of detectors.values()) det.failover(now)
       continue
@@ -150,7 +178,16 @@ export function runDetectorSim (options: DetectorSimOptions): DetectorRun {
       case 'refused':
         det.refused(e.peer, now)
         break
+      case 'command':
+        singleton!.deliverCommand(e.node, e.command, now)
+        break
+      case 'reply':
+        singleton!.deliverReply(e.command)
+        break
+      case 'retry':
+        singleton!.retry(e.command)
+        break
     }
   }
-  return { options, verdicts, messages }
+  return singleton === undefined ? { options, verdicts, messages } : { options, verdicts, messages, singleton: singleton.report() }
 }

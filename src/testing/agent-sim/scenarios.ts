@@ -60,3 +60,11 @@ export function stallSoakScenario (seed: number, minutes: number): DetectorSimOp
   for (let at = 60_000; at + 3000 < durationMs; at += 300_000) faults.push({ kind: 'stall', node: stalled, at: at + randomInt(r, 0, 1000), ms: 3000 })
   return { seed, nodes, durationMs, faults }
 }
+
+/** `options` with a singleton on the node its first fault hits, coordinated from another node. */
+export function withSingleton (options: DetectorSimOptions, mutant?: 'no-stop-on-reconnect'): DetectorSimOptions {
+  const fault = options.faults?.find((f) => 'node' in f)
+  const host = fault !== undefined && 'node' in fault ? fault.node : options.nodes[0]!
+  const coordinator = options.nodes.find((n) => n !== host)!
+  return { ...options, singleton: mutant === undefined ? { host, coordinator } : { host, coordinator, mutant } }
+}
