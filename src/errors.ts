@@ -90,7 +90,8 @@ export const ERROR_CODES = {
   AGENT_UNREACHABLE: 'A command could not be delivered to the node agent, or its reply did not arrive; whether it took effect is unknown (resend with the same id).',
   AGENT_SPAWN_FAILED: "The node agent could not spawn a service's command (not found, not executable, bad cwd); the start is refused and nothing runs.",
   AGENT_STATE_INVALID: "The node agent's fence file is damaged; the agent refuses to open rather than guess which coordinator is current.",
-  AGENT_CHANNEL_INVALID: 'A frame on the agent command channel is not a JSON object within maxFrameBytes, or a reply does not match its command; the connection is closed.'
+  AGENT_CHANNEL_INVALID: 'A frame on the agent command channel is not a JSON object within maxFrameBytes, or a reply does not match its command; the connection is closed.',
+  AGENT_IO_FAILED: "The node agent could not write its own files (fence file, instance record, parameters, logs) while executing a command; the command's effect is unknown, resend it with the same id."
   // coordinator and supervisors (src/coordinator)
   // cluster client path (src/cluster)
   // operator views (logger, metrics, CLI)

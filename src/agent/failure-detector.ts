@@ -15,6 +15,9 @@
  *                     their heartbeats within `gossipFreshMs`;
  *   → alive           on any heartbeat from it.
  *
+ * A peer not heard from since the detector started is judged by phi only after
+ * `startupGraceMs`: its connection may still be coming up.
+ *
  * Local-health awareness (after Lifeguard, HashiCorp's SWIM extension): a tick that comes
  * later than `tickMs + localLagMs` means this node was starved (CPU, GC, a VM pause). Then
  * the silence it measured is its own fault: every peer's silence is re-based, and for
@@ -59,12 +62,14 @@ export interface FailureDetectorOptions {
   readonly localRecoveryMs?: number
   /** No death is declared for this long after failover(), ms. @default 5000 */
   readonly failoverGraceMs?: number
+  /** A peer not heard from since the detector started is not suspected by phi for this long (connections take time to come up), ms. @default 2000 */
+  readonly startupGraceMs?: number
 }
 
 export const FAILURE_DETECTOR_DEFAULTS = {
   heartbeatIntervalMs: 200, tickMs: 100, phiSuspect: 8, minStdDevMs: 100, historySize: 100,
   deadAfterSilenceMs: 5000, refusedDeadAfterMs: 1000, confirmations: 2, gossipFreshMs: 1000,
-  localLagMs: 500, localRecoveryMs: 3000, failoverGraceMs: 5000
+  localLagMs: 500, localRecoveryMs: 3000, failoverGraceMs: 5000, startupGraceMs: 2000
 } as const
 
 const KEYS = ['self', 'peers', ...Object.keys(FAILURE_DETECTOR_DEFAULTS)] as const
@@ -108,6 +113,8 @@ interface Peer {
   incarnation: number
   lastArrival: number
   refusedAt: number | undefined
+  /** Whether any heartbeat arrived from it (before that, phi is judged only after startupGraceMs). */
+  heard: boolean
   readonly intervals: Float64Array
   count: number
   next: number
@@ -126,6 +133,7 @@ export class FailureDetector {
   #lastTick: number | undefined
   #starvedUntil = -Infinity
   #graceUntil = -Infinity
+  readonly #startedAt: number
 
   constructor (options: FailureDetectorOptions, now: number) {
     checkObject(options, 'FailureDetector', '(options)')
@@ -134,11 +142,12 @@ export class FailureDetector {
     check(Array.isArray(options.peers) && options.peers.every((p) => typeof p === 'string' && p.length > 0 && p !== options.self) && new Set(options.peers).size === options.peers.length,
       'FailureDetector', 'peers', 'distinct non-empty node ids other than self', options.peers)
     for (const [k, v] of Object.entries(options)) {
-      if (k !== 'self' && k !== 'peers') checkInt(v as number, 'FailureDetector', k, k === 'localLagMs' || k === 'failoverGraceMs' ? 0 : 1)
+      if (k !== 'self' && k !== 'peers') checkInt(v as number, 'FailureDetector', k, k === 'localLagMs' || k === 'failoverGraceMs' || k === 'startupGraceMs' ? 0 : 1)
     }
     this.self = options.self
     this.#o = { ...FAILURE_DETECTOR_DEFAULTS, ...options }
     this.#mutations = detectorMutations.of(options)
+    this.#startedAt = now
     for (const p of options.peers) this.#addPeer(p, now)
   }
 
@@ -172,6 +181,7 @@ export class FailureDetector {
     const gap = now - p.lastArrival
     if (p.status === 'alive' && gap > 0) this.#sample(p, gap)
     p.lastArrival = now
+    p.heard = true
     p.refusedAt = undefined
     p.incarnation = Math.max(p.incarnation, hb.incarnation)
     p.gossip = { suspects: hb.suspects, refused: hb.refused, at: now }
@@ -204,7 +214,8 @@ export class FailureDetector {
     const out: Transition[] = []
     for (const [id, p] of this.#peers) {
       const silence = now - p.lastArrival
-      if (p.status === 'alive' && (p.refusedAt !== undefined || this.phi(id, now) >= this.#o.phiSuspect)) {
+      const judged = p.heard || now - this.#startedAt >= this.#o.startupGraceMs
+      if (p.status === 'alive' && (p.refusedAt !== undefined || (judged && this.phi(id, now) >= this.#o.phiSuspect))) {
         p.status = 'suspect'
         out.push({ node: id, status: 'suspect', incarnation: p.incarnation, at: now })
       }
@@ -243,7 +254,7 @@ export class FailureDetector {
 
   #addPeer (id: string, now: number): void {
     const size = this.#o.historySize
-    const p: Peer = { status: 'alive', incarnation: 0, lastArrival: now, refusedAt: undefined, intervals: new Float64Array(size), count: 0, next: 0, sum: 0, sumSquares: 0, gossip: undefined }
+    const p: Peer = { status: 'alive', incarnation: 0, lastArrival: now, refusedAt: undefined, heard: false, intervals: new Float64Array(size), count: 0, next: 0, sum: 0, sumSquares: 0, gossip: undefined }
     // Prior: two samples one interval apart, so phi is defined before the first heartbeat.
     this.#sample(p, this.#o.heartbeatIntervalMs)
     this.#sample(p, this.#o.heartbeatIntervalMs)

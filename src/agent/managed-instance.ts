@@ -46,6 +46,8 @@ interface Running {
   readonly child: ChildProcess | undefined
   readonly exited: Promise<{ exitCode: number | null, signal: string | null }>
   readonly spawnedAt: number
+  /** Set by the first #terminate: a second caller (stop during a failed check's kill) joins it. */
+  terminating?: Promise<void>
 }
 
 export class ManagedInstance {
@@ -164,6 +166,8 @@ export class ManagedInstance {
       })
       // Listen before anything awaits: a process may exit before the log files are closed.
       exited = new Promise((resolve) => { child.once('exit', (exitCode, signal) => { resolve({ exitCode, signal }) }) })
+      // A later 'error' (a failed kill) must not become an uncaught exception in the agent.
+      child.on('error', () => {})
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve)
         child.once('error', reject)
@@ -317,7 +321,12 @@ export class ManagedInstance {
    * SIGTERM the group, SIGKILL after `graceMs`; resolves once the leader exited and the group
    * is empty, and reports the exit (the exit watcher of an aborted run does not).
    */
-  async #terminate (proc: Running, graceMs: number): Promise<void> {
+  #terminate (proc: Running, graceMs: number): Promise<void> {
+    proc.terminating ??= this.#terminateOnce(proc, graceMs)
+    return proc.terminating
+  }
+
+  async #terminateOnce (proc: Running, graceMs: number): Promise<void> {
     signalGroup(proc.pid, 'SIGTERM')
     let timer: ReturnType<Clock['setTimeout']> | undefined
     const killed = new Promise<void>((resolve) => {

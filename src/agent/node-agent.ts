@@ -10,7 +10,9 @@
  *   2. the fence is admitted (or the command refused with LEASE_FENCED); a newer token is
  *      fsync'd, and written to the lease's epoch file, before anything acts on it;
  *   3. the command executes (per instance, one command at a time);
- *   4. the reply is fsync'd, then returned, then reported as a 'command-result' event.
+ *   4. the reply is fsync'd, then returned, then reported as a 'command-result' event (a
+ *      reply that cannot be persisted is not acknowledged: AGENT_IO_FAILED, and a resend
+ *      with the same id runs again — start and stop are idempotent).
  *
  * close() stops supervising and leaves services running: the next agent adopts them.
  */
@@ -188,10 +190,18 @@ export class NodeAgent {
       if (await store.admit(c.fence.lease, c.fence.token)) await this.#files.writeEpoch(c.fence.lease, c.fence.token)
       reply = await this.#execute(c)
     } catch (err) {
-      const code: ErrorCode = isQuorateError(err) ? err.code : 'AGENT_SPAWN_FAILED'
+      // Anything but a QuorateError is the agent's own I/O failing (its directory, a log file).
+      const code: ErrorCode = isQuorateError(err) ? err.code : 'AGENT_IO_FAILED'
       reply = refusal(c.id, code, err instanceof Error ? err.message : String(err))
     }
-    await store.remember(c.id, reply)
+    // An I/O failure is not remembered: a resend with the same id tries again.
+    if (reply.ok || reply.code !== 'AGENT_IO_FAILED') {
+      try {
+        await store.remember(c.id, reply)
+      } catch (err) {
+        reply = refusal(c.id, 'AGENT_IO_FAILED', `node agent ${this.node}: could not persist the reply: ${err instanceof Error ? err.message : String(err)}`)
+      }
+    }
     this.#emit({ type: 'command-result', node: this.node, command: c.id, ok: reply.ok, code: reply.ok ? null : reply.code, at: this.#host.wallClock() })
     return reply
   }

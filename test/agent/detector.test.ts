@@ -77,6 +77,14 @@ test('a heartbeat revives a dead peer; a node that sees itself suspected raises 
   assert.is(d.incarnation, 1, 'a was named a suspect by b')
 })
 
+test('a peer never heard from is not suspected by phi before startupGraceMs, and is after it', () => {
+  const d = new FailureDetector({ self: 'a', peers: ['b', 'c'] }, 0)
+  const ts = run(d, 0, 4000, () => [hb('c')])
+  const suspect = ts.find((x) => x.node === 'b' && x.status === 'suspect')!
+  assert.is(suspect.at, 2000, 'b is silent from the start, suspected once the startup grace is over')
+  assert.not.ok(ts.some((x) => x.node === 'c'))
+})
+
 test('after failover(), no death is declared for failoverGraceMs', () => {
   const d = new FailureDetector({ self: 'a', peers: ['b'], confirmations: 1, failoverGraceMs: 4000 }, 0)
   run(d, 0, 1000, () => [hb('b')])

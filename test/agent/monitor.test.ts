@@ -8,7 +8,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Monitor, diskSpace, parseStartTime, pathWritable, processAlive } from '../../src/agent/index.js'
@@ -63,13 +63,11 @@ test('diskSpace and pathWritable judge real directories', async () => {
     assert.is((await diskSpace(dir, { minFreeBytes: 1 })(signal)).healthy, true)
     assert.is((await diskSpace(dir, { minFreeBytes: Number.MAX_SAFE_INTEGER })(signal)).healthy, false)
     assert.is((await pathWritable(dir)(signal)).healthy, true)
-    if (process.getuid?.() !== 0) {
-      await chmod(dir, 0o500)
-      let failed = false
-      try { await pathWritable(dir)(signal) } catch { failed = true }
-      assert.ok(failed, 'a read-only directory fails the check')
-      await chmod(dir, 0o700)
-    }
+    // A path that is not a writable directory (a plain file) fails the check, for root too.
+    await writeFile(join(dir, 'plain'), '')
+    let failed = false
+    try { await pathWritable(join(dir, 'plain'))(signal) } catch { failed = true }
+    assert.ok(failed, 'a path that is not a directory fails the check')
     assert.throws(() => diskSpace(dir, { minFreeBytez: 1 } as never), /did you mean "minFreeBytes"/)
     assert.throws(() => new Monitor({ node: 'w1', resource: 'r', check: () => ({ healthy: true, detail: '' }), intervalMS: 5 } as never), /did you mean "intervalMs"/)
   } finally { await rm(dir, { recursive: true, force: true }) }

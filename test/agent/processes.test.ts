@@ -104,6 +104,25 @@ test('malformed commands are refused with AGENT_COMMAND_INVALID, never thrown', 
   } finally { await f.cleanup() }
 })
 
+test('a reply the agent cannot persist is AGENT_IO_FAILED, not remembered: the same id succeeds once the disk is writable again', async () => {
+  const f = await AgentFixture.create()
+  const { mkdir, rm, writeFile } = await import('node:fs/promises')
+  const fence = join(f.dir, 'fence.json')
+  try {
+    // A non-empty directory where the fence file goes: the rename over it fails, even for root.
+    await rm(fence, { force: true })
+    await mkdir(fence)
+    await writeFile(join(fence, 'x'), '')
+    const command = { kind: 'status' as const, id: 'io-1', fence: { lease: LEASE, token: 2 } }
+    const failed = await f.agent.handle(command)
+    assert.is(!failed.ok && failed.code, 'AGENT_IO_FAILED')
+    await rm(fence, { recursive: true })
+    const again = await f.agent.handle(command)
+    assert.equal(again, { id: 'io-1', ok: true, instances: [] })
+    assert.is(JSON.parse(await readFile(fence, 'utf8')).fences[0][1], 2, 'the token is on disk now')
+  } finally { await f.cleanup() }
+})
+
 test('stdout and stderr go to log files that rotate when large', async () => {
   const f = await AgentFixture.create({ maxLogBytes: 1000, maxLogFiles: 2, logCheckMs: 20 })
   try {
