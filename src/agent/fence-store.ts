@@ -63,7 +63,16 @@ export class FenceStore {
     const before = this.#guard.highest(lease)
     this.#guard.admit(lease, token)
     if (token === before) return false
-    await this.#persist()
+    try {
+      await this.#persist()
+    } catch (err) {
+      // Not on disk, so not admitted: forget it (unless a newer token was admitted meanwhile),
+      // or a resend would find it "already admitted" and act before it is durable.
+      if (this.#guard.highest(lease) === token) {
+        this.#guard = new FencingGuard([...this.#guard.entries()].map(([name, t]) => [name, name === lease ? before : t] as [string, number]))
+      }
+      throw err
+    }
     return true
   }
 

@@ -109,6 +109,7 @@ test('a reply the agent cannot persist is AGENT_IO_FAILED, not remembered: the s
   const { mkdir, rm, writeFile } = await import('node:fs/promises')
   const fence = join(f.dir, 'fence.json')
   try {
+    await f.ok({ kind: 'status', id: 'io-0', fence: { lease: LEASE, token: 1 } })
     // A non-empty directory where the fence file goes: the rename over it fails, even for root.
     await rm(fence, { force: true })
     await mkdir(fence)
@@ -116,6 +117,7 @@ test('a reply the agent cannot persist is AGENT_IO_FAILED, not remembered: the s
     const command = { kind: 'status' as const, id: 'io-1', fence: { lease: LEASE, token: 2 } }
     const failed = await f.agent.handle(command)
     assert.is(!failed.ok && failed.code, 'AGENT_IO_FAILED')
+    assert.is(f.agent.highestToken(LEASE), 1, 'a token that did not reach the disk is not admitted')
     await rm(fence, { recursive: true })
     const again = await f.agent.handle(command)
     assert.equal(again, { id: 'io-1', ok: true, instances: [] })
