@@ -88,6 +88,10 @@ export const ERROR_CODES = {
   AGENT_EVENT_INVALID: 'A failure event (quorate/agent HaEvent) is malformed: unknown type, unknown field or a field of the wrong type; a consumer gets it as a value, not a throw.',
   AGENT_COMMAND_INVALID: 'A command sent to a node agent is malformed (unknown kind or field, missing fence or id); the agent refuses it without acting.',
   AGENT_UNREACHABLE: 'A command could not be delivered to the node agent, or its reply did not arrive; whether it took effect is unknown (resend with the same id).',
+  AGENT_SPAWN_FAILED: "The node agent could not spawn a service's command (not found, not executable, bad cwd); the start is refused and nothing runs.",
+  AGENT_STATE_INVALID: "The node agent's fence file is damaged; the agent refuses to open rather than guess which coordinator is current.",
+  AGENT_CHANNEL_INVALID: 'A frame on the agent command channel is not a JSON object within maxFrameBytes, or a reply does not match its command; the connection is closed.',
+  AGENT_IO_FAILED: "The node agent could not write its own files (fence file, instance record, parameters, logs) while executing a command; the command's effect is unknown, resend it with the same id.",
   // coordinator and supervisors (src/coordinator)
   COORDINATOR_STOPPED: 'The coordinator may no longer act: its lease lapsed by its own clock, its supervisor stopped or killed it, or it was run twice; nothing was committed or sent.',
   COORDINATOR_RULE_INVALID: 'A coordinator rule returned a malformed outcome (commands without a node, phases without a subject); the rule\'s part of the decision is dropped and noted in the decision record.',

@@ -18,6 +18,10 @@
  */
 import { QuorateError } from '../errors.js'
 import type { ErrorCode } from '../errors.js'
+import { checkProblem } from './check-spec.js'
+import type { CheckSpec } from './check-spec.js'
+import { restartPolicyProblem } from './restart-policy.js'
+import type { RestartPolicy } from './restart-policy.js'
 
 /** The coordinator lease a command acts under. */
 export interface CommandFence {
@@ -35,6 +39,13 @@ export interface ServiceSpec {
   readonly cwd?: string
   /** Grace period between SIGTERM and SIGKILL on stop, ms. The agent documents its default. */
   readonly stopGraceMs?: number
+  // Additive extension (the node agent's): how the agent checks and restarts the instance.
+  /** Checked until it first passes; never passing within its threshold fails the instance. Absent: ready once spawned. */
+  readonly readiness?: CheckSpec
+  /** Checked after readiness; failing kills the instance and the restart policy applies. Absent: none. */
+  readonly liveness?: CheckSpec
+  /** The local restart policy (restart-policy.ts documents the defaults). */
+  readonly restart?: RestartPolicy
 }
 
 export type AgentCommand =
@@ -175,7 +186,13 @@ export function agentCommandProblem (value: unknown): string | undefined {
   if (c.kind === 'stop') return undefined
   const s = c.service as Record<string, unknown> | null | undefined
   if (typeof s !== 'object' || s === null || typeof s.command !== 'string' || s.command.length === 0) return 'start: service.command must be a non-empty string'
-  for (const key of Object.keys(s)) if (!['command', 'args', 'env', 'cwd', 'stopGraceMs'].includes(key)) return `start: unknown service field "${key}"`
+  for (const key of Object.keys(s)) if (!['command', 'args', 'env', 'cwd', 'stopGraceMs', 'readiness', 'liveness', 'restart'].includes(key)) return `start: unknown service field "${key}"`
+  for (const role of ['readiness', 'liveness'] as const) {
+    const problem = s[role] === undefined ? undefined : checkProblem(s[role], role)
+    if (problem !== undefined) return `start: ${problem}`
+  }
+  const restartProblem = s.restart === undefined ? undefined : restartPolicyProblem(s.restart)
+  if (restartProblem !== undefined) return `start: ${restartProblem}`
   if (s.args !== undefined && (!Array.isArray(s.args) || !s.args.every((a) => typeof a === 'string'))) return 'start: service.args must be an array of strings'
   if (s.env !== undefined && !isStringRecord(s.env)) return 'start: service.env must map names to strings'
   if (s.cwd !== undefined && typeof s.cwd !== 'string') return 'start: service.cwd must be a string'
