@@ -13,6 +13,7 @@
  * transponder does only after the station committed it; `emit` resolves only then. A
  * command runs once per id (CommandInbox), however many transponders deliver it.
  */
+import { setMaxListeners } from 'node:events'
 import { QuorateError } from '../errors.js'
 import type { AgentCommand, AgentReply } from '../agent/protocol.js'
 import type { GraphEvent } from '../graph/events-client.js'
@@ -22,6 +23,7 @@ import { Lifecycle } from '../util/lifecycle.js'
 import type { ComponentStatus } from '../util/lifecycle.js'
 import { check, checkFunction, checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
 import { rankTransponders } from './assignment.js'
+import { boundedAttempt } from './deadline.js'
 import { CommandInbox } from './command-inbox.js'
 import { openCommand, sealEvent, sealReply } from './envelope.js'
 import { KeyRing } from './keys.js'
@@ -109,6 +111,8 @@ export class AgentRelayClient {
   async open (options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#life.open(async () => {}, options.signal, () => {
       this.#closing = new AbortController()
+      // Every concurrent delivery or submit listens on it: no leak, just many waiters.
+      setMaxListeners(0, this.#closing.signal)
       this.#beat()
     })
   }
@@ -135,22 +139,12 @@ export class AgentRelayClient {
         throw new QuorateError('ABORTED', `Agent ${this.id}: emit of ${event.id} aborted before acknowledgement`)
       }
       const home = this.home
-      const attempt = new AbortController()
-      const stop = (): void => { attempt.abort() }
-      signal?.addEventListener('abort', stop, { once: true })
-      this.#closing.signal.addEventListener('abort', stop, { once: true })
-      const timer = this.#clock.setTimeout(stop, this.#t.ackTimeoutMs)
       try {
-        return await Promise.race([
-          this.#o.links.submit(home, envelope, { signal: attempt.signal }),
-          new Promise<never>((_resolve, reject) => { attempt.signal.addEventListener('abort', () => { reject(new QuorateError('ABORTED', 'attempt abandoned')) }, { once: true }) })
-        ])
+        return await boundedAttempt(this.#clock, this.#t.ackTimeoutMs, [signal, this.#closing.signal],
+          () => new QuorateError('ABORTED', 'no acknowledgement in time'),
+          async (s) => await this.#o.links.submit(home, envelope, { signal: s }))
       } catch {
         if (!stopped()) this.#markDown(home)
-      } finally {
-        this.#clock.clearTimeout(timer)
-        signal?.removeEventListener('abort', stop)
-        this.#closing.signal.removeEventListener('abort', stop)
       }
     }
   }

@@ -10,11 +10,14 @@
  */
 import { QuorateError, isQuorateError } from '../errors.js'
 import type { AgentCommand, AgentReply, CommandChannel } from '../agent/protocol.js'
-import { check, checkFunction, checkKnownKeys, checkObject } from '../util/validate.js'
+import type { Clock } from '../util/clock.js'
+import { systemClock } from '../util/clock.js'
+import { check, checkFunction, checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
 import { openReply, sealCommand } from './envelope.js'
 import { KeyRing } from './keys.js'
 import type { Signer } from './keys.js'
 import type { DeliveryResult } from './relay.js'
+import { boundedAttempt } from './deadline.js'
 
 /** Delivers a downward batch through one transponder (Transponder.deliver, over whatever carries it). */
 export type TransponderDeliver = (commands: readonly Uint8Array[], options: { signal?: AbortSignal }) => Promise<DeliveryResult[]>
@@ -27,19 +30,31 @@ export interface RelayedCommandChannelOptions {
   route: (agent: string) => string | undefined
   /** The delivery function of a transponder, or undefined if it is unknown. */
   transponder: (id: string) => TransponderDeliver | undefined
+  /** Timers for the batch timeout. @default systemClock */
+  clock?: Clock
+  /** A transponder's answer to a batch is awaited this long, then its commands are unreachable, ms. @default 3000 */
+  timeoutMs?: number
 }
+
+export const RELAYED_COMMAND_CHANNEL_DEFAULTS = { timeoutMs: 3000 } as const
 
 export class RelayedCommandChannel implements CommandChannel {
   readonly #o: RelayedCommandChannelOptions
+  readonly #clock: Clock
+  readonly #timeoutMs: number
 
   constructor (options: RelayedCommandChannelOptions) {
     checkObject(options, 'RelayedCommandChannel', '(options)')
-    checkKnownKeys(options, 'RelayedCommandChannel', ['signer', 'keys', 'route', 'transponder'])
+    checkKnownKeys(options, 'RelayedCommandChannel', ['signer', 'keys', 'route', 'transponder', 'clock', 'timeoutMs'])
+    if (options.clock !== undefined) checkMethods(options.clock, 'RelayedCommandChannel', 'clock', 'a Clock', ['now', 'setTimeout', 'clearTimeout'])
+    if (options.timeoutMs !== undefined) checkInt(options.timeoutMs, 'RelayedCommandChannel', 'timeoutMs', 1)
     check(typeof options.signer === 'object' && options.signer !== null && typeof options.signer.id === 'string', 'RelayedCommandChannel', 'signer', 'a Signer', options.signer)
     check(options.keys instanceof KeyRing, 'RelayedCommandChannel', 'keys', 'a KeyRing', options.keys)
     checkFunction(options.route, 'RelayedCommandChannel', 'route')
     checkFunction(options.transponder, 'RelayedCommandChannel', 'transponder')
     this.#o = options
+    this.#clock = options.clock ?? systemClock
+    this.#timeoutMs = options.timeoutMs ?? RELAYED_COMMAND_CHANNEL_DEFAULTS.timeoutMs
   }
 
   async send (node: string, command: AgentCommand, options: { signal?: AbortSignal } = {}): Promise<AgentReply> {
@@ -70,7 +85,7 @@ export class RelayedCommandChannel implements CommandChannel {
       const envelopes = indexes.map((i) => sealCommand(this.#o.signer, items[i]!.node, items[i]!.command))
       let results: DeliveryResult[]
       try {
-        results = await this.#o.transponder(via)!(envelopes, options)
+        results = await this.#bounded(via, envelopes, options.signal)
       } catch (err) {
         for (const i of indexes) out[i] = unreachable(items[i]!.node, err)
         return
@@ -92,6 +107,13 @@ export class RelayedCommandChannel implements CommandChannel {
       })
     }))
     return out
+  }
+
+  /** One transponder's batch, abandoned after timeoutMs or when `signal` fires (the transport may never answer). */
+  async #bounded (via: string, envelopes: Uint8Array[], signal: AbortSignal | undefined): Promise<DeliveryResult[]> {
+    return await boundedAttempt(this.#clock, this.#timeoutMs, [signal],
+      () => new QuorateError('TRANSPONDER_UNDELIVERABLE', `Transponder ${via} did not answer within ${this.#timeoutMs} ms`),
+      async (s) => await this.#o.transponder(via)!(envelopes, { signal: s }))
   }
 }
 

@@ -10,7 +10,7 @@
  * everyone, but it holds no agent's or coordinator's Ed25519 private key, so it can drop an
  * envelope but never forge or alter one.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
 import { QuorateError } from '../errors.js'
 
 /** A node's signing identity: its id and Ed25519 private key. */
@@ -42,14 +42,16 @@ export function createSigningKeys (nodeIds: readonly string[]): SigningKeyMateri
   return { publicKeys, privateKeys }
 }
 
-/** A signer from a node id and its PKCS#8 PEM (or DER) Ed25519 private key. */
-export function signer (id: string, privateKeyPem: string | Uint8Array): Signer {
+/** A signer from a node id and its Ed25519 private key: PKCS#8 PEM, DER, or a KeyObject. */
+export function signer (id: string, privateKeyPem: string | Uint8Array | KeyObject): Signer {
   if (typeof id !== 'string' || id.length === 0) throw new QuorateError('OPTIONS_INVALID', 'signer: id must be a non-empty string')
   let privateKey: KeyObject
   try {
-    privateKey = typeof privateKeyPem === 'string'
-      ? createPrivateKey(privateKeyPem)
-      : createPrivateKey({ key: Buffer.from(privateKeyPem), format: 'der', type: 'pkcs8' })
+    privateKey = privateKeyPem instanceof KeyObject
+      ? privateKeyPem
+      : typeof privateKeyPem === 'string'
+        ? createPrivateKey(privateKeyPem)
+        : createPrivateKey({ key: Buffer.from(privateKeyPem), format: 'der', type: 'pkcs8' })
   } catch (cause) {
     throw new QuorateError('OPTIONS_INVALID', `signer: the private key of "${id}" is not a PEM or DER key`, { cause })
   }
@@ -61,18 +63,19 @@ export function signer (id: string, privateKeyPem: string | Uint8Array): Signer 
 export class KeyRing {
   readonly #keys: ReadonlyMap<string, KeyObject>
 
-  /** @param publicKeys `{ nodeId: SPKI PEM }` (SigningKeyMaterial.publicKeys). */
-  constructor (publicKeys: Readonly<Record<string, string>>) {
+  /** @param publicKeys `{ nodeId: SPKI PEM }` (SigningKeyMaterial.publicKeys), or public KeyObjects. */
+  constructor (publicKeys: Readonly<Record<string, string | KeyObject>> | ReadonlyMap<string, string | KeyObject>) {
     if (typeof publicKeys !== 'object' || publicKeys === null || Array.isArray(publicKeys)) {
       throw new QuorateError('OPTIONS_INVALID', 'KeyRing: publicKeys must be an object mapping node ids to PEM public keys')
     }
     const keys = new Map<string, KeyObject>()
-    for (const [id, pem] of Object.entries(publicKeys)) {
+    const entries = publicKeys instanceof Map ? [...publicKeys] : Object.entries(publicKeys)
+    for (const [id, pem] of entries) {
       let key: KeyObject
-      try { key = createPublicKey(pem) } catch (cause) {
+      try { key = pem instanceof KeyObject ? pem : createPublicKey(pem) } catch (cause) {
         throw new QuorateError('OPTIONS_INVALID', `KeyRing: the public key of "${id}" is not a PEM key`, { cause })
       }
-      if (key.asymmetricKeyType !== 'ed25519') throw new QuorateError('OPTIONS_INVALID', `KeyRing: the key of "${id}" is ${String(key.asymmetricKeyType)}, not ed25519`)
+      if (key.type !== 'public' || key.asymmetricKeyType !== 'ed25519') throw new QuorateError('OPTIONS_INVALID', `KeyRing: the key of "${id}" is ${String(key.asymmetricKeyType)}, not ed25519`)
       keys.set(id, key)
     }
     this.#keys = keys

@@ -24,7 +24,8 @@
  * contained it; nothing but `close()` and the uplink retry loop ends a pending submit, and
  * close rejects every pending one (NODE_CLOSED), so no promise stays pending forever.
  */
-import { QuorateError, abortError, isQuorateError } from '../errors.js'
+import { setMaxListeners } from 'node:events'
+import { QuorateError, isQuorateError } from '../errors.js'
 import type { Clock, Timer } from '../util/clock.js'
 import { systemClock } from '../util/clock.js'
 import type { Random } from '../util/random.js'
@@ -35,6 +36,7 @@ import { hiddenOption } from '../util/hidden-option.js'
 import { checkBool, checkFunction, checkInt, checkKnownKeys, checkMethods, checkObject, check } from '../util/validate.js'
 import { peekEnvelope } from './envelope.js'
 import type { Envelope } from './envelope.js'
+import { boundedAttempt } from './deadline.js'
 
 /** What a transponder sends up: its agents' envelopes (verbatim) and their liveness. */
 export interface UplinkBatch {
@@ -207,6 +209,8 @@ export class Transponder {
   async open (options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#life.open(async () => {}, options.signal, () => {
       this.#closing = new AbortController()
+      // Every concurrent delivery or submit listens on it: no leak, just many waiters.
+      setMaxListeners(0, this.#closing.signal)
       this.#armReport()
     })
   }
@@ -296,32 +300,16 @@ export class Transponder {
       this.#stats.commandsUndeliverable++
       return { target: '', id: '', ok: false, code: (err as QuorateError).code, message: (err as Error).message }
     }
-    const controller = new AbortController()
-    const onAbort = (): void => { controller.abort(outer?.reason) }
-    outer?.addEventListener('abort', onAbort, { once: true })
-    const closing = this.#closing.signal
-    closing.addEventListener('abort', onAbort, { once: true })
-    const timer = this.#clock.setTimeout(() => {
-      controller.abort(new QuorateError('TRANSPONDER_UNDELIVERABLE', `No reply from ${e.target} within ${this.#o.deliveryTimeoutMs} ms`))
-    }, this.#o.deliveryTimeoutMs)
     try {
-      const reply = await Promise.race([
-        this.#downlink(e.target, bytes, { signal: controller.signal }),
-        new Promise<never>((_resolve, reject) => {
-          if (controller.signal.aborted) reject(controller.signal.reason)
-          controller.signal.addEventListener('abort', () => { reject(controller.signal.reason) }, { once: true })
-        })
-      ])
+      const reply = await boundedAttempt(this.#clock, this.#o.deliveryTimeoutMs, [outer, this.#closing.signal],
+        () => new QuorateError('TRANSPONDER_UNDELIVERABLE', `No reply from ${e.target} within ${this.#o.deliveryTimeoutMs} ms`),
+        async (signal) => await this.#downlink(e.target, bytes, { signal }))
       this.#stats.commandsDelivered++
       return { target: e.target, id: e.id, ok: true, reply }
     } catch (err) {
       this.#stats.commandsUndeliverable++
       const code = isQuorateError(err) ? err.code : 'TRANSPONDER_UNDELIVERABLE'
       return { target: e.target, id: e.id, ok: false, code, message: err instanceof Error ? err.message : String(err) }
-    } finally {
-      this.#clock.clearTimeout(timer)
-      outer?.removeEventListener('abort', onAbort)
-      closing.removeEventListener('abort', onAbort)
     }
   }
 
@@ -375,23 +363,18 @@ export class Transponder {
   async #send (batch: UplinkBatch): Promise<void> {
     const closing = this.#closing.signal
     for (let attempt = 0; !closing.aborted; attempt++) {
-      const controller = new AbortController()
-      const onClose = (): void => { controller.abort() }
-      closing.addEventListener('abort', onClose, { once: true })
-      const timer = this.#clock.setTimeout(() => { controller.abort() }, this.#o.uplinkTimeoutMs)
+      let sent = false
       try {
-        await Promise.race([
-          this.#uplink(batch, { signal: controller.signal }),
-          new Promise<never>((_resolve, reject) => { controller.signal.addEventListener('abort', () => { reject(abortError(controller.signal)) }, { once: true }) })
-        ])
+        await boundedAttempt(this.#clock, this.#o.uplinkTimeoutMs, [closing], () => new QuorateError('ABORTED', 'uplink attempt timed out'),
+          async (signal) => { await this.#uplink(batch, { signal }) })
+        sent = true
+      } catch {
+        // retried below with the same batch: the station dedupes events by id
+      }
+      if (sent) {
         this.#stats.batchesSent++
         this.#acknowledged()
         return
-      } catch {
-        // retried below with the same batch: the station dedupes events by id
-      } finally {
-        this.#clock.clearTimeout(timer)
-        closing.removeEventListener('abort', onClose)
       }
       if (closing.aborted) return
       this.#stats.uplinkRetries++

@@ -47,6 +47,8 @@ export interface TrackingStationOptions {
   checkIntervalMs?: number
   /** Called for every liveness change, synchronously (emit a node-dead HaEvent from here). @default undefined */
   onLiveness?: (change: LivenessChange) => void
+  /** Called when a live agent's route moves to another transponder (it re-homed). @default undefined */
+  onRoute?: (change: { readonly agent: string, readonly from: string, readonly via: string, readonly at: number }) => void
   /** Called for an envelope refused (bad signature, unknown signer, wrong target). @default undefined */
   onRefused?: (error: QuorateError, transponder: string) => void
 }
@@ -68,12 +70,13 @@ export class TrackingStation {
 
   constructor (options: TrackingStationOptions) {
     checkObject(options, 'TrackingStation', '(options)')
-    checkKnownKeys(options, 'TrackingStation', ['id', 'keys', 'emit', 'clock', 'onLiveness', 'onRefused', ...Object.keys(TRACKING_STATION_DEFAULTS)])
+    checkKnownKeys(options, 'TrackingStation', ['id', 'keys', 'emit', 'clock', 'onLiveness', 'onRoute', 'onRefused', ...Object.keys(TRACKING_STATION_DEFAULTS)])
     check(typeof options.id === 'string' && options.id.length > 0, 'TrackingStation', 'id', 'a non-empty string', options.id)
     check(options.keys instanceof KeyRing, 'TrackingStation', 'keys', 'a KeyRing', options.keys)
     checkFunction(options.emit, 'TrackingStation', 'emit')
     checkFunction(options.onLiveness, 'TrackingStation', 'onLiveness', true)
     checkFunction(options.onRefused, 'TrackingStation', 'onRefused', true)
+    checkFunction(options.onRoute, 'TrackingStation', 'onRoute', true)
     if (options.clock !== undefined) checkMethods(options.clock, 'TrackingStation', 'clock', 'a Clock', ['now', 'setTimeout', 'clearTimeout'])
     const t = { ...TRACKING_STATION_DEFAULTS } as { transponderTimeoutMs: number, rehomeGraceMs: number, checkIntervalMs: number }
     for (const k of Object.keys(TRACKING_STATION_DEFAULTS) as Array<keyof typeof t>) {
@@ -183,8 +186,10 @@ export class TrackingStation {
   #join (agent: string, via: string, now: number): void {
     let a = this.#agents.get(agent)
     if (a === undefined) { a = { via, alive: false, orphanedAt: -1 }; this.#agents.set(agent, a) }
-    if (a.via !== via) this.#transponders.get(a.via)?.agents.delete(agent)
+    const from = a.via
+    if (from !== via) this.#transponders.get(from)?.agents.delete(agent)
     a.via = via
+    if (from !== via && a.alive) this.#o.onRoute?.({ agent, from, via, at: now })
     a.orphanedAt = -1
     this.#transponder(via).agents.add(agent)
     if (!a.alive) this.#setAlive(agent, a, true, via, now)
