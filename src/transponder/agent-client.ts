@@ -162,11 +162,12 @@ export class AgentRelayClient {
 
   #beat (): void {
     if (!this.#life.isOpen) return
-    const home = this.home
-    if (!this.#o.links.heartbeat(home)) {
+    // Walk down the ranking past every transponder known unreachable now, so a second dead
+    // one in the ranking costs no extra heartbeat period.
+    for (let tried = 0; tried < this.#ranking.length; tried++) {
+      const home = this.home
+      if (this.#o.links.heartbeat(home)) break
       this.#markDown(home)
-      const next = this.home
-      if (next !== home) this.#o.links.heartbeat(next)
     }
     this.#timer = this.#clock.setTimeout(() => { this.#timer = undefined; this.#beat() }, this.#t.heartbeatMs)
   }

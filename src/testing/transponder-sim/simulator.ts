@@ -73,7 +73,7 @@ export interface TransponderSimReport {
   /** The first fan-out: time from send to the agent running it, ms, and the share within 2 s. */
   readonly fanoutReachMs: TransponderSimQuantiles
   readonly fanoutWithin2s: number
-  /** Agents of the storm's dead transponder: time from its death to the station seeing them via another, ms. */
+  /** Agents of the two killed transponders (the storm's and the fan-out's): time from the death to the station seeing them via another, ms. */
   readonly rehomeMs: TransponderSimQuantiles | null
   readonly eventsAcknowledged: number
   readonly eventsStored: number
@@ -307,9 +307,12 @@ export async function runTransponderSim (options: TransponderSimOptions): Promis
 
   // The scenario.
   const acknowledged = new Set<string>()
-  let stormTransponder: string | undefined
-  let stormAt = 0
-  let stormOrphans: string[] = []
+  /** Transponders killed, when, and the live agents that were homed on each then. */
+  const kills: Array<{ transponder: string, at: number, orphans: string[] }> = []
+  const killHome = (t: string): void => {
+    kills.push({ transponder: t, at: clock.now(), orphans: ids.filter((a) => !deadAt.has(a) && agents.get(a)!.home === t) })
+    killTransponder(t)
+  }
   const tasks: Array<Promise<void>> = []
   clock.setTimeout(() => {
     const victims = new Set<string>()
@@ -328,12 +331,7 @@ export async function runTransponderSim (options: TransponderSimOptions): Promis
       tasks.push(agents.get(a)!.emit({ id: eventId, payload: new TextEncoder().encode('{"type":"storm"}') }).then(() => { acknowledged.add(eventId) }, () => {}))
     }
     if (home !== undefined) {
-      clock.setTimeout(() => {
-        stormTransponder = home
-        stormAt = clock.now()
-        stormOrphans = storming
-        killTransponder(home)
-      }, 5)
+      clock.setTimeout(() => { killHome(home) }, 5)
     }
   }, STORM_AT)
   clock.setTimeout(() => {
@@ -341,7 +339,7 @@ export async function runTransponderSim (options: TransponderSimOptions): Promis
     if (options.direct !== true) {
       const alive = transponderIds.filter((t) => !net.dead.has(t))
       const victim = alive[Math.floor(random.next() * alive.length)]!
-      clock.setTimeout(() => { killTransponder(victim) }, 9)
+      clock.setTimeout(() => { killHome(victim) }, 9)
     }
   }, FANOUT2_AT)
 
@@ -374,13 +372,15 @@ export async function runTransponderSim (options: TransponderSimOptions): Promis
   const share = liveAtFanout === 0 ? 1 : within / liveAtFanout
   if (share < 0.99) violations.push(`fan-out reached ${(share * 100).toFixed(2)}% of agents within 2 s (target 99%)`)
   let rehome: TransponderSimQuantiles | null = null
-  if (stormTransponder !== undefined) {
+  if (kills.length > 0) {
     const times: number[] = []
-    for (const a of stormOrphans) {
-      const j = (joinedVia.get(a) ?? []).find((x) => x.at >= stormAt && x.via !== stormTransponder)
-      if (j === undefined) { violations.push(`${a} never re-homed from ${stormTransponder}`); continue }
-      times.push(j.at - stormAt)
-      if (j.at - stormAt > rehomeBound) violations.push(`${a} re-homed after ${j.at - stormAt} ms (bound ${rehomeBound})`)
+    for (const { transponder, at, orphans } of kills) {
+      for (const a of orphans) {
+        const j = (joinedVia.get(a) ?? []).find((x) => x.at >= at && x.via !== transponder)
+        if (j === undefined) { violations.push(`${a} never re-homed from ${transponder}`); continue }
+        times.push(j.at - at)
+        if (j.at - at > rehomeBound) violations.push(`${a} re-homed from ${transponder} after ${j.at - at} ms (bound ${rehomeBound})`)
+      }
     }
     rehome = quantiles(times)
   }
