@@ -126,7 +126,11 @@ export class TrackingStation {
     const now = this.#clock.now()
     const t = this.#transponder(batch.transponder)
     t.lastHeard = now
-    t.dead = false
+    if (t.dead) {
+      // It was only slow: its agents were never away, so they are no longer orphans.
+      t.dead = false
+      for (const agent of t.agents) this.#agents.get(agent)!.orphanedAt = -1
+    }
     for (const agent of batch.joined) this.#join(agent, batch.transponder, now)
     for (const agent of batch.left) this.#leave(agent, batch.transponder, now)
     if (batch.alive !== null) {

@@ -224,7 +224,12 @@ test('the station emits verified events, refuses forged ones, and follows joined
   await station.receive({ transponder: 't1', seq: 2, joined: [], left: ['w1', 'w2'], alive: null, envelopes: [] })
   assert.is(station.routeOf('w1'), 't2')
   assert.not.ok(station.isAlive('w2'))
-  // t2 falls silent: w1 is orphaned, then dead after the grace.
+  // t2 is silent past its timeout, then reports again within the grace: w1 stays alive.
+  clock.advance(1250)
+  await station.receive({ transponder: 't2', seq: 2, joined: [], left: [], alive: null, envelopes: [] })
+  clock.advance(1250)
+  assert.ok(station.isAlive('w1'))
+  // t2 falls silent for good: w1 is orphaned, then dead after the grace.
   clock.advance(2500)
   assert.not.ok(station.isAlive('w1'))
   assert.equal(changes, ['w1:alive:t1', 'w2:alive:t1', 'w2:dead:t1', 'w1:dead:t2'])
