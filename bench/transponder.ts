@@ -14,7 +14,7 @@
  * status fan-out to every agent (time to 99% and 100% of signed replies). Each connection is
  * two file descriptors here (both ends in one process): the ceiling is `ulimit -n` / 2.
  *
- *   npm run build && node dist/bench/transponder.js [--seed 1] [--agents 200] [--transponders 4] [--seconds 5] [--tls]
+ *   npm run build && node dist/bench/transponder.js [--seed 1] [--agents 200] [--transponders 4] [--seconds 5] [--tls] [--real-only]
  *
  * Writes bench/results/transponder.json.
  */
@@ -34,6 +34,8 @@ const AGENTS = arg('--agents', 200)
 const TRANSPONDERS = arg('--transponders', 4)
 const SECONDS = arg('--seconds', 5)
 const TLS = argv.includes('--tls')
+/** Only the real run (for profiling it); the results file is not written. */
+const REAL_ONLY = argv.includes('--real-only')
 
 function quantile (xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -141,6 +143,7 @@ async function real (): Promise<Record<string, unknown>> {
 
 async function main (): Promise<void> {
   const load = loadavg()[0]
+  if (REAL_ONLY) { await real(); return }
   const sim = await simulated()
   const live = await real()
   const out = {
