@@ -11,10 +11,11 @@
  * certificates, slower to set up) to `--transponders` TransponderServers uplinking in-process
  * to one TrackingStation. Measures connections held, station batches per second while the
  * agents heartbeat for `--seconds`, event acknowledgement latency through the relay, and a
- * status fan-out to every agent (time to 99% and 100% of signed replies). Each connection is
+ * status fan-out to every agent (time to 99% and 100% of signed replies); then the same with
+ * `--tls-agents` agents over mutual TLS (unless --tls already was). Each connection is
  * two file descriptors here (both ends in one process): the ceiling is `ulimit -n` / 2.
  *
- *   npm run build && node dist/bench/transponder.js [--seed 1] [--agents 200] [--transponders 4] [--seconds 5] [--tls] [--real-only]
+ *   npm run build && node dist/bench/transponder.js [--seed 1] [--agents 200] [--transponders 4] [--seconds 5] [--tls] [--tls-agents 20] [--real-only]
  *
  * Writes bench/results/transponder.json.
  */
@@ -34,6 +35,8 @@ const AGENTS = arg('--agents', 200)
 const TRANSPONDERS = arg('--transponders', 4)
 const SECONDS = arg('--seconds', 5)
 const TLS = argv.includes('--tls')
+/** A second, small real run over mutual TLS (per-agent dev certificates from openssl); 0 skips it. */
+const TLS_AGENTS = arg('--tls-agents', 20)
 /** Only the real run (for profiling it); the results file is not written. */
 const REAL_ONLY = argv.includes('--real-only')
 
@@ -53,7 +56,7 @@ async function simulated (): Promise<Record<string, unknown>> {
   return { relayed, direct, gain: round(gain) }
 }
 
-async function real (): Promise<Record<string, unknown>> {
+async function real (AGENTS: number, TRANSPONDERS: number, TLS: boolean): Promise<Record<string, unknown>> {
   const agentIds = Array.from({ length: AGENTS }, (_, i) => `a${i}`)
   const tIds = Array.from({ length: TRANSPONDERS }, (_, i) => `t${i}`)
   const keys = createSigningKeys([...agentIds, 'coord'])
@@ -143,14 +146,16 @@ async function real (): Promise<Record<string, unknown>> {
 
 async function main (): Promise<void> {
   const load = loadavg()[0]
-  if (REAL_ONLY) { await real(); return }
+  if (REAL_ONLY) { await real(AGENTS, TRANSPONDERS, TLS); return }
   const sim = await simulated()
-  const live = await real()
+  const live = await real(AGENTS, TRANSPONDERS, TLS)
+  const tlsRun = TLS || TLS_AGENTS === 0 ? null : await real(TLS_AGENTS, Math.min(TRANSPONDERS, 2), true)
   const out = {
     benchmark: 'transponder',
     seed: SEED,
     simulated: sim,
     real: live,
+    realTls: tlsRun,
     loadavg1: round(load!),
     note: 'simulated figures are virtual time (machine-independent); real figures are one process on a shared machine: a validation at small scale, not a capacity claim',
     date: new Date().toISOString()
