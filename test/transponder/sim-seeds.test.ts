@@ -1,12 +1,15 @@
 /**
  * Transponder simulator seeds at a smaller scale (the full one is sim-scale.test.ts), and the
- * mutants each check must catch: a relay that acknowledges an agent before its uplink did
- * loses the storm's events when it dies; an agent that skips its command inbox runs a resent
- * command twice.
+ * mutants, one per check, each of which the check must catch: a relay that acknowledges an
+ * agent before its uplink did (the storm's events lost), an agent that skips its command inbox
+ * (a resent command runs twice), agents expired after 6 s (deaths seen late), a dead
+ * transponder's sockets hanging instead of reset (agents do not re-home), a coordinator that
+ * sends one command at a time (the fan-out misses its target).
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { runTransponderSim } from '../../src/testing/transponder-sim/index.js'
+import { TRANSPONDER_MUTANTS, runTransponderSim } from '../../src/testing/transponder-sim/index.js'
+import type { TransponderMutant } from '../../src/testing/transponder-sim/index.js'
 
 for (const seed of [2, 3, 4]) {
   test(`seed ${seed}: 1,000 agents behind 20 transponders, 0 violations`, async () => {
@@ -17,14 +20,24 @@ for (const seed of [2, 3, 4]) {
   })
 }
 
-test('the simulator catches a relay that acknowledges before the uplink did', async () => {
-  const r = await runTransponderSim({ seed: 5, agents: 500, transponders: 10, mutant: 'ack-before-uplink' })
-  assert.ok(r.violations.some((v) => v.includes('acknowledged to its agent but never stored')), r.violations.slice(0, 3).join('; '))
-})
+/** Each mutant and the check that must catch it (at 500 agents behind 10 transponders). */
+const CAUGHT: ReadonlyArray<[TransponderMutant, RegExp]> = [
+  ['ack-before-uplink', /acknowledged to its agent but never stored/],
+  ['no-dedupe', / ran [2-9] times/],
+  ['late-death', /reported dead after \d+ ms \(bound 5000\)/],
+  ['hanging-sockets', /re-homed/],
+  ['serial-fanout', /fan-out reached .*% of agents within 2 s/]
+]
 
-test('the simulator catches an agent that runs a resent command again', async () => {
-  const r = await runTransponderSim({ seed: 6, agents: 500, transponders: 10, mutant: 'no-dedupe' })
-  assert.ok(r.violations.some((v) => / ran [2-9] times/.test(v)), r.violations.slice(0, 3).join('; '))
+for (const [mutant, check] of CAUGHT) {
+  test(`the simulator catches the ${mutant} mutant`, async () => {
+    const r = await runTransponderSim({ seed: 5, agents: 500, transponders: 10, mutant })
+    assert.ok(r.violations.some((v) => check.test(v)), `${mutant}: ${r.violations.slice(0, 3).join('; ')}`)
+  })
+}
+
+test('every mutant the simulator knows is in the table above', () => {
+  assert.equal(CAUGHT.map(([m]) => m), [...TRANSPONDER_MUTANTS])
 })
 
 test('one seed reproduces a run exactly', async () => {

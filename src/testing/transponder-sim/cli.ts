@@ -5,18 +5,18 @@
  */
 import { runCommandLine, intOption, flagOption, stringOption, isMainModule, usageError } from '../../util/cli.js'
 import type { CliSpec, CliValues } from '../../util/cli.js'
-import { runTransponderSim } from './simulator.js'
+import { TRANSPONDER_MUTANTS, runTransponderSim } from './simulator.js'
 import type { TransponderMutant } from './simulator.js'
 
 const SPEC: CliSpec = {
   name: 'quorate-sim-transponder',
   usage: [
-    'usage: npm run sim:transponder -- [--seeds N] [--seed S] [--agents 5000] [--transponders 50] [--direct] [--mutant none|ack-before-uplink|no-dedupe]',
+    'usage: npm run sim:transponder -- [--seeds N] [--seed S] [--agents 5000] [--transponders 50] [--direct] [--mutant M]',
     '  --seeds N         seeds 1..N (default 10)',
     '  --seed S          one seed only (prints its whole report)',
     '  --agents, --transponders   scale (default 5000 behind 50)',
     '  --direct          agents straight to the core (the baseline)',
-    '  --mutant M        a deliberately broken relay or agent (the checks must fail)'
+    `  --mutant M        a deliberately broken variant (the checks must fail): ${TRANSPONDER_MUTANTS.join(', ')}`
   ].join('\n'),
   options: {
     seeds: { type: 'string' }, seed: { type: 'string' }, agents: { type: 'string' }, transponders: { type: 'string' },
@@ -28,7 +28,7 @@ interface Args { seeds: number[], agents: number, transponders: number, direct: 
 
 export function interpret (values: CliValues): Args {
   const mutant = stringOption(values, 'mutant') ?? 'none'
-  if (!['none', 'ack-before-uplink', 'no-dedupe'].includes(mutant)) throw usageError(SPEC, `unknown mutant "${mutant}"`)
+  if (mutant !== 'none' && !(TRANSPONDER_MUTANTS as readonly string[]).includes(mutant)) throw usageError(SPEC, `unknown mutant "${mutant}" (known: ${TRANSPONDER_MUTANTS.join(', ')})`)
   const one = values.seed === undefined ? undefined : intOption(SPEC, values, 'seed', 1, 0)
   const count = intOption(SPEC, values, 'seeds', 10, 1)
   return {

@@ -34,7 +34,16 @@ import type { KeyObject } from 'node:crypto'
 import { ackBeforeUplink } from '../../transponder/relay.js'
 import { SimNetwork } from './network.js'
 
-export type TransponderMutant = 'none' | 'ack-before-uplink' | 'no-dedupe'
+/**
+ * Deliberately broken variants, one per check: 'ack-before-uplink' (relay acknowledges early:
+ * lost events), 'no-dedupe' (agent without its inbox: a command runs twice), 'late-death'
+ * (agents expire after 6 s: deaths seen late), 'hanging-sockets' (a dead transponder's
+ * connections hang instead of being reset, so heartbeats to it "succeed" and idle agents never
+ * re-home: the agent would need a heartbeat acknowledgement to notice), 'serial-fanout' (the coordinator sends one command at a time: the fan-out
+ * misses 99% within 2 s).
+ */
+export type TransponderMutant = 'none' | 'ack-before-uplink' | 'no-dedupe' | 'late-death' | 'hanging-sockets' | 'serial-fanout'
+export const TRANSPONDER_MUTANTS: readonly TransponderMutant[] = ['ack-before-uplink', 'no-dedupe', 'late-death', 'hanging-sockets', 'serial-fanout']
 
 export interface TransponderSimOptions {
   seed: number
@@ -197,7 +206,8 @@ export async function runTransponderSim (options: TransponderSimOptions): Promis
           return await net.call(id, agent, async () => await a.handleCommand(bytes))
         }
       }
-      const t = new Transponder(mutant === 'ack-before-uplink' ? ackBeforeUplink.with(base, { on: true }) : base)
+      const configured = mutant === 'late-death' ? { ...base, agentTimeoutMs: 6000 } : base
+      const t = new Transponder(mutant === 'ack-before-uplink' ? ackBeforeUplink.with(configured, { on: true }) : configured)
       transponders.set(id, t)
       openSubmits.set(id, new Set())
       await t.open()
@@ -224,12 +234,15 @@ export async function runTransponderSim (options: TransponderSimOptions): Promis
       }
     : {
         heartbeat: (t) => {
-          if (net.dead.has(t)) return false
+          if (net.dead.has(t)) return mutant === 'hanging-sockets'
           net.hop(agent, t, () => { transponders.get(t)!.heartbeat(agent) })
           return true
         },
         submit: async (t, envelope) => {
-          if (net.dead.has(t)) throw new QuorateError('TRANSPONDER_UNDELIVERABLE', `connection to ${t} refused`)
+          if (net.dead.has(t)) {
+            if (mutant === 'hanging-sockets') return await new Promise<never>(() => {})
+            throw new QuorateError('TRANSPONDER_UNDELIVERABLE', `connection to ${t} refused`)
+          }
           const resets = openSubmits.get(t)!
           let reset!: (err: unknown) => void
           const gone = new Promise<never>((_resolve, reject) => { reset = reject })
@@ -271,7 +284,7 @@ export async function runTransponderSim (options: TransponderSimOptions): Promis
     net.dead.add(id)
     void transponders.get(id)!.close()
     const reset = new QuorateError('TRANSPONDER_UNDELIVERABLE', `connection to ${id} reset`)
-    for (const r of openSubmits.get(id)!) r(reset)
+    if (mutant !== 'hanging-sockets') for (const r of openSubmits.get(id)!) r(reset)
   }
 
   const coordinatorChannel = options.direct === true
@@ -290,7 +303,11 @@ export async function runTransponderSim (options: TransponderSimOptions): Promis
     for (let attempt = 0; attempt < 8 && targets.length > 0; attempt++) {
       if (attempt > 0) await new Promise<void>((resolve) => { clock.setTimeout(resolve, 1000) })
       const command: AgentCommand = { kind: 'status', id, fence: FENCE }
-      if (coordinatorChannel !== undefined) {
+      if (coordinatorChannel !== undefined && mutant === 'serial-fanout') {
+        const failed: string[] = []
+        for (const node of targets) await coordinatorChannel.send(node, command).catch(() => { failed.push(node) })
+        targets = failed
+      } else if (coordinatorChannel !== undefined) {
         const results = await coordinatorChannel.sendMany(targets.map((node) => ({ node, command })))
         targets = targets.filter((_, i) => results[i] instanceof QuorateError)
       } else {
