@@ -9,6 +9,10 @@
  * one machine) the agent is who its hello says. Either way the station and the agents verify
  * the envelopes' signatures, so the hop's authentication never replaces end-to-end checks.
  *
+ * Liveness: the transponder answers every heartbeat, and an agent's connection that has heard
+ * nothing for staleAfterMs after a heartbeat counts as dead, so an agent re-homes away from a
+ * transponder that hangs with its sockets open, not only from one whose sockets were reset.
+ *
  * Invariants: every request on a connection settles — with its answer, or rejected
  * (TRANSPONDER_UNDELIVERABLE) when the connection closes or the caller's signal fires; a
  * malformed frame closes that one connection, never the process.
@@ -21,7 +25,9 @@ import { certificateIdentity } from '../transport/tcp.js'
 import type { TcpAddress, TcpTlsOptions } from '../transport/tcp.js'
 import { Lifecycle } from '../util/lifecycle.js'
 import type { ComponentStatus } from '../util/lifecycle.js'
-import { check, checkInt, checkKnownKeys, checkObject } from '../util/validate.js'
+import { check, checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
+import type { Clock } from '../util/clock.js'
+import { systemClock } from '../util/clock.js'
 import type { AgentLinks } from './agent-client.js'
 import { Transponder } from './relay.js'
 import type { TransponderOptions } from './relay.js'
@@ -40,6 +46,8 @@ class FramedConnection {
   readonly #waiting = new Map<number, Waiting>()
   #nextRequest = 1
   closed = false
+  /** When the oldest heartbeat not followed by any frame from the peer was sent, or -1. */
+  unansweredSince = -1
   onFrame: (frame: DownlinkFrame) => void = () => {}
   onClose: () => void = () => {}
 
@@ -86,7 +94,10 @@ class FramedConnection {
   #data (chunk: Buffer): void {
     try {
       this.#decoder.push(chunk)
-      for (let body = this.#decoder.next(); body !== null; body = this.#decoder.next()) this.onFrame(decodeDownlinkFrame(body))
+      for (let body = this.#decoder.next(); body !== null; body = this.#decoder.next()) {
+        this.unansweredSince = -1
+        this.onFrame(decodeDownlinkFrame(body))
+      }
     } catch (err) {
       if (!isQuorateError(err)) throw err
       this.destroy() // a malformed peer loses its connection, nothing else
@@ -208,7 +219,7 @@ export class TransponderServer {
       }
       const id = agent
       switch (frame.kind) {
-        case 'heartbeat': this.transponder.heartbeat(id); break
+        case 'heartbeat': this.transponder.heartbeat(id); conn.write({ kind: 'heartbeat' }); break
         case 'submit':
           this.transponder.submit(id, frame.envelope).then(
             (status) => { conn.write({ kind: 'submit-result', request: frame.request, status, code: '' }) },
@@ -241,6 +252,14 @@ export interface SocketAgentLinksOptions {
   insecure?: boolean
   /** @default DEFAULT_DOWNLINK_MAX_FRAME_BYTES */
   maxFrameBytes?: number
+  /**
+   * A connection whose transponder has sent nothing (not even a heartbeat answer) for this long
+   * after a heartbeat is dead: it is closed and `heartbeat` says false, so the agent re-homes
+   * even when a hung transponder keeps its sockets open, ms. @default 3000
+   */
+  staleAfterMs?: number
+  /** @default systemClock */
+  clock?: Clock
 }
 
 /** AgentLinks over one socket per transponder; `serve` installs the handler for relayed commands (AgentRelayClient.handleCommand). */
@@ -249,14 +268,20 @@ export class SocketAgentLinks implements AgentLinks {
   readonly #conns = new Map<string, FramedConnection>()
   #handler: (bytes: Uint8Array) => Promise<Uint8Array> = async () => { throw undeliverable('no command handler') }
   #closed = false
+  readonly #clock: Clock
+  readonly #staleAfterMs: number
 
   constructor (options: SocketAgentLinksOptions) {
     checkObject(options, 'SocketAgentLinks', '(options)')
-    checkKnownKeys(options, 'SocketAgentLinks', ['id', 'transponders', 'tls', 'insecure', 'maxFrameBytes'])
+    checkKnownKeys(options, 'SocketAgentLinks', ['id', 'transponders', 'tls', 'insecure', 'maxFrameBytes', 'staleAfterMs', 'clock'])
+    if (options.staleAfterMs !== undefined) checkInt(options.staleAfterMs, 'SocketAgentLinks', 'staleAfterMs', 1)
+    if (options.clock !== undefined) checkMethods(options.clock, 'SocketAgentLinks', 'clock', 'a Clock', ['now', 'setTimeout', 'clearTimeout'])
     check(typeof options.id === 'string' && options.id.length > 0, 'SocketAgentLinks', 'id', 'a non-empty string', options.id)
     checkObject(options.transponders, 'SocketAgentLinks', 'transponders')
     checkSecurity(options, 'SocketAgentLinks')
     this.#o = options
+    this.#clock = options.clock ?? systemClock
+    this.#staleAfterMs = options.staleAfterMs ?? 3000
   }
 
   serve (handler: (bytes: Uint8Array) => Promise<Uint8Array>): void { this.#handler = handler }
@@ -264,6 +289,13 @@ export class SocketAgentLinks implements AgentLinks {
   heartbeat (transponder: string): boolean {
     const conn = this.#connection(transponder)
     if (conn === undefined) return false
+    const now = this.#clock.now()
+    if (conn.unansweredSince >= 0 && now - conn.unansweredSince > this.#staleAfterMs) {
+      conn.destroy() // hung: its requests reject, and the next call dials again
+      this.#conns.delete(transponder)
+      return false
+    }
+    if (conn.unansweredSince < 0) conn.unansweredSince = now
     conn.write({ kind: 'heartbeat' })
     return true
   }
@@ -304,6 +336,7 @@ export class SocketAgentLinks implements AgentLinks {
     const conn = new FramedConnection(socket, this.#o.maxFrameBytes ?? DEFAULT_DOWNLINK_MAX_FRAME_BYTES)
     if (this.#o.insecure === true) conn.write({ kind: 'hello', id: this.#o.id })
     conn.onFrame = (frame) => {
+      if (frame.kind === 'heartbeat') return // the answer to ours: receiving it was the point
       if (frame.kind === 'submit-result') conn.answer(frame.request, frame)
       else if (frame.kind === 'command') {
         this.#handler(frame.envelope).then(

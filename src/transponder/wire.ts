@@ -11,7 +11,7 @@
  *
  * Frame body: kind (1 byte) then
  *   0 HELLO          utf8 id                  (insecure mode only: TLS names the agent otherwise)
- *   1 HEARTBEAT      -
+ *   1 HEARTBEAT      -                        (both ways: the transponder answers each one)
  *   2 SUBMIT         u32 request, envelope    (agent -> transponder)
  *   3 SUBMIT_RESULT  u32 request, u8 status (0 acknowledged, 1 filtered, 2 refused), utf8 code
  *   4 COMMAND        u32 request, envelope    (transponder -> agent)

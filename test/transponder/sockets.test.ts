@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert'
 import * as net from 'node:net'
 import { createDevCertificates } from '../../src/transport/index.js'
 import { QuorateError } from '../../src/errors.js'
+import { ManualClock } from '../../src/testing/manual-clock.js'
 import {
   AgentRelayClient, KeyRing, RelayedCommandChannel, SocketAgentLinks, TrackingStation, TransponderServer, createSigningKeys,
   decodeDownlinkFrame, encodeDownlinkFrame, sealEvent, signer
@@ -97,6 +98,7 @@ test('in insecure mode an agent is named by its hello, and an unknown frame kind
   await server.open()
   const raw = net.connect(server.address())
   await new Promise<void>((resolve) => { raw.once('connect', () => { resolve() }) })
+  raw.resume() // read (and drop) the heartbeat answers, so the close is seen
   raw.write(encodeDownlinkFrame({ kind: 'hello', id: 'w9' }))
   raw.write(encodeDownlinkFrame({ kind: 'heartbeat' }))
   for (let i = 0; i < 100 && server.connections === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
@@ -106,6 +108,26 @@ test('in insecure mode an agent is named by its hello, and an unknown frame kind
   assert.is(server.connections, 0)
   assert.is(server.status, 'open')
   await server.close()
+})
+
+test('an agent\'s link to a transponder that hangs with its socket open reports it unreachable after staleAfterMs', async () => {
+  const hung = net.createServer((s) => { s.resume() }) // reads, but never says anything
+  await new Promise<void>((resolve) => { hung.listen(0, '127.0.0.1', () => { resolve() }) })
+  const port = (hung.address() as net.AddressInfo).port
+  const live = new TransponderServer({ listen: { host: '127.0.0.1', port: 0 }, insecure: true, transponder: { id: 't2', uplink: async () => {} } })
+  await live.open()
+  const clock = new ManualClock()
+  const links = new SocketAgentLinks({ id: 'w1', transponders: { t1: { host: '127.0.0.1', port }, t2: live.address() }, insecure: true, clock, staleAfterMs: 3000 })
+  assert.ok(links.heartbeat('t1'))
+  assert.ok(links.heartbeat('t2'))
+  // The live transponder answers; wait (really) until it has.
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  clock.advance(3001)
+  assert.not.ok(links.heartbeat('t1'), 'the hung transponder counts as dead')
+  assert.ok(links.heartbeat('t2'), 'the answering one does not')
+  links.close()
+  await live.close()
+  await new Promise<void>((resolve) => { hung.close(() => { resolve() }) })
 })
 
 test('socket options are validated: TLS or an explicit insecure, not both, not neither', () => {
