@@ -104,6 +104,15 @@ export const ERROR_CODES = {
   CLUSTER_REQUEST_TOO_LARGE: 'A client request body or binary frame was over the endpoint\'s maxRequestBytes (HTTP 413); the connection was closed.',
   CLUSTER_ROUTE_UNKNOWN: 'The client endpoint has no such route (HTTP 404); the routes are POST /, GET /status, /metrics, /health and the quorate-client/1 upgrade.',
   // operator views (logger, metrics, CLI)
+  // transponder: signed envelopes, relays, assignment (src/transponder)
+  TRANSPONDER_ENVELOPE_MALFORMED: 'A transponder envelope (quorate/transponder) is truncated, has trailing bytes, an unknown version or kind, or a payload that disagrees with its signed header; it was refused.',
+  TRANSPONDER_SIGNATURE_INVALID: 'A transponder envelope\'s Ed25519 signature does not verify with its sender\'s key: it was altered in transit, forged, or signed with another key; it was refused.',
+  TRANSPONDER_UNKNOWN_SIGNER: 'A transponder envelope names a sender with no public key in the key ring; it was refused.',
+  TRANSPONDER_WRONG_TARGET: 'A transponder envelope addressed to one node (or station) was delivered to another (a replay); it was refused.',
+  TRANSPONDER_SENDER_MISMATCH: 'An agent sent an envelope signed by another node over its downlink (the sender must be the connection\'s identity); the relay refused it.',
+  TRANSPONDER_UNDELIVERABLE: 'A relayed command could not be delivered to its agent (not connected to the transponder, or no reply within deliveryTimeoutMs); whether it took effect is unknown (resend with the same id).',
+  TRANSPONDER_OVERLOADED: 'A transponder holds maxPendingEnvelopes envelopes waiting for the uplink; the agent should retry (through this or another transponder).',
+  TRANSPONDER_NO_TRANSPONDER: 'No live transponder is known to reach the agent (the assignment has no transponders).'
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
