@@ -75,6 +75,17 @@ const ROOT_OPS = Object.freeze({ keyEncoding: 'buffer', valueEncoding: 'buffer' 
 const DEFAULT_HARD_STATE: HardState = Object.freeze({ term: 0, vote: null, commit: 0 })
 const SUBLEVEL_NAME = /^[\x23-\x7e]+$/
 const ENTRY_RANGE_END = Buffer.from([ENTRY_TAG + 1])
+/** Bytes of snapshot chunks fetched per iterator round trip, about (at least one chunk). */
+const READ_PAGE_BYTES = 1024 * 1024
+/** Chunks per round trip when their size is unknown (a pointer written by an older version). */
+const READ_PAGE_CHUNKS = 16
+
+/** Chunks per iterator round trip so that a page holds about READ_PAGE_BYTES. */
+function chunksPerRead (bytes: number, chunkCount: number): number {
+  if (bytes < 0 || chunkCount === 0) return READ_PAGE_CHUNKS
+  return Math.max(1, Math.min(READ_PAGE_CHUNKS, Math.floor(READ_PAGE_BYTES / Math.max(1, bytes / chunkCount))))
+}
+
 /** Generations cycle through 1..GENERATION_LIMIT, leaving generation + 1 a valid u32 for range ends. */
 const GENERATION_LIMIT = 0xffff_fffe
 
@@ -548,15 +559,16 @@ export class LevelStorage implements RaftStorage {
   }
 
   /** The chunks of one generation, in order; `current` says whether it is still in use. */
-  async * #readChunks (sub: RaftLevel, pointer: { generation: number, chunkCount: number }, current: () => boolean): AsyncGenerator<Uint8Array> {
+  async * #readChunks (sub: RaftLevel, pointer: { generation: number, chunkCount: number, bytes: number }, current: () => boolean): AsyncGenerator<Uint8Array> {
     const { generation, chunkCount } = pointer
+    const perPage = chunksPerRead(pointer.bytes, chunkCount)
     const iterator = sub.iterator({ gte: snapshotChunkKey(generation, 0), lt: snapshotChunkKey(generation + 1, 0) })
     let seq = 0
     try {
       for (;;) {
         let page: Array<[Buffer, Buffer]>
         try {
-          page = await iterator.nextv(16)
+          page = await iterator.nextv(perPage)
         } catch (err) {
           throw this.#readError(err)
         }
