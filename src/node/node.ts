@@ -989,7 +989,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     const chunk = m.snapshot!
     if (!core.wantsSnapshot(chunk.meta)) {
       // Already covered (installed earlier, its answer lost): tell the leader where we are.
-      await this.#receiver.discard()
+      // A stream being staged is dropped only if it is no longer wanted either.
+      const staging = this.#receiver.identity
+      if (staging === null || !core.wantsSnapshot(staging.meta)) await this.#receiver.discard()
       core.snapshotNotNeeded(m.from)
       return
     }

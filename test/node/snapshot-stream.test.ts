@@ -12,6 +12,7 @@ import { SnapshotReceiver, SnapshotSender } from '../../src/node/snapshot-transf
 import { MemoryChunkSource, StoredChunkSource, rechunk, servedSnapshot } from '../../src/node/snapshot-source.js'
 import { LevelStorage } from '../../src/storage/level-storage.js'
 import { CrashStorage } from '../../src/testing/crash-storage.js'
+import type { RaftStorage } from '../../src/storage/storage.js'
 import { withMutations } from '../../src/node/test-hooks.js'
 import type { NodeMutations } from '../../src/node/test-hooks.js'
 import type { Message, SnapshotChunk, SnapshotMeta } from '../../src/raft/types.js'
@@ -321,6 +322,41 @@ test('a follower that loses power mid-transfer resumes from the bytes its disk k
   // From 0 it would take about snapshotBytes / 64 chunks again.
   const rest = Math.ceil((r.snapshotBytes - r.stagedAtCrash) / 64)
   assert.ok(r.acksAfter <= rest + 10, `${r.acksAfter} chunks acknowledged after the restart for the ${rest} not staged`)
+})
+
+/** `disk` as a storage written by an older version would present it: no recorded length or digest. */
+function withoutDigests (disk: CrashStorage): RaftStorage {
+  return new Proxy(disk, {
+    get (target, property) {
+      if (property === 'loadSnapshot') {
+        return async () => {
+          const stored = await target.loadSnapshot()
+          return stored === null ? null : { ...stored, bytes: -1, digest: null }
+        }
+      }
+      const value = Reflect.get(target, property, target) as unknown
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+    }
+  })
+}
+
+test('a leader whose stored snapshot has no recorded digest (an older version) hashes it once and the follower installs it intact', async () => {
+  const options = { snapshotEntries: 10, snapshotKeepEntries: 0, snapshotChunkBytes: 64, snapshotWindowChunks: 2 }
+  const cluster = new Cluster(['n1', 'n2', 'n3'], { node: options, seed: 3, storage: (id) => id === 'n3' ? new CrashStorage() : withoutDigests(new CrashStorage()) })
+  try {
+    await cluster.start('n1')
+    await cluster.start('n2')
+    for (let i = 0; i < 30; i++) await cluster.proposeWithRetry(`${i}:${PAYLOAD}`)
+    const { node: n3, machine } = await cluster.start('n3')
+    const leader = await cluster.waitForLeader()
+    const commit = leader.status().commitIndex
+    await cluster.stepUntil(() => n3.status().appliedIndex >= commit, { maxTicks: 3000, what: 'n3 to catch up' })
+    assert.is(n3.metrics().counters.snapshotsInstalled, 1)
+    assert.is(n3.metrics().counters.snapshotDigestMismatches, 0, 'the digest the leader computed matches the stream')
+    assert.equal(machine.log.slice(0, 30).map((e) => e.command), cluster.member(leader.id).machine.log.slice(0, 30).map((e) => e.command))
+  } finally {
+    await cluster.close()
+  }
 })
 
 test.run()
