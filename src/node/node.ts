@@ -23,7 +23,7 @@ import type { ConfigChange } from '../raft/confchange.js'
 import { decodeConfigChange, isMember } from '../raft/confchange.js'
 import { createHash } from 'node:crypto'
 import { SNAPSHOT_DEFAULTS, SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js'
-import { StoredChunkSource, servedSnapshot } from './snapshot-source.js'
+import { PieceChunkSource, StoredChunkSource, servedSnapshot } from './snapshot-source.js'
 import type { ServedSnapshot } from './snapshot-source.js'
 import type { ComponentStatus, RaftStorage } from '../storage/storage.js'
 import type { StateMachine } from './state-machine.js'
@@ -915,8 +915,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     running?.close()
     const window = this.#options.snapshotWindowChunks ?? NODE_DEFAULTS.snapshotWindowChunks
     const storage = this.#options.storage
+    const legacy = this.#mutations.snapshotResumeAcrossLeaders === true
     let sender: SnapshotSender | undefined
-    const source = new StoredChunkSource({
+    // The mutant keeps the old sender whole: collected into memory, cut at the stored pieces.
+    const source = legacy ? await PieceChunkSource.collect(served.meta, (await storage.loadSnapshot())!.chunks, served.chunkBytes) : new StoredChunkSource({
       snapshot: served,
       // Twice the window: the chunks in flight (for resends) and as many read ahead.
       capacity: 2 * window,
@@ -935,7 +937,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         this.#schedule()
       }
     })
-    sender = new SnapshotSender(to, source, window, SNAPSHOT_DEFAULTS.retransmitTicks, this.#mutations.snapshotResumeAcrossLeaders === true)
+    sender = new SnapshotSender(to, source, window, SNAPSHOT_DEFAULTS.retransmitTicks, legacy)
     this.#senders.set(to, sender)
   }
 

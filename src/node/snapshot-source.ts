@@ -40,6 +40,10 @@ export interface ChunkSource {
   readonly held: number
   /** Chunk `i` if held now; otherwise null, and it is on its way (onReady fires). */
   chunk (i: number): Uint8Array | null
+  /** Byte offset where chunk `i` starts. */
+  offsetOf (i: number): number
+  /** The first chunk that starts at or after byte `offset` (chunkCount if none). */
+  firstChunkFrom (offset: number): number
   /** The lowest chunk still needed is `lowest` (it may go back: the follower restarted at 0). */
   need (lowest: number): void
   close (): void
@@ -48,6 +52,15 @@ export interface ChunkSource {
 /** Length of chunk `i` of `s`. */
 export function chunkLength (s: ServedSnapshot, i: number): number {
   return Math.min(s.chunkBytes, s.totalBytes - i * s.chunkBytes)
+}
+
+/** Chunks of exactly chunkBytes (the last one shorter): offsets by arithmetic. */
+abstract class FixedChunks {
+  abstract readonly snapshot: ServedSnapshot
+  offsetOf (i: number): number { return i * this.snapshot.chunkBytes }
+  firstChunkFrom (offset: number): number {
+    return Math.min(this.snapshot.chunkCount, Math.ceil(offset / this.snapshot.chunkBytes))
+  }
 }
 
 /**
@@ -91,7 +104,7 @@ export interface StoredChunkSourceOptions {
   readonly onError: (err: unknown) => void
 }
 
-export class StoredChunkSource implements ChunkSource {
+export class StoredChunkSource extends FixedChunks implements ChunkSource {
   readonly snapshot: ServedSnapshot
   readonly #open: () => Promise<AsyncIterable<Uint8Array>>
   readonly #capacity: number
@@ -106,6 +119,7 @@ export class StoredChunkSource implements ChunkSource {
   #closed = false
 
   constructor (options: StoredChunkSourceOptions) {
+    super()
     this.snapshot = options.snapshot
     this.#open = options.open
     this.#capacity = Math.max(1, options.capacity)
@@ -193,11 +207,12 @@ export class StoredChunkSource implements ChunkSource {
  * A source over a stream already in memory (tests, and tools that build a snapshot to send
  * by hand): the same cutting as a stored snapshot, nothing to read.
  */
-export class MemoryChunkSource implements ChunkSource {
+export class MemoryChunkSource extends FixedChunks implements ChunkSource {
   readonly snapshot: ServedSnapshot
   readonly #bytes: Uint8Array
 
   constructor (meta: SnapshotMeta, bytes: Uint8Array, chunkBytes: number) {
+    super()
     this.#bytes = bytes
     this.snapshot = servedSnapshot(meta, bytes.byteLength, new Uint8Array(createHash('sha256').update(bytes).digest()), chunkBytes)
   }
@@ -207,6 +222,61 @@ export class MemoryChunkSource implements ChunkSource {
   chunk (i: number): Uint8Array {
     const cb = this.snapshot.chunkBytes
     return this.#bytes.subarray(i * cb, i * cb + chunkLength(this.snapshot, i))
+  }
+
+  need (_lowest: number): void {}
+  close (): void {}
+}
+
+/**
+ * The sender before transfers streamed, for the snapshotResumeAcrossLeaders mutant only: the
+ * whole stream collected into memory and cut where the stored pieces end as well as every
+ * chunkBytes, so chunk offsets follow the state machine's pieces. The old resume rules loop on
+ * exactly such chunkings; the simulator's check of that mutant depends on them.
+ */
+export class PieceChunkSource implements ChunkSource {
+  readonly snapshot: ServedSnapshot
+  readonly #chunks: readonly Uint8Array[]
+  readonly #offsets: readonly number[]
+
+  private constructor (snapshot: ServedSnapshot, chunks: Uint8Array[], offsets: number[]) {
+    this.snapshot = snapshot
+    this.#chunks = chunks
+    this.#offsets = offsets
+  }
+
+  static async collect (meta: SnapshotMeta, stream: AsyncIterable<Uint8Array>, chunkBytes: number): Promise<PieceChunkSource> {
+    const chunks: Uint8Array[] = []
+    const offsets: number[] = []
+    const hash = createHash('sha256')
+    let total = 0
+    for await (const piece of stream) {
+      hash.update(piece)
+      for (let at = 0; at < piece.byteLength; at += chunkBytes) {
+        const c = piece.subarray(at, Math.min(piece.byteLength, at + chunkBytes))
+        offsets.push(total)
+        chunks.push(c)
+        total += c.byteLength
+      }
+    }
+    const snapshot = { meta, totalBytes: total, digest: new Uint8Array(hash.digest()), chunkBytes, chunkCount: chunks.length }
+    return new PieceChunkSource(snapshot, chunks, offsets)
+  }
+
+  get held (): number { return this.#chunks.length }
+  chunk (i: number): Uint8Array { return this.#chunks[i]! }
+  offsetOf (i: number): number { return this.#offsets[i] ?? this.snapshot.totalBytes }
+
+  firstChunkFrom (offset: number): number {
+    const offs = this.#offsets
+    let lo = 0
+    let hi = offs.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (offs[mid]! < offset) lo = mid + 1
+      else hi = mid
+    }
+    return lo
   }
 
   need (_lowest: number): void {}

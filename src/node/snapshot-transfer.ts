@@ -71,7 +71,7 @@ export class SnapshotSender {
    */
   due (): SnapshotChunk[] {
     const out: SnapshotChunk[] = []
-    const { meta, digest, chunkCount, chunkBytes } = this.snapshot
+    const { meta, digest, chunkCount } = this.snapshot
     const ackedChunk = this.#resumeChunk(this.#acked)
     // The final chunk stays needed once everything is acknowledged: it is what a lost answer
     // of the follower is asked again with (tick()).
@@ -80,7 +80,7 @@ export class SnapshotSender {
       const data = this.source.chunk(this.#nextChunk)
       if (data === null) break
       const i = this.#nextChunk++
-      out.push({ meta, offset: i * chunkBytes, data, done: i === chunkCount - 1, digest })
+      out.push({ meta, offset: this.source.offsetOf(i), data, done: i === chunkCount - 1, digest })
     }
     if (chunkCount === 0 && this.#nextChunk === 0) {
       // An empty state machine still needs one (empty, final) chunk.
@@ -138,7 +138,7 @@ export class SnapshotSender {
 
   /** Bytes sent before the next chunk due. */
   #sentUpTo (): number {
-    return Math.min(this.#nextChunk * this.snapshot.chunkBytes, this.snapshot.totalBytes)
+    return this.#nextChunk < this.snapshot.chunkCount ? this.source.offsetOf(this.#nextChunk) : this.snapshot.totalBytes
   }
 
   /**
@@ -147,9 +147,11 @@ export class SnapshotSender {
    * starts there: the old resend loop).
    */
   #resumeChunk (offset: number): number {
-    const { chunkBytes, chunkCount, totalBytes } = this.snapshot
+    const { chunkCount, totalBytes } = this.snapshot
     if (offset >= totalBytes) return chunkCount
-    return this.#legacy ? Math.ceil(offset / chunkBytes) : Math.floor(offset / chunkBytes)
+    const first = this.source.firstChunkFrom(offset)
+    if (this.#legacy || first === 0 || this.source.offsetOf(first) === offset) return first
+    return first - 1
   }
 }
 
