@@ -4,11 +4,19 @@
  * the user supplies); reads are served from that database after a read barrier.
  *
  * Invariants:
- * - The local database holds exactly the effect of the applied level commands (or of the
- *   last restored snapshot and the commands after it). The machine clears it when it first
- *   opens: the Raft log and snapshots are the source of truth, and the node restores its
- *   snapshot and replays its log onto the machine at every start. So the local database is
- *   a materialized view; never write to it directly, and never give it data you want kept.
+ * - The local database holds exactly the effect of the level commands up to `lastIndex` (or
+ *   of the last restored snapshot and the commands after it): the replicated keys in the
+ *   sublevel `data`, and `lastIndex` in the sublevel `meta`, written in the same atomic batch
+ *   as each command's effect. So after a restart (or a crash: LevelDB keeps a prefix of its
+ *   writes) the database is at a consistent `lastIndex`, and the machine resumes there
+ *   instead of rebuilding: the node's startup restore of a snapshot the database already
+ *   covers is skipped, and replayed commands at or below `lastIndex` are not applied twice.
+ * - A clear and a restore are not one batch: `lastIndex` is deleted before them and written
+ *   after, so an interrupted one leaves no `lastIndex`, and the next open clears the database
+ *   (the node then rebuilds it from its snapshot and log, as it always did before).
+ * - The local database is a materialized view of this node's Raft log: never write to it
+ *   directly, never give it data you want kept, and delete it together with the node's
+ *   storage (a database resumed against another log would skip that log's commands).
  * - apply never throws for a malformed command: it is answered with a LEVEL_COMMAND_INVALID
  *   value, identically on every replica. A failing local write throws (the node stops
  *   rather than let this replica diverge).
@@ -18,13 +26,14 @@
  *   ends or its reader stops early; a stream never read at all keeps it open until the
  *   local database closes (on classic-level, a pinned LevelDB snapshot).
  */
-import type { AbstractLevel } from 'abstract-level'
+import type { AbstractLevel, AbstractSublevel } from 'abstract-level'
 import { isQuorateError } from '../errors.js'
 import type { StateMachine } from '../node/state-machine.js'
+import { ChunkStreamReader } from '../util/chunk-reader.js'
 import { checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
 import { decodeLevelCommand } from './codec.js'
 import type { LevelCommand } from './codec.js'
-import { restoreStream, snapshotStream } from './snapshot.js'
+import { readSnapshotHeader, restoreEntries, snapshotStream } from './snapshot.js'
 import type { EntrySource } from './snapshot.js'
 
 /** Any abstract-level database, whatever its default encodings: the machine always passes 'view'. */
@@ -40,7 +49,8 @@ export interface LevelStateMachineOptions {
    * The local database committed writes are applied to: pass any abstract-level 3 instance,
    * for example `new MemoryLevel()` (memory-level) or `new ClassicLevel(dir)` (classic-level,
    * on disk). It must support the 'view' encoding (every abstract-level 3 database does).
-   * The machine opens it and clears it on first open (see the invariants above).
+   * The machine opens it; it resumes from the applied index it finds there, or clears it
+   * when there is none (see the invariants above).
    */
   db: LocalLevel
   /** Bytes per snapshot chunk, about (one chunk is held in memory). @default 65536 */
@@ -58,13 +68,43 @@ export const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const
 /** Entries per iterator batch of a snapshot: small enough to stay near chunkBytes. */
 const SNAPSHOT_BATCH_ENTRIES = 256
 
+/** A sublevel of the local database with raw byte keys and values. */
+export type LocalSublevel = AbstractSublevel<LocalLevel, any, Uint8Array, Uint8Array>
+
+/** Where the machine keeps its applied index, beside the data. */
+const APPLIED_KEY = new TextEncoder().encode('applied')
+
+function encodeIndex (index: number): Uint8Array {
+  const out = new Uint8Array(8)
+  const view = new DataView(out.buffer)
+  view.setUint32(0, Math.floor(index / 0x1_0000_0000))
+  view.setUint32(4, index >>> 0)
+  return out
+}
+
+function decodeIndex (value: Uint8Array | undefined): number | null {
+  if (value?.byteLength !== 8) return null
+  const view = new DataView(value.buffer, value.byteOffset, 8)
+  const index = view.getUint32(0) * 0x1_0000_0000 + view.getUint32(4)
+  return Number.isSafeInteger(index) ? index : null
+}
+
 export class LevelStateMachine implements StateMachine<null | Error> {
+  /** The database you supplied: it holds `data` and `meta`. */
   readonly db: LocalLevel
+  /** The replicated keys and values (what a ReplicatedLevel reads). */
+  readonly data: LocalSublevel
+  readonly #meta: LocalSublevel
   readonly #chunkBytes: number
   readonly #restoreBatchBytes: number
   #opening: Promise<void> | null = null
   /** Index of the last level command applied here (0 before any): the state's version. */
   #lastIndex = 0
+  /**
+   * The database was found at a persisted lastIndex and nothing was applied or restored since
+   * open: the node's startup restore may be skipped if the database already covers it.
+   */
+  #resumed = false
 
   constructor (options: LevelStateMachineOptions) {
     checkObject(options, C, '(options)')
@@ -73,6 +113,8 @@ export class LevelStateMachine implements StateMachine<null | Error> {
     if (options.snapshotChunkBytes !== undefined) checkInt(options.snapshotChunkBytes, C, 'snapshotChunkBytes', 1, 0xffffffff)
     if (options.restoreBatchBytes !== undefined) checkInt(options.restoreBatchBytes, C, 'restoreBatchBytes', 1, 0xffffffff)
     this.db = options.db
+    this.data = options.db.sublevel('data', VIEW) as LocalSublevel
+    this.#meta = options.db.sublevel('meta', VIEW) as LocalSublevel
     this.#chunkBytes = options.snapshotChunkBytes ?? LEVEL_MACHINE_DEFAULTS.snapshotChunkBytes
     this.#restoreBatchBytes = options.restoreBatchBytes ?? LEVEL_MACHINE_DEFAULTS.restoreBatchBytes
   }
@@ -80,11 +122,22 @@ export class LevelStateMachine implements StateMachine<null | Error> {
   /** Index of the last level command applied (or 0): equal on replicas with equal states. */
   get lastIndex (): number { return this.#lastIndex }
 
-  /** Opens the local database and clears it, once; every apply and restore waits for it. */
+  /**
+   * Opens the local database, once (every apply and restore waits for it), and resumes at the
+   * applied index stored in it; without one (a new database, one written by an older version,
+   * or an interrupted clear or restore) it clears the database and starts at 0.
+   */
   async open (): Promise<void> {
     this.#opening ??= (async () => {
       await this.db.open()
-      await this.db.clear()
+      const stored = decodeIndex(await this.#meta.get(APPLIED_KEY, VIEW))
+      if (stored === null) {
+        await this.db.clear()
+        await this.#meta.put(APPLIED_KEY, encodeIndex(0), VIEW)
+        return
+      }
+      this.#lastIndex = stored
+      this.#resumed = true
     })()
     await this.#opening
   }
@@ -104,34 +157,55 @@ export class LevelStateMachine implements StateMachine<null | Error> {
       throw err
     }
     await this.open()
-    await this.#write(c)
+    this.#resumed = false
+    // Replayed after a restart, its effect already in the database (stored with lastIndex).
+    if (index <= this.#lastIndex) return null
+    await this.#write(c, index)
     this.#lastIndex = index
     return null
   }
 
-  async #write (c: LevelCommand): Promise<void> {
+  /** The command's effect and the new lastIndex, in one atomic batch (a clear excepted, see above). */
+  async #write (c: LevelCommand, index: number): Promise<void> {
+    const data = this.data
+    const applied = { type: 'put' as const, sublevel: this.#meta, key: APPLIED_KEY, value: encodeIndex(index) }
     switch (c.op) {
-      case 'put': return await this.db.put(c.key, c.value, VIEW)
-      case 'del': return await this.db.del(c.key, VIEW)
-      case 'batch': return await this.db.batch(c.ops.map((o) => ({ ...o })), VIEW)
+      case 'put': return await this.db.batch([{ type: 'put', sublevel: data, key: c.key, value: c.value }, applied])
+      case 'del': return await this.db.batch([{ type: 'del', sublevel: data, key: c.key }, applied])
+      case 'batch': return await this.db.batch([...c.ops.map((o) => ({ ...o, sublevel: data })), applied])
       case 'clear': {
         const { reverse, limit, ...bounds } = c.range
-        return await this.db.clear({ ...bounds, reverse, limit, keyEncoding: 'view' })
+        await this.#meta.del(APPLIED_KEY, VIEW)
+        await data.clear({ ...bounds, reverse, limit, keyEncoding: 'view' })
+        return await this.#meta.put(APPLIED_KEY, applied.value, VIEW)
       }
     }
   }
 
   snapshot (): AsyncIterable<Uint8Array> {
     // Created now, before any later apply: the iterator pins the state as of this call.
-    const source = this.db.iterator(VIEW) as unknown as EntrySource
+    const source = this.data.iterator(VIEW) as unknown as EntrySource
     return snapshotStream(source, this.#lastIndex, this.#chunkBytes, SNAPSHOT_BATCH_ENTRIES)
   }
 
+  /**
+   * Replaces the state with the snapshot's, unless this is the node's startup restore of a
+   * snapshot the resumed database already covers (its last level index is at or below ours):
+   * then nothing is read or written (the router skips the rest of the section).
+   */
   async restore (chunks: AsyncIterable<Uint8Array>): Promise<void> {
     await this.open()
-    await this.db.clear()
-    this.#lastIndex = await restoreStream(chunks, async (entries) => {
-      await this.db.batch(entries.map(([key, value]) => ({ type: 'put' as const, key, value })), VIEW)
+    const resumed = this.#resumed
+    this.#resumed = false
+    const reader = new ChunkStreamReader(chunks, 'LEVEL_SNAPSHOT_INVALID', 'level snapshot')
+    const lastIndex = await readSnapshotHeader(reader)
+    if (resumed && lastIndex <= this.#lastIndex) return
+    await this.#meta.del(APPLIED_KEY, VIEW)
+    await this.data.clear()
+    await restoreEntries(reader, async (entries) => {
+      await this.data.batch(entries.map(([key, value]) => ({ type: 'put' as const, key, value })), VIEW)
     }, this.#restoreBatchBytes)
+    await this.#meta.put(APPLIED_KEY, encodeIndex(lastIndex), VIEW)
+    this.#lastIndex = lastIndex
   }
 }

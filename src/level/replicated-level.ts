@@ -85,10 +85,11 @@ export class ReplicatedLevel<K = string, V = string> extends AbstractLevel<Uint8
     check(options.route?.machine instanceof LevelStateMachine, C, 'route', 'the Route of a mounted LevelStateMachine', options.route)
     const readMode = mode ?? REPLICATED_LEVEL_DEFAULTS.readMode
     checkReadMode(readMode, C)
-    const local = options.route.machine.db
+    // Reads go to the machine's data sublevel; the manifest follows the database beneath it.
+    const local = options.route.machine.data
     super({
       seek: true,
-      permanence: local.supports.permanence,
+      permanence: options.route.machine.db.supports.permanence,
       createIfMissing: false,
       errorIfExists: false,
       has: true,

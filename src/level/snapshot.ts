@@ -76,17 +76,21 @@ export async function * snapshotStream (source: EntrySource, lastIndex: number, 
   }
 }
 
-/**
- * Reads a stream written by snapshotStream, hands its entries to `sink` in batches of about
- * `batchBytes` and returns the last applied index it records. Fails LEVEL_SNAPSHOT_INVALID on a bad version, tag, truncation or
- * trailing bytes; entries before the failure may already have been written.
- */
-export async function restoreStream (chunks: AsyncIterable<Uint8Array>, sink: EntrySink, batchBytes: number): Promise<number> {
-  const reader = new ChunkStreamReader(chunks, 'LEVEL_SNAPSHOT_INVALID', 'level snapshot')
+/** Reads the stream's version and the last applied index it records (LEVEL_SNAPSHOT_INVALID if damaged). */
+export async function readSnapshotHeader (reader: ChunkStreamReader): Promise<number> {
   const version = await reader.u8()
   if (version !== VERSION) reader.fail(`unknown version ${version}`)
   const lastIndex = (await reader.u32()) * 0x100000000 + (await reader.u32())
   if (!Number.isSafeInteger(lastIndex)) reader.fail('index above 2^53')
+  return lastIndex
+}
+
+/**
+ * Reads the entries after the header, handing them to `sink` in batches of about
+ * `batchBytes`. Fails LEVEL_SNAPSHOT_INVALID on a bad tag, truncation or trailing bytes;
+ * entries before the failure may already have been written.
+ */
+export async function restoreEntries (reader: ChunkStreamReader, sink: EntrySink, batchBytes: number): Promise<void> {
   let batch: Array<[Uint8Array, Uint8Array]> = []
   let bytes = 0
   for (;;) {
@@ -106,5 +110,4 @@ export async function restoreStream (chunks: AsyncIterable<Uint8Array>, sink: En
   }
   if (batch.length > 0) await sink(batch)
   if (!await reader.atEnd()) reader.fail('bytes after the end marker')
-  return lastIndex
 }

@@ -21,8 +21,10 @@ import { EventEmitter } from 'node:events'
 import type { ClusterConfig, Entry, Message, NodeId, SnapshotMeta } from '../raft/types.js'
 import type { ConfigChange } from '../raft/confchange.js'
 import { decodeConfigChange, isMember } from '../raft/confchange.js'
-import { SNAPSHOT_DEFAULTS, SnapshotReceiver, SnapshotSender, collectSnapshot, iterate } from './snapshot-transfer.js'
-import type { ServedSnapshot } from './snapshot-transfer.js'
+import { createHash } from 'node:crypto'
+import { SNAPSHOT_DEFAULTS, SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js'
+import { PieceChunkSource, StoredChunkSource, servedSnapshot } from './snapshot-source.js'
+import type { ServedSnapshot } from './snapshot-source.js'
 import type { ComponentStatus, RaftStorage } from '../storage/storage.js'
 import type { StateMachine } from './state-machine.js'
 import type { Transport } from '../transport/transport.js'
@@ -217,7 +219,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   readonly #receiver: SnapshotReceiver
   /** Messages held while a received snapshot is being installed. */
   #held: Message[] | null = null
-  #pendingInstall: { meta: SnapshotMeta, chunks: Uint8Array[], leader: NodeId } | null = null
+  /** A received snapshot, complete and staged in storage, to install at the next loop pass. */
+  #pendingInstall: { meta: SnapshotMeta, leader: NodeId } | null = null
   #configWaiters: Array<(c: ClusterConfig) => boolean> = []
   /** Rejects of every wait that only an event would end; called with the reason on close or failure. */
   readonly #closeWaiters = new Set<(reason: QuorateError) => void>()
@@ -237,7 +240,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     checkKnownKeys(options, C, NODE_OPTION_KEYS)
     // The id first: every later message names the node by it.
     check(typeof options.id === 'string' && options.id.length > 0, C, 'id', 'a non-empty string', options.id)
-    checkMethods(options.storage, C, 'storage', 'a RaftStorage', ['open', 'close', 'load', 'write', 'saveSnapshot', 'loadSnapshot'])
+    checkMethods(options.storage, C, 'storage', 'a RaftStorage', ['open', 'close', 'load', 'write', 'saveSnapshot', 'loadSnapshot',
+      'stageSnapshotChunk', 'stagedSnapshot', 'readStagedSnapshot', 'discardStagedSnapshot', 'installStagedSnapshot'])
     checkMethods(options.transport, C, 'transport', 'a Transport', ['open', 'close', 'send'])
     checkMethods(options.stateMachine, C, 'stateMachine', 'a StateMachine', ['apply'], ['snapshot', 'restore'])
     check(options.transport.id === options.id, C, 'transport', `a transport for node ${options.id}`, options.transport.id)
@@ -268,7 +272,11 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     checkFunction(options.trace, C, 'trace', true)
     if (options.metrics !== undefined) checkMethods(options.metrics, C, 'metrics', 'a MetricsSink', [], ['count', 'observe'])
     this.#mutations = nodeMutationsOf(options)
-    this.#receiver = new SnapshotReceiver({ legacy: this.#mutations.snapshotResumeAcrossLeaders === true })
+    this.#receiver = new SnapshotReceiver(options.storage, {
+      sync: this.#sync,
+      legacy: this.#mutations.snapshotResumeAcrossLeaders === true,
+      ackBeforeDurable: this.#mutations.snapshotAckBeforeStaged === true
+    })
     this.#options = options
     this.#metrics = new NodeMetrics(options.metrics, (err) => { this.#fail(err, 'the metrics sink threw') })
     checkLogger(options.logger, C)
@@ -335,6 +343,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       this.#persistedVote = stored.hardState.vote
       this.#persistedCommit = stored.hardState.commit
       this.#applied = this.#core.log.applied
+      // A snapshot transfer staged before a restart resumes where it ended, if still wanted.
+      const core = this.#core
+      await this.#receiver.load((staged) => core.wantsSnapshot(staged.meta))
       if ((signal as AbortSignal | undefined)?.aborted === true) throw abortError(signal!)
       await transport.open((m) => { this.#receive(m) }, { signal })
     } catch (err) {
@@ -353,6 +364,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     if (this.#tickTimer !== null) this.#clock.clearTimeout(this.#tickTimer)
     this.#tickTimer = null
     await this.#processing?.catch(() => {})
+    for (const sender of this.#senders.values()) sender.close()
+    this.#senders.clear()
     this.#rejectAll(reason)
     await Promise.allSettled([this.#options.transport.close(), this.#options.storage.close()])
     this.#core = null
@@ -704,7 +717,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.#handleSoftState(rd)
     for (const rs of rd.readStates) this.#settleRead(rs.context, rs.index)
     for (const f of rd.forwarded) this.#settleForward(f)
-    for (const m of rd.snapshotChunks) this.#receiveSnapshotChunk(core, m)
+    for (const m of rd.snapshotChunks) await this.#receiveSnapshotChunk(core, m)
     for (const m of rd.snapshotAcks) this.#senders.get(m.from)?.onAck(m.index, m.context)
     for (const to of rd.snapshotTargets) await this.#startSnapshotSender(core, to)
     core.advance(rd)
@@ -913,16 +926,59 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   async #startSnapshotSender (core: RaftCore, to: NodeId): Promise<void> {
     // A transfer still running for an older snapshot that no longer reaches the compacted log
     // (a newer snapshot was taken meanwhile) would leave the follower short of the log forever.
-    if ((this.#senders.get(to)?.snapshot.meta.index ?? -1) >= core.log.snapshotIndex) return
-    let served = this.#served
-    if (served === null || served.meta.index !== this.#snapshotIndex) {
-      const stored = await this.#options.storage.loadSnapshot()
-      if (stored === null) { core.snapshotFailed(to); return }
-      served = await collectSnapshot(stored.meta, stored.chunks, this.#options.snapshotChunkBytes ?? NODE_DEFAULTS.snapshotChunkBytes)
-      this.#served = served
-    }
+    const running = this.#senders.get(to)
+    if ((running?.snapshot.meta.index ?? -1) >= core.log.snapshotIndex) return
+    const served = await this.#servedSnapshot()
+    if (served === null) { core.snapshotFailed(to); return }
+    running?.close()
     const window = this.#options.snapshotWindowChunks ?? NODE_DEFAULTS.snapshotWindowChunks
-    this.#senders.set(to, new SnapshotSender(to, served, window, SNAPSHOT_DEFAULTS.retransmitTicks, this.#mutations.snapshotResumeAcrossLeaders === true))
+    const storage = this.#options.storage
+    const legacy = this.#mutations.snapshotResumeAcrossLeaders === true
+    let sender: SnapshotSender | undefined
+    // The mutant keeps the old sender whole: collected into memory, cut at the stored pieces.
+    const source = legacy ? await PieceChunkSource.collect(served.meta, (await storage.loadSnapshot())!.chunks, served.chunkBytes) : new StoredChunkSource({
+      snapshot: served,
+      // Twice the window: the chunks in flight (for resends) and as many read ahead.
+      capacity: 2 * window,
+      open: async () => {
+        const stored = await storage.loadSnapshot()
+        if (stored?.meta.index !== served.meta.index) throw new QuorateError('STORAGE_READ_FAILED', `snapshot ${served.meta.index} was replaced while it was being sent`)
+        return stored.chunks
+      },
+      onReady: () => { this.#schedule() },
+      // The stored snapshot could not be read (replaced, damaged): give this transfer up; the
+      // follower is probed again and gets the current snapshot if it still needs one.
+      onError: () => {
+        if (this.#senders.get(to) !== sender) return
+        this.#senders.delete(to)
+        this.#core?.snapshotFailed(to)
+        this.#schedule()
+      }
+    })
+    sender = new SnapshotSender(to, source, window, SNAPSHOT_DEFAULTS.retransmitTicks, legacy)
+    this.#senders.set(to, sender)
+  }
+
+  /**
+   * The stored snapshot's identity and shape, cached per snapshot. Its length and digest come
+   * from storage (recorded when it was stored); a snapshot stored by an older version is
+   * hashed here once, streaming.
+   */
+  async #servedSnapshot (): Promise<ServedSnapshot | null> {
+    const cached = this.#served
+    if (cached !== null && cached.meta.index === this.#snapshotIndex) return cached
+    const stored = await this.#options.storage.loadSnapshot()
+    if (stored === null) return null
+    let { bytes, digest } = stored
+    if (digest === null || bytes < 0) {
+      const hash = createHash('sha256')
+      bytes = 0
+      for await (const chunk of stored.chunks) { hash.update(chunk); bytes += chunk.byteLength }
+      digest = new Uint8Array(hash.digest())
+    }
+    const served = servedSnapshot(stored.meta, bytes, digest, this.#options.snapshotChunkBytes ?? NODE_DEFAULTS.snapshotChunkBytes)
+    this.#served = served
+    return served
   }
 
   #pumpSnapshots (core: RaftCore): void {
@@ -930,45 +986,63 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       const chunks = sender.due()
       if (chunks.length === 0) {
         // Drop finished or abandoned transfers (the follower left snapshot state).
-        if (core.status().progress?.[to]?.state !== 'snapshot') this.#senders.delete(to)
+        if (core.status().progress?.[to]?.state !== 'snapshot') this.#dropSender(to, sender)
         continue
       }
       for (const chunk of chunks) {
-        if (!core.sendSnapshotChunk(to, chunk)) { this.#senders.delete(to); break }
+        if (!core.sendSnapshotChunk(to, chunk)) { this.#dropSender(to, sender); break }
         this.#metrics.count('snapshotChunksSent')
       }
     }
   }
 
-  #receiveSnapshotChunk (core: RaftCore, m: Message): void {
+  #dropSender (to: NodeId, sender: SnapshotSender): void {
+    sender.close()
+    this.#senders.delete(to)
+  }
+
+  /** Stages one received chunk durably, then acknowledges what is staged. */
+  async #receiveSnapshotChunk (core: RaftCore, m: Message): Promise<void> {
+    // A stream completed earlier in this batch is staged and waiting to be installed: later
+    // chunks (duplicates, another stream) must not touch it. The sender asks again.
+    if (this.#pendingInstall !== null) return
     const chunk = m.snapshot!
     if (!core.wantsSnapshot(chunk.meta)) {
       // Already covered (installed earlier, its answer lost): tell the leader where we are.
-      this.#receiver.reset()
+      // A stream being staged is dropped only if it is no longer wanted either.
+      const staging = this.#receiver.identity
+      if (staging === null || !core.wantsSnapshot(staging.meta)) await this.#receiver.discard()
       core.snapshotNotNeeded(m.from)
       return
     }
-    const { received, complete, corrupt } = this.#receiver.accept(m.from, chunk)
+    const { received, complete, corrupt } = await this.#receiver.accept(m.from, chunk)
     // A stream that failed its digest is never restored: it was discarded, and the ack of 0
     // makes the sender start it again.
     if (corrupt) this.#metrics.count('snapshotDigestMismatches')
     core.ackSnapshot(m.from, chunk.meta.index, received)
-    if (complete && core.wantsSnapshot(chunk.meta)) {
-      this.#pendingInstall = { meta: chunk.meta, chunks: this.#receiver.chunks, leader: m.from }
-      this.#held = []
-      this.#receiver.reset()
-    }
+    if (!complete) return
+    if (!core.wantsSnapshot(chunk.meta)) { await this.#receiver.discard(); return }
+    this.#pendingInstall = { meta: chunk.meta, leader: m.from }
+    this.#held = []
   }
 
-  /** Stores a received snapshot, restores the state machine from it, then tells the core. */
+  /**
+   * Makes the staged snapshot the stored one, restores the state machine from it (streamed
+   * from storage), then tells the core.
+   */
   async #installSnapshot (core: RaftCore): Promise<void> {
     const install = this.#pendingInstall!
     this.#pendingInstall = null
-    const { meta, chunks, leader } = install
+    const { meta, leader } = install
     const sm = this.#options.stateMachine
     if (sm.restore === undefined) throw new QuorateError('OPTIONS_INVALID', 'a snapshot arrived but the state machine has no restore()')
-    await this.#options.storage.saveSnapshot(meta, iterate(chunks), { sync: this.#sync })
-    await sm.restore(iterate(chunks))
+    const storage = this.#options.storage
+    await storage.installStagedSnapshot({ sync: this.#sync })
+    this.#receiver.installed()
+    this.#served = null
+    const stored = await storage.loadSnapshot()
+    if (stored === null) throw new QuorateError('STORAGE_READ_FAILED', `the snapshot at ${meta.index} just installed is not in storage`)
+    await sm.restore(stored.chunks)
     core.installSnapshot(meta, leader)
     this.#metrics.count('snapshotsInstalled')
     this.#trace({ kind: 'install', index: meta.index, term: meta.term })

@@ -1,29 +1,37 @@
 /**
  * InstallSnapshot streaming (Raft §7) for the node shell: the leader side sends a stored
- * snapshot in bounded chunks with a window of unacknowledged bytes; the follower side
- * assembles them and acknowledges how many bytes it holds, so an interrupted transfer resumes
- * from there rather than from zero (as long as the follower process keeps running: staged
- * chunks live in memory).
+ * snapshot in bounded chunks with a window of unacknowledged chunks, reading them from storage
+ * as it goes (snapshot-source.ts); the follower side stages every chunk durably in its storage
+ * before it acknowledges the bytes it holds, so an interrupted transfer resumes from there
+ * rather than from zero, also across a follower restart. Neither side ever holds the whole
+ * snapshot: the sender a window of chunks, the receiver one chunk and a running digest.
  *
  * A transfer's identity is (sender, snapshot index, term, SHA-256 digest of the whole byte
  * stream). Nothing requires two replicas' snapshots of one index to be byte-identical (a
  * timestamp or a map's iteration order is enough to differ), so a partial transfer is only
  * ever continued with chunks of the same identity: bytes from two streams are never glued.
  * Invariants:
- * - the receiver's partial holds a prefix of exactly one stream (one identity);
- * - a chunk of another identity starts that stream afresh if it is at offset 0, else resets
- *   the partial and is answered with 0, so the sender starts again from 0;
+ * - the receiver's staged stream is a prefix of exactly one stream (one identity);
+ * - an acknowledged byte is durable first: the receiver acknowledges only what its storage
+ *   has staged with the sync the node uses for its log;
+ * - a chunk of another identity starts that stream afresh if it is at offset 0, else discards
+ *   the staged stream and is answered with 0, so the sender starts again from 0;
  * - within one identity the bytes at an offset agree whoever cut them into chunks, so the
  *   receiver takes the part of a chunk it lacks, and a sender whose chunks do not start at
  *   the acknowledged offset resumes at the chunk holding it (no gap, no resend loop);
- * - the receiver checks the digest of the assembled stream before it reports it complete; a
+ * - the receiver checks the digest of the whole stream before it reports it complete; a
  *   mismatch discards it and asks for it again from 0 (it is never restored);
  * - an acknowledgement only moves back to 0: the sender ignores any other that is below the
  *   last one (it was overtaken), so reordered acks cannot make it rewind over and over.
  */
 import { createHash } from 'node:crypto'
 import type { Hash } from 'node:crypto'
-import type { NodeId, SnapshotChunk, SnapshotMeta } from '../raft/types.js'
+import type { NodeId, SnapshotChunk } from '../raft/types.js'
+import type { RaftStorage, SnapshotStageIdentity } from '../storage/storage.js'
+import { equalBytes } from '../storage/validation.js'
+import type { ChunkSource, ServedSnapshot } from './snapshot-source.js'
+
+export type { ChunkSource, ServedSnapshot } from './snapshot-source.js'
 
 export const SNAPSHOT_DEFAULTS = {
   /** Bytes per chunk message. */
@@ -34,42 +42,10 @@ export const SNAPSHOT_DEFAULTS = {
   retransmitTicks: 10
 } as const
 
-/** The snapshot being served, cut into chunks of at most chunkBytes. */
-export interface ServedSnapshot {
-  readonly meta: SnapshotMeta
-  readonly chunks: readonly Uint8Array[]
-  /** Byte offset of each chunk. */
-  readonly offsets: readonly number[]
-  readonly totalBytes: number
-  /** SHA-256 of the whole byte stream, sent with every chunk. */
-  readonly digest: Uint8Array
-}
-
-/**
- * Re-chunks a snapshot stream into chunks of at most `chunkBytes` and computes its digest
- * (once per served snapshot, not per transfer).
- */
-export async function collectSnapshot (meta: SnapshotMeta, stream: AsyncIterable<Uint8Array>, chunkBytes: number): Promise<ServedSnapshot> {
-  const chunks: Uint8Array[] = []
-  const offsets: number[] = []
-  const hash = createHash('sha256')
-  let total = 0
-  for await (const piece of stream) {
-    hash.update(piece)
-    for (let at = 0; at < piece.byteLength; at += chunkBytes) {
-      const c = piece.subarray(at, Math.min(piece.byteLength, at + chunkBytes))
-      offsets.push(total)
-      chunks.push(c)
-      total += c.byteLength
-    }
-  }
-  return { meta, chunks, offsets, totalBytes: total, digest: new Uint8Array(hash.digest()) }
-}
-
 /** Leader side: one transfer to one follower. */
 export class SnapshotSender {
   readonly to: NodeId
-  readonly snapshot: ServedSnapshot
+  readonly source: ChunkSource
   #acked = 0
   #nextChunk = 0
   #idleTicks = 0
@@ -79,24 +55,34 @@ export class SnapshotSender {
   /** Mutation check only: the old rules (resume at the first chunk at or past any acknowledged offset). */
   readonly #legacy: boolean
 
-  constructor (to: NodeId, snapshot: ServedSnapshot, windowChunks: number, retransmitTicks: number, legacy = false) {
+  constructor (to: NodeId, source: ChunkSource, windowChunks: number, retransmitTicks: number, legacy = false) {
     this.to = to
-    this.snapshot = snapshot
+    this.source = source
     this.#windowChunks = windowChunks
     this.#retransmitTicks = retransmitTicks
     this.#legacy = legacy
   }
 
-  /** Chunks to send now, within the window. */
+  get snapshot (): ServedSnapshot { return this.source.snapshot }
+
+  /**
+   * Chunks to send now, within the window. A chunk the source does not hold yet ends the
+   * list: the source reads it and the node asks again.
+   */
   due (): SnapshotChunk[] {
     const out: SnapshotChunk[] = []
-    const { chunks, offsets, meta, digest } = this.snapshot
+    const { meta, digest, chunkCount } = this.snapshot
     const ackedChunk = this.#resumeChunk(this.#acked)
-    while (this.#nextChunk < chunks.length && this.#nextChunk - ackedChunk < this.#windowChunks) {
+    // The final chunk stays needed once everything is acknowledged: it is what a lost answer
+    // of the follower is asked again with (tick()).
+    this.source.need(Math.min(ackedChunk, chunkCount - 1))
+    while (this.#nextChunk < chunkCount && this.#nextChunk - ackedChunk < this.#windowChunks) {
+      const data = this.source.chunk(this.#nextChunk)
+      if (data === null) break
       const i = this.#nextChunk++
-      out.push({ meta, offset: offsets[i]!, data: chunks[i]!, done: i === chunks.length - 1, digest })
+      out.push({ meta, offset: this.source.offsetOf(i), data, done: i === chunkCount - 1, digest })
     }
-    if (chunks.length === 0 && this.#nextChunk === 0) {
+    if (chunkCount === 0 && this.#nextChunk === 0) {
       // An empty state machine still needs one (empty, final) chunk.
       this.#nextChunk = 1
       out.push({ meta, offset: 0, data: new Uint8Array(0), done: true, digest })
@@ -108,9 +94,9 @@ export class SnapshotSender {
    * The follower holds `received` bytes of the snapshot with index `index`. The same offset
    * acknowledged twice while more was sent means a chunk was lost: resend from there.
    *
-   * A follower only ever goes back to 0 (it restarted, met another stream, or discarded one
-   * that failed its digest): then start again from 0. Any other offset below the last one is
-   * an acknowledgement overtaken by a later one (reordering, duplication) and is ignored;
+   * A follower only ever goes back to 0 (it met another stream, or discarded one that failed
+   * its digest): then start again from 0. Any other offset below the last one is an
+   * acknowledgement overtaken by a later one (reordering, duplication) and is ignored;
    * rewinding on it would resend a window per stale ack, and under reordering those feed
    * each other into a storm. An offset where none of our chunks starts (the follower holds
    * our bytes cut by another chunking, e.g. before this node restarted) resumes at the chunk
@@ -142,13 +128,17 @@ export class SnapshotSender {
       this.#idleTicks = 0
       // Everything acknowledged but the follower never confirmed the install (its answer was
       // lost): resend the final chunk, which makes it report its position again.
-      this.#nextChunk = this.#acked >= this.snapshot.totalBytes ? Math.max(0, this.snapshot.chunks.length - 1) : this.#resumeChunk(this.#acked)
+      const s = this.snapshot
+      this.#nextChunk = this.#acked >= s.totalBytes ? Math.max(0, s.chunkCount - 1) : this.#resumeChunk(this.#acked)
     }
   }
 
+  /** Ends the transfer: the source lets go of its chunks and its storage read. */
+  close (): void { this.source.close() }
+
   /** Bytes sent before the next chunk due. */
   #sentUpTo (): number {
-    return this.snapshot.offsets[this.#nextChunk] ?? this.snapshot.totalBytes
+    return this.#nextChunk < this.snapshot.chunkCount ? this.source.offsetOf(this.#nextChunk) : this.snapshot.totalBytes
   }
 
   /**
@@ -157,122 +147,180 @@ export class SnapshotSender {
    * starts there: the old resend loop).
    */
   #resumeChunk (offset: number): number {
-    const offs = this.snapshot.offsets
-    let lo = 0
-    let hi = offs.length
-    // First chunk starting at or after `offset`.
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (offs[mid]! < offset) lo = mid + 1
-      else hi = mid
-    }
-    if (this.#legacy || lo === 0 || offs[lo] === offset || offset >= this.snapshot.totalBytes) return lo
-    return lo - 1
+    const { chunkCount, totalBytes } = this.snapshot
+    if (offset >= totalBytes) return chunkCount
+    const first = this.source.firstChunkFrom(offset)
+    if (this.#legacy || first === 0 || this.source.offsetOf(first) === offset) return first
+    return first - 1
   }
 }
 
 /** What the receiver did with one chunk. */
 export interface AcceptResult {
-  /** Bytes of the current stream held afterwards (to acknowledge). */
+  /** Bytes of the current stream durably staged afterwards (to acknowledge). */
   readonly received: number
-  /** The stream is complete and its digest checked: it may be installed. */
+  /** The stream is complete, staged and its digest checked: it may be installed. */
   readonly complete: boolean
-  /** The assembled stream did not match its digest and was discarded. */
+  /** The stream did not match its digest and was discarded. */
   readonly corrupt: boolean
 }
 
-/** Follower side: assembles the chunks of one snapshot stream (one transfer identity). */
-export class SnapshotReceiver {
-  meta: SnapshotMeta | null = null
-  chunks: Uint8Array[] = []
-  received = 0
-  #from: NodeId | null = null
-  #digest: Uint8Array | null = null
-  #hash: Hash | null = null
+/** The storage calls the receiver stages through. */
+export type SnapshotStaging = Pick<RaftStorage, 'stageSnapshotChunk' | 'stagedSnapshot' | 'readStagedSnapshot' | 'discardStagedSnapshot'>
+
+export interface SnapshotReceiverOptions {
+  /** Sync each staged chunk (the node's `sync`). @default true */
+  readonly sync?: boolean
   /** Mutation check only: match by index and term alone and skip the digest (the old, unsafe behaviour). */
+  readonly legacy?: boolean
+  /** Mutation check only: stage without sync, so an acknowledged byte may not be durable. */
+  readonly ackBeforeDurable?: boolean
+}
+
+const EMPTY = new Uint8Array(0)
+
+/**
+ * Follower side: stages the chunks of one snapshot stream (one transfer identity) in storage
+ * as they arrive. In memory it keeps only the identity, the staged byte count and a running
+ * SHA-256; `load()` picks a staged stream up again after a restart.
+ */
+export class SnapshotReceiver {
+  readonly #storage: SnapshotStaging
+  readonly #sync: boolean
+  #identity: SnapshotStageIdentity | null = null
+  #received = 0
+  #hash: Hash | null = null
+  /** Whether storage may hold a staged stream, of any identity (so discard() has something to do). */
+  #staged = false
+  /** Whether storage holds the current identity's stream (at least its first chunk). */
+  #currentStaged = false
   readonly #legacy: boolean
 
-  constructor (options: { legacy?: boolean } = {}) {
+  constructor (storage: SnapshotStaging, options: SnapshotReceiverOptions = {}) {
+    this.#storage = storage
     this.#legacy = options.legacy === true
+    this.#sync = options.ackBeforeDurable === true ? false : options.sync ?? true
   }
 
-  /** Takes one chunk sent by `from`. */
-  accept (from: NodeId, chunk: SnapshotChunk): AcceptResult {
+  /** The identity of the stream being received, if any. */
+  get identity (): SnapshotStageIdentity | null { return this.#identity }
+
+  /** Bytes durably staged of the current stream. */
+  get received (): number { return this.#received }
+
+  /**
+   * Picks up a stream staged before a restart (its digest is recomputed by reading the staged
+   * bytes once), unless `wanted` says it is no longer worth installing: then it is discarded.
+   */
+  async load (wanted: (identity: SnapshotStageIdentity) => boolean): Promise<void> {
+    const staged = await this.#storage.stagedSnapshot()
+    this.#forget()
+    if (staged === null) return
+    this.#staged = true
+    if (!wanted(staged)) return await this.discard()
+    const hash = this.#hashFor(staged.digest)
+    let bytes = 0
+    for await (const chunk of this.#storage.readStagedSnapshot(0)) {
+      hash?.update(chunk)
+      bytes += chunk.byteLength
+    }
+    this.#identity = { meta: staged.meta, from: staged.from, digest: staged.digest }
+    this.#currentStaged = true
+    this.#received = bytes
+    this.#hash = hash
+  }
+
+  /** Takes one chunk sent by `from`; resolves once what it added is durably staged. */
+  async accept (from: NodeId, chunk: SnapshotChunk): Promise<AcceptResult> {
     if (!this.#sameStream(from, chunk)) {
       if (chunk.offset !== 0) {
-        // Another stream than the one we were assembling: ask for it from the start.
-        this.reset()
+        // Another stream than the one we were staging: ask for it from the start.
+        await this.discard()
         return { received: 0, complete: false, corrupt: false }
       }
       this.#start(from, chunk)
     }
-    if (this.#legacy) return this.#acceptLegacy(chunk)
+    if (this.#legacy) return await this.#acceptLegacy(chunk)
+    const received = this.#received
     const end = chunk.offset + chunk.data.byteLength
-    const news = chunk.offset <= this.received && end > this.received
-    // The final chunk may bring nothing new only for an empty stream.
-    const emptyFinal = chunk.done && chunk.offset === this.received && end === this.received
-    if (!news && !emptyFinal) {
+    const news = chunk.offset <= received && end > received
+    // The final chunk may bring nothing new when the whole stream is already staged: an
+    // empty stream, or a restart after the last chunk was staged but before the install.
+    const heldFinal = chunk.done && end === received
+    if (!news && !heldFinal) {
       // A gap (offset above), or nothing we lack (a duplicate): tell the sender where we are.
-      return { received: this.received, complete: false, corrupt: false }
+      return { received, complete: false, corrupt: false }
     }
-    // Same identity, so overlapping bytes agree: keep only the part we lack.
-    const part = chunk.data.subarray(this.received - chunk.offset)
-    this.chunks.push(part)
-    this.received = end
-    this.#hash?.update(part)
-    if (!chunk.done) return { received: this.received, complete: false, corrupt: false }
+    if (news) {
+      // Same identity, so overlapping bytes agree: keep only the part we lack.
+      await this.#stage(received, chunk.data.subarray(received - chunk.offset))
+    } else if (!this.#currentStaged) {
+      await this.#stage(0, EMPTY)
+    }
+    if (!chunk.done) return { received: this.#received, complete: false, corrupt: false }
     if (!this.#digestMatches()) {
-      this.reset()
+      await this.discard()
       return { received: 0, complete: false, corrupt: true }
     }
-    return { received: this.received, complete: true, corrupt: false }
+    return { received: this.#received, complete: true, corrupt: false }
   }
+
+  /** Drops the stream being received, in memory and in storage. */
+  async discard (): Promise<void> {
+    const staged = this.#staged
+    this.#forget()
+    if (staged) await this.#storage.discardStagedSnapshot({ sync: this.#sync })
+  }
+
+  /** After a complete stream was installed (the storage no longer stages it): start empty. */
+  installed (): void { this.#forget() }
 
   /** The rules before transfers had an identity (the snapshotResumeAcrossLeaders mutant). */
-  #acceptLegacy (chunk: SnapshotChunk): AcceptResult {
-    if (chunk.offset !== this.received) return { received: this.received, complete: false, corrupt: false }
-    this.chunks.push(chunk.data)
-    this.received += chunk.data.byteLength
-    return { received: this.received, complete: chunk.done, corrupt: false }
+  async #acceptLegacy (chunk: SnapshotChunk): Promise<AcceptResult> {
+    if (chunk.offset !== this.#received) return { received: this.#received, complete: false, corrupt: false }
+    await this.#stage(this.#received, chunk.data)
+    return { received: this.#received, complete: chunk.done, corrupt: false }
   }
 
-  reset (): void {
-    this.meta = null
-    this.chunks = []
-    this.received = 0
-    this.#from = null
-    this.#digest = null
+  /** Stages `part` at `offset`; only then does it count as received. */
+  async #stage (offset: number, part: Uint8Array): Promise<void> {
+    this.#staged = true
+    await this.#storage.stageSnapshotChunk(this.#identity!, offset, part, { sync: this.#sync })
+    this.#currentStaged = true
+    this.#received = offset + part.byteLength
+    this.#hash?.update(part)
+  }
+
+  #forget (): void {
+    this.#identity = null
+    this.#received = 0
     this.#hash = null
+    this.#staged = false
+    this.#currentStaged = false
   }
 
   #sameStream (from: NodeId, chunk: SnapshotChunk): boolean {
-    const m = this.meta
-    if (m === null || m.index !== chunk.meta.index || m.term !== chunk.meta.term) return false
-    return this.#legacy || (from === this.#from && equalBytes(this.#digest!, chunk.digest))
+    const id = this.#identity
+    if (id === null || id.meta.index !== chunk.meta.index || id.meta.term !== chunk.meta.term) return false
+    return this.#legacy || (from === id.from && equalBytes(id.digest, chunk.digest))
   }
 
+  /** A new stream in memory; storage replaces its staged one with the first chunk at offset 0. */
   #start (from: NodeId, chunk: SnapshotChunk): void {
-    this.reset()
-    this.meta = chunk.meta
-    this.#from = from
-    this.#digest = chunk.digest
-    // A sender of an older version sends no digest: its streams cannot be checked.
-    this.#hash = this.#legacy || chunk.digest.byteLength === 0 ? null : createHash('sha256')
+    const staged = this.#staged
+    this.#forget()
+    this.#staged = staged
+    this.#identity = { meta: chunk.meta, from, digest: chunk.digest }
+    this.#hash = this.#hashFor(chunk.digest)
+  }
+
+  /** A sender of an older version sends no digest: its streams cannot be checked. */
+  #hashFor (digest: Uint8Array): Hash | null {
+    return this.#legacy || digest.byteLength === 0 ? null : createHash('sha256')
   }
 
   #digestMatches (): boolean {
     if (this.#hash === null) return true
-    return equalBytes(this.#hash.digest(), this.#digest!)
+    return equalBytes(this.#hash.digest(), this.#identity!.digest)
   }
-}
-
-function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
-/** An async iterable over chunks already in memory. */
-export async function * iterate (chunks: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
-  for (const c of chunks) yield c
 }

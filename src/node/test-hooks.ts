@@ -29,6 +29,11 @@ export interface NodeMutations extends RaftMutations {
    * on another chunking).
    */
   snapshotResumeAcrossLeaders?: boolean
+  /**
+   * Stage received snapshot chunks without sync, so the follower acknowledges bytes that a
+   * crash may still lose (the leader then resumes past what the restarted follower holds).
+   */
+  snapshotAckBeforeStaged?: boolean
 }
 
 /** The node's switches: the only writer (withMutations, from quorate/testing) passes NodeMutations. */

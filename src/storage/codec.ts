@@ -5,8 +5,9 @@
  * Keys (inside the storage's sublevel), chosen so that one range scan reads a log range:
  *   0x01 ‖ u64be index            → entry
  *   0x02                          → hard state
- *   0x03                          → snapshot pointer (generation, chunk count, meta)
- *   0x04 ‖ u32be gen ‖ u32be seq   → snapshot chunk
+ *   0x03                          → snapshot pointer (generation, chunk count, meta, bytes, digest)
+ *   0x04 ‖ u32be gen ‖ u32be seq   → snapshot chunk (stored and staged snapshots alike)
+ *   0x05                          → staged snapshot (generation, chunk count, bytes, identity)
  *
  * Entry value: format(1) ‖ type(1) ‖ u64be term ‖ u32be crc ‖ data, where
  * crc = crc32(u64be index ‖ u64be term ‖ type ‖ data). The index lives only in the key; the
@@ -22,6 +23,7 @@ export const ENTRY_TAG = 0x01
 export const HARD_STATE_TAG = 0x02
 export const SNAPSHOT_META_TAG = 0x03
 export const SNAPSHOT_CHUNK_TAG = 0x04
+export const SNAPSHOT_STAGE_TAG = 0x05
 
 const FORMAT_VERSION = 1
 const ENTRY_HEADER_BYTES = 14
@@ -31,6 +33,7 @@ const TWO_POW_32 = 0x1_0000_0000
 export const ENTRY_KEY_BYTES = 9
 export const HARD_STATE_KEY: Buffer = Buffer.from([HARD_STATE_TAG])
 export const SNAPSHOT_META_KEY: Buffer = Buffer.from([SNAPSHOT_META_TAG])
+export const SNAPSHOT_STAGE_KEY: Buffer = Buffer.from([SNAPSHOT_STAGE_TAG])
 
 /** An entry kind's storage code is its position in ENTRY_TYPES (raft/types.ts). */
 const ENTRY_TYPE_CODES = Object.fromEntries(ENTRY_TYPES.map((t, i) => [t, i])) as Readonly<Record<EntryType, number>>
@@ -152,34 +155,90 @@ export function decodeHardState (value: Uint8Array): HardState {
   return { term, vote, commit }
 }
 
-/** Where the current snapshot's chunks live, plus its meta. */
+/** Where the current snapshot's chunks live, plus its meta, length and digest. */
 export interface SnapshotPointer {
   readonly generation: number
   readonly chunkCount: number
   readonly meta: SnapshotMeta
+  /** Bytes of the whole stream (-1 when stored by a version that did not record it). */
+  readonly bytes: number
+  /** SHA-256 of the whole stream; null when stored by a version that did not record it. */
+  readonly digest: Uint8Array | null
 }
 
-/** u32be generation ‖ u32be chunkCount ‖ meta as JSON (small and rare: not worth a binary form). */
+/**
+ * u32be generation ‖ u32be chunkCount ‖ JSON (small and rare: not worth a binary form). The
+ * JSON is `{ meta, bytes, digest }` (digest in hex); a bare meta is the older form, without
+ * length and digest, and still decodes.
+ */
 export function encodeSnapshotPointer (pointer: SnapshotPointer): Buffer {
-  const json = Buffer.from(JSON.stringify(pointer.meta), 'utf8')
-  const body = Buffer.allocUnsafe(8 + json.byteLength)
-  writeU32(body, pointer.generation, 0)
-  writeU32(body, pointer.chunkCount, 4)
-  json.copy(body, 8)
-  return sealRecord(body)
+  const digest = pointer.digest === null ? null : Buffer.from(pointer.digest).toString('hex')
+  return sealCounted(pointer.generation, pointer.chunkCount, { meta: pointer.meta, bytes: pointer.bytes, digest })
 }
 
 export function decodeSnapshotPointer (value: Uint8Array): SnapshotPointer {
-  const body = openRecord(value)
-  if (body === null || body.byteLength < 8) throw corrupt('snapshot meta', { key: 'snapshotMeta' })
-  let meta: unknown
-  try {
-    meta = JSON.parse(body.toString('utf8', 8))
-  } catch (err) {
-    throw corrupt('snapshot meta', { key: 'snapshotMeta' }, err)
+  const { generation, chunkCount, json } = openCounted(value, 'snapshot meta', 'snapshotMeta')
+  if (isSnapshotMeta(json)) return { generation, chunkCount, meta: json, bytes: -1, digest: null }
+  const j = json as Record<string, unknown> | null
+  if (typeof j !== 'object' || j === null || !isSnapshotMeta(j.meta) || !Number.isSafeInteger(j.bytes) ||
+      !(j.digest === null || isHex(j.digest))) {
+    throw corrupt('snapshot meta', { key: 'snapshotMeta' })
   }
-  if (!isSnapshotMeta(meta)) throw corrupt('snapshot meta', { key: 'snapshotMeta' })
-  return { generation: readU32(body, 0), chunkCount: readU32(body, 4), meta }
+  return { generation, chunkCount, meta: j.meta, bytes: j.bytes as number, digest: j.digest === null ? null : fromHex(j.digest as string) }
+}
+
+/** The staged (incoming) snapshot: where its chunks live, how many bytes, and its identity. */
+export interface StagePointer {
+  readonly generation: number
+  readonly chunkCount: number
+  readonly bytes: number
+  readonly meta: SnapshotMeta
+  readonly from: string
+  readonly digest: Uint8Array
+}
+
+/** u32be generation ‖ u32be chunkCount ‖ JSON { bytes, meta, from, digest (hex) }. */
+export function encodeStagePointer (p: StagePointer): Buffer {
+  return sealCounted(p.generation, p.chunkCount, { bytes: p.bytes, meta: p.meta, from: p.from, digest: Buffer.from(p.digest).toString('hex') })
+}
+
+export function decodeStagePointer (value: Uint8Array): StagePointer {
+  const { generation, chunkCount, json } = openCounted(value, 'staged snapshot', 'snapshotStage')
+  const j = json as Record<string, unknown> | null
+  if (typeof j !== 'object' || j === null || !isSnapshotMeta(j.meta) || !Number.isSafeInteger(j.bytes) || (j.bytes as number) < 0 ||
+      typeof j.from !== 'string' || !isHex(j.digest)) {
+    throw corrupt('staged snapshot', { key: 'snapshotStage' })
+  }
+  return { generation, chunkCount, bytes: j.bytes as number, meta: j.meta, from: j.from, digest: fromHex(j.digest as string) }
+}
+
+function fromHex (hex: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(hex, 'hex'))
+}
+
+function isHex (v: unknown): v is string {
+  return typeof v === 'string' && /^(?:[0-9a-f]{2})*$/.test(v)
+}
+
+function sealCounted (generation: number, chunkCount: number, json: unknown): Buffer {
+  const text = Buffer.from(JSON.stringify(json), 'utf8')
+  const body = Buffer.allocUnsafe(8 + text.byteLength)
+  writeU32(body, generation, 0)
+  writeU32(body, chunkCount, 4)
+  text.copy(body, 8)
+  return sealRecord(body)
+}
+
+function openCounted (value: Uint8Array, what: string, key: string): { generation: number, chunkCount: number, json: unknown } {
+  const body = openRecord(value)
+  if (body === null || body.byteLength < 8) throw corrupt(what, { key })
+  let json: unknown
+  try {
+    json = JSON.parse(body.toString('utf8', 8))
+  } catch (err) {
+    throw corrupt(what, { key }, err)
+  }
+  return { generation: readU32(body, 0), chunkCount: readU32(body, 4), json }
 }
 
 function isNodeIdList (v: unknown): v is string[] {

@@ -5,6 +5,6 @@
  *
  * May import: raft, util, errors.
  */
-export type { RaftStorage, StoredState, StorageBatch, WriteOptions } from './storage.js'
+export type { LoadedSnapshot, RaftStorage, SnapshotStageIdentity, StagedSnapshot, StoredState, StorageBatch, WriteOptions } from './storage.js'
 export { LevelStorage } from './level-storage.js'
 export type { LevelStorageOptions } from './level-storage.js'

@@ -15,19 +15,22 @@
  */
 import type { AbstractChainedBatch, AbstractLevel, AbstractSublevel } from 'abstract-level'
 import { QuorateError, isQuorateError, throwIfAborted } from '../errors.js'
-import type { ComponentStatus, RaftStorage, StorageBatch, StoredState, WriteOptions } from './storage.js'
+import { createHash } from 'node:crypto'
+import type {
+  ComponentStatus, LoadedSnapshot, RaftStorage, SnapshotStageIdentity, StagedSnapshot, StorageBatch, StoredState, WriteOptions
+} from './storage.js'
 import {
-  ENTRY_KEY_BYTES, ENTRY_TAG, HARD_STATE_KEY, SNAPSHOT_CHUNK_TAG, SNAPSHOT_META_KEY,
-  type SnapshotPointer, corrupt, decodeEntry, decodeHardState, decodeSnapshotChunk, decodeSnapshotPointer,
-  encodeEntry, encodeHardState, encodeSnapshotChunk, encodeSnapshotPointer, entryKey, entryKeyIndex,
-  snapshotChunkKey
+  ENTRY_KEY_BYTES, ENTRY_TAG, HARD_STATE_KEY, SNAPSHOT_CHUNK_TAG, SNAPSHOT_META_KEY, SNAPSHOT_STAGE_KEY,
+  type SnapshotPointer, type StagePointer, corrupt, decodeEntry, decodeHardState, decodeSnapshotChunk, decodeSnapshotPointer,
+  decodeStagePointer, encodeEntry, encodeHardState, encodeSnapshotChunk, encodeSnapshotPointer, encodeStagePointer,
+  entryKey, entryKeyIndex, snapshotChunkKey
 } from './codec.js'
 import { writeU64 } from '../util/bytes.js'
 import { Lifecycle } from '../util/lifecycle.js'
 import { checkKnownKeys } from '../util/validate.js'
 import {
   DEFAULT_SYNC, LogBounds, assertSnapshotMeta, checkBatch, checkCompact, checkMaxBytes,
-  checkReadRange, invalidRange, notOpen, stoppedError, writeFailed
+  checkReadRange, checkStageChunk, checkStagedRead, copyMeta, copyStageIdentity, invalidRange, notOpen, stoppedError, writeFailed
 } from './validation.js'
 import type { Entry, HardState, SnapshotMeta } from '../raft/types.js'
 import { entrySize } from '../raft/types.js'
@@ -73,6 +76,17 @@ const ROOT_OPS = Object.freeze({ keyEncoding: 'buffer', valueEncoding: 'buffer' 
 const DEFAULT_HARD_STATE: HardState = Object.freeze({ term: 0, vote: null, commit: 0 })
 const SUBLEVEL_NAME = /^[\x23-\x7e]+$/
 const ENTRY_RANGE_END = Buffer.from([ENTRY_TAG + 1])
+/** Bytes of snapshot chunks fetched per iterator round trip, about (at least one chunk). */
+const READ_PAGE_BYTES = 1024 * 1024
+/** Chunks per round trip when their size is unknown (a pointer written by an older version). */
+const READ_PAGE_CHUNKS = 16
+
+/** Chunks per iterator round trip so that a page holds about READ_PAGE_BYTES. */
+function chunksPerRead (bytes: number, chunkCount: number): number {
+  if (bytes < 0 || chunkCount === 0) return READ_PAGE_CHUNKS
+  return Math.max(1, Math.min(READ_PAGE_CHUNKS, Math.floor(READ_PAGE_BYTES / Math.max(1, bytes / chunkCount))))
+}
+
 /** Generations cycle through 1..GENERATION_LIMIT, leaving generation + 1 a valid u32 for range ends. */
 const GENERATION_LIMIT = 0xffff_fffe
 
@@ -129,6 +143,8 @@ export class LevelStorage implements RaftStorage {
   #rootOps: typeof ROOT_OPS | undefined = ROOT_OPS
   #rootHardStateKey: Buffer | null = null
   #snapshot: SnapshotPointer | null = null
+  /** The staged (incoming) snapshot, whose chunks live under their own generation. */
+  #stage: StagePointer | null = null
   #nextGeneration = 1
   /** Mutations run one at a time, in call order, so bounds checks see the previous write. */
   #writeTail: Promise<void> = Promise.resolve()
@@ -201,7 +217,9 @@ export class LevelStorage implements RaftStorage {
     const pointerValue = await sub.get(SNAPSHOT_META_KEY)
     const pointer = pointerValue === undefined ? null : decodeSnapshotPointer(pointerValue)
     this.#snapshot = pointer
-    this.#nextGeneration = pointer === null ? 1 : (pointer.generation % GENERATION_LIMIT) + 1
+    const stageValue = await sub.get(SNAPSHOT_STAGE_KEY)
+    this.#stage = stageValue === undefined ? null : decodeStagePointer(stageValue)
+    this.#nextGeneration = (Math.max(pointer?.generation ?? 0, this.#stage?.generation ?? 0) % GENERATION_LIMIT) + 1
     const snapshotIndex = pointer?.meta.index ?? 0
     const lastKeys = await sub.keys({ gte: Buffer.from([ENTRY_TAG]), lt: ENTRY_RANGE_END, reverse: true, limit: 1 }).all()
     const lastKey = lastKeys[0]
@@ -214,13 +232,20 @@ export class LevelStorage implements RaftStorage {
     this.#bounds.reset(snapshotIndex, last)
   }
 
-  /** Chunks of a snapshot whose save never switched over (a crash mid-save). */
+  /**
+   * Chunks of a snapshot whose save never switched over (a crash mid-save), and chunks of a
+   * staged snapshot past its durable count: every chunk outside the stored and the staged
+   * snapshot's generations and counts.
+   */
   async #removeOrphanChunks (sub: RaftLevel): Promise<void> {
-    const current = this.#snapshot?.generation ?? 0
-    const ranges = [
-      { gte: Buffer.from([SNAPSHOT_CHUNK_TAG]), lt: snapshotChunkKey(current, 0) },
-      { gte: snapshotChunkKey(current + 1, 0), lt: Buffer.from([SNAPSHOT_CHUNK_TAG + 1]) }
-    ]
+    const kept = [this.#snapshot, this.#stage].filter((p) => p !== null).sort((a, b) => a.generation - b.generation)
+    const ranges: Array<{ gte: Buffer, lt: Buffer }> = []
+    let from: Buffer = Buffer.from([SNAPSHOT_CHUNK_TAG])
+    for (const p of kept) {
+      ranges.push({ gte: from, lt: snapshotChunkKey(p.generation, 0) })
+      from = snapshotChunkKey(p.generation, p.chunkCount)
+    }
+    ranges.push({ gte: from, lt: Buffer.from([SNAPSHOT_CHUNK_TAG + 1]) })
     const batch = this.#batch()
     for (const range of ranges) {
       for (const key of await sub.keys(range).all()) batch.del(key, this.#opOptions!)
@@ -382,17 +407,21 @@ export class LevelStorage implements RaftStorage {
   async #saveSnapshot (meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array>, sync: boolean): Promise<void> {
     const bounds = this.#bounds
     assertSnapshotMeta(meta, bounds)
-    const generation = this.#nextGeneration
-    this.#nextGeneration = (generation % GENERATION_LIMIT) + 1
+    const generation = this.#freshGeneration()
     const opOptions = this.#opOptions!
     let batch = this.#batch()
     let staged = 0
     let seq = 0
+    let total = 0
+    // The digest of the whole stream is computed here, once, so a sender never has to hold it.
+    const hash = createHash('sha256')
     try {
       for await (const chunk of chunks) {
         if (!(chunk instanceof Uint8Array)) throw invalidRange('Snapshot chunks must be Uint8Arrays', { seq })
         const key = snapshotChunkKey(generation, seq++)
         batch.put(key, encodeSnapshotChunk(key, chunk), opOptions)
+        hash.update(chunk)
+        total += chunk.byteLength
         staged += chunk.byteLength
         if (staged >= this.#snapshotBatchBytes) {
           const full = batch
@@ -406,7 +435,18 @@ export class LevelStorage implements RaftStorage {
       if (isQuorateError(err)) throw err
       throw new QuorateError('STORAGE_WRITE_FAILED', 'Reading the snapshot chunks failed; the stored snapshot is unchanged', { cause: err })
     }
-    const pointer: SnapshotPointer = { generation, chunkCount: seq, meta: copyMeta(meta) }
+    const pointer: SnapshotPointer = { generation, chunkCount: seq, meta: copyMeta(meta), bytes: total, digest: new Uint8Array(hash.digest()) }
+    await this.#switchSnapshot(batch, pointer, sync)
+  }
+
+  /**
+   * Adds to `batch` the switch to `pointer` (deleting the previous snapshot's chunks and the
+   * entries it covers) and commits it: the one atomic step of saving or installing a snapshot.
+   */
+  async #switchSnapshot (batch: ChainedBatch, pointer: SnapshotPointer, sync: boolean): Promise<void> {
+    const bounds = this.#bounds
+    const opOptions = this.#opOptions!
+    const meta = pointer.meta
     batch.put(SNAPSHOT_META_KEY, encodeSnapshotPointer(pointer), opOptions)
     const previous = this.#snapshot
     if (previous !== null) {
@@ -422,7 +462,103 @@ export class LevelStorage implements RaftStorage {
     bounds.reset(meta.index, Math.max(bounds.last, meta.index))
   }
 
-  async loadSnapshot (): Promise<{ meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array> } | null> {
+  /** A generation used by neither the stored nor the staged snapshot. */
+  #freshGeneration (): number {
+    let g = this.#nextGeneration
+    while (g === this.#snapshot?.generation || g === this.#stage?.generation) g = (g % GENERATION_LIMIT) + 1
+    this.#nextGeneration = (g % GENERATION_LIMIT) + 1
+    return g
+  }
+
+  // ------------------------------------------------------------ staged snapshots
+
+  stageSnapshotChunk (identity: SnapshotStageIdentity, offset: number, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
+    return this.#mutate(async () => await this.#stageChunk(identity, offset, data, options.sync ?? DEFAULT_SYNC))
+  }
+
+  /** One batch: the chunk and the stage pointer that counts it (and, at offset 0, the old stage's removal). */
+  async #stageChunk (identity: SnapshotStageIdentity, offset: number, data: Uint8Array, sync: boolean): Promise<void> {
+    checkStageChunk(identity, offset, data, this.#stagedView(), this.#bounds)
+    const opOptions = this.#opOptions!
+    const batch = this.#batch()
+    let stage = this.#stage
+    if (offset === 0) {
+      if (stage !== null) this.#deleteStageChunks(batch, stage)
+      const { meta, from, digest } = copyStageIdentity(identity)
+      stage = { generation: this.#freshGeneration(), chunkCount: 0, bytes: 0, meta, from, digest }
+    }
+    const key = snapshotChunkKey(stage!.generation, stage!.chunkCount)
+    batch.put(key, encodeSnapshotChunk(key, data), opOptions)
+    const next: StagePointer = { ...stage!, chunkCount: stage!.chunkCount + 1, bytes: stage!.bytes + data.byteLength }
+    batch.put(SNAPSHOT_STAGE_KEY, encodeStagePointer(next), opOptions)
+    await this.#commit(batch, sync)
+    this.#stage = next
+  }
+
+  #deleteStageChunks (batch: ChainedBatch, stage: StagePointer): void {
+    for (let s = 0; s < stage.chunkCount; s++) batch.del(snapshotChunkKey(stage.generation, s), this.#opOptions!)
+  }
+
+  #stagedView (): StagedSnapshot | null {
+    const s = this.#stage
+    return s === null ? null : { meta: s.meta, from: s.from, digest: s.digest, bytes: s.bytes }
+  }
+
+  async stagedSnapshot (): Promise<StagedSnapshot | null> {
+    this.#openSub()
+    const s = this.#stagedView()
+    return s === null ? null : { ...s, meta: copyMeta(s.meta), digest: Uint8Array.from(s.digest) }
+  }
+
+  readStagedSnapshot (fromByte = 0): AsyncIterable<Uint8Array> {
+    // Checked when iteration starts, so a bad call surfaces where the stream is read.
+    const self = this
+    return (async function * () {
+      const sub = self.#openSub()
+      const stage = self.#stage
+      checkStagedRead(fromByte, stage?.bytes ?? 0)
+      if (stage === null) return
+      yield * self.#readFrom(self.#readChunks(sub, stage, () => self.#stage?.generation === stage.generation), fromByte)
+    })()
+  }
+
+  /** Skips whole chunks up to `fromByte`, which must fall on a chunk boundary. */
+  async * #readFrom (chunks: AsyncIterable<Uint8Array>, fromByte: number): AsyncGenerator<Uint8Array> {
+    let at = 0
+    for await (const chunk of chunks) {
+      if (at >= fromByte) yield chunk
+      else if (at + chunk.byteLength > fromByte) throw invalidRange(`Staged byte ${fromByte} is not a chunk boundary`, { fromByte })
+      at += chunk.byteLength
+    }
+  }
+
+  discardStagedSnapshot (options: WriteOptions = {}): Promise<void> {
+    return this.#mutate(async () => {
+      const stage = this.#stage
+      if (stage === null) return
+      const batch = this.#batch()
+      this.#deleteStageChunks(batch, stage)
+      batch.del(SNAPSHOT_STAGE_KEY, this.#opOptions!)
+      await this.#commit(batch, options.sync ?? DEFAULT_SYNC)
+      this.#stage = null
+    })
+  }
+
+  installStagedSnapshot (options: WriteOptions = {}): Promise<void> {
+    return this.#mutate(async () => {
+      const stage = this.#stage
+      if (stage === null) throw invalidRange('No staged snapshot to install', {})
+      assertSnapshotMeta(stage.meta, this.#bounds)
+      const batch = this.#batch()
+      batch.del(SNAPSHOT_STAGE_KEY, this.#opOptions!)
+      const { generation, chunkCount, meta, bytes, digest } = stage
+      // The staged chunks become the stored snapshot where they are: nothing is copied.
+      await this.#switchSnapshot(batch, { generation, chunkCount, meta, bytes, digest }, options.sync ?? DEFAULT_SYNC)
+      this.#stage = null
+    })
+  }
+
+  async loadSnapshot (): Promise<LoadedSnapshot | null> {
     const sub = this.#openSub()
     let pointer: SnapshotPointer | null
     try {
@@ -432,30 +568,35 @@ export class LevelStorage implements RaftStorage {
       throw this.#readError(err)
     }
     if (pointer === null) return null
-    return { meta: pointer.meta, chunks: this.#readChunks(sub, pointer) }
+    const chunks = this.#readChunks(sub, pointer, () => this.#snapshot?.generation === pointer.generation)
+    return { meta: pointer.meta, chunks, bytes: pointer.bytes, digest: pointer.digest }
   }
 
-  async * #readChunks (sub: RaftLevel, pointer: SnapshotPointer): AsyncGenerator<Uint8Array> {
+  /** The chunks of one generation, in order; `current` says whether it is still in use. */
+  async * #readChunks (sub: RaftLevel, pointer: { generation: number, chunkCount: number, bytes: number }, current: () => boolean): AsyncGenerator<Uint8Array> {
     const { generation, chunkCount } = pointer
+    const perPage = chunksPerRead(pointer.bytes, chunkCount)
     const iterator = sub.iterator({ gte: snapshotChunkKey(generation, 0), lt: snapshotChunkKey(generation + 1, 0) })
     let seq = 0
     try {
       for (;;) {
         let page: Array<[Buffer, Buffer]>
         try {
-          page = await iterator.nextv(16)
+          page = await iterator.nextv(perPage)
         } catch (err) {
           throw this.#readError(err)
         }
         if (page.length === 0) break
         for (const [key, value] of page) {
-          if (!key.equals(snapshotChunkKey(generation, seq))) break
+          // A staged generation may hold chunks past the count read here (still being staged).
+          if (seq === chunkCount || !key.equals(snapshotChunkKey(generation, seq))) break
           yield decodeSnapshotChunk(key, value)
           seq++
         }
+        if (seq === chunkCount) break
       }
       if (seq !== chunkCount) {
-        if (this.#snapshot?.generation !== generation) {
+        if (!current()) {
           throw new QuorateError('STORAGE_READ_FAILED', 'The snapshot was replaced while it was being read')
         }
         throw corrupt('snapshot', { missingChunk: seq, chunkCount })
@@ -489,15 +630,6 @@ export class LevelStorage implements RaftStorage {
       return new QuorateError('NODE_CLOSED', 'The storage was closed during the read', { cause: err })
     }
     return new QuorateError('STORAGE_READ_FAILED', 'Reading from storage failed', { cause: err })
-  }
-}
-
-function copyMeta (meta: SnapshotMeta): SnapshotMeta {
-  const c = meta.config
-  return {
-    index: meta.index,
-    term: meta.term,
-    config: { voters: [...c.voters], votersOutgoing: [...c.votersOutgoing], learners: [...c.learners] }
   }
 }
 

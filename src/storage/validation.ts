@@ -3,7 +3,7 @@
  * backends reject the same bad input with the same code (the conformance suite relies on it).
  */
 import { QuorateError } from '../errors.js'
-import type { StorageBatch } from './storage.js'
+import type { SnapshotStageIdentity, StagedSnapshot, StorageBatch } from './storage.js'
 import type { Entry, HardState, SnapshotMeta } from '../raft/types.js'
 import { ENTRY_TYPES, entrySize } from '../raft/types.js'
 
@@ -149,4 +149,57 @@ export function writeFailed (cause: unknown): QuorateError {
 
 export function notOpen (): QuorateError {
   return new QuorateError('NODE_NOT_OPEN', 'The storage is not open')
+}
+
+/** Whether two stage identities name the same transfer (snapshot index and term, sender, digest). */
+export function sameStageIdentity (a: SnapshotStageIdentity, b: SnapshotStageIdentity): boolean {
+  return a.meta.index === b.meta.index && a.meta.term === b.meta.term && a.from === b.from && equalBytes(a.digest, b.digest)
+}
+
+export function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/**
+ * Checks one stageSnapshotChunk() call against what is staged (`staged`, or null): offset 0
+ * starts afresh (a snapshot not older than the stored one); any other offset continues the
+ * same identity exactly at its staged end.
+ */
+export function checkStageChunk (identity: SnapshotStageIdentity, offset: number, data: Uint8Array, staged: StagedSnapshot | null, bounds: LogBounds): void {
+  if (typeof identity !== 'object' || identity === null || typeof identity.from !== 'string' || !(identity.digest instanceof Uint8Array)) {
+    throw invalidRange('A staged snapshot needs an identity { meta, from, digest }', {})
+  }
+  assertSnapshotMeta(identity.meta, bounds)
+  if (!(data instanceof Uint8Array)) throw invalidRange('Snapshot chunks must be Uint8Arrays', { offset })
+  if (!isIndex(offset)) throw invalidRange(`Staged chunk offset ${String(offset)} is not a byte offset`, { offset })
+  if (offset === 0) return
+  if (staged === null || !sameStageIdentity(staged, identity)) {
+    throw invalidRange(`Staged chunk at ${offset} continues no staged snapshot of that identity`, { offset })
+  }
+  if (offset !== staged.bytes) {
+    throw invalidRange(`Staged chunk at ${offset} is not at the staged end ${staged.bytes}`, { offset, staged: staged.bytes })
+  }
+}
+
+/** A copy of a stage identity that no caller can mutate afterwards. */
+export function copyStageIdentity (identity: SnapshotStageIdentity): SnapshotStageIdentity {
+  return { meta: copyMeta(identity.meta), from: identity.from, digest: Uint8Array.from(identity.digest) }
+}
+
+export function copyMeta (meta: SnapshotMeta): SnapshotMeta {
+  const c = meta.config
+  return {
+    index: meta.index,
+    term: meta.term,
+    config: { voters: [...c.voters], votersOutgoing: [...c.votersOutgoing], learners: [...c.learners] }
+  }
+}
+
+/** A staged read must start within the staged bytes (at a chunk boundary, checked as it reads). */
+export function checkStagedRead (fromByte: number, stagedBytes: number): void {
+  if (!isIndex(fromByte) || fromByte > stagedBytes) {
+    throw invalidRange(`Staged bytes from ${String(fromByte)}: outside 0..${stagedBytes}`, { fromByte, staged: stagedBytes })
+  }
 }

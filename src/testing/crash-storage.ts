@@ -15,13 +15,16 @@
  * disk = disk.crash()          // the unsynced entry is gone
  * await disk.open()
  */
+import { createHash } from 'node:crypto'
 import { QuorateError } from '../errors.js'
-import type { ComponentStatus, RaftStorage, StorageBatch, StoredState, WriteOptions } from '../storage/storage.js'
+import type {
+  ComponentStatus, LoadedSnapshot, RaftStorage, SnapshotStageIdentity, StagedSnapshot, StorageBatch, StoredState, WriteOptions
+} from '../storage/storage.js'
 import { Lifecycle } from '../util/lifecycle.js'
 import { checkBool, checkKnownKeys, checkObject } from '../util/validate.js'
 import {
   DEFAULT_SYNC, LogBounds, assertSnapshotMeta, checkBatch, checkCompact, checkMaxBytes, checkReadRange,
-  fitCount, invalidRange, notOpen, stoppedError, writeFailed
+  checkStageChunk, checkStagedRead, copyMeta, copyStageIdentity, fitCount, invalidRange, notOpen, stoppedError, writeFailed
 } from '../storage/validation.js'
 import type { Entry, HardState, SnapshotMeta } from '../raft/types.js'
 import type { Random } from '../util/random.js'
@@ -62,6 +65,15 @@ export function validateCrashStorageOptions (options: CrashStorageOptions): void
 interface StoredSnapshot {
   readonly meta: SnapshotMeta
   readonly chunks: readonly Uint8Array[]
+  readonly bytes: number
+  readonly digest: Uint8Array
+}
+
+/** A staged (incoming) snapshot; replaced, never mutated, so durable and volatile states can share it. */
+interface Stage {
+  readonly identity: SnapshotStageIdentity
+  readonly chunks: readonly Uint8Array[]
+  readonly bytes: number
 }
 
 /** One state of the "disk": entries[i] has index snapshotIndex + 1 + i. */
@@ -69,32 +81,55 @@ interface DiskState {
   hardState: HardState
   snapshot: StoredSnapshot | null
   entries: Entry[]
+  staged: Stage | null
 }
 
 type Mutation =
   | { readonly kind: 'write', readonly from: number, readonly entries: readonly Entry[], readonly hardState: HardState | null }
   | { readonly kind: 'snapshot', readonly snapshot: StoredSnapshot }
+  | { readonly kind: 'stage', readonly identity: SnapshotStageIdentity, readonly offset: number, readonly data: Uint8Array }
+  | { readonly kind: 'discardStage' }
+  | { readonly kind: 'installStage' }
 
-const EMPTY_STATE: DiskState = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [] }
+const EMPTY_STATE: DiskState = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [], staged: null }
 
 function snapshotIndex (state: DiskState): number {
   return state.snapshot?.meta.index ?? 0
 }
 
 function cloneState (state: DiskState): DiskState {
-  return { hardState: state.hardState, snapshot: state.snapshot, entries: state.entries.slice() }
+  return { hardState: state.hardState, snapshot: state.snapshot, entries: state.entries.slice(), staged: state.staged }
+}
+
+function installSnapshot (state: DiskState, snapshot: StoredSnapshot): void {
+  const first = snapshotIndex(state) + 1
+  state.entries = state.entries.slice(Math.max(0, snapshot.meta.index - first + 1))
+  state.snapshot = snapshot
 }
 
 function apply (state: DiskState, m: Mutation): void {
-  const first = snapshotIndex(state) + 1
-  if (m.kind === 'write') {
-    state.entries.length = m.from - first
-    for (const e of m.entries) state.entries.push(e)
-    if (m.hardState !== null) state.hardState = m.hardState
-  } else {
-    const index = m.snapshot.meta.index
-    state.entries = state.entries.slice(Math.max(0, index - first + 1))
-    state.snapshot = m.snapshot
+  switch (m.kind) {
+    case 'write': {
+      const first = snapshotIndex(state) + 1
+      state.entries.length = m.from - first
+      for (const e of m.entries) state.entries.push(e)
+      if (m.hardState !== null) state.hardState = m.hardState
+      return
+    }
+    case 'snapshot': return installSnapshot(state, m.snapshot)
+    case 'stage': {
+      const old = m.offset === 0 ? null : state.staged
+      state.staged = { identity: m.identity, chunks: [...(old?.chunks ?? []), m.data], bytes: (old?.bytes ?? 0) + m.data.byteLength }
+      return
+    }
+    case 'discardStage':
+      state.staged = null
+      return
+    case 'installStage': {
+      const st = state.staged!
+      installSnapshot(state, { meta: st.identity.meta, chunks: st.chunks, bytes: st.bytes, digest: st.identity.digest })
+      state.staged = null
+    }
   }
 }
 
@@ -131,6 +166,9 @@ export class CrashStorage implements RaftStorage {
 
   /** The hard state a crash now would keep (read-only; for the simulator's durability checker). */
   get durableHardState (): HardState { return this.#durable.hardState }
+
+  /** Bytes of the staged snapshot a crash now would keep (0 if none; for crash tests of the receiver). */
+  get durableStagedBytes (): number { return this.#durable.staged?.bytes ?? 0 }
 
   /** Term of the durable entry at `index` (what a crash now would keep); -1 if there is none. */
   durableTerm (index: number): number {
@@ -230,31 +268,97 @@ export class CrashStorage implements RaftStorage {
     this.#assertWritable()
     assertSnapshotMeta(meta, this.#bounds)
     const copies: Uint8Array[] = []
+    const hash = createHash('sha256')
+    let bytes = 0
     for await (const chunk of chunks) {
       if (!(chunk instanceof Uint8Array)) throw invalidRange('Snapshot chunks must be Uint8Arrays', { seq: copies.length })
       copies.push(chunk.slice())
+      hash.update(chunk)
+      bytes += chunk.byteLength
     }
     // The storage may have changed while the chunks were read.
     this.#assertWritable()
     assertSnapshotMeta(meta, this.#bounds)
-    const c = meta.config
-    const snapshot: StoredSnapshot = {
-      meta: { index: meta.index, term: meta.term, config: { voters: [...c.voters], votersOutgoing: [...c.votersOutgoing], learners: [...c.learners] } },
-      chunks: copies
-    }
+    const snapshot: StoredSnapshot = { meta: copyMeta(meta), chunks: copies, bytes, digest: new Uint8Array(hash.digest()) }
     this.#commit({ kind: 'snapshot', snapshot }, options.sync ?? DEFAULT_SYNC)
     this.#heal(0, meta.index)
   }
 
-  loadSnapshot (): Promise<{ meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array> } | null> {
+  loadSnapshot (): Promise<LoadedSnapshot | null> {
     try {
       this.#assertOpen()
       const snapshot = this.#volatile.snapshot
       if (snapshot === null) return Promise.resolve(null)
-      return Promise.resolve({ meta: snapshot.meta, chunks: yieldChunks(snapshot.chunks) })
+      return Promise.resolve({ meta: snapshot.meta, chunks: yieldChunks(snapshot.chunks, 0), bytes: snapshot.bytes, digest: snapshot.digest.slice() })
     } catch (err) {
       return Promise.reject(err)
     }
+  }
+
+  stageSnapshotChunk (identity: SnapshotStageIdentity, offset: number, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
+    try {
+      this.#assertWritable()
+      checkStageChunk(identity, offset, data, this.#stagedView(this.#volatile), this.#bounds)
+      const id = offset === 0 ? copyStageIdentity(identity) : this.#volatile.staged!.identity
+      this.#commit({ kind: 'stage', identity: id, offset, data: data.slice() }, options.sync ?? DEFAULT_SYNC)
+      return RESOLVED
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  stagedSnapshot (): Promise<StagedSnapshot | null> {
+    try {
+      this.#assertOpen()
+      const view = this.#stagedView(this.#volatile)
+      return Promise.resolve(view === null ? null : { ...copyStageIdentity(view), bytes: view.bytes })
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  readStagedSnapshot (fromByte = 0): AsyncIterable<Uint8Array> {
+    const self = this
+    return (async function * () {
+      self.#assertOpen()
+      const staged = self.#volatile.staged
+      checkStagedRead(fromByte, staged?.bytes ?? 0)
+      if (staged === null) return
+      let at = 0
+      let first = 0
+      while (at < fromByte) at += staged.chunks[first++]!.byteLength
+      if (at !== fromByte) throw invalidRange(`Staged byte ${fromByte} is not a chunk boundary`, { fromByte })
+      yield * yieldChunks(staged.chunks, first)
+    })()
+  }
+
+  discardStagedSnapshot (options: WriteOptions = {}): Promise<void> {
+    try {
+      this.#assertWritable()
+      if (this.#volatile.staged !== null) this.#commit({ kind: 'discardStage' }, options.sync ?? DEFAULT_SYNC)
+      return RESOLVED
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  installStagedSnapshot (options: WriteOptions = {}): Promise<void> {
+    try {
+      this.#assertWritable()
+      const staged = this.#volatile.staged
+      if (staged === null) throw invalidRange('No staged snapshot to install', {})
+      assertSnapshotMeta(staged.identity.meta, this.#bounds)
+      this.#commit({ kind: 'installStage' }, options.sync ?? DEFAULT_SYNC)
+      this.#heal(0, staged.identity.meta.index)
+      return RESOLVED
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  #stagedView (state: DiskState): StagedSnapshot | null {
+    const st = state.staged
+    return st === null ? null : { ...st.identity, bytes: st.bytes }
   }
 
   /** saveSnapshot() already removed everything a snapshot covers; this only validates. */
@@ -323,6 +427,6 @@ export class CrashStorage implements RaftStorage {
   }
 }
 
-async function * yieldChunks (chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
-  for (const chunk of chunks) yield chunk.slice()
+async function * yieldChunks (chunks: readonly Uint8Array[], from: number): AsyncGenerator<Uint8Array> {
+  for (let i = from; i < chunks.length; i++) yield chunks[i]!.slice()
 }

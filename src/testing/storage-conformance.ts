@@ -13,8 +13,9 @@
  * test.run()
  */
 import * as assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { isQuorateError, type ErrorCode, type QuorateError } from '../errors.js'
-import type { RaftStorage } from '../storage/storage.js'
+import type { RaftStorage, SnapshotStageIdentity } from '../storage/storage.js'
 import type { Entry, EntryType, HardState, SnapshotMeta } from '../raft/types.js'
 import { entrySize } from '../raft/types.js'
 
@@ -86,6 +87,27 @@ function bytes (length: number, seed: number): Uint8Array {
 function meta (index: number, term: number): SnapshotMeta {
   return { index, term, config: CONFIG }
 }
+
+function sha256 (...chunks: Uint8Array[]): number[] {
+  const h = createHash('sha256')
+  for (const c of chunks) h.update(c)
+  return Array.from(h.digest())
+}
+
+function identity (index: number, from: string, digestSeed: number): SnapshotStageIdentity {
+  return { meta: meta(index, 2), from, digest: bytes(32, digestSeed) }
+}
+
+/** Stages `chunks` in order for `id`, starting at 0. */
+async function stageAll (s: RaftStorage, id: SnapshotStageIdentity, chunks: readonly Uint8Array[]): Promise<void> {
+  let offset = 0
+  for (const c of chunks) {
+    await s.stageSnapshotChunk(id, offset, c)
+    offset += c.byteLength
+  }
+}
+
+const STAGED = [bytes(300, 1), bytes(1, 2), bytes(0, 3), bytes(700, 4), bytes(50, 5)]
 
 export function storageConformance (test: TestRegistrar, options: StorageConformanceOptions): void {
   const { name, create, reopen } = options
@@ -244,6 +266,87 @@ export function storageConformance (test: TestRegistrar, options: StorageConform
     assertEntriesEqual((await s.load()).entries, makeEntries(6, 5, 1))
   })
 
+  withStorage('a saved snapshot loads with its byte length and the SHA-256 digest of its whole stream', async (s) => {
+    await s.write({ hardState: null, entries: makeEntries(1, 4, 1) })
+    const chunks = [bytes(100, 1), bytes(0, 2), bytes(33, 3)]
+    await s.saveSnapshot(meta(3, 1), chunksOf(...chunks))
+    const loaded = await s.loadSnapshot()
+    assert.equal(loaded?.bytes, 133)
+    assert.deepEqual(Array.from(loaded?.digest ?? []), sha256(...chunks))
+  })
+
+  withStorage('staged snapshot chunks read back from any chunk boundary, with their identity and byte count', async (s) => {
+    await s.write({ hardState: null, entries: makeEntries(1, 5, 1) })
+    assert.equal(await s.stagedSnapshot(), null)
+    assert.deepEqual(await collect(s.readStagedSnapshot()), [])
+    const id = identity(20, 'n2', 7)
+    await stageAll(s, id, STAGED)
+    const staged = await s.stagedSnapshot()
+    assert.deepEqual({ ...staged, digest: Array.from(staged!.digest) }, { ...id, digest: Array.from(id.digest), bytes: 1051 })
+    let boundary = 0
+    for (let i = 0; i <= STAGED.length; i++) {
+      const rest = STAGED.slice(i).flatMap((c) => Array.from(c))
+      assert.deepEqual((await collect(s.readStagedSnapshot(boundary))).flat(), rest, `from byte ${boundary}`)
+      boundary += STAGED[i]?.byteLength ?? 0
+    }
+    await assert.rejects(collect(s.readStagedSnapshot(10)), (err: unknown) => isQuorateError(err, 'STORAGE_INVALID_RANGE'))
+    await assert.rejects(collect(s.readStagedSnapshot(1052)), (err: unknown) => isQuorateError(err, 'STORAGE_INVALID_RANGE'))
+    // Staging touches neither the stored snapshot nor the log.
+    assert.equal(await s.loadSnapshot(), null)
+    assertEntriesEqual((await s.load()).entries, makeEntries(1, 5, 1))
+  })
+
+  withStorage('a staged chunk must continue the same identity at its staged end; offset 0 starts afresh', async (s) => {
+    const id = identity(20, 'n2', 7)
+    await stageAll(s, id, STAGED.slice(0, 2))
+    await assertRejectsWith(s.stageSnapshotChunk(id, 300, bytes(5, 9)), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.stageSnapshotChunk(id, 302, bytes(5, 9)), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.stageSnapshotChunk(identity(20, 'n3', 7), 301, bytes(5, 9)), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.stageSnapshotChunk(identity(20, 'n2', 8), 301, bytes(5, 9)), 'STORAGE_INVALID_RANGE')
+    await assertRejectsWith(s.stageSnapshotChunk(identity(21, 'n2', 7), 301, bytes(5, 9)), 'STORAGE_INVALID_RANGE')
+    assert.equal((await s.stagedSnapshot())?.bytes, 301, 'refused chunks change nothing')
+    const other = identity(25, 'n3', 1)
+    await s.stageSnapshotChunk(other, 0, bytes(40, 6))
+    const staged = await s.stagedSnapshot()
+    assert.equal(staged?.from, 'n3')
+    assert.equal(staged?.bytes, 40)
+    assert.deepEqual(await collect(s.readStagedSnapshot()), [Array.from(bytes(40, 6))])
+  })
+
+  withStorage('a discarded staged snapshot is gone and the stored one is untouched', async (s) => {
+    await s.write({ hardState: null, entries: makeEntries(1, 10, 1) })
+    await s.saveSnapshot(meta(4, 1), chunksOf(bytes(10, 1)))
+    await stageAll(s, identity(9, 'n2', 3), STAGED)
+    await s.discardStagedSnapshot()
+    await s.discardStagedSnapshot()
+    assert.equal(await s.stagedSnapshot(), null)
+    assert.deepEqual(await collect(s.readStagedSnapshot()), [])
+    const loaded = await s.loadSnapshot()
+    assert.deepEqual(loaded?.meta, meta(4, 1))
+    assert.deepEqual(await collect(loaded!.chunks), [Array.from(bytes(10, 1))])
+    assertEntriesEqual((await s.load()).entries, makeEntries(5, 6, 1))
+  })
+
+  withStorage('an installed staged snapshot is the stored snapshot, with its digest, and compacts the log it covers', async (s) => {
+    await s.write({ hardState: null, entries: makeEntries(1, 10, 1) })
+    await assertRejectsWith(s.installStagedSnapshot(), 'STORAGE_INVALID_RANGE')
+    await s.saveSnapshot(meta(2, 1), chunksOf(bytes(10, 1)))
+    const id = { meta: meta(6, 1), from: 'n2', digest: Uint8Array.from(sha256(...STAGED)) }
+    await stageAll(s, id, STAGED)
+    await s.installStagedSnapshot()
+    assert.equal(await s.stagedSnapshot(), null)
+    const loaded = await s.loadSnapshot()
+    assert.deepEqual(loaded?.meta, meta(6, 1))
+    assert.equal(loaded?.bytes, 1051)
+    assert.deepEqual(Array.from(loaded!.digest!), sha256(...STAGED))
+    assert.deepEqual((await collect(loaded!.chunks)).flat(), STAGED.flatMap((c) => Array.from(c)))
+    const state = await s.load()
+    assert.deepEqual(state.snapshot, meta(6, 1))
+    assertEntriesEqual(state.entries, makeEntries(7, 4, 1))
+    // An older staged snapshot is refused at install (and already when staged).
+    await assertRejectsWith(s.stageSnapshotChunk(identity(5, 'n2', 1), 0, bytes(3, 1)), 'STORAGE_INVALID_RANGE')
+  })
+
   test(`${name}: open and close are idempotent and safe to race; a closed storage rejects NODE_NOT_OPEN`, async () => {
     const s = await create()
     await Promise.all([s.open(), s.open()])
@@ -258,6 +361,11 @@ export function storageConformance (test: TestRegistrar, options: StorageConform
     await assertRejectsWith(s.saveSnapshot(meta(1, 1), chunksOf()), 'NODE_NOT_OPEN')
     await assertRejectsWith(s.loadSnapshot(), 'NODE_NOT_OPEN')
     await assertRejectsWith(s.compact(0), 'NODE_NOT_OPEN')
+    await assertRejectsWith(s.stageSnapshotChunk(identity(1, 'n1', 1), 0, bytes(1, 1)), 'NODE_NOT_OPEN')
+    await assertRejectsWith(s.stagedSnapshot(), 'NODE_NOT_OPEN')
+    await assertRejectsWith(collect(s.readStagedSnapshot()), 'NODE_NOT_OPEN')
+    await assertRejectsWith(s.discardStagedSnapshot(), 'NODE_NOT_OPEN')
+    await assertRejectsWith(s.installStagedSnapshot(), 'NODE_NOT_OPEN')
     const raced = [s.open(), s.close(), s.open()]
     await Promise.all(raced)
     assert.equal(s.status, 'open')
@@ -297,6 +405,34 @@ export function storageConformance (test: TestRegistrar, options: StorageConform
     await assertRejectsWith(again.write({ hardState: null, entries: makeEntries(10, 1, 2) }), 'STORAGE_INVALID_RANGE')
     await again.write({ hardState: null, entries: makeEntries(11, 1, 2) })
     assertEntriesEqual(await again.entries(7, 12), [...makeEntries(7, 2, 1), ...makeEntries(9, 2, 2), ...makeEntries(11, 1, 2)])
+    return again
+  })
+
+  withStorage('a staged snapshot survives close and reopen, continues where it ended, and installs', async (s) => {
+    await s.write({ hardState: { term: 2, vote: 'n2', commit: 3 }, entries: makeEntries(1, 8, 1) })
+    await s.saveSnapshot(meta(2, 1), chunksOf(bytes(10, 1)))
+    const id = { meta: meta(6, 1), from: 'n2', digest: Uint8Array.from(sha256(...STAGED)) }
+    await stageAll(s, id, STAGED.slice(0, 3))
+    let again = await reopened(s)
+    const staged = await again.stagedSnapshot()
+    assert.equal(staged?.bytes, 301)
+    assert.equal(staged?.from, 'n2')
+    assert.deepEqual(staged?.meta, meta(6, 1))
+    assert.deepEqual(Array.from(staged!.digest), sha256(...STAGED))
+    assert.deepEqual((await collect(again.readStagedSnapshot(300))).flat(), [...Array.from(STAGED[1]!), ...Array.from(STAGED[2]!)])
+    await again.stageSnapshotChunk(id, 301, STAGED[3]!)
+    await again.stageSnapshotChunk(id, 1001, STAGED[4]!)
+    assert.equal((await again.loadSnapshot())?.meta.index, 2, 'the stored snapshot is still the old one')
+    again = await reopened(again)
+    await again.installStagedSnapshot()
+    again = await reopened(again)
+    const loaded = await again.loadSnapshot()
+    assert.deepEqual(loaded?.meta, meta(6, 1))
+    assert.equal(loaded?.bytes, 1051)
+    assert.deepEqual(Array.from(loaded!.digest!), sha256(...STAGED))
+    assert.deepEqual((await collect(loaded!.chunks)).flat(), STAGED.flatMap((c) => Array.from(c)))
+    assert.equal(await again.stagedSnapshot(), null)
+    assertEntriesEqual((await again.load()).entries, makeEntries(7, 2, 1))
     return again
   })
 }

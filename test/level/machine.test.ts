@@ -33,7 +33,7 @@ class ViewedMachine extends LevelStateMachine {
 
   async refresh (): Promise<void> {
     await this.open()
-    const entries = await this.db.iterator({ keyEncoding: 'view', valueEncoding: 'view' }).all()
+    const entries = await this.data.iterator({ keyEncoding: 'view', valueEncoding: 'view' }).all()
     this.view = [this.lastIndex, entries.map(([k, v]) => [text(k), text(v)])]
   }
 }
@@ -132,7 +132,7 @@ test('a damaged snapshot fails LEVEL_SNAPSHOT_INVALID: truncated, trailing bytes
   const m = new LevelStateMachine({ db: new MemoryLevel() })
   await m.restore((async function * () { yield good })())
   assert.is(m.lastIndex, 5)
-  assert.is(await m.db.get('a'), '1')
+  assert.is(await m.data.get('a', { keyEncoding: 'utf8', valueEncoding: 'utf8' }), '1')
   await m.close()
 })
 

@@ -19,7 +19,7 @@ import { MemoryNetwork } from '../../src/transport/memory.js'
 import { ClusterLevel, LevelCluster } from './level-cluster.js'
 
 async function dump (cluster: LevelCluster): Promise<string[]> {
-  return await Promise.all(cluster.routes.map(async (r) => JSON.stringify(await r.machine.db.iterator().all())))
+  return await Promise.all(cluster.routes.map(async (r) => JSON.stringify(await r.machine.data.iterator({ keyEncoding: 'utf8', valueEncoding: 'utf8' }).all())))
 }
 
 test('writes through a follower are applied on every replica, a batch as one entry', async () => {

@@ -11,8 +11,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { SeededRandom } from '../../src/util/random.js'
-import { SnapshotReceiver, SnapshotSender, collectSnapshot, iterate } from '../../src/node/snapshot-transfer.js'
-import type { ServedSnapshot } from '../../src/node/snapshot-transfer.js'
+import { SnapshotReceiver, SnapshotSender } from '../../src/node/snapshot-transfer.js'
+import { MemoryChunkSource } from '../../src/node/snapshot-source.js'
+import { CrashStorage } from '../../src/testing/crash-storage.js'
 import type { NodeId, SnapshotChunk, SnapshotMeta } from '../../src/raft/types.js'
 import { message } from '../../src/raft/types.js'
 import { decodeFrame, encodeFrame, WIRE_VERSION } from '../../src/transport/codec.js'
@@ -49,34 +50,56 @@ function restore (bytes: Uint8Array): Map<string, string> {
   return state
 }
 
-async function served (bytes: Uint8Array, chunkBytes: number): Promise<ServedSnapshot> {
-  return await collectSnapshot(META, iterate([bytes]), chunkBytes)
+function served (bytes: Uint8Array, chunkBytes: number): MemoryChunkSource & { readonly digest: Uint8Array } {
+  const source = new MemoryChunkSource(META, bytes, chunkBytes)
+  return Object.assign(source, { digest: source.snapshot.digest })
 }
 
 function concat (chunks: readonly Uint8Array[]): Uint8Array {
   return Uint8Array.from(chunks.flatMap((c) => Array.from(c)))
 }
 
+/** A receiver staging into a fresh, open CrashStorage. */
+async function receiverOn (options: { legacy?: boolean } = {}): Promise<{ receiver: SnapshotReceiver, storage: CrashStorage }> {
+  const storage = new CrashStorage()
+  await storage.open()
+  return { receiver: new SnapshotReceiver(storage, options), storage }
+}
+
+/** The staged stream, read back from storage. */
+async function stagedBytes (storage: CrashStorage): Promise<Uint8Array> {
+  const out: Uint8Array[] = []
+  for await (const c of storage.readStagedSnapshot()) out.push(c)
+  return concat(out)
+}
+
 /** One follower's receiver and what reached it. */
 class Follower {
   readonly receiver: SnapshotReceiver
+  readonly storage: CrashStorage
   /** Streams the follower would install (restore), in order. */
   readonly installed: Uint8Array[] = []
   corruptions = 0
 
-  constructor (legacy: boolean) {
-    this.receiver = new SnapshotReceiver({ legacy })
+  private constructor (receiver: SnapshotReceiver, storage: CrashStorage) {
+    this.receiver = receiver
+    this.storage = storage
+  }
+
+  static async create (legacy: boolean): Promise<Follower> {
+    const { receiver, storage } = await receiverOn({ legacy })
+    return new Follower(receiver, storage)
   }
 
   /** Delivers one round of `sender`'s due chunks (from node `from`), acks going back to it. Returns chunks sent. */
-  round (from: NodeId, sender: SnapshotSender, alter: (c: SnapshotChunk) => SnapshotChunk = (c) => c): number {
+  async round (from: NodeId, sender: SnapshotSender, alter: (c: SnapshotChunk) => SnapshotChunk = (c) => c): Promise<number> {
     const chunks = sender.due()
     for (const c of chunks) {
-      const r = this.receiver.accept(from, alter(c))
+      const r = await this.receiver.accept(from, alter(c))
       if (r.corrupt) this.corruptions++
       if (r.complete) {
-        this.installed.push(concat(this.receiver.chunks))
-        this.receiver.reset()
+        this.installed.push(await stagedBytes(this.storage))
+        await this.receiver.discard()
       }
       sender.onAck(c.meta.index, r.received)
     }
@@ -86,9 +109,9 @@ class Follower {
   }
 
   /** Rounds until something is installed or `maxRounds` passed. Returns chunks sent. */
-  run (from: NodeId, sender: SnapshotSender, maxRounds: number): number {
+  async run (from: NodeId, sender: SnapshotSender, maxRounds: number): Promise<number> {
     let sent = 0
-    for (let i = 0; i < maxRounds && this.installed.length === 0; i++) sent += this.round(from, sender)
+    for (let i = 0; i < maxRounds && this.installed.length === 0; i++) sent += await this.round(from, sender)
     return sent
   }
 }
@@ -97,15 +120,15 @@ for (const legacy of [false, true]) {
   const mode = legacy ? 'the old behaviour' : 'the fix'
 
   test(`${mode}: a leader change mid-transfer between byte-different snapshots of one index ${legacy ? 'glues two streams' : 'installs the new leader\'s stream whole'}`, async () => {
-    const a = await served(replicaBytes('a', 'forward'), 32)
-    const b = await served(replicaBytes('bbbbbbbb', 'reverse'), 32)
+    const a = served(replicaBytes('a', 'forward'), 32)
+    const b = served(replicaBytes('bbbbbbbb', 'reverse'), 32)
     assert.not.equal(Array.from(a.digest), Array.from(b.digest), 'the replicas\' bytes differ')
-    const f = new Follower(legacy)
+    const f = await Follower.create(legacy)
     const fromA = new SnapshotSender('f', a, 2, 5, legacy)
-    for (let i = 0; i < 3; i++) f.round('a', fromA)
+    for (let i = 0; i < 3; i++) await f.round('a', fromA)
     assert.ok(f.receiver.received > 0 && f.installed.length === 0, 'a is deposed mid-transfer')
     const fromB = new SnapshotSender('f', b, 2, 5, legacy)
-    f.run('b', fromB, 200)
+    await f.run('b', fromB, 200)
     assert.is(f.installed.length, 1)
     const bytes = f.installed[0]!
     if (!legacy) {
@@ -120,19 +143,19 @@ for (const legacy of [false, true]) {
 
   test(`${mode}: the same bytes chunked differently by the new leader ${legacy ? 'are resent forever' : 'transfer in a bounded number of chunks'}`, async () => {
     const bytes = replicaBytes('a', 'forward')
-    const a = await served(bytes, 24)
-    const b = await served(bytes, 40)
+    const a = served(bytes, 24)
+    const b = served(bytes, 40)
     assert.equal(Array.from(a.digest), Array.from(b.digest), 'identical bytes')
-    const f = new Follower(legacy)
+    const f = await Follower.create(legacy)
     const fromA = new SnapshotSender('f', a, 3, 5, legacy)
-    for (let i = 0; i < 2; i++) f.round('a', fromA)
+    for (let i = 0; i < 2; i++) await f.round('a', fromA)
     assert.ok(f.receiver.received % 40 !== 0, `the follower holds ${f.receiver.received} bytes, not a boundary of b's chunks`)
     const fromB = new SnapshotSender('f', b, 3, 5, legacy)
-    const sent = f.run('b', fromB, 500)
+    const sent = await f.run('b', fromB, 500)
     if (!legacy) {
       assert.is(f.installed.length, 1)
       assert.equal(Array.from(f.installed[0]!), Array.from(bytes))
-      assert.ok(sent <= b.chunks.length + 3, `${sent} chunks for a ${b.chunks.length}-chunk snapshot`)
+      assert.ok(sent <= b.snapshot.chunkCount + 3, `${sent} chunks for a ${b.snapshot.chunkCount}-chunk snapshot`)
     } else {
       assert.is(f.installed.length, 0, 'never completes')
       assert.ok(sent >= 500, `${sent} chunks sent in 500 rounds`)
@@ -141,8 +164,8 @@ for (const legacy of [false, true]) {
 
   test(`${mode}: a chunk corrupted in flight is ${legacy ? 'installed' : 'caught by the digest, never installed, and the stream is sent again'}`, async () => {
     const bytes = replicaBytes('a', 'forward')
-    const a = await served(bytes, 32)
-    const f = new Follower(legacy)
+    const a = served(bytes, 32)
+    const f = await Follower.create(legacy)
     const fromA = new SnapshotSender('f', a, 2, 5, legacy)
     let corrupted = false
     const flipOnce = (c: SnapshotChunk): SnapshotChunk => {
@@ -152,7 +175,7 @@ for (const legacy of [false, true]) {
       data[3] = data[3]! ^ 0x20
       return { ...c, data }
     }
-    for (let i = 0; i < 200 && f.installed.length === 0; i++) f.round('a', fromA, flipOnce)
+    for (let i = 0; i < 200 && f.installed.length === 0; i++) await f.round('a', fromA, flipOnce)
     assert.ok(corrupted)
     assert.is(f.installed.length, 1)
     if (!legacy) {
@@ -167,12 +190,12 @@ for (const legacy of [false, true]) {
 
 test('an acknowledged offset where none of the sender\'s chunks starts resumes at the chunk holding it, and the follower takes the part it lacks', async () => {
   const bytes = replicaBytes('a', 'forward')
-  const [by30, by40] = [await served(bytes, 30), await served(bytes, 40)]
+  const [by30, by40] = [served(bytes, 30), served(bytes, 40)]
   // The follower holds 90 bytes of this stream cut in 30s (this node before it restarted with 40-byte chunks).
-  const r = new SnapshotReceiver()
-  for (let i = 0; i < 3; i++) r.accept('a', { meta: META, offset: by30.offsets[i]!, data: by30.chunks[i]!, done: false, digest: by30.digest })
+  const { receiver: r, storage } = await receiverOn()
+  for (let i = 0; i < 3; i++) await r.accept('a', { meta: META, offset: i * 30, data: by30.chunk(i), done: false, digest: by30.digest })
   const sender = new SnapshotSender('f', by40, 2, 5)
-  for (const c of sender.due()) sender.onAck(META.index, r.accept('a', c).received)
+  for (const c of sender.due()) sender.onAck(META.index, (await r.accept('a', c)).received)
   assert.is(r.received, 90, 'chunks 0-80 bring nothing new')
   const next = sender.due()
   assert.equal(next.map((c) => c.offset), [80, 120], 'resumes at the chunk holding byte 90, within the window')
@@ -180,7 +203,7 @@ test('an acknowledged offset where none of the sender\'s chunks starts resumes a
   let batch = next
   for (let i = 0; i < 50 && !done; i++) {
     for (const c of batch) {
-      const a = r.accept('a', c)
+      const a = await r.accept('a', c)
       if (c.offset === 80) assert.is(a.received, 120, 'the overlapping chunk adds bytes 90-120')
       sender.onAck(META.index, a.received)
       done ||= a.complete
@@ -188,11 +211,11 @@ test('an acknowledged offset where none of the sender\'s chunks starts resumes a
     batch = sender.due()
   }
   assert.ok(done)
-  assert.equal(Array.from(concat(r.chunks)), Array.from(bytes))
+  assert.equal(Array.from(await stagedBytes(storage)), Array.from(bytes))
 })
 
 test('an acknowledgement overtaken by a later one does not make the sender rewind; an acknowledgement of 0 restarts it', async () => {
-  const s = await served(replicaBytes('a', 'forward'), 20)
+  const s = served(replicaBytes('a', 'forward'), 20)
   const sender = new SnapshotSender('f', s, 2, 5)
   assert.equal(sender.due().map((c) => c.offset), [0, 20])
   sender.onAck(META.index, 20)
@@ -205,26 +228,28 @@ test('an acknowledgement overtaken by a later one does not make the sender rewin
 })
 
 test('a duplicate chunk 0 of the same stream changes nothing; a chunk of another stream past 0 resets the partial and asks for 0', async () => {
-  const s = await served(replicaBytes('a', 'forward'), 30)
-  const r = new SnapshotReceiver()
-  const [c0, c1, c2] = [0, 1, 2].map((i): SnapshotChunk => ({ meta: META, offset: s.offsets[i]!, data: s.chunks[i]!, done: false, digest: s.digest }))
-  r.accept('a', c0!)
-  assert.is(r.accept('a', c1!).received, 60)
-  assert.is(r.accept('a', c0!).received, 60, 'a duplicate')
-  assert.is(r.accept('b', c1!).received, 0, 'another sender: reset')
-  assert.is(r.meta, null)
-  r.accept('a', c0!)
-  assert.is(r.accept('a', { ...c1!, digest: new Uint8Array(32) }).received, 0, 'another digest: reset')
-  assert.is(r.accept('a', c2!).received, 0, 'nothing held to continue')
+  const s = served(replicaBytes('a', 'forward'), 30)
+  const { receiver: r, storage } = await receiverOn()
+  const [c0, c1, c2] = [0, 1, 2].map((i): SnapshotChunk => ({ meta: META, offset: i * 30, data: s.chunk(i), done: false, digest: s.digest }))
+  await r.accept('a', c0!)
+  assert.is((await r.accept('a', c1!)).received, 60)
+  assert.is((await r.accept('a', c0!)).received, 60, 'a duplicate')
+  assert.is((await storage.stagedSnapshot())?.bytes, 60, 'what was acknowledged is staged')
+  assert.is((await r.accept('b', c1!)).received, 0, 'another sender: reset')
+  assert.is(r.identity, null)
+  assert.is(await storage.stagedSnapshot(), null, 'and the staged bytes are discarded')
+  await r.accept('a', c0!)
+  assert.is((await r.accept('a', { ...c1!, digest: new Uint8Array(32) })).received, 0, 'another digest: reset')
+  assert.is((await r.accept('a', c2!)).received, 0, 'nothing held to continue')
 })
 
 test('under loss, duplication and reordering of chunks and acks a transfer completes with the exact bytes in a bounded number of chunks', async () => {
   const bytes = replicaBytes('a', 'forward')
   await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 3, max: 64 }), fc.integer({ min: 1, max: 4 }), async (seed, chunkBytes, window) => {
-    const s = await served(bytes, chunkBytes)
+    const s = served(bytes, chunkBytes)
     const random = new SeededRandom(seed)
     const sender = new SnapshotSender('f', s, window, 3)
-    const receiver = new SnapshotReceiver()
+    const { receiver, storage } = await receiverOn()
     type Flight = { kind: 'chunk', chunk: SnapshotChunk } | { kind: 'ack', received: number }
     const flights: Flight[] = []
     let sent = 0
@@ -239,24 +264,24 @@ test('under loss, duplication and reordering of chunks and acks a transfer compl
       if (flights.length === 0 || random.next() < 0.05) { sender.tick(); continue }
       const [f] = flights.splice(Math.floor(random.next() * flights.length), 1)
       if (f!.kind === 'ack') { sender.onAck(META.index, f!.received); continue }
-      const a = receiver.accept('a', f!.chunk)
-      if (a.complete) installed = concat(receiver.chunks)
+      const a = await receiver.accept('a', f!.chunk)
+      if (a.complete) installed = await stagedBytes(storage)
       post({ kind: 'ack', received: a.received })
     }
     assert.ok(installed !== null, 'completed')
     assert.equal(Array.from(installed), Array.from(bytes))
-    assert.ok(sent <= 40 * s.chunks.length + 100, `${sent} chunks for ${s.chunks.length}`)
+    assert.ok(sent <= 40 * s.snapshot.chunkCount + 100, `${sent} chunks for ${s.snapshot.chunkCount}`)
   }), { seed: 1207, numRuns: 150 })
 })
 
-test('a chunk frame from a sender that predates the digest decodes with an empty digest, and its stream installs unchecked', () => {
+test('a chunk frame from a sender that predates the digest decodes with an empty digest, and its stream installs unchecked', async () => {
   // Message { type: SNAPSHOT, snapshot: { meta: { index: 9 }, offset: 0, data: [7], done: true } }, no field 5.
   const snapshot = [0x0a, 2, 0x08, 9, 0x1a, 1, 7, 0x20, 1]
   const inner = [0x08, 13, 0x62, snapshot.length, ...snapshot]
   const frame = decodeFrame(Uint8Array.from([0x08, 0x01, 0x2a, inner.length + 2, 0x0a, inner.length, ...inner])) as RaftFrame
   const chunk = frame.messages[0]!.snapshot!
   assert.is(chunk.digest.byteLength, 0)
-  assert.is(new SnapshotReceiver().accept('a', chunk).complete, true)
+  assert.is((await (await receiverOn()).receiver.accept('a', chunk)).complete, true)
   // And a digest survives the wire.
   const digest = Uint8Array.from({ length: 32 }, (_, i) => i)
   const out = encodeFrame({ kind: 'raft', version: WIRE_VERSION, clusterId: 'c', sender: 'a', messages: [message({ type: 'snapshot', from: 'a', to: 'f', term: 1, snapshot: { ...chunk, digest } })] })

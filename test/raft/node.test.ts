@@ -120,6 +120,11 @@ class CrashAfterWrite implements RaftStorage {
   async saveSnapshot (...a: Parameters<RaftStorage['saveSnapshot']>): Promise<void> { await this.inner.saveSnapshot(...a) }
   async loadSnapshot (): ReturnType<RaftStorage['loadSnapshot']> { return await this.inner.loadSnapshot() }
   async compact (upTo: number, o?: WriteOptions): Promise<void> { await this.inner.compact(upTo, o) }
+  async stageSnapshotChunk (...a: Parameters<RaftStorage['stageSnapshotChunk']>): Promise<void> { await this.inner.stageSnapshotChunk(...a) }
+  async stagedSnapshot (): ReturnType<RaftStorage['stagedSnapshot']> { return await this.inner.stagedSnapshot() }
+  readStagedSnapshot (fromByte?: number): AsyncIterable<Uint8Array> { return this.inner.readStagedSnapshot(fromByte) }
+  async discardStagedSnapshot (o?: WriteOptions): Promise<void> { await this.inner.discardStagedSnapshot(o) }
+  async installStagedSnapshot (o?: WriteOptions): Promise<void> { await this.inner.installStagedSnapshot(o) }
 }
 
 test('nothing acknowledged is lost when a node crashes between persisting and sending', async () => {

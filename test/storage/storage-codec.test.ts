@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { crc32 } from 'node:zlib'
 import { isQuorateError } from '../../src/errors.js'
 import {
-  decodeEntry, decodeHardState, decodeSnapshotPointer, encodeEntry, encodeHardState, encodeSnapshotPointer,
+  decodeEntry, decodeHardState, decodeSnapshotPointer, decodeStagePointer, encodeEntry, encodeHardState, encodeSnapshotPointer, encodeStagePointer,
   entryKey, entryKeyIndex
 } from '../../src/storage/codec.js'
 import { readU64, writeU64 } from '../../src/util/bytes.js'
@@ -66,11 +66,31 @@ test('hard state and snapshot pointer round-trip and reject damage', () => {
     bad[bad.length - 1]! ^= 1
     assert.throws(() => decodeHardState(bad), (err: unknown) => isQuorateError(err, 'STORAGE_CORRUPT'))
   }
-  const pointer = { generation: 3, chunkCount: 2, meta: { index: 9, term: 2, config: { voters: ['a'], votersOutgoing: ['b'], learners: [] } } }
+  const meta = { index: 9, term: 2, config: { voters: ['a'], votersOutgoing: ['b'], learners: [] } }
+  const pointer = { generation: 3, chunkCount: 2, meta, bytes: 70, digest: Uint8Array.from({ length: 32 }, (_, i) => i * 5) }
   assert.equal(decodeSnapshotPointer(encodeSnapshotPointer(pointer)), pointer)
   const bad = encodeSnapshotPointer(pointer)
   bad[7]! ^= 1
   assert.throws(() => decodeSnapshotPointer(bad), (err: unknown) => isQuorateError(err, 'STORAGE_CORRUPT'))
+})
+
+test('a snapshot pointer written before lengths and digests (bare meta JSON) decodes with bytes -1 and a null digest', () => {
+  const meta = { index: 9, term: 2, config: { voters: ['a'], votersOutgoing: [], learners: [] } }
+  // The older encoding: sealed u32 generation, u32 chunk count, the meta as JSON.
+  const modern = encodeSnapshotPointer({ generation: 3, chunkCount: 2, meta, bytes: 0, digest: null })
+  const json = Buffer.from(JSON.stringify(meta))
+  const body = Buffer.concat([modern.subarray(5, 13), json])
+  const old = Buffer.concat([Buffer.from([1, 0, 0, 0, 0]), body])
+  old.writeUInt32BE(crc32(body), 1)
+  assert.equal(decodeSnapshotPointer(old), { generation: 3, chunkCount: 2, meta, bytes: -1, digest: null })
+})
+
+test('a staged snapshot pointer round-trips and rejects damage', () => {
+  const stage = { generation: 7, chunkCount: 4, bytes: 4000, meta: { index: 12, term: 3, config: { voters: ['a', 'b'], votersOutgoing: [], learners: ['c'] } }, from: 'n1', digest: new Uint8Array(32).fill(9) }
+  assert.equal(decodeStagePointer(encodeStagePointer(stage)), stage)
+  const bad = encodeStagePointer(stage)
+  bad[bad.length - 2]! ^= 1
+  assert.throws(() => decodeStagePointer(bad), (err: unknown) => isQuorateError(err, 'STORAGE_CORRUPT'))
 })
 
 test.run()

@@ -49,12 +49,15 @@ export class SimLevelRouter extends StateMachineRouter {
 
   /** This replica's value of `key` (a read runs after the node's read barrier). */
   get (key: string): string | null {
-    const db = this.level.machine.db
+    const data = this.level.machine.data
     // Not open yet: nothing was applied or restored, the state is empty.
-    if (db.status !== 'open') return null
-    return (db.getSync(key) as string | undefined) ?? null
+    if (data.status !== 'open') return null
+    return (data.getSync(key, UTF8) as string | undefined) ?? null
   }
 }
+
+/** The replicated keys are bytes; the workload's are strings. */
+const UTF8 = { keyEncoding: 'utf8', valueEncoding: 'utf8' } as const
 
 const enc = new TextEncoder()
 const b = (s: string): Uint8Array => enc.encode(s)
