@@ -21,14 +21,18 @@ import { createBenchMachine, LEVEL_ROUTE, respond, TRIM_AT, type BenchMachine } 
 const noNode = { dataDir: '/nonexistent', propose: async () => await Promise.reject(new Error('no node')), isLeader: () => false }
 
 /** Drives `clients` closed-loop clients round-robin for `commands` commands against `sm`. */
+/** The next log index per machine: a machine applies each index once, as the node gives them, so successive drives continue the log. */
+const nextIndex = new WeakMap<StateMachine, number>()
+
 async function drive (w: HaWorkload, sm: StateMachine, commands: number, clients = 1, mangle: (result: unknown) => unknown = (r) => r): Promise<number> {
-  let index = 0
+  let index = nextIndex.get(sm) ?? 0
   let failed = 0
   for (let i = 0; i < commands; i++) {
     const client = i % clients
     const result = mangle(await sm.apply(w.next(client), ++index))
     if (!w.settle(client, decodeHaResponse(respond(result)))) failed++
   }
+  nextIndex.set(sm, index)
   return failed
 }
 
@@ -105,7 +109,7 @@ test('level puts write fresh keys with the value size asked for; a batch of 1,00
   const batch = createWorkload('level-batch')
   assert.is(batch.opsPerCommand, 1000)
   assert.is(await drive(batch, router, 2), 0)
-  const entries = await level.db.iterator({ keyEncoding: 'utf8', valueEncoding: 'view' }).all()
+  const entries = await level.data.iterator({ keyEncoding: 'utf8', valueEncoding: 'view' }).all() as unknown as Array<[string, Uint8Array]>
   assert.is(entries.length, 30 + 2000)
   assert.is(entries.find(([k]) => k.startsWith('k'))![1].byteLength, 50)
   assert.is(puts.tally.ok, 30)
