@@ -26,11 +26,13 @@ const routes = voters.map(() => {
   return { router, graph: router.mount('graph', new GraphStateMachine(schema)) }
 })
 const nodes = voters.map((id, i) => new RaftNode({
-  id, voters, transport: network.transport(id), stateMachine: routes[i].router, forwardProposals: true, tickMs: 20,
+  id, voters, transport: network.transport(id), stateMachine: routes[i].router, forwardProposals: true,
   storage: new LevelStorage({ db: new MemoryLevel() })
 }))
 for (const n of nodes) await n.open()
-await nodes[0].waitForLeader()
+// The default 100 ms tick (elections after 1-2 s of silence) keeps a busy machine from
+// electing again mid-example; n2 forwards to the leader once it knows one.
+await nodes[1].waitForLeader()
 
 // Clients on node n2: commands go through Raft, reads come from n2's replica.
 const node = routes[1].graph.bind(nodes[1])
