@@ -14,6 +14,7 @@
  *
  *   npm run build && node dist/bench/agent.js [--restarts 30] [--kills 10] [--seeds 500]
  */
+import { checkFlags } from './cli.js'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,6 +25,7 @@ import { HeartbeatCluster } from '../test/agent/heartbeat-cluster.js'
 import { RESULTS_DIR } from './measure.js'
 
 const argv = process.argv.slice(2)
+checkFlags('bench/agent', argv, ['--restarts', '--kills', '--seeds'])
 const arg = (name: string, fallback: number): number => { const at = argv.indexOf(name); return at >= 0 ? Number(argv[at + 1]) : fallback }
 const RESTARTS = arg('--restarts', 30)
 const KILLS = arg('--kills', 10)

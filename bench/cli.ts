@@ -51,3 +51,19 @@ export async function waitForLeader (nodes: readonly RaftNode[], timeoutMs = 10_
   }
   throw new Error('no leader elected in time')
 }
+
+/**
+ * Refuses what a benchmark does not understand, before it runs for minutes on defaults: an
+ * unknown `--flag`, a valued flag without a value, or a stray argument. `valued` take a value,
+ * `switches` do not. Exits 2 with the list of known flags.
+ */
+export function checkFlags (name: string, argv: readonly string[], valued: readonly string[], switches: readonly string[] = []): void {
+  const known = [...valued, ...switches].join(' ')
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (switches.includes(a)) continue
+    if (valued.includes(a) && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) { i++; continue }
+    process.stderr.write(`${name}: unknown option, missing value or stray argument: ${a} (options: ${known})\n`)
+    process.exit(2)
+  }
+}

@@ -21,12 +21,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ProcessCluster } from '../src/cluster/launcher.js'
 import type { ClosedLoopResult } from './closed-loop.js'
-import { parseArgs } from './cli.js'
+import { parseArgs, checkFlags } from './cli.js'
 import { RESULTS_DIR, writeResult } from './measure.js'
 import { forkScript, nextMessage, waitExit } from './proc.js'
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
 const argv = process.argv.slice(2)
+checkFlags('bench:client', argv, ['--runs', '--only', '--concurrency', '--warmup-ms', '--measure-ms', '--trials', '--out'], ['--insecure'])
 /** This script's own flags (--runs N, --only general|minimal); the rest are parseArgs'. */
 const own = (flag: string): string | undefined => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1] : undefined }
 const RUNS = Number(own('--runs') ?? 3)

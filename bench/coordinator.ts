@@ -15,6 +15,7 @@
  *
  *   npm run build && node dist/bench/coordinator.js [--seeds 40] [--events 10000]
  */
+import { checkFlags } from './cli.js'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { runCoordinatorSimulation } from '../src/testing/coordinator-sim/index.js'
@@ -27,6 +28,7 @@ import type { AgentCommand, AgentReply, HaEvent } from '../src/agent/protocol.js
 import { Coordinator, coordinatorSchema, simulate, SUPERVISOR_DEFAULTS } from '../src/coordinator/index.js'
 
 const argv = process.argv.slice(2)
+checkFlags('bench/coordinator', argv, ['--seeds', '--events'])
 const arg = (name: string, fallback: number): number => { const at = argv.indexOf(name); return at >= 0 ? Number(argv[at + 1]) : fallback }
 const SEEDS = arg('--seeds', 40)
 const EVENTS = arg('--events', 10_000)
