@@ -20,7 +20,7 @@ const ids = ['n1', 'n2', 'n3']
 const replicas = ids.map((id) => {
   const router = new StateMachineRouter()
   const level = router.mount('level', new LevelStateMachine({ db: new MemoryLevel() })) // 1. the local database becomes a replica
-  const node = new RaftNode({ id, voters: ids, storage: new CrashStorage(), transport: network.transport(id), stateMachine: router, tickMs: 10, forwardProposals: true }) // 2. a Raft node applies to it
+  const node = new RaftNode({ id, voters: ids, storage: new CrashStorage(), transport: network.transport(id), stateMachine: router, forwardProposals: true }) // 2. a Raft node applies to it
   return { node, level, db: new ReplicatedLevel({ node, route: level }) } // 3. the database you use
 })
 await Promise.all(replicas.map(({ node }) => node.open()))

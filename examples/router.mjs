@@ -23,7 +23,7 @@ const nodes = ids.map((id) => {
   // Sessions wrap the router's dispatcher: a session command carries a routed command.
   const sessions = router.mount('session', new SessionStateMachine(router.dispatcher()))
   members.set(id, { counter, leases, sessions })
-  return new RaftNode({ id, voters: ids, storage: new CrashStorage(), transport: network.transport(id), stateMachine: router, tickMs: 10, forwardProposals: true })
+  return new RaftNode({ id, voters: ids, storage: new CrashStorage(), transport: network.transport(id), stateMachine: router, forwardProposals: true })
 })
 await Promise.all(nodes.map((n) => n.open()))
 const leaderId = await nodes[0].waitForLeader()
