@@ -270,7 +270,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.#clock = options.clock ?? systemClock
     checkMethods(this.#clock, C, 'clock', 'a Clock', ['now', 'setTimeout', 'clearTimeout'])
     checkFunction(options.trace, C, 'trace', true)
-    if (options.metrics !== undefined) checkMethods(options.metrics, C, 'metrics', 'a MetricsSink', [], ['count', 'observe'])
+    if (options.metrics !== undefined) checkMethods(options.metrics, C, 'metrics', 'a MetricsSink', [], ['count', 'observe', 'gauge'])
     this.#mutations = nodeMutationsOf(options)
     this.#receiver = new SnapshotReceiver(options.storage, {
       sync: this.#sync,

@@ -70,6 +70,7 @@ test('trace, metrics and clock of the wrong shape are rejected at construction, 
   rejects(() => node({ trace: 5 }), ['"trace"', 'function'])
   rejects(() => node({ metrics: { count: 5 } }), ['"metrics"', 'MetricsSink'])
   rejects(() => node({ metrics: 5 }), ['"metrics"'])
+  rejects(() => node({ metrics: { gauge: 'role' } }), ['"metrics"', 'gauge?'])
   rejects(() => node({ clock: {} }), ['"clock"', 'now, setTimeout, clearTimeout'])
   rejects(() => node({ mutations: 'all' }), ['"mutations"'])
   rejects(() => node({ storage: {} }), ['"storage"', 'RaftStorage'])
