@@ -86,11 +86,20 @@ function entryChecksum (index: number, term: number, typeCode: number, data: Uin
   return crc32(data, (crc ^ -1) >>> 0)
 }
 
-/** The stored value of an entry; the only allocation per entry. */
+/** Length of an entry's stored value. */
+export function entryValueBytes (entry: Entry): number {
+  return ENTRY_HEADER_BYTES + entry.data.byteLength
+}
+
+/** The stored value of an entry, in a fresh buffer. */
 export function encodeEntry (entry: Entry): Buffer {
+  return fillEntryValue(Buffer.allocUnsafe(entryValueBytes(entry)), entry)
+}
+
+/** Writes the stored value of `entry` into `value` (exactly entryValueBytes(entry) long) and returns it. */
+export function fillEntryValue (value: Buffer, entry: Entry): Buffer {
   const data = entry.data
   const typeCode = entryTypeCode(entry.type)
-  const value = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + data.byteLength)
   value[0] = FORMAT_VERSION
   value[1] = typeCode
   writeU64(value, entry.term, 2)

@@ -26,6 +26,7 @@ import {
   entryKey, entryKeyIndex, snapshotChunkKey
 } from './codec.js'
 import { writeU64 } from '../util/bytes.js'
+import { EntryScratch, reusable } from './entry-scratch.js'
 import { Lifecycle } from '../util/lifecycle.js'
 import { checkKnownKeys } from '../util/validate.js'
 import {
@@ -142,6 +143,8 @@ export class LevelStorage implements RaftStorage {
    */
   #rootOps: typeof ROOT_OPS | undefined = ROOT_OPS
   #rootHardStateKey: Buffer | null = null
+  /** Key and value buffers reused entry after entry; only on the classic-level created here (entry-scratch.ts says why). */
+  #scratch: EntryScratch | null = null
   #snapshot: SnapshotPointer | null = null
   /** The staged (incoming) snapshot, whose chunks live under their own generation. */
   #stage: StagePointer | null = null
@@ -184,6 +187,7 @@ export class LevelStorage implements RaftStorage {
       this.#prefix = sub.prefixKey(Buffer.alloc(0), 'buffer', false)
       this.#rootOps = encodesBuffers(this.#root) ? undefined : ROOT_OPS
       this.#rootHardStateKey = Buffer.concat([this.#prefix, HARD_STATE_KEY])
+      this.#scratch = this.#userDb === undefined ? new EntryScratch(this.#prefix) : null
       await this.#recoverBounds(sub)
       throwIfAborted(signal)
       await this.#removeOrphanChunks(sub)
@@ -207,6 +211,7 @@ export class LevelStorage implements RaftStorage {
     this.#opOptions = null
     this.#prefix = null
     this.#rootHardStateKey = null
+    this.#scratch = null
     this.#db = null
     if (this.#userDb === undefined) await db?.close()
     else await sub?.close()
@@ -311,10 +316,19 @@ export class LevelStorage implements RaftStorage {
       // Entries from..newLast are overwritten by the puts; only a longer old suffix needs deleting.
       // undefined is abstract-level's "no options"; its typings only list the object form.
       const ops = this.#rootOps as typeof ROOT_OPS
-      for (let i = newLast + 1; i <= bounds.last; i++) chained.del(this.#rootEntryKey(i), ops)
-      for (let i = 0; i < entries.length; i++) {
-        const entry = entries[i] as Entry
-        chained.put(this.#rootEntryKey(entry.index), encodeEntry(entry), ops)
+      const scratch = this.#scratch !== null && reusable(this.#root as AnyLevel) ? this.#scratch : null
+      if (scratch !== null) {
+        for (let i = newLast + 1; i <= bounds.last; i++) chained.del(scratch.key(i), ops)
+        for (let i = 0; i < entries.length; i++) {
+          const entry = entries[i] as Entry
+          chained.put(scratch.key(entry.index), scratch.value(entry), ops)
+        }
+      } else {
+        for (let i = newLast + 1; i <= bounds.last; i++) chained.del(this.#rootEntryKey(i), ops)
+        for (let i = 0; i < entries.length; i++) {
+          const entry = entries[i] as Entry
+          chained.put(this.#rootEntryKey(entry.index), encodeEntry(entry), ops)
+        }
       }
       if (hardState != null) chained.put(this.#rootHardStateKey!, encodeHardState(hardState), ops)
     } catch (err) {
