@@ -34,6 +34,8 @@ interface Meter {
   applied: number
   /** The node's own counters (RaftNode.metrics()) over the window. */
   counters: Record<string, number>
+  /** The node's transport counters over the window (node-process.ts WIRE_COUNTERS). */
+  wire: { framesSent: number, bytesSent: number, sent: number, framesReceived: number, bytesReceived: number, dropped: number, backpressureDrops: number }
   /** The node's storage write latency (ms) over the whole run. */
   storageWriteMs: { p50: number, p99: number, count: number }
 }
@@ -49,6 +51,11 @@ export interface B2Row extends ClosedLoopResult {
   /** Leader storage writes and messages sent per measured commit (from RaftNode.metrics()). */
   readonly leaderStorageWritesPerCommit: number
   readonly leaderMessagesPerCommit: number
+  /** Leader socket writes to the followers (one frame each) per measured commit, and their mean size. */
+  readonly leaderFramesPerCommit: number
+  readonly leaderBytesPerFrame: number
+  /** Messages the leader's transport dropped in the window (backpressure or unreachable); 0 when healthy. */
+  readonly leaderWireDrops: number
   readonly leaderPeakRssMiB: number
   readonly nodes: Array<Meter & { id: string, role: string }>
 }
@@ -117,6 +124,9 @@ async function run (concurrency: number, warmupMs: number, measureMs: number, pr
       leaderUserCpuUsPerCommit: perCommit(lead.cpuUserMs),
       leaderStorageWritesPerCommit: ratio(lead.counters.storageWrites, result.commits),
       leaderMessagesPerCommit: ratio(lead.counters.messagesSent, result.commits),
+      leaderFramesPerCommit: ratio(lead.wire.framesSent, result.commits),
+      leaderBytesPerFrame: Math.round(lead.wire.bytesSent / Math.max(1, lead.wire.framesSent)),
+      leaderWireDrops: lead.wire.dropped,
       followerCpuUsPerCommit: perCommit(followers.reduce((a, m) => a + m.cpuMs, 0) / followers.length),
       leaderGcMs: lead.gcMs,
       leaderPeakRssMiB: lead.peakRssMiB,
@@ -138,7 +148,7 @@ const rows: B2Row[] = []
 for (const c of args.concurrency) {
   const row = await run(c, args.warmupMs, args.measureMs, profileDir, insecure)
   rows.push(row)
-  console.log(`B2 tcp+fsync ${security} c=${String(c).padStart(3)}: ${row.commitsPerSec} commits/s  p50 ${row.latency.p50Us} µs  p99 ${row.latency.p99Us} µs  p99.9 ${row.latency.p999Us} µs  leader gc ${row.leaderGcMs} ms  cpu/commit leader ${row.leaderCpuUsPerCommit} µs (user ${row.leaderUserCpuUsPerCommit}) follower ${row.followerCpuUsPerCommit} µs  leader rss ${row.leaderPeakRssMiB} MiB  leader writes/commit ${row.leaderStorageWritesPerCommit} msgs/commit ${row.leaderMessagesPerCommit}${row.errors > 0 ? `  errors ${row.errors}` : ''}`)
+  console.log(`B2 tcp+fsync ${security} c=${String(c).padStart(3)}: ${row.commitsPerSec} commits/s  p50 ${row.latency.p50Us} µs  p99 ${row.latency.p99Us} µs  p99.9 ${row.latency.p999Us} µs  leader gc ${row.leaderGcMs} ms  cpu/commit leader ${row.leaderCpuUsPerCommit} µs (user ${row.leaderUserCpuUsPerCommit}) follower ${row.followerCpuUsPerCommit} µs  leader rss ${row.leaderPeakRssMiB} MiB  leader writes/commit ${row.leaderStorageWritesPerCommit} msgs/commit ${row.leaderMessagesPerCommit} frames/commit ${row.leaderFramesPerCommit} bytes/frame ${row.leaderBytesPerFrame}${row.leaderWireDrops > 0 ? `  wire drops ${row.leaderWireDrops}` : ''}${row.errors > 0 ? `  errors ${row.errors}` : ''}`)
 }
 writeResult(args.out ?? 'b2-tcp', {
   name: `B2: 3 node processes, TCP loopback (${insecure ? 'plain TCP' : 'mutual TLS'}), classic-level with sync, client in a 4th process`,

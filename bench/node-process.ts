@@ -53,11 +53,12 @@ function transportSecurity (tls: NodeProcessConfig['tls']): { tls: { key: string
   return { tls: { key: readFileSync(tls.keyFile, 'utf8'), cert: readFileSync(tls.certFile, 'utf8'), ca: readFileSync(tls.caFile, 'utf8') } }
 }
 
+const transport = tcpTransport({ id: config.id, clusterId: 'bench', listen: { host: '127.0.0.1', port: config.raftPorts[config.id]! }, peers, ...transportSecurity(config.tls) })
 const node = new RaftNode({
   id: config.id,
   voters: ids,
   storage: new LevelStorage({ location: config.dataDir }),
-  transport: tcpTransport({ id: config.id, clusterId: 'bench', listen: { host: '127.0.0.1', port: config.raftPorts[config.id]! }, peers, ...transportSecurity(config.tls) }),
+  transport,
   stateMachine: machine.stateMachine,
   sync: config.sync ?? true,
   tickMs: config.tickMs ?? NODE_DEFAULTS.tickMs
@@ -84,6 +85,14 @@ await new Promise<void>((resolve) => server.listen(config.clientPort, '127.0.0.1
 
 const gc = new WindowMeter()
 let countersAtStart = node.metrics().counters
+/** The transport's counters that say how it writes: frames (one per socket write), bytes, messages. */
+const WIRE_COUNTERS = ['framesSent', 'bytesSent', 'sent', 'framesReceived', 'bytesReceived', 'dropped', 'backpressureDrops'] as const
+type WireCounters = Record<(typeof WIRE_COUNTERS)[number], number>
+function wireCounters (): WireCounters {
+  const s = transport.stats()
+  return Object.fromEntries(WIRE_COUNTERS.map((k) => [k, s[k]])) as WireCounters
+}
+let wireAtStart = wireCounters()
 process.on('message', (msg: { cmd: string }) => {
   switch (msg.cmd) {
     case 'status': {
@@ -94,13 +103,16 @@ process.on('message', (msg: { cmd: string }) => {
     case 'meter-start':
       gc.start()
       countersAtStart = node.metrics().counters
+      wireAtStart = wireCounters()
       break
     case 'meter-stop': {
       const m = node.metrics()
       // Counters over the window; the storage write latency histogram covers the whole run.
       const counters = Object.fromEntries(Object.entries(m.counters).map(([k, v]) => [k, v - (countersAtStart[k as keyof typeof countersAtStart] ?? 0)]))
       const storageWriteMs = m.histograms.storageWriteMs
-      void gc.stop().then((g) => process.send?.({ meter: { ...g, peakRssMiB: peakRssMiB(), applied: machine.applied, machine: machine.stats(), counters, storageWriteMs } }))
+      const wireNow = wireCounters()
+      const wire = Object.fromEntries(WIRE_COUNTERS.map((k) => [k, wireNow[k] - wireAtStart[k]]))
+      void gc.stop().then((g) => process.send?.({ meter: { ...g, peakRssMiB: peakRssMiB(), applied: machine.applied, machine: machine.stats(), counters, wire, storageWriteMs } }))
       break
     }
     case 'exit':
