@@ -7,18 +7,26 @@
  * bench/results/peers.json is no longer tabled (scripts/charts.mjs still draws it). Text outside
  * the markers (method, profiling notes) is kept. Run by `npm run bench`; can be run alone (after
  * a build: it loads dist/bench/peers/report.js).
+ *
+ *   node scripts/bench-report.mjs [--results DIR (bench/results)] [--doc FILE (docs/benchmarks.md)]
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const START = '<!-- bench:generated:start -->'
 const END = '<!-- bench:generated:end -->'
-const docPath = join(root, 'docs/benchmarks.md')
+const argv = process.argv.slice(2)
+for (let i = 0; i < argv.length; i += 2) {
+  if (!['--results', '--doc'].includes(argv[i]) || argv[i + 1] === undefined) throw new Error(`unknown option or missing value: ${argv[i]} (known: --results DIR, --doc FILE)`)
+}
+const flag = (name, fallback) => { const i = argv.indexOf(name); return i >= 0 ? resolve(argv[i + 1]) : fallback }
+const resultsDir = flag('--results', join(root, 'bench/results'))
+const docPath = flag('--doc', join(root, 'docs/benchmarks.md'))
 
 const load = (name) => {
-  const p = join(root, 'bench/results', `${name}.json`)
+  const p = join(resultsDir, `${name}.json`)
   return existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')) : null
 }
 const n = (x) => (x === undefined || x === null || Number.isNaN(x)) ? '–' : Math.round(x).toLocaleString('en-US')
