@@ -46,7 +46,7 @@ import { systemClock } from '../util/clock.js'
 import type { Clock, Timer } from '../util/clock.js'
 import { check, checkFunction, checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
 import { BUILTIN_RULES } from './builtin-rules.js'
-import { decide, outboxId, readEpoch, recordDecision, nextWake } from './core.js'
+import { OUTBOX_PREFIX, commandOf, decide, outboxId, readEpoch, recordDecision, nextWake } from './core.js'
 import type { EpochState, RecordOptions } from './core.js'
 import { approxBytes, conflicts, trackReads, writeKeys } from './batch.js'
 import type { Decision, Rule, RuleInput } from './rule.js'
@@ -101,6 +101,9 @@ export interface CoordinatorStats {
   /** Graph entries that committed decisions (fewer than decisions when batched). */
   readonly decisionEntries: number
 }
+
+/** A command to send; `outboxKey`: its outbox entry's key (acknowledged or retried), none for a status probe. */
+interface Order { readonly node: string, readonly command: AgentCommand, readonly outboxKey: string | undefined }
 
 /** An input taken from the queue (`index`: its queue index; -1 for a wake-up), decoded only when decided. */
 interface Pending { readonly input: () => RuleInput, readonly index: number }
@@ -239,9 +242,11 @@ export class Coordinator {
       if (await this.#commit(tx, signal)) break
     }
     // Raise every agent's fence early, so a deposed coordinator's late command is refused even before we command that agent.
+    const orders: Order[] = []
     for (const node of this.#view.byKind('ha.node')) {
-      if (node.fields.state !== 'dead') this.#send(node.id, { kind: 'status', id: `epoch:${this.fence.token}:${node.id}`, fence: this.fence }, signal, undefined)
+      if (node.fields.state !== 'dead') orders.push({ node: node.id, command: { kind: 'status', id: `epoch:${this.fence.token}:${node.id}`, fence: this.fence }, outboxKey: undefined })
     }
+    this.#sendAll(orders, signal)
   }
 
   /** Commits (a transaction, or a submission of its own); true if it applied. Conflicts and unknown outcomes answer false (decide again on a fresh view). */
@@ -371,7 +376,7 @@ export class Coordinator {
     this.#stats.decisions += batch.length
     this.#stats.decisionEntries++
     this.#cursor = Math.max(this.#cursor, batch[batch.length - 1]!.index! + 1)
-    for (const p of kept) for (const c of p.decision.commands) this.#send(c.node, c.command, signal, c.command.id)
+    this.#sendAll(kept.flatMap((p) => p.decision.commands.map((c) => ({ ...c, outboxKey: c.command.id }))), signal)
   }
 
   /** One input in one entry (with `prepared`, its decision already taken on `view`). */
@@ -416,32 +421,40 @@ export class Coordinator {
     if (this.#singles > 0 && input.kind === 'event') this.#singles--
     if (input.kind === 'event') this.#cursor = Math.max(this.#cursor, (this.#o.machine.events.get(input.id)?.index ?? p.index) + 1)
     // Persisted: send at once (the outbox keeps them for retries and for a successor).
-    for (const c of commands) this.#send(c.node, c.command, signal, c.command.id)
+    this.#sendAll(commands.map((c) => ({ ...c, outboxKey: c.command.id })), signal)
   }
 
   /** Sends every outbox entry not already in flight and due; true if any was sent. */
   #sendOutbox (signal: AbortSignal): boolean {
     const now = this.#clock.now()
-    let sent = false
+    const orders: Order[] = []
     for (const entry of this.#view.byKind('ha.outbox')) {
-      const command = JSON.parse(entry.fields.command) as AgentCommand
-      const due = this.#sending.get(command.id)
+      const id = entry.id.slice(OUTBOX_PREFIX.length)
+      const due = this.#sending.get(id)
       if (due !== undefined && (due === Infinity || due > now)) continue
       // A command decided under an older token is sent under ours: the agent fences by the newest it saw.
-      this.#send(entry.fields.node, { ...command, fence: this.fence }, signal, command.id)
-      sent = true
+      orders.push({ node: entry.fields.node, command: commandOf(entry.fields.command, id, this.fence), outboxKey: id })
     }
-    return sent
+    this.#sendAll(orders, signal)
+    return orders.length > 0
   }
 
-  /** One send in the background; `outboxKey` set: acknowledge or schedule a retry. */
-  #send (node: string, command: AgentCommand, signal: AbortSignal, outboxKey: string | undefined): void {
-    try { this.#assertLive() } catch (err) { this.#fatal ??= err as QuorateError; this.#wakeLoop(); return }
+  /** Sends `orders` in the background under one deadline: one timer and signal for the lot, not one per command. */
+  #sendAll (orders: readonly Order[], signal: AbortSignal): void {
+    if (orders.length === 0) return
+    const limit = deadline(this.#clock, this.#o.commandTimeoutMs ?? COORDINATOR_DEFAULTS.commandTimeoutMs, 'command', signal)
+    let open = orders.length
+    const release = (): void => { if (--open === 0) limit.done() }
+    for (const o of orders) this.#send(o.node, o.command, limit.signal, o.outboxKey, release)
+  }
+
+  /** One send in the background under `limit` (the batch's deadline); `outboxKey` set: acknowledge or schedule a retry. */
+  #send (node: string, command: AgentCommand, limit: AbortSignal, outboxKey: string | undefined, release: () => void): void {
+    try { this.#assertLive() } catch (err) { release(); this.#fatal ??= err as QuorateError; this.#wakeLoop(); return }
     if (outboxKey !== undefined) this.#sending.set(outboxKey, Infinity)
     this.#stats.sent++
-    const limit = deadline(this.#clock, this.#o.commandTimeoutMs ?? COORDINATOR_DEFAULTS.commandTimeoutMs, 'command', signal)
     let reply: Promise<AgentReply>
-    try { reply = this.#o.channel.send(node, command, { signal: limit.signal }) } catch (err) { reply = Promise.reject(err) }
+    try { reply = this.#o.channel.send(node, command, { signal: limit }) } catch (err) { reply = Promise.reject(err) }
     reply.then((r) => {
       if (!r.ok && r.code === 'LEASE_FENCED') { this.#fatal ??= fenced(this.fence.token, 0); return }
       if (outboxKey === undefined) return
@@ -452,7 +465,7 @@ export class Coordinator {
       } else this.#sending.set(outboxKey, this.#clock.now() + (this.#o.retryMs ?? COORDINATOR_DEFAULTS.retryMs))
     }, () => {
       if (outboxKey !== undefined) this.#sending.set(outboxKey, this.#clock.now() + (this.#o.retryMs ?? COORDINATOR_DEFAULTS.retryMs))
-    }).finally(() => { limit.done(); this.#wakeLoop() })
+    }).finally(() => { release(); this.#wakeLoop() })
   }
 
   #wakeLoop (): void { const p = this.#poke; this.#poke = null; p?.() }
