@@ -13,7 +13,12 @@
  *   was executed twice (target: <= 1 s). The mix: 9 in 10 instance-started (a state change),
  *   1 in 10 node-alive (20 start commands each, so 20,000 commands in all).
  *
- *   npm run build && node dist/bench/coordinator.js [--seeds 40] [--events 10000]
+ *   npm run build && node dist/bench/coordinator.js [--seeds 40] [--events 10000] [--only failover,decision,replay] [--batch 64]
+ *
+ * `--batch` is the replay coordinator's batchMaxEvents (1: one event per entry, as before batching).
+ *
+ * `--only` runs a subset (the others are left out of the result, and the results file is not
+ * written, so a partial run never replaces a full one).
  */
 import { checkFlags } from './cli.js'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -25,13 +30,18 @@ import { encodeCommand } from '../src/graph/codec.js'
 import type { GraphOp } from '../src/graph/change.js'
 import { encodeHaEvent } from '../src/agent/protocol.js'
 import type { AgentCommand, AgentReply, HaEvent } from '../src/agent/protocol.js'
-import { Coordinator, coordinatorSchema, simulate, SUPERVISOR_DEFAULTS } from '../src/coordinator/index.js'
+import { Coordinator, COORDINATOR_DEFAULTS, coordinatorSchema, simulate, SUPERVISOR_DEFAULTS } from '../src/coordinator/index.js'
 
 const argv = process.argv.slice(2)
-checkFlags('bench/coordinator', argv, ['--seeds', '--events'])
+checkFlags('bench/coordinator', argv, ['--seeds', '--events', '--only', '--batch'])
 const arg = (name: string, fallback: number): number => { const at = argv.indexOf(name); return at >= 0 ? Number(argv[at + 1]) : fallback }
 const SEEDS = arg('--seeds', 40)
 const EVENTS = arg('--events', 10_000)
+const BATCH = arg('--batch', COORDINATOR_DEFAULTS.batchMaxEvents)
+const PARTS = ['failover', 'decision', 'replay']
+const onlyAt = argv.indexOf('--only')
+const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',') : PARTS
+for (const p of only) if (!PARTS.includes(p)) throw new Error(`bench/coordinator: --only takes a comma-separated subset of ${PARTS.join(',')}, not ${JSON.stringify(p)}`)
 const schema = coordinatorSchema()
 
 function pct (xs: number[], p: number): number { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]! }
@@ -83,7 +93,8 @@ function decisionLatency (): Record<string, unknown> {
 async function replay (): Promise<Record<string, unknown>> {
   const m = new GraphStateMachine(schema, { events: { maxQueuedEvents: EVENTS + 10 }, historyEntries: 0 })
   let index = 0
-  const submit = async (c: Uint8Array): Promise<unknown> => m.apply(c, ++index)
+  let bytes = 0
+  const submit = async (c: Uint8Array): Promise<unknown> => { bytes += c.length; return m.apply(c, ++index) }
   const ops: GraphOp[] = []
   for (let n = 0; n < 50; n++) ops.push({ op: 'put', id: `n${n}`, kind: 'ha.node', fields: { kind: 'worker', labels: '', state: 'up' } })
   for (let i = 0; i < 1000; i++) {
@@ -102,17 +113,21 @@ async function replay (): Promise<Record<string, unknown>> {
   const executed = new Map<string, number>()
   const channel = { send: async (node: string, c: AgentCommand): Promise<AgentReply> => { executed.set(`${node}/${c.id}`, (executed.get(`${node}/${c.id}`) ?? 0) + 1); return { id: c.id, ok: true, instances: [] } } }
   const stop = new AbortController()
-  const coordinator = new Coordinator({ machine: m, submit, schema, channel, fence: { lease: 'bench', token: 1 }, decisionHistory: 100 })
+  const coordinator = new Coordinator({ machine: m, submit, schema, channel, fence: { lease: 'bench', token: 1 }, decisionHistory: 100, batchMaxEvents: BATCH })
+  const setup = { entries: index, bytes }
+  const cpu0 = process.cpuUsage()
   const t0 = process.hrtime.bigint()
   let failed: unknown
   const run = coordinator.run(stop.signal).catch((err: unknown) => { failed = err })
   while (coordinator.stats.decisions < EVENTS && failed === undefined) await new Promise<void>((resolve) => { setImmediate(resolve) })
   if (failed !== undefined) throw failed
   const ms = Number(process.hrtime.bigint() - t0) / 1e6
+  const cpu = process.cpuUsage(cpu0)
   stop.abort()
   await run
   const duplicates = [...executed.values()].filter((n) => n > 1).length
-  return { events: EVENTS, ms, eventsPerSecond: Math.round(EVENTS / (ms / 1000)), entries: index, commandsSent: coordinator.stats.sent, duplicateExecutions: duplicates, targetMs: 1000 }
+  // CPU time as well: on a loaded machine it varies less than the wall time.
+  return { events: EVENTS, batchMaxEvents: BATCH, ms, cpuMs: (cpu.user + cpu.system) / 1000, eventsPerSecond: Math.round(EVENTS / (ms / 1000)), entries: index - setup.entries, bytes: bytes - setup.bytes, commandsSent: coordinator.stats.sent, duplicateExecutions: duplicates, targetMs: 1000 }
 }
 
 const result = {
@@ -120,10 +135,12 @@ const result = {
   date: new Date().toISOString(),
   node: process.version,
   loadAverage: loadavg()[0],
-  failover: await failover(),
-  decision: decisionLatency(),
-  replay: await replay()
+  ...(only.includes('failover') ? { failover: await failover() } : {}),
+  ...(only.includes('decision') ? { decision: decisionLatency() } : {}),
+  ...(only.includes('replay') ? { replay: await replay() } : {})
 }
 console.log(JSON.stringify(result, null, 2))
-await mkdir(new URL('../../bench/results/', import.meta.url), { recursive: true })
-await writeFile(new URL('../../bench/results/coordinator.json', import.meta.url), JSON.stringify(result, null, 2) + '\n')
+if (PARTS.every((p) => only.includes(p))) {
+  await mkdir(new URL('../../bench/results/', import.meta.url), { recursive: true })
+  await writeFile(new URL('../../bench/results/coordinator.json', import.meta.url), JSON.stringify(result, null, 2) + '\n')
+}

@@ -11,6 +11,13 @@
  *   fence to this token, so any write of an older coordinator is refused from then on.
  * - Before every effect (a commit, a send) `isLive()` is asked; once it says no (the lease
  *   lapsed by this process's own clock, or the supervisor killed it) nothing more is done.
+ * - Batches: consecutive queued events are decided together and committed as one entry (at most
+ *   `batchMaxEvents` events, about `batchMaxBytes` of ops), each decision exactly what it would
+ *   have been alone (batch.ts: a decision that read what an earlier one of the batch writes
+ *   starts the next batch). The entry is all or nothing: if it does not apply (a conflict, an
+ *   event already trimmed, a refused change, an unknown outcome) nothing of it took effect, and
+ *   its events are decided again one per entry, so a bad event is isolated (and, if its change
+ *   is refused, recorded as refused) without losing or applying twice any other.
  * - An event leaves the queue only in the entry that records its decision, so a coordinator
  *   that dies at any point leaves every unhandled event to its successor; a decision whose
  *   commit outcome is unknown is decided again on a fresh view (and then, if it did commit,
@@ -28,13 +35,20 @@ import { ref } from '../graph/schema.js'
 import type { Schema } from '../graph/schema.js'
 import type { GraphView } from '../graph/view.js'
 import type { ClientOptions } from '../graph/submit.js'
-import { nextChange } from '../graph/submit.js'
+import type { StoredEvent } from '../graph/events.js'
+import { nextChange, toResult, unlessRefused } from '../graph/submit.js'
+import { coalesce } from '../graph/change.js'
+import type { GraphOp } from '../graph/change.js'
+import { encodeCommand } from '../graph/codec.js'
+import type { GraphTransaction } from '../graph/codec.js'
 import { deadline, linked, sleep } from '../lease/deadline.js'
 import { systemClock } from '../util/clock.js'
 import type { Clock, Timer } from '../util/clock.js'
 import { check, checkFunction, checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
 import { BUILTIN_RULES } from './builtin-rules.js'
-import { decide, outboxId, readEpoch, recordDecision, nextWake } from './core.js'
+import { OUTBOX_PREFIX, commandOf, decide, outboxId, readEpoch, recordDecision, nextWake } from './core.js'
+import type { EpochState, RecordOptions } from './core.js'
+import { approxBytes, conflicts, trackReads, writeKeys } from './batch.js'
 import type { Decision, Rule, RuleInput } from './rule.js'
 import { EPOCH_ID, checkCoordinatorSchema } from './schema.js'
 import type { HaSpec } from './schema.js'
@@ -67,11 +81,15 @@ export interface CoordinatorOptions extends ClientOptions {
   commitTimeoutMs?: number
   /** Pause after a failed commit or send before trying again, ms. @default 200 */
   retryMs?: number
+  /** Most events decided in one graph entry; 1 turns batching off. @default 64 */
+  batchMaxEvents?: number
+  /** Most bytes of graph ops (approximately, as encoded) in one entry; a single decision may exceed it. @default 262144 */
+  batchMaxBytes?: number
 }
 
-export const COORDINATOR_DEFAULTS = { holder: 'coordinator', decisionHistory: 1000, commandTimeoutMs: 5000, commitTimeoutMs: 5000, retryMs: 200 } as const
+export const COORDINATOR_DEFAULTS = { holder: 'coordinator', decisionHistory: 1000, commandTimeoutMs: 5000, commitTimeoutMs: 5000, retryMs: 200, batchMaxEvents: 64, batchMaxBytes: 256 * 1024 } as const
 
-const KEYS = ['machine', 'submit', 'barrier', 'now', 'schema', 'channel', 'fence', 'holder', 'isLive', 'rules', 'settings', 'clock', 'decisionHistory', 'commandTimeoutMs', 'commitTimeoutMs', 'retryMs']
+const KEYS = ['machine', 'submit', 'barrier', 'now', 'schema', 'channel', 'fence', 'holder', 'isLive', 'rules', 'settings', 'clock', 'decisionHistory', 'commandTimeoutMs', 'commitTimeoutMs', 'retryMs', 'batchMaxEvents', 'batchMaxBytes']
 
 export interface CoordinatorStats {
   /** Decisions committed by this coordinator. */
@@ -80,7 +98,17 @@ export interface CoordinatorStats {
   readonly sent: number
   /** Commands acknowledged by their agents. */
   readonly acknowledged: number
+  /** Graph entries that committed decisions (fewer than decisions when batched). */
+  readonly decisionEntries: number
 }
+
+/** A command to send; `outboxKey`: its outbox entry's key (acknowledged or retried), none for a status probe. */
+interface Order { readonly node: string, readonly command: AgentCommand, readonly outboxKey: string | undefined }
+
+/** An input taken from the queue (`index`: its queue index; -1 for a wake-up), decoded only when decided. */
+interface Pending { readonly input: () => RuleInput, readonly index: number }
+/** A decision taken and recorded into its own transaction (`ops`: that transaction's, when batched). */
+interface Prepared { readonly decision: Decision, readonly tx: Transaction<HaSpec>, readonly ops?: readonly GraphOp[], readonly index?: number }
 
 export class Coordinator {
   readonly fence: CommandFence
@@ -102,7 +130,9 @@ export class Coordinator {
   #idle = false
   #running = false
   #fatal: QuorateError | null = null
-  #stats = { decisions: 0, sent: 0, acknowledged: 0 }
+  #stats = { decisions: 0, sent: 0, acknowledged: 0, decisionEntries: 0 }
+  /** Events still to be decided one per entry, after a batch that did not apply. */
+  #singles = 0
   /**
    * The events cursor: every queued event with a smaller index was handled by this coordinator
    * (the queue is in commit order and an event leaves it only with its decision). Starts at 0:
@@ -121,7 +151,7 @@ export class Coordinator {
     checkInt(options.fence.token, C, 'fence.token', 1)
     checkFunction(options.isLive, C, 'isLive', true)
     if (options.clock !== undefined) checkMethods(options.clock, C, 'clock', 'a Clock', ['now', 'setTimeout', 'clearTimeout'])
-    for (const k of ['decisionHistory', 'commandTimeoutMs', 'commitTimeoutMs', 'retryMs'] as const) if (options[k] !== undefined) checkInt(options[k], C, k, 1)
+    for (const k of ['decisionHistory', 'commandTimeoutMs', 'commitTimeoutMs', 'retryMs', 'batchMaxEvents', 'batchMaxBytes'] as const) if (options[k] !== undefined) checkInt(options[k], C, k, 1)
     if (options.holder !== undefined) check(typeof options.holder === 'string' && options.holder.length > 0, C, 'holder', 'a non-empty string', options.holder)
     const rules = options.rules ?? BUILTIN_RULES
     check(Array.isArray(rules), C, 'rules', 'an array of rules', rules)
@@ -212,17 +242,19 @@ export class Coordinator {
       if (await this.#commit(tx, signal)) break
     }
     // Raise every agent's fence early, so a deposed coordinator's late command is refused even before we command that agent.
+    const orders: Order[] = []
     for (const node of this.#view.byKind('ha.node')) {
-      if (node.fields.state !== 'dead') this.#send(node.id, { kind: 'status', id: `epoch:${this.fence.token}:${node.id}`, fence: this.fence }, signal, undefined)
+      if (node.fields.state !== 'dead') orders.push({ node: node.id, command: { kind: 'status', id: `epoch:${this.fence.token}:${node.id}`, fence: this.fence }, outboxKey: undefined })
     }
+    this.#sendAll(orders, signal)
   }
 
-  /** Commits; true if it applied. Conflicts and unknown outcomes answer false (decide again on a fresh view). */
-  async #commit (tx: Transaction<HaSpec>, signal: AbortSignal): Promise<boolean> {
+  /** Commits (a transaction, or a submission of its own); true if it applied. Conflicts and unknown outcomes answer false (decide again on a fresh view). */
+  async #commit (tx: Transaction<HaSpec> | ((o: { signal: AbortSignal }) => Promise<unknown>), signal: AbortSignal): Promise<boolean> {
     this.#assertLive()
     const limit = deadline(this.#clock, this.#o.commitTimeoutMs ?? COORDINATOR_DEFAULTS.commitTimeoutMs, 'commit', signal)
     try {
-      await tx.commit({ signal: limit.signal })
+      await (typeof tx === 'function' ? tx({ signal: limit.signal }) : tx.commit({ signal: limit.signal }))
       return true
     } catch (err) {
       if (signal.aborted) throw err
@@ -248,48 +280,120 @@ export class Coordinator {
       if (await this.#commit(tx, signal)) for (const id of ids) { this.#acked.delete(id); this.#sending.delete(id) }
       return true
     }
-    const input = this.#nextInput()
-    if (input !== undefined) {
-      await this.#decideAndCommit(input, signal)
+    const pending = this.#nextInputs()
+    if (pending.length > 0) {
+      await this.#decideAndCommit(pending, signal)
       return true
     }
     return this.#sendOutbox(signal)
   }
 
-  /** The queue index of the event last taken as input. */
-  #headIndex = 0
-
-  #nextInput (): RuleInput | undefined {
-    const view = this.#view
-    const head = this.#o.machine.events.list(this.#cursor, 1)[0]
-    if (head !== undefined) {
-      this.#headIndex = head.index
-      const event = decodeHaEvent(head.payload)
-      // A foreign or damaged payload is still decided (by no rule) so that it is trimmed and recorded.
-      const at = event instanceof QuorateError ? this.#o.machine.time : event.at
-      return event instanceof QuorateError
-        ? { kind: 'event', id: head.id, event: { type: 'resource-health', node: '?', resource: '?', healthy: false, detail: event.message.slice(0, 200), at }, at }
-        : { kind: 'event', id: head.id, event, at }
-    }
-    const wake = nextWake(view)
-    if (wake !== undefined && wake.at <= this.#now()) return { kind: 'wake', rule: wake.rule, subject: wake.subject, at: wake.at }
-    return undefined
+  /** The next inputs: up to a batch of queued events (one while `#singles`), else the earliest due wake-up. */
+  #nextInputs (): Pending[] {
+    const max = this.#singles > 0 ? 1 : (this.#o.batchMaxEvents ?? COORDINATOR_DEFAULTS.batchMaxEvents)
+    const heads = this.#o.machine.events.list(this.#cursor, max)
+    if (heads.length > 0) return heads.map((head) => ({ input: () => this.#eventInput(head), index: head.index }))
+    const wake = nextWake(this.#view)
+    if (wake === undefined || wake.at > this.#now()) return []
+    const input: RuleInput = { kind: 'wake', rule: wake.rule, subject: wake.subject, at: wake.at }
+    return [{ input: () => input, index: -1 }]
   }
 
-  async #decideAndCommit (input: RuleInput, signal: AbortSignal): Promise<void> {
+  #eventInput (head: StoredEvent): RuleInput {
+    const event = decodeHaEvent(head.payload)
+    // A foreign or damaged payload is still decided (by no rule) so that it is trimmed and recorded.
+    const at = event instanceof QuorateError ? this.#o.machine.time : event.at
+    return event instanceof QuorateError
+      ? { kind: 'event', id: head.id, event: { type: 'resource-health', node: '?', resource: '?', healthy: false, detail: event.message.slice(0, 200), at }, at }
+      : { kind: 'event', id: head.id, event, at }
+  }
+
+  #decideInto (view: GraphView<HaSpec>, input: RuleInput, epoch: EpochState): Prepared {
+    const tx = this.#graph.transaction()
+    const decision = decide(view, input, tx, { rules: this.#rules, settings: this.#settings, fence: this.fence })
+    recordDecision(tx, decision, epoch, this.#recordOptions)
+    return { decision, tx }
+  }
+
+  get #recordOptions (): RecordOptions {
+    return { fence: this.fence, holder: this.holder, history: this.#o.decisionHistory ?? COORDINATOR_DEFAULTS.decisionHistory }
+  }
+
+  async #decideAndCommit (pending: readonly Pending[], signal: AbortSignal): Promise<void> {
     const view = this.#view
     const epoch = readEpoch(view)
     if (epoch.token > this.fence.token) throw fenced(this.fence.token, epoch.token)
-    const tx = this.#graph.transaction()
-    const decision: Decision = decide(view, input, tx, { rules: this.#rules, settings: this.#settings, fence: this.fence })
-    const options = { fence: this.fence, holder: this.holder, history: this.#o.decisionHistory ?? COORDINATOR_DEFAULTS.decisionHistory }
+    const batch = pending.length === 1 || this.#hooks.trimBeforeChange === true ? [] : this.#prepareBatch(pending, view, epoch)
+    if (batch.length > 1) await this.#commitBatch(batch, epoch, signal)
+    else await this.#decideOne(pending[0]!, batch[0], view, epoch, signal)
+  }
+
+  /**
+   * Decides `pending` in order on `view` while each decision read nothing an earlier one of
+   * the batch writes (batch.ts) and the ops stay within the byte bound.
+   */
+  #prepareBatch (pending: readonly Pending[], view: GraphView<HaSpec>, epoch: EpochState): Prepared[] {
+    const out: Prepared[] = []
+    const writes = new Set<string>()
+    const maxBytes = this.#o.batchMaxBytes ?? COORDINATOR_DEFAULTS.batchMaxBytes
+    let bytes = 0
+    for (const p of pending) {
+      const reads = new Set<string>()
+      const prepared = this.#decideInto(trackReads(view, reads), p.input(), { ...epoch, seq: epoch.seq + out.length })
+      if (conflicts(reads, writes)) break
+      const ops = prepared.tx.ops
+      bytes += approxBytes(ops)
+      if (out.length > 0 && bytes > maxBytes) break
+      writeKeys(ops, view, writes)
+      out.push({ ...prepared, ops, index: p.index })
+    }
+    return out
+  }
+
+  /** All of the batch in one entry, or (if it did not apply) its events one per entry next. */
+  async #commitBatch (batch: readonly Prepared[], epoch: EpochState, signal: AbortSignal): Promise<void> {
+    const ops: GraphOp[] = []
+    const trim: string[] = []
+    for (const [i, p] of batch.entries()) {
+      const input = p.decision.input
+      if (input.kind === 'event') trim.push(input.id)
+      // MUTANT: the batch's last event is trimmed without its decision (change, record, commands).
+      if (this.#hooks.batchDropsLast === true && i === batch.length - 1) continue
+      ops.push(...p.ops!)
+    }
+    const command: GraphTransaction = { type: 'tx', time: Math.max(0, Math.floor(this.#now())), fence: { name: this.fence.lease, token: this.fence.token }, expect: [{ id: EPOCH_ID, version: epoch.version }], ops: coalesce(ops), trim }
+    let committed = false
+    try {
+      committed = await this.#commit(async (o) => unlessRefused(toResult(await this.#o.submit(encodeCommand(command), o))), signal)
+    } catch (err) {
+      if (!isRuleChangeRefused(err)) throw err
+    }
+    if (!committed) {
+      this.#singles = Math.max(this.#singles, batch.length)
+      return
+    }
+    const kept = this.#hooks.batchDropsLast === true ? batch.slice(0, -1) : batch
+    this.#stats.decisions += batch.length
+    this.#stats.decisionEntries++
+    this.#cursor = Math.max(this.#cursor, batch[batch.length - 1]!.index! + 1)
+    this.#sendAll(kept.flatMap((p) => p.decision.commands.map((c) => ({ ...c, outboxKey: c.command.id }))), signal)
+  }
+
+  /** One input in one entry (with `prepared`, its decision already taken on `view`). */
+  async #decideOne (p: Pending, prepared: Prepared | undefined, view: GraphView<HaSpec>, epoch: EpochState, signal: AbortSignal): Promise<void> {
+    const input = prepared?.decision.input ?? p.input()
+    const options = this.#recordOptions
+    let tx: Transaction<HaSpec>
+    let decision: Decision
     if (this.#hooks.trimBeforeChange === true && input.kind === 'event') {
+      tx = this.#graph.transaction()
+      decision = decide(view, input, tx, { rules: this.#rules, settings: this.#settings, fence: this.fence })
       // MUTANT: the event is trimmed in an entry of its own, before the change is committed.
       const trim = this.#graph.transaction().fence(this.fence.lease, this.fence.token).handles([input.id])
       if (!await this.#commit(trim, signal)) return
       await this.#hooks.afterTrim?.()
       recordDecision(tx, { ...decision, input: { kind: 'wake', rule: 'trimmed', subject: input.id, at: input.at } }, readEpoch(this.#view), options)
-    } else recordDecision(tx, decision, epoch, options)
+    } else ({ tx, decision } = prepared ?? this.#decideInto(view, input, epoch))
     let committed: boolean
     let commands = decision.commands
     try {
@@ -313,34 +417,44 @@ export class Coordinator {
     }
     if (!committed) return
     this.#stats.decisions++
-    if (input.kind === 'event') this.#cursor = Math.max(this.#cursor, (this.#o.machine.events.get(input.id)?.index ?? this.#headIndex) + 1)
+    this.#stats.decisionEntries++
+    if (this.#singles > 0 && input.kind === 'event') this.#singles--
+    if (input.kind === 'event') this.#cursor = Math.max(this.#cursor, (this.#o.machine.events.get(input.id)?.index ?? p.index) + 1)
     // Persisted: send at once (the outbox keeps them for retries and for a successor).
-    for (const c of commands) this.#send(c.node, c.command, signal, c.command.id)
+    this.#sendAll(commands.map((c) => ({ ...c, outboxKey: c.command.id })), signal)
   }
 
   /** Sends every outbox entry not already in flight and due; true if any was sent. */
   #sendOutbox (signal: AbortSignal): boolean {
     const now = this.#clock.now()
-    let sent = false
+    const orders: Order[] = []
     for (const entry of this.#view.byKind('ha.outbox')) {
-      const command = JSON.parse(entry.fields.command) as AgentCommand
-      const due = this.#sending.get(command.id)
+      const id = entry.id.slice(OUTBOX_PREFIX.length)
+      const due = this.#sending.get(id)
       if (due !== undefined && (due === Infinity || due > now)) continue
       // A command decided under an older token is sent under ours: the agent fences by the newest it saw.
-      this.#send(entry.fields.node, { ...command, fence: this.fence }, signal, command.id)
-      sent = true
+      orders.push({ node: entry.fields.node, command: commandOf(entry.fields.command, id, this.fence), outboxKey: id })
     }
-    return sent
+    this.#sendAll(orders, signal)
+    return orders.length > 0
   }
 
-  /** One send in the background; `outboxKey` set: acknowledge or schedule a retry. */
-  #send (node: string, command: AgentCommand, signal: AbortSignal, outboxKey: string | undefined): void {
-    try { this.#assertLive() } catch (err) { this.#fatal ??= err as QuorateError; this.#wakeLoop(); return }
+  /** Sends `orders` in the background under one deadline: one timer and signal for the lot, not one per command. */
+  #sendAll (orders: readonly Order[], signal: AbortSignal): void {
+    if (orders.length === 0) return
+    const limit = deadline(this.#clock, this.#o.commandTimeoutMs ?? COORDINATOR_DEFAULTS.commandTimeoutMs, 'command', signal)
+    let open = orders.length
+    const release = (): void => { if (--open === 0) limit.done() }
+    for (const o of orders) this.#send(o.node, o.command, limit.signal, o.outboxKey, release)
+  }
+
+  /** One send in the background under `limit` (the batch's deadline); `outboxKey` set: acknowledge or schedule a retry. */
+  #send (node: string, command: AgentCommand, limit: AbortSignal, outboxKey: string | undefined, release: () => void): void {
+    try { this.#assertLive() } catch (err) { release(); this.#fatal ??= err as QuorateError; this.#wakeLoop(); return }
     if (outboxKey !== undefined) this.#sending.set(outboxKey, Infinity)
     this.#stats.sent++
-    const limit = deadline(this.#clock, this.#o.commandTimeoutMs ?? COORDINATOR_DEFAULTS.commandTimeoutMs, 'command', signal)
     let reply: Promise<AgentReply>
-    try { reply = this.#o.channel.send(node, command, { signal: limit.signal }) } catch (err) { reply = Promise.reject(err) }
+    try { reply = this.#o.channel.send(node, command, { signal: limit }) } catch (err) { reply = Promise.reject(err) }
     reply.then((r) => {
       if (!r.ok && r.code === 'LEASE_FENCED') { this.#fatal ??= fenced(this.fence.token, 0); return }
       if (outboxKey === undefined) return
@@ -351,7 +465,7 @@ export class Coordinator {
       } else this.#sending.set(outboxKey, this.#clock.now() + (this.#o.retryMs ?? COORDINATOR_DEFAULTS.retryMs))
     }, () => {
       if (outboxKey !== undefined) this.#sending.set(outboxKey, this.#clock.now() + (this.#o.retryMs ?? COORDINATOR_DEFAULTS.retryMs))
-    }).finally(() => { limit.done(); this.#wakeLoop() })
+    }).finally(() => { release(); this.#wakeLoop() })
   }
 
   #wakeLoop (): void { const p = this.#poke; this.#poke = null; p?.() }

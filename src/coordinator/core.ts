@@ -21,7 +21,23 @@ import type { Decision, PhaseState, PhaseUpdate, Rule, RuleContext, RuleInput, R
 import type { RecoverySettings } from './settings.js'
 
 export const phaseId = (rule: string, subject: string): string => `phase:${rule}:${subject}`
-export const outboxId = (commandId: string): string => `out:${commandId}`
+export const OUTBOX_PREFIX = 'out:'
+export const outboxId = (commandId: string): string => `${OUTBOX_PREFIX}${commandId}`
+
+/**
+ * An outbox entry's command field: the command without its id (the entry's key holds it) and
+ * fence (every send carries the sender's own): a third of the bytes, and the outbox is the
+ * bulk of what a coordinator writes. `commandOf` rebuilds the command to send.
+ */
+export function outboxCommand (command: AgentCommand): string {
+  const { id: _id, fence: _fence, ...body } = command
+  return JSON.stringify(body)
+}
+
+/** The command an outbox entry holds, as sent under `fence` (an entry written with id and fence reads the same). */
+export function commandOf (stored: string, id: string, fence: CommandFence): AgentCommand {
+  return { ...(JSON.parse(stored) as object), id, fence } as AgentCommand
+}
 export const decisionId = (seq: number): string => `decision:${String(seq).padStart(12, '0')}`
 
 /** The key command ids derive from: equal for the same input decided twice. */
@@ -153,14 +169,14 @@ export function recordDecision (tx: Transaction<HaSpec>, decision: Decision, epo
     if (p.phase === null) tx.delete(r)
     else tx.put(r, { rule: p.rule, subject: p.subject, phase: p.phase, data: JSON.stringify(p.data ?? {}), ...(p.wakeAt === undefined ? {} : { wakeAt: p.wakeAt }) })
   }
-  for (const c of decision.commands) tx.put(ref('ha.outbox', outboxId(c.command.id)), { node: c.node, command: JSON.stringify(c.command), decision: seq })
+  for (const c of decision.commands) tx.put(ref('ha.outbox', outboxId(c.command.id)), { node: c.node, command: outboxCommand(c.command), decision: seq })
   tx.put(ref('ha.decision', decisionId(seq)), {
     seq,
     rule: decision.rules.join(','),
     input: JSON.stringify(decision.input),
     graphIndex: decision.graphIndex,
     ops: JSON.stringify(decision.ops),
-    commands: JSON.stringify(decision.commands),
+    commands: recordCommands(decision.commands, options.fence),
     phases: JSON.stringify(decision.phases),
     token: options.fence.token,
     note: decision.notes.join('; ')
@@ -168,6 +184,23 @@ export function recordDecision (tx: Transaction<HaSpec>, decision: Decision, epo
   if (seq > options.history) tx.delete(ref('ha.decision', decisionId(seq - options.history)))
   if (decision.input.kind === 'event') tx.handles([decision.input.id])
   return seq
+}
+
+/**
+ * A decision record's commands field: `{ fence, orders: [{ node, command }] }` with each
+ * command without its id and fence (the id is `commandId(input, n)`, the fence is the
+ * record's), as `readDecision` rebuilds them. Records written as a plain array of commands
+ * (before this compaction) read the same.
+ */
+function recordCommands (commands: Decision['commands'], fence: CommandFence): string {
+  if (commands.length === 0) return '[]'
+  return JSON.stringify({ fence, orders: commands.map((c) => { const { id: _id, fence: _fence, ...body } = c.command; return { node: c.node, command: body } }) })
+}
+
+function parseCommands (stored: string, input: RuleInput): Decision['commands'] {
+  const v = JSON.parse(stored) as Decision['commands'] | { fence: CommandFence, orders: Array<{ node: string, command: object }> }
+  if (!('orders' in v)) return v
+  return v.orders.map((o, n) => ({ node: o.node, command: { ...o.command, id: commandId(input, n), fence: v.fence } as AgentCommand }))
 }
 
 /** A decision record as stored, parsed back. */
@@ -180,14 +213,15 @@ export function readDecision (view: GraphView<HaSpec>, seq: number): DecisionRec
   const r = view.get(ref('ha.decision', decisionId(seq)))
   if (r === undefined) return undefined
   const f = r.fields
+  const input = JSON.parse(f.input) as RuleInput
   return {
     seq: f.seq,
     token: f.token,
-    input: JSON.parse(f.input) as RuleInput,
+    input,
     graphIndex: f.graphIndex,
     rules: f.rule === '' ? [] : f.rule.split(','),
     ops: JSON.parse(f.ops) as Decision['ops'],
-    commands: JSON.parse(f.commands) as Decision['commands'],
+    commands: parseCommands(f.commands, input),
     phases: JSON.parse(f.phases) as Decision['phases'],
     notes: f.note === '' ? [] : f.note.split('; ')
   }

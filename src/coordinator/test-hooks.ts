@@ -11,6 +11,8 @@ export interface CoordinatorHooks {
   readonly trimBeforeChange?: boolean
   /** Awaited between the mutant's trim entry and its change (the simulator crashes the host there). */
   readonly afterTrim?: () => Promise<void>
+  /** MUTANT: a batch's last event is trimmed but its decision (change, record, commands) left out of the entry. */
+  readonly batchDropsLast?: boolean
 }
 
 export interface SupervisorHooks {

@@ -12,6 +12,8 @@ export interface CoordinatorMutant {
   readonly faults: readonly CoordinatorFault[]
   /** A fragment of the violation or liveness failure that must report it. */
   readonly caughtBy: RegExp
+  /** Coordinators' batch bound for the scenario (else drawn per seed). */
+  readonly batchMaxEvents?: number
 }
 
 export const COORDINATOR_MUTANTS: readonly CoordinatorMutant[] = [
@@ -31,7 +33,16 @@ export const COORDINATOR_MUTANTS: readonly CoordinatorMutant[] = [
     name: 'trimBeforeChange',
     description: 'the coordinator trims an event in its own entry before the change that handles it commits',
     faults: [{ at: 1000, kind: 'crash-between-trim-and-change' }],
-    caughtBy: /is placed on \S+ but runs on \[\]/
+    // The trim-only entry is itself reported; the lost change shows as an instance not running.
+    caughtBy: /is placed on \S+ but runs on \[\]|trimmed event \S+ in an entry that does not record its decision/
+  },
+  {
+    name: 'batchDropsLast',
+    description: 'a batch trims its last event but leaves that event\'s decision (change, record, commands) out of the entry',
+    // Exits of four instances pile up while the host is down, so its successor decides them as a batch.
+    faults: [{ at: 1000, kind: 'crash-holder', downFor: 3000 }, ...[0, 1, 2, 3].map((instance) => ({ at: 1100 + 20 * instance, kind: 'crash-loop' as const, instance, times: 1, every: 100 }))],
+    caughtBy: /trimmed event \S+ in an entry that does not record its decision/,
+    batchMaxEvents: 8
   }
 ]
 
@@ -50,8 +61,9 @@ export async function searchCoordinatorMutant (name: CoordinatorMutant['name'], 
   if (m === undefined) throw new Error(`unknown coordinator mutant ${name}`)
   const controls: CoordinatorSimResult[] = []
   for (let seed = 1; seed <= maxSeeds; seed++) {
-    controls.push(await runCoordinatorSimulation({ seed, faults: m.faults }))
-    const r = await runCoordinatorSimulation({ seed, faults: m.faults, mutations: { [name]: true } })
+    const batch = m.batchMaxEvents === undefined ? {} : { batchMaxEvents: m.batchMaxEvents }
+    controls.push(await runCoordinatorSimulation({ seed, faults: m.faults, ...batch }))
+    const r = await runCoordinatorSimulation({ seed, faults: m.faults, mutations: { [name]: true }, ...batch })
     const finding = [...r.violations, ...r.liveness].find((line) => m.caughtBy.test(line))
     if (finding !== undefined) return { mutant: name, caughtBy: seed, finding, controls }
   }

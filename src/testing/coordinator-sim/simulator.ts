@@ -18,6 +18,8 @@
  *   newer one is a violation: with the graph's fence check this cannot happen);
  * - every command an agent executed was committed in a decision's outbox first (persist
  *   before send), and an agent never executes an id twice;
+ * - every event an entry trims has its decision recorded in that same entry (a batch never
+ *   trims an event whose decision it does not carry);
  * and at the end, after every fault healed: a coordinator acts, the queue and the outbox are
  * empty, and each instance runs on exactly the node the graph places it on, nowhere else.
  */
@@ -70,6 +72,8 @@ export interface CoordinatorSimMutations {
   readonly noGraphFence?: boolean
   /** The coordinator trims an event in its own entry before the change that handles it. */
   readonly trimBeforeChange?: boolean
+  /** The coordinator trims a batch's last event without its decision (change, record and commands) in the entry. */
+  readonly batchDropsLast?: boolean
 }
 
 export type CoordinatorFault =
@@ -102,6 +106,8 @@ export interface CoordinatorSimOptions {
   readonly faultMs?: number
   /** The coordinator lease's duration, ms (the benchmark runs the supervisor's default). @default COORDINATOR_SIM_DEFAULTS.leaseMs */
   readonly leaseMs?: number
+  /** The coordinators' batchMaxEvents. @default drawn from the seed, 1..16 (1: no batching) */
+  readonly batchMaxEvents?: number
   readonly log?: (line: string) => void
 }
 
@@ -158,7 +164,7 @@ const schema = coordinatorSchema()
 
 /** The graph machine with an observer on every applied entry (and the no-fence mutant). */
 class ObservedGraph extends GraphStateMachine {
-  readonly #onApplied: (token: number | undefined, outboxIds: readonly string[], ok: boolean, code: string | undefined) => void
+  readonly #onApplied: ObservedGraph['onAppliedType']
   readonly #ignoreFence: boolean
   maxToken = 0
   constructor (onApplied: ObservedGraph['onAppliedType'], ignoreFence: boolean) {
@@ -167,7 +173,8 @@ class ObservedGraph extends GraphStateMachine {
     this.#ignoreFence = ignoreFence
   }
 
-  declare onAppliedType: (token: number | undefined, outboxIds: readonly string[], ok: boolean, code: string | undefined) => void
+  /** `undecided`: events the entry trims without recording their decision in it. */
+  declare onAppliedType: (token: number | undefined, outboxIds: readonly string[], ok: boolean, code: string | undefined, undecided: readonly string[]) => void
 
   override apply (command: Uint8Array, index: number): ReturnType<GraphStateMachine['apply']> {
     let decoded
@@ -177,7 +184,14 @@ class ObservedGraph extends GraphStateMachine {
     const r = super.apply(stripped ? encodeCommand(unfenced as typeof decoded) : command, index)
     if (decoded.type === 'tx') {
       const outbox = decoded.ops.filter((op) => op.op === 'put' && op.kind === 'ha.outbox').map((op) => (op as { id: string }).id.slice(4))
-      this.#onApplied(decoded.fence?.token, outbox, r.status === 'ok', r.status === 'refused' ? r.code : undefined)
+      const decided = new Set<string>()
+      for (const op of decoded.ops) {
+        if (op.op !== 'put' || op.kind !== 'ha.decision') continue
+        const input = JSON.parse(String(op.fields.input)) as { kind: string, id?: string }
+        if (input.kind === 'event' && input.id !== undefined) decided.add(input.id)
+      }
+      const undecided = decoded.trim.filter((id) => !decided.has(id))
+      this.#onApplied(decoded.fence?.token, outbox, r.status === 'ok', r.status === 'refused' ? r.code : undefined, undecided)
     }
     return r
   }
@@ -203,6 +217,7 @@ class CoordinatorSim {
   readonly #faults: readonly CoordinatorFault[]
   readonly #mut: CoordinatorSimMutations
   readonly #leaseMs: number
+  readonly #batchMaxEvents: number
   readonly #emitters = new AbortController()
   #waitingFailover: number | null = null
   /** The current partition: each station's group, and since when (true ms). */
@@ -220,6 +235,8 @@ class CoordinatorSim {
     this.#net = new MemoryNetwork({ clock: this.#clock, random: this.#random.fork(), latency: { min: 1, max: 4 } })
     this.#mut = o.mutations ?? {}
     this.#leaseMs = o.leaseMs ?? COORDINATOR_SIM_DEFAULTS.leaseMs
+    // From a random of its own, so that adding it left every seed's other draws as they were.
+    this.#batchMaxEvents = o.batchMaxEvents ?? 1 + randomInt(new SeededRandom(o.seed * 31 + 7), 0, 16)
     this.#workers = Array.from({ length: COORDINATOR_SIM_DEFAULTS.workers }, (_, i) => `w${i + 1}`)
     this.#instanceIds = Array.from({ length: COORDINATOR_SIM_DEFAULTS.instances }, (_, i) => `svc-${i + 1}`)
     for (let i = 0; i < n; i++) {
@@ -241,7 +258,7 @@ class CoordinatorSim {
     s.clock = new NodeClock(this.#clock, s.rate)
     const router = new StateMachineRouter()
     const leaseRoute = router.mount('lease', new LeaseTable())
-    const graph = new ObservedGraph((token, outbox, ok, code) => { this.#observeGraph(s, graph, token, outbox, ok, code) }, this.#mut.noGraphFence === true)
+    const graph = new ObservedGraph((token, outbox, ok, code, undecided) => { this.#observeGraph(s, graph, token, outbox, ok, code, undecided) }, this.#mut.noGraphFence === true)
     const graphRoute = router.mount('graph', graph)
     s.transport = new ObservedTransport(this.#net.transport(s.id), { sent: () => {}, delivered: () => {} })
     const node = new RaftNode({
@@ -279,7 +296,8 @@ class CoordinatorSim {
       afterTrim: async () => {
         if (this.#trimCrashArmed) { this.#trimCrashArmed = false; this.#crashStation(s, 'between the trim and the change'); await new Promise(() => {}) }
       },
-      ...(this.#mut.trimBeforeChange === true ? { trimBeforeChange: true } : {})
+      ...(this.#mut.trimBeforeChange === true ? { trimBeforeChange: true } : {}),
+      ...(this.#mut.batchDropsLast === true ? { batchDropsLast: true } : {})
     }
     const supervisorOptions = {
       leases,
@@ -293,7 +311,7 @@ class CoordinatorSim {
         const coordinator = new Coordinator(coordinatorHooks.with({
           machine: graph, submit, barrier, now: () => this.#wall(s), schema, channel, fence: ctx.fence, isLive: ctx.isLive, holder: s.id, clock: s.clock,
           settings: { restartBackoffInitialMs: 100, restartBackoffMaxMs: 800, maxRestarts: 2, failureExpiryMs: 4000, deferMs: 300, maxInFlight: 8 },
-          commitTimeoutMs: 400, commandTimeoutMs: 200, retryMs: 50
+          commitTimeoutMs: 400, commandTimeoutMs: 200, retryMs: 50, batchMaxEvents: this.#batchMaxEvents
         }, hooks))
         const inst: Instance = { host: s.id, token: ctx.fence.token, isLive: ctx.isLive, exited: false, coordinator }
         this.#instances.push(inst)
@@ -381,8 +399,9 @@ class CoordinatorSim {
     if (command.kind !== 'status' && !this.#committedCommands.has(command.id)) this.#violation(`agent ${node} executed ${command.kind} ${command.id} that no committed decision ordered (sent before it was persisted)`)
   }
 
-  #observeGraph (s: Station, g: ObservedGraph, token: number | undefined, outbox: readonly string[], ok: boolean, code: string | undefined): void {
+  #observeGraph (s: Station, g: ObservedGraph, token: number | undefined, outbox: readonly string[], ok: boolean, code: string | undefined, undecided: readonly string[]): void {
     if (!ok) { if (code === 'LEASE_FENCED') this.#coverage.fencedAtGraph++; return }
+    for (const id of undecided) this.#violation(`${s.id}'s graph trimmed event ${id} in an entry that does not record its decision (the event's effect is lost)`)
     for (const id of outbox) this.#committedCommands.add(id)
     if (outbox.length > 0 || token !== undefined) this.#coverage.decisions += outbox.length > 0 ? 1 : 0
     if (token === undefined) return
