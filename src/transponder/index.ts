@@ -29,3 +29,7 @@ export { TransponderServer, SocketAgentLinks, DEFAULT_DOWNLINK_MAX_FRAME_BYTES }
 export type { TransponderServerOptions, SocketAgentLinksOptions } from './socket-links.js'
 export { encodeDownlinkFrame, decodeDownlinkFrame } from './wire.js'
 export type { DownlinkFrame } from './wire.js'
+export { StationServer, SocketUplink, STATION_SERVER_DEFAULTS, SOCKET_UPLINK_DEFAULTS } from './uplink-socket.js'
+export type { StationServerOptions, SocketUplinkOptions } from './uplink-socket.js'
+export { encodeUplinkFrame, decodeUplinkFrame, DEFAULT_UPLINK_MAX_FRAME_BYTES } from './uplink-wire.js'
+export type { UplinkFrame } from './uplink-wire.js'
