@@ -33,3 +33,5 @@ export { StationServer, SocketUplink, STATION_SERVER_DEFAULTS, SOCKET_UPLINK_DEF
 export type { StationServerOptions, SocketUplinkOptions } from './uplink-socket.js'
 export { encodeUplinkFrame, decodeUplinkFrame, DEFAULT_UPLINK_MAX_FRAME_BYTES } from './uplink-wire.js'
 export type { UplinkFrame } from './uplink-wire.js'
+export { LivenessEvents } from './liveness-events.js'
+export type { LivenessEventsOptions } from './liveness-events.js'

@@ -37,7 +37,7 @@ import type { ComponentStatus } from '../util/lifecycle.js'
 import { check, checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
 import { FramedConnection, closeFramed, dialFramed, listenFramed, listeningAddress } from './framed-connection.js'
 import type { FrameCodec } from './framed-connection.js'
-import type { UplinkBatch } from './relay.js'
+import type { DeliveryResult, UplinkBatch } from './relay.js'
 import { TrackingStation } from './station.js'
 import { DEFAULT_UPLINK_MAX_FRAME_BYTES, decodeUplinkFrame, encodeUplinkFrame } from './uplink-wire.js'
 import type { UplinkFrame } from './uplink-wire.js'
@@ -77,6 +77,8 @@ export interface StationServerOptions {
 export class StationServer {
   readonly #o: StationServerOptions
   readonly #sockets = new Set<net.Socket>()
+  /** The current connection of each transponder (a reconnect replaces the older one). */
+  readonly #byTransponder = new Map<string, FramedConnection<UplinkFrame>>()
   readonly #life = new Lifecycle('station server')
   #server: net.Server | undefined
   #stats = { connections: 0, malformed: 0, refusedBatches: 0 }
@@ -96,6 +98,22 @@ export class StationServer {
   stats (): { connections: number, malformed: number, refusedBatches: number } { return { ...this.#stats, connections: this.#sockets.size } }
 
   address (): TcpAddress { return listeningAddress(this.#server, 'station server') }
+
+  /**
+   * The downward path through a connected transponder (RelayedCommandChannel's `transponder`
+   * option): sends a DELIVER over its uplink connection and resolves with its per-target
+   * results. Undefined if that transponder is not connected; a connection that closes first
+   * rejects TRANSPONDER_UPLINK_UNAVAILABLE (the channel reports those commands unreachable).
+   */
+  readonly deliverVia = (transponder: string): ((commands: readonly Uint8Array[], options: { signal?: AbortSignal }) => Promise<DeliveryResult[]>) | undefined => {
+    const conn = this.#byTransponder.get(transponder)
+    if (conn === undefined || conn.closed) return undefined
+    return async (commands, options) => {
+      const answer = await conn.request((request) => ({ kind: 'deliver', request, commands }), options.signal)
+      if (answer.kind !== 'delivered') throw unavailable(`unexpected ${answer.kind} frame`)
+      return [...answer.results]
+    }
+  }
 
   async open (options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#life.open(async () => {
@@ -119,12 +137,19 @@ export class StationServer {
       this.#stats.malformed++
       conn.write({ kind: 'error', code: err.code, message: err.message })
     }
+    const bind = (id: string): void => {
+      transponder = id
+      this.#byTransponder.set(id, conn)
+      conn.onClose = () => { if (this.#byTransponder.get(id) === conn) this.#byTransponder.delete(id) }
+    }
+    if (identity !== null) bind(identity)
     conn.onFrame = (frame) => {
       if (transponder === null) {
-        if (frame.kind === 'hello' && frame.id.length > 0) transponder = frame.id
+        if (frame.kind === 'hello' && frame.id.length > 0) bind(frame.id)
         else this.#refuseConnection(conn, 'the first frame must be a hello in insecure mode')
         return
       }
+      if (frame.kind === 'delivered') { conn.answer(frame.request, frame); return }
       if (frame.kind !== 'batch') { this.#refuseConnection(conn, `a transponder sends batches, not ${frame.kind}`); return }
       const id = transponder
       if (frame.batch.transponder !== id) {
@@ -202,6 +227,7 @@ export class SocketUplink {
   /** Aborted by close(): every wait (slot, backoff, dial, answer) listens on it. */
   #closing = new AbortController()
   #stats = { batches: 0, dials: 0, failedDials: 0 }
+  #deliver: (commands: readonly Uint8Array[]) => Promise<DeliveryResult[]> = async (commands) => undeliverableAll(commands, 'this uplink serves no downward path')
 
   /** The Transponder's `uplink` option. */
   readonly uplink = async (batch: UplinkBatch, options: { signal: AbortSignal }): Promise<void> => { await this.send(batch, options) }
@@ -225,6 +251,9 @@ export class SocketUplink {
   }
 
   get status (): ComponentStatus { return this.#life.status }
+
+  /** Installs the handler for the station's downward batches (the relay's Transponder.deliver). */
+  serve (deliver: (commands: readonly Uint8Array[]) => Promise<DeliveryResult[]>): void { this.#deliver = deliver }
 
   /** Whether a connection to the station is up now. */
   get connected (): boolean { return this.#conn !== undefined && !this.#conn.closed }
@@ -297,6 +326,11 @@ export class SocketUplink {
     const conn = new FramedConnection(socket, this.#limits.maxFrameBytes, UPLINK_CODEC, unavailable)
     conn.onFrame = (frame) => {
       if (frame.kind === 'batch-ack') conn.answer(frame.request, frame)
+      else if (frame.kind === 'deliver') {
+        this.#deliver(frame.commands).then((results) => { conn.write({ kind: 'delivered', request: frame.request, results }) }, (err: unknown) => {
+          conn.write({ kind: 'delivered', request: frame.request, results: undeliverableAll(frame.commands, String(err)) })
+        })
+      }
       else if (frame.kind === 'error') conn.fail(new QuorateError(knownCode(frame.code, 'WIRE_MALFORMED'), `Station closed the uplink: ${frame.message}`))
       else conn.destroy()
     }
@@ -344,4 +378,9 @@ async function sleep (clock: Clock, ms: number, signal: AbortSignal): Promise<vo
     const t = clock.setTimeout(resolve, ms)
     signal.addEventListener('abort', () => { clock.clearTimeout(t) }, { once: true })
   }).catch(() => { throw reasonOf(signal) })
+}
+
+/** One undeliverable result per command (the relay could not take the batch at all). */
+function undeliverableAll (commands: readonly Uint8Array[], message: string): DeliveryResult[] {
+  return commands.map(() => ({ target: '', id: '', ok: false as const, code: 'TRANSPONDER_UNDELIVERABLE', message }))
 }

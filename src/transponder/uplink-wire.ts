@@ -7,6 +7,9 @@
  *   1 BATCH      u32 request, UplinkBatch          (transponder -> station)
  *   2 BATCH_ACK  u32 request, u8 ok, utf8 code, utf8 message   (station -> transponder, after commit)
  *   3 ERROR      utf8 code, utf8 message           (station -> transponder, then it closes: a malformed frame)
+ *   4 DELIVER    u32 request, varint n, chunk each (station -> transponder: a downward batch of command envelopes)
+ *   5 DELIVERED  u32 request, varint n, then per target: utf8 target, utf8 id, u8 ok,
+ *                chunk reply (ok) or utf8 code, utf8 message   (transponder -> station: Transponder.deliver's results)
  *
  * UplinkBatch: utf8 transponder, utf8 producer ('' = none), u64 seq, joined (varint n, utf8 each),
  * left (same), u8 has-alive then alive (same), envelopes (varint n, chunk each).
@@ -17,15 +20,17 @@
  */
 import type { ByteReader, ByteWriter } from '../util/bytes.js'
 import { finishFrame, frameReader, frameWriter } from './wire.js'
-import type { UplinkBatch } from './relay.js'
+import type { DeliveryResult, UplinkBatch } from './relay.js'
 
 export type UplinkFrame =
   | { readonly kind: 'hello', readonly id: string }
   | { readonly kind: 'batch', readonly request: number, readonly batch: UplinkBatch }
   | { readonly kind: 'batch-ack', readonly request: number, readonly ok: boolean, readonly code: string, readonly message: string }
   | { readonly kind: 'error', readonly code: string, readonly message: string }
+  | { readonly kind: 'deliver', readonly request: number, readonly commands: readonly Uint8Array[] }
+  | { readonly kind: 'delivered', readonly request: number, readonly results: readonly DeliveryResult[] }
 
-const KINDS = ['hello', 'batch', 'batch-ack', 'error'] as const
+const KINDS = ['hello', 'batch', 'batch-ack', 'error', 'deliver', 'delivered'] as const
 
 /** @default 4 MiB: a full batch (1 MiB of envelopes) plus a full alive set of many thousand ids. */
 export const DEFAULT_UPLINK_MAX_FRAME_BYTES = 4 * 1024 * 1024
@@ -48,6 +53,7 @@ function readIds (r: ByteReader): string[] {
 export function encodeUplinkFrame (frame: UplinkFrame): Uint8Array {
   let size = 64
   if (frame.kind === 'batch') for (const e of frame.batch.envelopes) size += e.byteLength + 5
+  if (frame.kind === 'deliver') for (const e of frame.commands) size += e.byteLength + 5
   const w = frameWriter(KINDS.indexOf(frame.kind), size)
   switch (frame.kind) {
     case 'hello': w.utf8(frame.id); break
@@ -64,6 +70,17 @@ export function encodeUplinkFrame (frame: UplinkFrame): Uint8Array {
     }
     case 'batch-ack': w.u32(frame.request); w.byte(frame.ok ? 1 : 0); w.utf8(frame.code); w.utf8(frame.message); break
     case 'error': w.utf8(frame.code); w.utf8(frame.message); break
+    case 'deliver':
+      w.u32(frame.request); w.varint(frame.commands.length)
+      for (const c of frame.commands) w.chunk(c)
+      break
+    case 'delivered':
+      w.u32(frame.request); w.varint(frame.results.length)
+      for (const r of frame.results) {
+        w.utf8(r.target); w.utf8(r.id); w.byte(r.ok ? 1 : 0)
+        if (r.ok) w.chunk(r.reply); else { w.utf8(r.code); w.utf8(r.message) }
+      }
+      break
   }
   return finishFrame(w)
 }
@@ -103,6 +120,30 @@ export function decodeUplinkFrame (body: Uint8Array): UplinkFrame {
       break
     }
     case 'error': frame = { kind, code: r.utf8(), message: r.utf8() }; break
+    case 'deliver': {
+      const request = r.u32()
+      const n = r.varint()
+      if (n > r.remaining) r.fail('command count beyond the frame')
+      const commands: Uint8Array[] = []
+      for (let i = 0; i < n; i++) commands.push(r.chunk())
+      frame = { kind, request, commands }
+      break
+    }
+    case 'delivered': {
+      const request = r.u32()
+      const n = r.varint()
+      if (n * 9 > r.remaining) r.fail('result count beyond the frame')
+      const results: DeliveryResult[] = []
+      for (let i = 0; i < n; i++) {
+        const target = r.utf8()
+        const id = r.utf8()
+        const ok = r.byte()
+        if (ok > 1) r.fail('bad ok flag')
+        results.push(ok === 1 ? { target, id, ok: true, reply: r.chunk() } : { target, id, ok: false, code: r.utf8(), message: r.utf8() })
+      }
+      frame = { kind, request, results }
+      break
+    }
   }
   r.end()
   return frame
