@@ -35,3 +35,4 @@ export { encodeUplinkFrame, decodeUplinkFrame, DEFAULT_UPLINK_MAX_FRAME_BYTES } 
 export type { UplinkFrame } from './uplink-wire.js'
 export { LivenessEvents } from './liveness-events.js'
 export type { LivenessEventsOptions } from './liveness-events.js'
+export { openCommandInbox } from './inbox-file.js'
