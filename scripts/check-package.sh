@@ -3,7 +3,7 @@
 # uncommitted changes are not in it), checks the tarball holds no test code and no source
 # maps, installs it in a new consumer project without fast-check, type-checks a strict
 # TypeScript program that imports quorate, quorate/testing and quorate/transport, and runs
-# both bins. Needs the npm registry (the consumer installs typescript and the runtime
+# every bin. Needs the npm registry (the consumer installs typescript and the runtime
 # dependencies). Usage: npm run check:package   (or bash scripts/check-package.sh)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -64,4 +64,7 @@ node -e "Promise.all(['quorate', 'quorate/testing', 'quorate/transport', 'quorat
 ./node_modules/.bin/quorate-sim --version >/dev/null || fail "quorate-sim --version"
 status=0; ./node_modules/.bin/quorate-sim --sedes 5 2>/dev/null || status=$?
 [ "$status" = 2 ] || fail "quorate-sim --sedes 5 exited $status, not 2"
+./node_modules/.bin/quorate-transponder --version >/dev/null || fail "quorate-transponder --version"
+status=0; ./node_modules/.bin/quorate-transponder --confg t1.json 2>/dev/null || status=$?
+[ "$status" = 2 ] || fail "quorate-transponder --confg exited $status, not 2"
 echo "check-package: ok (no test code, no source maps, strict consumer type-checks without fast-check, bins run)"

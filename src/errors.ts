@@ -112,7 +112,8 @@ export const ERROR_CODES = {
   TRANSPONDER_SENDER_MISMATCH: 'An agent sent an envelope signed by another node over its downlink (the sender must be the connection\'s identity); the relay refused it.',
   TRANSPONDER_UNDELIVERABLE: 'A relayed command could not be delivered to its agent (not connected to the transponder, or no reply within deliveryTimeoutMs); whether it took effect is unknown (resend with the same id).',
   TRANSPONDER_OVERLOADED: 'A transponder holds maxPendingEnvelopes envelopes waiting for the uplink; the agent should retry (through this or another transponder).',
-  TRANSPONDER_NO_TRANSPONDER: 'No live transponder is known to reach the agent (the assignment has no transponders).'
+  TRANSPONDER_NO_TRANSPONDER: 'No live transponder is known to reach the agent (the assignment has no transponders).',
+  TRANSPONDER_UPLINK_UNAVAILABLE: 'A transponder could not reach the tracking station over its uplink (connection refused, closed, or not yet re-established after a backoff) before the batch was acknowledged; the relay retries the same batch, which the station appends once.'
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -41,6 +41,12 @@ import { boundedAttempt } from './deadline.js'
 /** What a transponder sends up: its agents' envelopes (verbatim) and their liveness. */
 export interface UplinkBatch {
   readonly transponder: string
+  /**
+   * Drawn when the transponder opens: (producer, seq) names one batch, so the station appends
+   * a retried batch once, and a restarted transponder (seq from 1 again) is a new producer.
+   * Absent: the station dedupes by event id only (the events queue).
+   */
+  readonly producer?: string
   /** Increases by one per batch; a retry of a batch carries the same seq. */
   readonly seq: number
   /** Agents heard for the first time since they were last reported alive. */
@@ -145,6 +151,11 @@ interface Pending {
 
 type Numeric = { -readonly [K in keyof typeof TRANSPONDER_DEFAULTS]: (typeof TRANSPONDER_DEFAULTS)[K] extends boolean ? boolean : number }
 
+/** 32 random bits as 8 hex digits. */
+function randomHex (random: Random): string {
+  return Math.floor(random.next() * 0x1_0000_0000).toString(16).padStart(8, '0')
+}
+
 export class Transponder {
   readonly id: string
   readonly #o: Numeric
@@ -164,6 +175,7 @@ export class Transponder {
   #reportTimer: Timer | undefined
   #flushWanted = false
   #seq = 0
+  #producer = ''
   #reports = 0
   #sending = false
   /** Aborts the in-flight attempt and any backoff when the transponder closes. */
@@ -209,6 +221,8 @@ export class Transponder {
   async open (options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#life.open(async () => {}, options.signal, () => {
       this.#closing = new AbortController()
+      this.#producer = `${this.id}/${randomHex(this.#random)}${randomHex(this.#random)}`
+      this.#seq = 0
       // Every concurrent delivery or submit listens on it: no leak, just many waiters.
       setMaxListeners(0, this.#closing.signal)
       this.#armReport()
@@ -346,6 +360,7 @@ export class Transponder {
     if (!report && this.#pending.size === 0 && this.#joined.size === 0 && this.#left.size === 0) return
     const batch: UplinkBatch = {
       transponder: this.id,
+      producer: this.#producer,
       seq: ++this.#seq,
       joined: [...this.#joined],
       left: [...this.#left],

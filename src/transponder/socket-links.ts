@@ -18,10 +18,7 @@
  * malformed frame closes that one connection, never the process.
  */
 import * as net from 'node:net'
-import * as tls from 'node:tls'
 import { QuorateError, isQuorateError } from '../errors.js'
-import { FrameDecoder } from '../transport/framing.js'
-import { certificateIdentity } from '../transport/tcp.js'
 import type { TcpAddress, TcpTlsOptions } from '../transport/tcp.js'
 import { Lifecycle } from '../util/lifecycle.js'
 import type { ComponentStatus } from '../util/lifecycle.js'
@@ -32,86 +29,18 @@ import type { AgentLinks } from './agent-client.js'
 import { Transponder } from './relay.js'
 import type { TransponderOptions } from './relay.js'
 import { decodeDownlinkFrame, encodeDownlinkFrame } from './wire.js'
+import { FramedConnection, closeFramed, dialFramed, listenFramed, listeningAddress } from './framed-connection.js'
+import type { FrameCodec } from './framed-connection.js'
 import type { DownlinkFrame } from './wire.js'
 
 /** @default 1 MiB + 1 KiB: an envelope of the events queue's largest payload plus its header. */
 export const DEFAULT_DOWNLINK_MAX_FRAME_BYTES = 1024 * 1024 + 1024
 
-interface Waiting { resolve: (frame: DownlinkFrame) => void, reject: (err: unknown) => void }
+const DOWNLINK_CODEC: FrameCodec<DownlinkFrame> = { encode: encodeDownlinkFrame, decode: decodeDownlinkFrame }
 
-/** One framed connection: decodes frames, matches answers to requests, rejects all on close. */
-class FramedConnection {
-  readonly socket: net.Socket
-  readonly #decoder: FrameDecoder
-  readonly #waiting = new Map<number, Waiting>()
-  #nextRequest = 1
-  closed = false
-  /** When the oldest heartbeat not followed by any frame from the peer was sent, or -1. */
-  unansweredSince = -1
-  onFrame: (frame: DownlinkFrame) => void = () => {}
-  onClose: () => void = () => {}
-
-  constructor (socket: net.Socket, maxFrameBytes: number) {
-    this.socket = socket
-    this.#decoder = new FrameDecoder(maxFrameBytes)
-    socket.setNoDelay(true)
-    socket.on('data', (chunk: Buffer) => { this.#data(chunk) })
-    socket.on('error', () => {}) // 'close' follows and settles everything
-    socket.on('close', () => { this.#closed() })
-  }
-
-  write (frame: DownlinkFrame): void {
-    if (!this.closed) this.socket.write(encodeDownlinkFrame(frame))
-  }
-
-  /** Sends a request frame built around a fresh request number; resolves with the matching answer. */
-  request (build: (request: number) => DownlinkFrame, signal: AbortSignal | undefined): Promise<DownlinkFrame> {
-    if (this.closed) return Promise.reject(undeliverable('the connection is closed'))
-    const request = this.#nextRequest
-    this.#nextRequest = this.#nextRequest >= 0xfffffffe ? 1 : this.#nextRequest + 1
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => { this.#waiting.delete(request); reject(signal!.reason ?? undeliverable('aborted')) }
-      if (signal?.aborted === true) { onAbort(); return }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.#waiting.set(request, {
-        resolve: (f) => { signal?.removeEventListener('abort', onAbort); resolve(f) },
-        reject: (e) => { signal?.removeEventListener('abort', onAbort); reject(e) }
-      })
-      this.write(build(request))
-    })
-  }
-
-  /** Settles a request with its answer (unknown request numbers are late answers: ignored). */
-  answer (request: number, frame: DownlinkFrame): void {
-    const w = this.#waiting.get(request)
-    if (w === undefined) return
-    this.#waiting.delete(request)
-    w.resolve(frame)
-  }
-
-  destroy (): void { this.socket.destroy() }
-
-  #data (chunk: Buffer): void {
-    try {
-      this.#decoder.push(chunk)
-      for (let body = this.#decoder.next(); body !== null; body = this.#decoder.next()) {
-        this.unansweredSince = -1
-        this.onFrame(decodeDownlinkFrame(body))
-      }
-    } catch (err) {
-      if (!isQuorateError(err)) throw err
-      this.destroy() // a malformed peer loses its connection, nothing else
-    }
-  }
-
-  #closed (): void {
-    if (this.closed) return
-    this.closed = true
-    const err = undeliverable('the connection closed')
-    for (const w of this.#waiting.values()) w.reject(err)
-    this.#waiting.clear()
-    this.onClose()
-  }
+/** A downlink connection: its requests fail TRANSPONDER_UNDELIVERABLE when it closes. */
+function downlinkConnection (socket: net.Socket, maxFrameBytes: number): FramedConnection<DownlinkFrame> {
+  return new FramedConnection(socket, maxFrameBytes, DOWNLINK_CODEC, undeliverable)
 }
 
 function undeliverable (why: string): QuorateError {
@@ -142,7 +71,7 @@ export interface TransponderServerOptions {
 export class TransponderServer {
   readonly transponder: Transponder
   readonly #o: TransponderServerOptions
-  readonly #agents = new Map<string, FramedConnection>()
+  readonly #agents = new Map<string, FramedConnection<DownlinkFrame>>()
   readonly #sockets = new Set<net.Socket>()
   readonly #life = new Lifecycle('transponder server')
   #server: net.Server | undefined
@@ -162,29 +91,13 @@ export class TransponderServer {
   /** Agents connected now. */
   get connections (): number { return this.#agents.size }
 
-  address (): TcpAddress {
-    const a = this.#server?.address()
-    if (a === null || a === undefined || typeof a === 'string') throw new QuorateError('NODE_NOT_OPEN', 'The transponder server is not listening')
-    return { host: a.address, port: a.port }
-  }
+  address (): TcpAddress { return listeningAddress(this.#server, 'transponder server') }
 
   async open (options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#life.open(async () => {
       await this.transponder.open(options)
       const max = this.#o.maxFrameBytes ?? DEFAULT_DOWNLINK_MAX_FRAME_BYTES
-      const server = this.#o.tls === undefined
-        ? net.createServer((s) => { this.#accept(s, null, max) })
-        : tls.createServer({
-          key: this.#o.tls.key, cert: this.#o.tls.cert, ca: this.#o.tls.ca as tls.SecureContextOptions['ca'], requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3'
-        }, (s) => { this.#accept(s, certificateIdentity(s.getPeerCertificate()), max) })
-      server.on('error', () => {})
-      if (server instanceof tls.Server) server.on('tlsClientError', () => {})
-      server.maxConnections = 1_000_000
-      this.#server = server
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(this.#o.listen.port, this.#o.listen.host, () => { server.off('error', reject); resolve() })
-      })
+      this.#server = await listenFramed(this.#o.listen, this.#o.tls, (s, identity) => { this.#accept(s, identity, max) })
     }, options.signal)
   }
 
@@ -192,17 +105,15 @@ export class TransponderServer {
     await this.#life.close(async () => {
       const server = this.#server
       this.#server = undefined
-      for (const s of this.#sockets) s.destroy()
-      if (server !== undefined) await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+      await closeFramed(server, this.#sockets)
       await this.transponder.close()
     })
   }
 
   #accept (socket: net.Socket, identity: string | null, max: number): void {
-    if (this.#o.tls !== undefined && identity === null) { socket.destroy(); return }
     this.#sockets.add(socket)
     socket.on('close', () => { this.#sockets.delete(socket) })
-    const conn = new FramedConnection(socket, max)
+    const conn = downlinkConnection(socket, max)
     let agent = identity
     const bind = (id: string): void => {
       agent = id
@@ -265,7 +176,7 @@ export interface SocketAgentLinksOptions {
 /** AgentLinks over one socket per transponder; `serve` installs the handler for relayed commands (AgentRelayClient.handleCommand). */
 export class SocketAgentLinks implements AgentLinks {
   readonly #o: SocketAgentLinksOptions
-  readonly #conns = new Map<string, FramedConnection>()
+  readonly #conns = new Map<string, FramedConnection<DownlinkFrame>>()
   #handler: (bytes: Uint8Array) => Promise<Uint8Array> = async () => { throw undeliverable('no command handler') }
   #closed = false
   readonly #clock: Clock
@@ -317,7 +228,7 @@ export class SocketAgentLinks implements AgentLinks {
   }
 
   /** The open (or opening) connection, or undefined after one failed — the next call dials again. */
-  #connection (transponder: string): FramedConnection | undefined {
+  #connection (transponder: string): FramedConnection<DownlinkFrame> | undefined {
     if (this.#closed) return undefined
     const known = this.#conns.get(transponder)
     if (known !== undefined) {
@@ -327,13 +238,8 @@ export class SocketAgentLinks implements AgentLinks {
     }
     const address = this.#o.transponders[transponder]
     if (address === undefined) return undefined
-    const socket = this.#o.tls === undefined
-      ? net.connect({ host: address.host, port: address.port })
-      : tls.connect({
-        host: address.host, port: address.port, key: this.#o.tls.key, cert: this.#o.tls.cert, ca: this.#o.tls.ca as tls.SecureContextOptions['ca'],
-        minVersion: 'TLSv1.3', servername: undefined, checkServerIdentity: (_host, cert) => certificateIdentity(cert) === transponder ? undefined : new Error(`not ${transponder}`)
-      })
-    const conn = new FramedConnection(socket, this.#o.maxFrameBytes ?? DEFAULT_DOWNLINK_MAX_FRAME_BYTES)
+    const socket = dialFramed(address, this.#o.tls, transponder)
+    const conn = downlinkConnection(socket, this.#o.maxFrameBytes ?? DEFAULT_DOWNLINK_MAX_FRAME_BYTES)
     if (this.#o.insecure === true) conn.write({ kind: 'hello', id: this.#o.id })
     conn.onFrame = (frame) => {
       if (frame.kind === 'heartbeat') return // the answer to ours: receiving it was the point

@@ -20,6 +20,7 @@ import { check, checkFunction, checkInt, checkKnownKeys, checkMethods, checkObje
 import { openEvent } from './envelope.js'
 import type { OpenedEvent } from './envelope.js'
 import { KeyRing } from './keys.js'
+import { hiddenOption } from '../util/hidden-option.js'
 import type { UplinkBatch } from './relay.js'
 
 /** An agent became alive or dead in the station's view. */
@@ -55,6 +56,14 @@ export interface TrackingStationOptions {
 
 export const TRACKING_STATION_DEFAULTS = { transponderTimeoutMs: 2500, rehomeGraceMs: 2500, checkIntervalMs: 250 } as const
 
+/** Test-only: the mutant station that acknowledges a batch before its events are committed (the simulator must catch it). */
+export const stationAckBeforeCommit = hiddenOption<{ on: boolean }>('transponder.stationAckBeforeCommit', { on: false })
+
+/** Producers whose last acknowledged seq is remembered (oldest forgotten first): far above the number of live transponders. */
+const REMEMBERED_PRODUCERS = 4096
+
+interface ProducerView { acked: number, readonly running: Map<number, Promise<void>> }
+
 interface AgentView { via: string, alive: boolean, orphanedAt: number }
 
 export class TrackingStation {
@@ -65,8 +74,10 @@ export class TrackingStation {
   readonly #life = new Lifecycle('tracking station')
   readonly #agents = new Map<string, AgentView>()
   readonly #transponders = new Map<string, { lastHeard: number, agents: Set<string>, dead: boolean }>()
+  readonly #producers = new Map<string, ProducerView>()
+  readonly #ackEarly: boolean
   #timer: Timer | undefined
-  #stats = { batches: 0, events: 0, refused: 0 }
+  #stats = { batches: 0, events: 0, refused: 0, duplicateBatches: 0 }
 
   constructor (options: TrackingStationOptions) {
     checkObject(options, 'TrackingStation', '(options)')
@@ -86,6 +97,7 @@ export class TrackingStation {
     this.#o = options
     this.#clock = options.clock ?? systemClock
     this.#timeouts = t
+    this.#ackEarly = stationAckBeforeCommit.of(options).on
   }
 
   get status (): ComponentStatus { return this.#life.status }
@@ -101,7 +113,7 @@ export class TrackingStation {
     })
   }
 
-  stats (): { batches: number, events: number, refused: number, aliveAgents: number } {
+  stats (): { batches: number, events: number, refused: number, duplicateBatches: number, aliveAgents: number } {
     let alive = 0
     for (const a of this.#agents.values()) if (a.alive) alive++
     return { ...this.#stats, aliveAgents: alive }
@@ -120,9 +132,31 @@ export class TrackingStation {
    * liveness report, verifies and emits the events, resolves when all are committed. A refused
    * envelope is reported and skipped (no retry can make it valid); an emit failure rejects the
    * batch so the transponder retries it.
+   *
+   * A batch with a producer is applied once: a retry of one already acknowledged resolves at
+   * once, a retry of one still committing waits for that attempt (and fails with it).
    */
   async receive (batch: UplinkBatch, options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#life.assertOpen()
+    if (batch.producer === undefined) { await this.#apply(batch, options); return }
+    let p = this.#producers.get(batch.producer)
+    if (p === undefined) {
+      p = { acked: 0, running: new Map() }
+      if (this.#producers.size >= REMEMBERED_PRODUCERS) this.#producers.delete(this.#producers.keys().next().value!)
+    } else this.#producers.delete(batch.producer) // re-inserted below: most recently used last
+    this.#producers.set(batch.producer, p)
+    if (batch.seq <= p.acked) { this.#stats.duplicateBatches++; return }
+    const running = p.running.get(batch.seq)
+    if (running !== undefined) { this.#stats.duplicateBatches++; await running; return }
+    const attempt = this.#apply(batch, options)
+    p.running.set(batch.seq, attempt)
+    try {
+      await attempt
+      if (batch.seq > p.acked) p.acked = batch.seq
+    } finally { p.running.delete(batch.seq) }
+  }
+
+  async #apply (batch: UplinkBatch, options: { signal?: AbortSignal }): Promise<void> {
     const now = this.#clock.now()
     const t = this.#transponder(batch.transponder)
     t.lastHeard = now
@@ -149,7 +183,9 @@ export class TrackingStation {
       }
     }
     const signal = options.signal
-    await Promise.all(events.map(async (e) => await this.#o.emit(e.event, signal === undefined ? {} : { signal })))
+    const committed = Promise.all(events.map(async (e) => await this.#o.emit(e.event, signal === undefined ? {} : { signal })))
+    if (this.#ackEarly) committed.catch(() => {}) // the mutant: acknowledged before the append is durable
+    else await committed
     this.#stats.batches++
     this.#stats.events += events.length
   }

@@ -32,11 +32,32 @@ export type DownlinkFrame =
 const KINDS = ['hello', 'heartbeat', 'submit', 'submit-result', 'command', 'command-result'] as const
 const STATUSES = ['acknowledged', 'filtered', 'refused'] as const
 
+/** A writer for one frame of `size` bytes or so: room for the length prefix, then the kind byte. */
+export function frameWriter (kind: number, size: number): ByteWriter {
+  const w = new ByteWriter(size)
+  w.u32(0)
+  w.byte(kind)
+  return w
+}
+
+/** The written frame with its length prefix filled in, ready for one socket write. */
+export function finishFrame (w: ByteWriter): Uint8Array {
+  const out = w.finish()
+  writeU32(out, out.byteLength - FRAME_HEADER_BYTES, 0)
+  return out
+}
+
+/** A reader of a frame body past its kind byte. Throws WIRE_UNKNOWN_TYPE for a kind not in `kinds`. */
+export function frameReader<K extends string> (body: Uint8Array, kinds: readonly K[], wire: string): { r: ByteReader, kind: K } {
+  const r = new ByteReader(body, 'WIRE_MALFORMED')
+  const kind = kinds[r.byte()]
+  if (kind === undefined) throw new QuorateError('WIRE_UNKNOWN_TYPE', `Unknown ${wire} frame kind ${body[0]!}`)
+  return { r, kind }
+}
+
 /** The frame with its 4-byte length prefix, ready for one socket write. */
 export function encodeDownlinkFrame (frame: DownlinkFrame): Uint8Array {
-  const w = new ByteWriter(64 + ('envelope' in frame ? frame.envelope.byteLength : 'reply' in frame ? frame.reply.byteLength : 0))
-  w.u32(0)
-  w.byte(KINDS.indexOf(frame.kind))
+  const w = frameWriter(KINDS.indexOf(frame.kind), 64 + ('envelope' in frame ? frame.envelope.byteLength : 'reply' in frame ? frame.reply.byteLength : 0))
   switch (frame.kind) {
     case 'hello': w.utf8(frame.id); break
     case 'heartbeat': break
@@ -47,16 +68,12 @@ export function encodeDownlinkFrame (frame: DownlinkFrame): Uint8Array {
       if (frame.ok) w.bytes(frame.reply); else w.utf8(frame.code)
       break
   }
-  const out = w.finish()
-  writeU32(out, out.byteLength - FRAME_HEADER_BYTES, 0)
-  return out
+  return finishFrame(w)
 }
 
 /** A frame body (without its length prefix). Throws WIRE_MALFORMED or WIRE_UNKNOWN_TYPE. */
 export function decodeDownlinkFrame (body: Uint8Array): DownlinkFrame {
-  const r = new ByteReader(body, 'WIRE_MALFORMED')
-  const kind = KINDS[r.byte()]
-  if (kind === undefined) throw new QuorateError('WIRE_UNKNOWN_TYPE', `Unknown downlink frame kind ${body[0]!}`)
+  const { r, kind } = frameReader(body, KINDS, 'downlink')
   const rest = (): Uint8Array => r.bytes(r.remaining)
   let frame: DownlinkFrame
   switch (kind) {

@@ -1,15 +1,11 @@
 /**
- * Transponder simulator seeds at a smaller scale (the full one is sim-scale.test.ts), and the
- * mutants, one per check, each of which the check must catch: a relay that acknowledges an
- * agent before its uplink did (the storm's events lost), an agent that skips its command inbox
- * (a resent command runs twice), agents expired after 6 s (deaths seen late), a dead
- * transponder's sockets hanging instead of reset (agents do not re-home), a coordinator that
- * sends one command at a time (the fan-out misses its target).
+ * Transponder simulator seeds at a smaller scale (the full one is sim-scale.test.ts), and one
+ * seed reproducing a run. The mutants are in sim-mutants.test.ts, so each file stays well
+ * under 60 s on a loaded machine.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { TRANSPONDER_MUTANTS, runTransponderSim } from '../../src/testing/transponder-sim/index.js'
-import type { TransponderMutant } from '../../src/testing/transponder-sim/index.js'
+import { runTransponderSim } from '../../src/testing/transponder-sim/index.js'
 
 for (const seed of [2, 3, 4]) {
   test(`seed ${seed}: 1,000 agents behind 20 transponders, 0 violations`, async () => {
@@ -19,26 +15,6 @@ for (const seed of [2, 3, 4]) {
     assert.ok(r.rehomeMs !== null && r.rehomeMs.count > 0)
   })
 }
-
-/** Each mutant and the check that must catch it (at 500 agents behind 10 transponders). */
-const CAUGHT: ReadonlyArray<[TransponderMutant, RegExp]> = [
-  ['ack-before-uplink', /acknowledged to its agent but never stored/],
-  ['no-dedupe', / ran [2-9] times/],
-  ['late-death', /reported dead after \d+ ms \(bound 5000\)/],
-  ['hanging-sockets', /re-homed/],
-  ['serial-fanout', /fan-out reached .*% of agents within 2 s/]
-]
-
-for (const [mutant, check] of CAUGHT) {
-  test(`the simulator catches the ${mutant} mutant`, async () => {
-    const r = await runTransponderSim({ seed: 5, agents: 500, transponders: 10, mutant })
-    assert.ok(r.violations.some((v) => check.test(v)), `${mutant}: ${r.violations.slice(0, 3).join('; ')}`)
-  })
-}
-
-test('every mutant the simulator knows is in the table above', () => {
-  assert.equal(CAUGHT.map(([m]) => m), [...TRANSPONDER_MUTANTS])
-})
 
 test('one seed reproduces a run exactly', async () => {
   const a = await runTransponderSim({ seed: 7, agents: 300, transponders: 6 })

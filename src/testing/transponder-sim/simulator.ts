@@ -17,9 +17,19 @@
  * The same workload runs `direct` (agents talk to the core with no transponders) so that
  * the gain is a ratio of the two runs' core message rates.
  *
+ * The uplink is the real wire's codec (every batch is encoded and decoded as a BATCH frame),
+ * and it fails the way a network and a Raft leader do: each transponder's first batch that
+ * carries events has its first append refused (a leader change: the station must not
+ * acknowledge it) and its second attempt's acknowledgement lost after the commit (a dropped
+ * connection: the retry must not be appended again); beyond that, 2% of attempts (seeded)
+ * lose their acknowledgement. Deaths count when their node-dead event is committed in the
+ * events store (LivenessEvents), i.e. visible in the graph.
+ *
  * Mutants show the checks can fail: 'ack-before-uplink' (the relay acknowledges an agent
- * before the uplink did: the storm's events are lost) and 'no-dedupe' (agents run a command
- * again on every delivery: the resent fan-out runs twice).
+ * before the uplink did: the storm's events are lost), 'no-dedupe' (agents run a command
+ * again on every delivery: the resent fan-out runs twice), 'station-ack-early' (the station
+ * acknowledges a batch before its appends committed: the refused append is lost) and
+ * 'no-batch-dedupe' (the station ignores batch ids: a retried batch is appended again).
  */
 import { ManualClock } from '../manual-clock.js'
 import { SeededRandom } from '../../util/random.js'
@@ -32,6 +42,11 @@ import type { Signer } from '../../transponder/index.js'
 import { generateKeyPairSync } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { ackBeforeUplink } from '../../transponder/relay.js'
+import type { UplinkBatch } from '../../transponder/relay.js'
+import { stationAckBeforeCommit } from '../../transponder/station.js'
+import { LivenessEvents } from '../../transponder/liveness-events.js'
+import { decodeUplinkFrame, encodeUplinkFrame } from '../../transponder/uplink-wire.js'
+import { decodeHaEvent } from '../../agent/protocol.js'
 import { SimNetwork } from './network.js'
 
 /**
@@ -42,8 +57,8 @@ import { SimNetwork } from './network.js'
  * re-home: the agent would need a heartbeat acknowledgement to notice), 'serial-fanout' (the coordinator sends one command at a time: the fan-out
  * misses 99% within 2 s).
  */
-export type TransponderMutant = 'none' | 'ack-before-uplink' | 'no-dedupe' | 'late-death' | 'hanging-sockets' | 'serial-fanout'
-export const TRANSPONDER_MUTANTS: readonly TransponderMutant[] = ['ack-before-uplink', 'no-dedupe', 'late-death', 'hanging-sockets', 'serial-fanout']
+export type TransponderMutant = 'none' | 'ack-before-uplink' | 'no-dedupe' | 'late-death' | 'hanging-sockets' | 'serial-fanout' | 'station-ack-early' | 'no-batch-dedupe'
+export const TRANSPONDER_MUTANTS: readonly TransponderMutant[] = ['ack-before-uplink', 'no-dedupe', 'late-death', 'hanging-sockets', 'serial-fanout', 'station-ack-early', 'no-batch-dedupe']
 
 export interface TransponderSimOptions {
   seed: number
@@ -144,24 +159,52 @@ export async function runTransponderSim (options: TransponderSimOptions): Promis
 
   // The events store: commits after a delay, keeps each id once.
   const stored = new Set<string>()
-  const emit = (event: { id: string }): Promise<void> => new Promise((resolve) => {
-    clock.setTimeout(() => { stored.add(event.id); resolve() }, 2 + Math.floor(random.next() * 8))
+  const commit = (event: { id: string }, then: () => void = () => {}): Promise<void> => new Promise((resolve) => {
+    clock.setTimeout(() => { stored.add(event.id); then(); resolve() }, 2 + Math.floor(random.next() * 8))
   })
+  // The station's appends, with the uplink faults: the batch being received, and whether its append is refused.
+  let receiving = ''
+  let refuseAppend = false
+  const acknowledgedBatches = new Set<string>()
+  const emit = (event: { id: string }): Promise<void> => {
+    if (acknowledgedBatches.has(receiving)) violations.push(`batch ${receiving} was acknowledged and then appended again (event ${event.id})`)
+    if (refuseAppend) { refuseAppend = false; return Promise.reject(new QuorateError('RAFT_NOT_LEADER', 'the append was refused (leader change)')) }
+    return commit(event)
+  }
 
   let coreInbound = 0
   const countInbound = (k = 1): void => { const now = clock.now(); if (now >= STEADY_FROM && now < STEADY_TO) coreInbound += k }
   const deadAt = new Map<string, number>()
   const reportedDead = new Map<string, number>()
   const joinedVia = new Map<string, Array<{ via: string, at: number }>>()
+  const reportDead = (agent: string, at: number): void => {
+    if (reportedDead.has(agent)) return
+    reportedDead.set(agent, at)
+    if (!deadAt.has(agent)) violations.push(`${agent} reported dead at ${at} but it is alive`)
+  }
+  // Relay mode: a death counts once its node-dead event is committed (visible in the graph).
+  const liveness = options.direct === true
+    ? undefined
+    : new LivenessEvents({
+      observer: 'station',
+      clock,
+      now: () => clock.now(),
+      events: {
+        emit: async (e: { id: string, payload: Uint8Array }) => {
+          await commit(e, () => {
+            const event = decodeHaEvent(e.payload)
+            if (!(event instanceof QuorateError) && event.type === 'node-dead') reportDead(event.node, clock.now())
+          })
+        }
+      }
+    })
   const onLiveness = (c: { agent: string, alive: boolean, via: string, at: number }): void => {
     if (c.alive) {
       let l = joinedVia.get(c.agent)
       if (l === undefined) { l = []; joinedVia.set(c.agent, l) }
       l.push({ via: c.via, at: c.at })
-    } else if (!reportedDead.has(c.agent)) {
-      reportedDead.set(c.agent, c.at)
-      if (!deadAt.has(c.agent)) violations.push(`${c.agent} reported dead at ${c.at} but it is alive`)
-    }
+    } else if (liveness === undefined) reportDead(c.agent, c.at)
+    liveness?.onLiveness(c)
   }
 
   // Command execution bookkeeping (the agent's executor).
@@ -187,18 +230,38 @@ export async function runTransponderSim (options: TransponderSimOptions): Promis
   const lastHeard = new Map<string, number>()
 
   if (options.direct !== true) {
-    station = new TrackingStation({
+    const stationOptions = {
       id: 'station', keys: ring, emit, clock, onLiveness,
-      onRoute: (c) => { onLiveness({ agent: c.agent, alive: true, via: c.via, at: c.at }) }
-    })
+      onRoute: (c: { agent: string, via: string, at: number }) => { onLiveness({ agent: c.agent, alive: true, via: c.via, at: c.at }) }
+    }
+    station = new TrackingStation(mutant === 'station-ack-early' ? stationAckBeforeCommit.with(stationOptions, { on: true }) : stationOptions)
     await station.open()
+    await liveness!.open()
+    const faultStage = new Map<string, number>()
+    /** One uplink attempt at the station: through the wire's codec, with the faults above. */
+    const receive = async (t: string, sent: UplinkBatch): Promise<void> => {
+      const frame = decodeUplinkFrame(encodeUplinkFrame({ kind: 'batch', request: 1, batch: sent }).subarray(4))
+      if (frame.kind !== 'batch') throw new QuorateError('WIRE_MALFORMED', 'the codec changed the frame kind')
+      const { producer, ...anonymous } = frame.batch
+      const batch = mutant === 'no-batch-dedupe' ? anonymous : frame.batch
+      const stage = sent.envelopes.length > 0 ? faultStage.get(t) ?? 0 : 2
+      if (stage < 2) faultStage.set(t, stage + 1)
+      const key = `${producer ?? ''}/${sent.seq}`
+      receiving = key
+      refuseAppend = stage === 0
+      const received = station!.receive(batch)
+      receiving = ''; refuseAppend = false
+      await received
+      acknowledgedBatches.add(key)
+      if (stage === 1 || random.next() < 0.02) throw new QuorateError('TRANSPONDER_UPLINK_UNAVAILABLE', 'the connection dropped before the acknowledgement')
+    }
     for (const id of transponderIds) {
       const base = {
         id,
         clock,
         random: random.fork(),
         uplink: async (batch: Parameters<TrackingStation['receive']>[0]) => {
-          await net.call(id, 'station', async () => { countInbound(); await station!.receive(batch) })
+          await net.call(id, 'station', async () => { countInbound(); await receive(id, batch) })
         },
         downlink: async (agent: string, bytes: Uint8Array) => {
           const a = agents.get(agent)
@@ -410,6 +473,17 @@ export async function runTransponderSim (options: TransponderSimOptions): Promis
   for (const a of agents.values()) await a.close()
   for (const t of transponders.values()) await t.close()
   await station?.close()
+  if (liveness !== undefined) {
+    // Its close flushes events still committing, on the virtual clock: keep time moving until it is done.
+    let closed = false
+    const closing = liveness.close().then(() => { closed = true })
+    for (let i = 0; i < 10_000 && !closed; i++) {
+      const due = clock.nextDue()
+      if (due !== undefined) clock.advance(due - clock.now())
+      await new Promise<void>((resolve) => { setImmediate(resolve) })
+    }
+    await closing
+  }
 
   const perSecond = coreInbound / ((STEADY_TO - STEADY_FROM) / 1000)
   return {
