@@ -9,37 +9,27 @@ import * as assert from 'uvu/assert'
 import { existsSync } from 'node:fs'
 import { noneAlive, nodePids, runDemo, storageDir } from './demo-helpers.js'
 
-test('one SIGINT once the services run stops the story, exits 130 and leaves no node, agent or service running, and no directory', async () => {
-  let sent = false
-  const run = await runDemo(['--duration', '30'], (line, pid) => {
-    if (!sent && /services placed by the coordinator and running/.test(line)) {
-      sent = true
-      process.kill(pid, 'SIGINT')
-    }
-  })
-  assert.ok(sent, run.stdout + run.stderr)
-  assert.equal(run.code, 130, run.stdout + run.stderr)
-  const pids = nodePids(run.stdout)
-  assert.ok(pids.length >= 9, `nodes, agents and services named: ${pids.join(' ')}`)
-  await noneAlive(pids)
-  assert.not.ok(existsSync(storageDir(run.stdout)), 'the temporary directory was removed')
-})
+const CASES = [
+  { signals: 1, name: 'one SIGINT once the services run stops the story, exits 130' },
+  { signals: 2, name: 'a second SIGINT once the services run exits at once, 130, and still' }
+]
 
-test('a second SIGINT once the services run exits at once and still leaves no node, agent or service running, and no directory', async () => {
-  let sent = false
-  const run = await runDemo(['--duration', '30'], (line, pid) => {
-    if (!sent && /services placed by the coordinator and running/.test(line)) {
-      sent = true
-      process.kill(pid, 'SIGINT')
-      process.kill(pid, 'SIGINT')
-    }
+for (const { signals, name } of CASES) {
+  test(`${name} leaves no node, agent or service running, and no directory`, async () => {
+    let sent = false
+    const run = await runDemo(['--duration', '30'], (line, pid) => {
+      if (!sent && /services placed by the coordinator and running/.test(line)) {
+        sent = true
+        for (let i = 0; i < signals; i++) process.kill(pid, 'SIGINT')
+      }
+    })
+    assert.ok(sent, run.stdout + run.stderr)
+    assert.equal(run.code, 130, run.stdout + run.stderr)
+    const pids = nodePids(run.stdout)
+    assert.ok(pids.length >= 9, `nodes, agents and services named: ${pids.join(' ')}`)
+    await noneAlive(pids)
+    assert.not.ok(existsSync(storageDir(run.stdout)), 'the temporary directory was removed')
   })
-  assert.ok(sent, run.stdout + run.stderr)
-  assert.equal(run.code, 130, run.stdout + run.stderr)
-  const pids = nodePids(run.stdout)
-  assert.ok(pids.length >= 9, `nodes, agents and services named: ${pids.join(' ')}`)
-  await noneAlive(pids)
-  assert.not.ok(existsSync(storageDir(run.stdout)), 'the temporary directory was removed')
-})
+}
 
 test.run()
