@@ -124,13 +124,24 @@ async function run (options: DemoOptions, display: Display, interrupt: AbortSign
     monitor.start()
     await monitor.until(() => monitor.leader !== null, interrupt)
 
-    if (story !== null) await story.place(interrupt)
+    // A story step that times out is a failed check (exit 1), not a crash: the Raft part and
+    // the closing checks still run, the timeline is still printed.
+    let haFailure: string | null = null
+    const step = async (fn: (s: HaStory) => Promise<void>): Promise<void> => {
+      if (story === null || haFailure !== null) return
+      try {
+        await fn(story)
+      } catch (err) {
+        if (interrupt.aborted) throw err
+        haFailure = err instanceof Error ? err.message : String(err)
+        display.event(`HA STEP FAILED: ${haFailure}`)
+      }
+    }
+    await step(async (s) => { await s.place(interrupt) })
     display.event(`writing unique keys from ${CLIENTS} concurrent clients for ${options.durationS} s`)
     workload.start()
-    if (story !== null) {
-      await story.killWorker(interrupt)
-      await story.killCoordinatorHost(interrupt, (id) => { monitor.killed(id) })
-    }
+    await step(async (s) => { await s.killWorker(interrupt) })
+    await step(async (s) => { await s.killCoordinatorHost(interrupt, (id) => { monitor.killed(id) }) })
     const workloadStart = performance.now()
     await sleep(durationMs * 0.25, undefined, { signal: interrupt })
 
@@ -178,7 +189,7 @@ async function run (options: DemoOptions, display: Display, interrupt: AbortSign
     display.event(hashes.size === 1
       ? `all ${reports.length} replicas agree at applied index ${r0.appliedIndex}: ${r0.keys} keys, state hash ${r0.stateHash.slice(0, 16)}`
       : `replicas DISAGREE at applied index ${r0.appliedIndex}: ${reports.map((r) => `${r.id}=${r.stateHash.slice(0, 12)}`).join(' ')}`)
-    const ha = story === null ? [] : await story.check(interrupt)
+    const ha = story === null ? [] : [...await story.check(interrupt), ...(haFailure === null ? [] : [{ ok: false, text: `a story step failed: ${haFailure}` }])]
     for (const c of ha) display.event(c.text)
     summary.push(...(story?.summary ?? []), `writes: ${workload.acked.size} acknowledged, lost: ${lost.length}; replicas ${hashes.size === 1 ? 'agree' : 'DISAGREE'}`, ...ha.map((c) => c.text))
     return lost.length === 0 && hashes.size === 1 && ha.every((c) => c.ok) ? 0 : 1

@@ -225,8 +225,11 @@ export class HaStory {
     await this.#until('a coordinator', () => this.tracker.current() !== undefined, signal)
     await this.#declare(signal)
     const started = performance.now()
-    await Promise.all(WORKERS.map(async (w) => { await this.fleet.start(w) }))
-    this.#display.event(`${WORKERS.map((w) => `agent ${w} (pid ${String(this.fleet.pid(w))})`).join(', ')} ready; each announces itself (node-alive)`)
+    this.#display.event(`starting agents ${WORKERS.join(', ')}; each announces itself (node-alive) once it listens`)
+    await Promise.all(WORKERS.map(async (w) => {
+      await this.fleet.start(w)
+      this.#display.event(`agent ${w} (pid ${String(this.fleet.pid(w))}) ready`)
+    }))
     await this.#until('every service running once', () => [...this.running().values()].every((copies) => copies.length === 1) &&
       this.#instances.every((i) => stateOfPlacement(this.tracker.placement[i]) === 'running'), signal)
     const where = [...this.running()].map(([i, [b]]) => `${i} on ${b!.node} (pid ${b!.pid})`).join(', ')
