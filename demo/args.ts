@@ -25,7 +25,8 @@ export interface DemoOptions {
   readonly tickMs: number
 }
 
-export const USAGE = `quorate demo: a Raft key-value cluster that loses its leader and recovers.
+export const USAGE = `quorate demo: the HA story on this machine - a tracking station of node processes, worker agents
+and their services; a worker, the coordinator's host and the Raft leader are killed, and everything recovers.
 
 Usage: npm start -- [options]
        node dist/demo/demo.js [options]
@@ -40,11 +41,14 @@ Options:
   --help          show this help
   --version       print the version
 
-Each node is a separate OS process on 127.0.0.1 (dist/src/cluster/node-process.js) with its
-log in classic-level and mutual TLS between nodes (certificates made on the fly with openssl).
-The demo writes unique keys, SIGKILLs the leader, watches a new one get elected, restarts the
-killed node, watches it catch up, checks every acknowledged write and that all replicas hold
-the same state, and prints a timeline. See docs/demo.md.`
+Each station node is a separate OS process on 127.0.0.1 (dist/src/cluster/node-process.js) with
+its log in classic-level, the resource graph and a coordinator supervisor; each worker is a
+quorate-agent process running demo services; mutual TLS everywhere (certificates made on the fly
+with openssl). The demo SIGKILLs a worker and watches its services move, SIGKILLs the coordinator's
+host and watches a new coordinator take over with a higher fencing token, SIGKILLs the Raft leader
+and restarts it, then checks every service runs once, no acknowledged write or event was lost and
+all replicas agree, and prints a timeline and a summary (--in-process: the Raft part only).
+See docs/demo.md.`
 
 export const DEMO_CLI: CliSpec = {
   name: 'quorate demo',

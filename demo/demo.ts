@@ -15,8 +15,9 @@ import { Display, RateMeter } from './display.js'
 import { Monitor } from './monitor.js'
 import { OPENSSL_MISSING, opensslAvailable } from './preflight.js'
 import { DemoWorkspace } from './workspace.js'
+import { HaStory, WORKERS, planHa, stationConfig } from './ha.js'
 
-const WORKERS = 16
+const CLIENTS = 16
 /** A write still unanswered after this long is given up (and not counted as acknowledged). */
 const WRITE_DEADLINE_MS = 10_000
 
@@ -35,7 +36,7 @@ class Workload {
   constructor (readonly cluster: ClusterHandle, readonly interrupt: AbortSignal, readonly runId: string) {}
 
   start (): void {
-    this.#loops = Array.from({ length: WORKERS }, async (_, w) => {
+    this.#loops = Array.from({ length: CLIENTS }, async (_, w) => {
       for (let i = 0; !this.#stopping; i++) {
         const key = `demo-${this.runId}-${w}-${i}`
         const value = `${this.runId}-value-${i}`
@@ -62,20 +63,29 @@ class Workload {
   }
 }
 
-async function openCluster (options: DemoOptions, dir: string, display: Display): Promise<ClusterHandle> {
+async function openCluster (options: DemoOptions, dir: string, display: Display, onStationLine: (id: NodeId, record: Record<string, unknown>) => boolean): Promise<{ cluster: ClusterHandle, plan: Awaited<ReturnType<typeof planHa>> | null }> {
   if (options.inProcess) {
     display.event(`starting ${options.nodes} RaftNodes in this process on the in-memory network, classic-level storage`)
-    return await InProcessCluster.create({ nodes: options.nodes, dir, tickMs: options.tickMs })
+    return { cluster: await InProcessCluster.create({ nodes: options.nodes, dir, tickMs: options.tickMs }), plan: null }
   }
   const security = options.insecure ? 'plain TCP (--insecure)' : 'mutual TLS'
-  display.event(`starting ${options.nodes} node processes on 127.0.0.1, ${security}, classic-level storage`)
-  return await ProcessCluster.create({
-    nodes: options.nodes,
+  display.event(`starting ${options.nodes} node processes on 127.0.0.1, ${security}, classic-level storage; the tracking station: each mounts the resource graph and runs a coordinator supervisor`)
+  const ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`)
+  const plan = await planHa(ids)
+  const cluster = await ProcessCluster.create({
+    nodes: ids,
     dir,
     insecure: options.insecure,
     tickMs: options.tickMs,
-    onStderr: (id, line) => { display.note(`  ${id} ${describeNodeLine(line)}`) }
+    ...(options.insecure ? {} : { extraIdentities: [...WORKERS] }),
+    nodeConfig: (id) => stationConfig(plan, id),
+    onStderr: (id, line) => {
+      const record = jsonRecord(line)
+      if (record !== null && onStationLine(id, record)) return
+      display.note(`  ${id} ${describeNodeLine(line)}`)
+    }
   })
+  return { cluster, plan }
 }
 
 function pidOf (cluster: ClusterHandle, id: NodeId): string {
@@ -94,10 +104,12 @@ async function settledReports (cluster: ClusterHandle, signal: AbortSignal): Pro
 }
 
 /** Runs the scenario; resolves with the process exit code. */
-async function run (options: DemoOptions, display: Display, interrupt: AbortSignal, workspace: DemoWorkspace, onCluster: (c: ClusterHandle) => void): Promise<number> {
+async function run (options: DemoOptions, display: Display, interrupt: AbortSignal, workspace: DemoWorkspace, summary: string[], onCluster: (c: ClusterHandle, story: HaStory | null) => void): Promise<number> {
   const durationMs = options.durationS * 1000
-  const cluster = await openCluster(options, workspace.dir, display)
-  onCluster(cluster)
+  let story: HaStory | null = null
+  const { cluster, plan } = await openCluster(options, workspace.dir, display, (id, record) => story?.tracker.stationLine(id, record) ?? false)
+  if (cluster instanceof ProcessCluster && plan !== null) story = new HaStory(cluster, plan, display, options.insecure)
+  onCluster(cluster, story)
   const runId = randomBytes(4).toString('hex')
   const workload = new Workload(cluster, interrupt, runId)
   const started = performance.now()
@@ -112,9 +124,25 @@ async function run (options: DemoOptions, display: Display, interrupt: AbortSign
     monitor.start()
     await monitor.until(() => monitor.leader !== null, interrupt)
 
-    display.event(`writing unique keys from ${WORKERS} concurrent clients for ${options.durationS} s`)
-    const workloadStart = performance.now()
+    // A story step that times out is a failed check (exit 1), not a crash: the Raft part and
+    // the closing checks still run, the timeline is still printed.
+    let haFailure: string | null = null
+    const step = async (fn: (s: HaStory) => Promise<void>): Promise<void> => {
+      if (story === null || haFailure !== null) return
+      try {
+        await fn(story)
+      } catch (err) {
+        if (interrupt.aborted) throw err
+        haFailure = err instanceof Error ? err.message : String(err)
+        display.event(`HA STEP FAILED: ${haFailure}`)
+      }
+    }
+    await step(async (s) => { await s.place(interrupt) })
+    display.event(`writing unique keys from ${CLIENTS} concurrent clients for ${options.durationS} s`)
     workload.start()
+    await step(async (s) => { await s.killWorker(interrupt) })
+    await step(async (s) => { await s.killCoordinatorHost(interrupt, (id) => { monitor.killed(id) }) })
+    const workloadStart = performance.now()
     await sleep(durationMs * 0.25, undefined, { signal: interrupt })
 
     const victim = monitor.leader?.id ?? cluster.ids[0]!
@@ -127,10 +155,14 @@ async function run (options: DemoOptions, display: Display, interrupt: AbortSign
       if (via === null || via === victim) return
       workload.onAck(() => {})
       const ackAt = performance.now()
-      // The leader line first (monitor.ts: causal order), then this one.
-      void monitor.confirmLeader(via, ackAt).then(() => {
-        display.event(`writes acknowledged again (by ${via}), ${Math.round(ackAt - killedAt)} ms after the kill`)
-      })
+      // The leader line first (monitor.ts: causal order), then this one. Station nodes forward
+      // proposals, so the node that answered (`via`) need not be the leader: wait for the poll
+      // that names the leader.
+      void monitor.confirmLeader(via, ackAt)
+        .then(async () => { await monitor.until(() => monitor.leader !== null && monitor.leader.id !== victim, interrupt) })
+        .then(() => {
+          display.event(`writes acknowledged again (leader ${monitor.leader!.id}, answered by ${via}), ${Math.round(ackAt - killedAt)} ms after the kill`)
+        }, () => {})
     })
 
     await sleep(Math.max(0, workloadStart + durationMs * 0.5 - performance.now()), undefined, { signal: interrupt })
@@ -157,10 +189,14 @@ async function run (options: DemoOptions, display: Display, interrupt: AbortSign
     display.event(hashes.size === 1
       ? `all ${reports.length} replicas agree at applied index ${r0.appliedIndex}: ${r0.keys} keys, state hash ${r0.stateHash.slice(0, 16)}`
       : `replicas DISAGREE at applied index ${r0.appliedIndex}: ${reports.map((r) => `${r.id}=${r.stateHash.slice(0, 12)}`).join(' ')}`)
-    return lost.length === 0 && hashes.size === 1 ? 0 : 1
+    const ha = story === null ? [] : [...await story.check(interrupt), ...(haFailure === null ? [] : [{ ok: false, text: `a story step failed: ${haFailure}` }])]
+    for (const c of ha) display.event(c.text)
+    summary.push(...(story?.summary ?? []), `writes: ${workload.acked.size} acknowledged, lost: ${lost.length}; replicas ${hashes.size === 1 ? 'agree' : 'DISAGREE'}`, ...ha.map((c) => c.text))
+    return lost.length === 0 && hashes.size === 1 && ha.every((c) => c.ok) ? 0 : 1
   } finally {
     monitor.stop()
     await workload.stop()
+    await story?.close()
     await cluster.close()
     await workspace.remove()
     display.event(`cluster stopped${workspace.owned ? ', temporary directory removed' : `, data kept in ${workspace.dir}`} (${Math.round(performance.now() - started)} ms after start)`)
@@ -184,14 +220,16 @@ async function main (options: DemoOptions): Promise<number> {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  const live: { cluster: ClusterHandle | null } = { cluster: null }
+  const live: { cluster: ClusterHandle | null, story: HaStory | null } = { cluster: null, story: null }
   const workspace = await DemoWorkspace.create(options.dir, () => {
     const c = live.cluster
-    return c instanceof ProcessCluster ? c.ids.map((id) => c.pid(id)) : []
+    // Agents by pid, services by process group (negative: process.kill(-pgid) kills the group).
+    return [...(c instanceof ProcessCluster ? c.ids.map((id) => c.pid(id)) : []), ...(live.story?.pids() ?? [])]
   })
+  const summary: string[] = []
   let code: number
   try {
-    code = await run(options, display, interrupt.signal, workspace, (c) => { live.cluster = c })
+    code = await run(options, display, interrupt.signal, workspace, summary, (c, story) => { live.cluster = c; live.story = story })
   } catch (err) {
     if (!interrupt.signal.aborted) throw err
     code = display.closed ? 0 : 130
@@ -199,6 +237,7 @@ async function main (options: DemoOptions): Promise<number> {
     await workspace.remove()
   }
   display.printTimeline()
+  if (summary.length > 0) display.note(`\nSummary (${code === 0 ? 'every check passed' : 'A CHECK FAILED'})\n${summary.map((l) => `  ${l}`).join('\n')}`)
   return code
 }
 
@@ -208,6 +247,11 @@ await runDemoCommandLine(process.argv.slice(2), main)
  * A node process's stderr line for the display: its JSON log records (pino layout) as
  * "log: <msg> (term T)", anything else as it came.
  */
+function jsonRecord (line: string): Record<string, unknown> | null {
+  if (!line.startsWith('{')) return null
+  try { return JSON.parse(line) as Record<string, unknown> } catch { return null }
+}
+
 function describeNodeLine (line: string): string {
   if (line.startsWith('{')) {
     try {

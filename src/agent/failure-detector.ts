@@ -214,8 +214,10 @@ export class FailureDetector {
     const out: Transition[] = []
     for (const [id, p] of this.#peers) {
       const silence = now - p.lastArrival
+      // A refused connect to a peer never heard from is no evidence within the grace either:
+      // its process may simply not be up yet (a station whose agents start after it).
       const judged = p.heard || now - this.#startedAt >= this.#o.startupGraceMs
-      if (p.status === 'alive' && (p.refusedAt !== undefined || (judged && this.phi(id, now) >= this.#o.phiSuspect))) {
+      if (p.status === 'alive' && judged && (p.refusedAt !== undefined || this.phi(id, now) >= this.#o.phiSuspect)) {
         p.status = 'suspect'
         out.push({ node: id, status: 'suspect', incarnation: p.incarnation, at: now })
       }

@@ -53,6 +53,8 @@ export interface KvNodeOptions {
   readonly graph?: { readonly schema: Schema, readonly options?: GraphStateMachineOptions }
   /** The node's logger (RaftNodeOptions.logger). @default silent */
   readonly logger?: Logger
+  /** RaftNodeOptions.forwardProposals: a follower forwards its own members' proposals (leases, a coordinator's graph writes). @default false */
+  readonly forwardProposals?: boolean
 }
 
 export interface KvNode {
@@ -74,7 +76,7 @@ export interface KvNode {
 export const CLUSTER_MEMBERS = ['kv', 'lease', SESSION_MEMBER] as const
 
 const KV_NODE_KEYS = Object.keys({
-  id: true, voters: true, storage: true, transport: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, random: true, graph: true, logger: true
+  id: true, voters: true, storage: true, transport: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, random: true, graph: true, logger: true, forwardProposals: true
 } satisfies Record<keyof KvNodeOptions, true>)
 
 /** A not yet opened RaftNode over fresh members, and the service answering for it. */
@@ -97,6 +99,7 @@ export function createKvNode (options: KvNodeOptions): KvNode {
     electionTicks: options.electionTicks ?? DEFAULT_CLUSTER_ELECTION_TICKS,
     sync: options.sync,
     random: options.random,
+    ...(options.forwardProposals === true ? { forwardProposals: true } : {}),
     ...(options.logger === undefined ? {} : { logger: options.logger })
   })
   const service = new KvService({ node, kv, router, requestTimeoutMs: options.requestTimeoutMs, transportStats: () => options.transport.stats() })
@@ -112,7 +115,7 @@ export interface RunningClusterNode extends KvNode {
   close (): Promise<void>
 }
 
-async function readTls (files: ClusterTlsFiles): Promise<{ key: Buffer, cert: Buffer, ca: Buffer }> {
+export async function readTls (files: ClusterTlsFiles): Promise<{ key: Buffer, cert: Buffer, ca: Buffer }> {
   const [key, cert, ca] = await Promise.all([files.keyFile, files.certFile, files.caFile].map(async (f) => await readFile(f)))
   return { key: key!, cert: cert!, ca: ca! }
 }
@@ -169,6 +172,8 @@ export async function startClusterNode (config: ClusterNodeConfig, options: Star
     electionTicks: config.electionTicks,
     sync: config.sync,
     requestTimeoutMs: config.requestTimeoutMs,
+    // A station node's supervisor and coordinator propose on their own replica's node, leader or not.
+    forwardProposals: config.coordinator !== undefined,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(config.graph === undefined ? {} : { graph: { schema: defineSchema(config.graph.schema), options: graphOptions(config.graph) } })
   })

@@ -91,6 +91,29 @@ export interface ClusterNodeConfig {
    * must use the same. @default none (no graph member)
    */
   readonly graph?: { readonly schema: SchemaSpec } & GraphStateMachineOptions
+  /**
+   * Run a coordinator supervisor on this node (a tracking-station node): it contends for the
+   * coordinator lease and, where this node holds it, runs the recovery coordinator with the
+   * built-in rules under the lease's fencing token (station.ts). Needs `graph` (a schema with
+   * the coordinator's ha.* kinds) and turns on proposal forwarding. @default none
+   */
+  readonly coordinator?: ClusterCoordinatorConfig
+}
+
+/** A station node's coordinator: how it reaches the node agents and watches their nodes. */
+export interface ClusterCoordinatorConfig {
+  /** Every node agent's command endpoint (AgentEndpoint), by node id. */
+  readonly agents: Readonly<Record<string, { readonly host: string, readonly port: number }>>
+  /** The coordinator lease's duration, ms. @default 2000 (SUPERVISOR_DEFAULTS.durationMs) */
+  readonly leaseMs?: number
+  /** Also place instances that no node runs yet, when a node announces itself alive (place-rule.ts). @default true */
+  readonly placeNew?: boolean
+  /**
+   * Heartbeats with the agents (HeartbeatMonitor): this node listens on `port` and sends to
+   * `peers` (the agents' and the other station nodes' heartbeat ports); the verdicts on agent
+   * nodes go into the events queue as node-suspect / node-dead / node-alive. @default none
+   */
+  readonly heartbeat?: { readonly port: number, readonly peers: Readonly<Record<string, { readonly host: string, readonly port: number }>> }
 }
 
 function checkPort (port: unknown, field: string, min: number): void {
@@ -99,7 +122,7 @@ function checkPort (port: unknown, field: string, min: number): void {
 
 /** Throws OPTIONS_INVALID naming the first bad field. */
 const CONFIG_KEYS = Object.keys({
-  id: true, clusterId: true, dataDir: true, members: true, tls: true, insecure: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, client: true, graph: true
+  id: true, clusterId: true, dataDir: true, members: true, tls: true, insecure: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, client: true, graph: true, coordinator: true
 } satisfies Record<keyof ClusterNodeConfig, true>)
 const MEMBER_KEYS = Object.keys({ host: true, raftPort: true, clientHost: true, clientPort: true } satisfies Record<keyof ClusterMemberAddress, true>)
 const TLS_KEYS = Object.keys({ keyFile: true, certFile: true, caFile: true } satisfies Record<keyof ClusterTlsFiles, true>)
@@ -155,6 +178,34 @@ export function validateClusterNodeConfig (config: ClusterNodeConfig): void {
     checkKnownKeys(config.graph, `${C} graph`, ['schema', 'events', 'historyEntries', 'snapshotChunkBytes'])
     // Throws GRAPH_SCHEMA_INVALID naming what is wrong; the machine's options are checked when it is built.
     defineSchema(config.graph.schema)
+  }
+  if (config.coordinator !== undefined) validateCoordinatorConfig(config)
+}
+
+function checkAddresses (value: unknown, field: string): void {
+  checkObject(value, 'ClusterNodeConfig', field)
+  for (const [id, a] of Object.entries(value as Record<string, { host?: unknown, port?: unknown }>)) {
+    check(typeof a === 'object' && a !== null && typeof a.host === 'string' && a.host.length > 0, 'ClusterNodeConfig', `${field}.${id}.host`, 'a non-empty string', a?.host)
+    checkKnownKeys(a, `ClusterNodeConfig ${field}.${id}`, ['host', 'port'])
+    checkPort(a.port, `${field}.${id}.port`, 1)
+  }
+}
+
+function validateCoordinatorConfig (config: ClusterNodeConfig): void {
+  const C = 'ClusterNodeConfig'
+  const c = config.coordinator!
+  checkObject(c as unknown, C, 'coordinator')
+  checkKnownKeys(c, `${C} coordinator`, ['agents', 'leaseMs', 'placeNew', 'heartbeat'])
+  // The coordinator keeps everything in the graph: without one it has nothing to act on.
+  check(config.graph !== undefined, C, 'graph', 'set when coordinator is (a schema with the ha.* kinds: coordinatorSchema)', undefined)
+  checkAddresses(c.agents, 'coordinator.agents')
+  if (c.leaseMs !== undefined) checkInt(c.leaseMs, C, 'coordinator.leaseMs', 100, 60_000)
+  check(c.placeNew === undefined || typeof c.placeNew === 'boolean', C, 'coordinator.placeNew', 'a boolean', c.placeNew)
+  if (c.heartbeat !== undefined) {
+    checkObject(c.heartbeat as unknown, C, 'coordinator.heartbeat')
+    checkKnownKeys(c.heartbeat, `${C} coordinator.heartbeat`, ['port', 'peers'])
+    checkPort(c.heartbeat.port, 'coordinator.heartbeat.port', 0)
+    checkAddresses(c.heartbeat.peers, 'coordinator.heartbeat.peers')
   }
 }
 

@@ -87,11 +87,18 @@ export interface ProcessClusterOptions {
   readonly onStderr?: (id: NodeId, line: string) => void
   /** Picks the ports. @default Math.random */
   readonly random?: Random
+  /**
+   * More identities to issue certificates for from the same development CA (e.g. node agents),
+   * written as `certs/<k>.key` / `.crt` with k counting on after the nodes'. @default none
+   */
+  readonly extraIdentities?: readonly NodeId[]
+  /** More of each node's config (a graph, a coordinator). @default none */
+  readonly nodeConfig?: (id: NodeId) => Pick<ClusterNodeConfig, 'graph' | 'coordinator'>
 }
 
 const PROCESS_CLUSTER_KEYS = Object.keys({
   nodes: true, dir: true, insecure: true, host: true, hosts: true, clusterId: true, tickMs: true, electionTicks: true, sync: true,
-  readyTimeoutMs: true, client: true, onStderr: true, random: true
+  readyTimeoutMs: true, client: true, onStderr: true, random: true, extraIdentities: true, nodeConfig: true
 } satisfies Record<keyof ProcessClusterOptions, true>)
 
 export function validateProcessClusterOptions (options: ProcessClusterOptions): void {
@@ -108,6 +115,9 @@ export function validateProcessClusterOptions (options: ProcessClusterOptions): 
   check(options.hosts === undefined || (Array.isArray(options.hosts) && options.hosts.length === count && options.hosts.every((h) => typeof h === 'string' && h.length > 0)), C, 'hosts', `${count} non-empty host names, one per node`, options.hosts)
   checkInt(options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, C, 'readyTimeoutMs', 1)
   check(options.onStderr === undefined || typeof options.onStderr === 'function', C, 'onStderr', 'a function', typeof options.onStderr)
+  check(options.nodeConfig === undefined || typeof options.nodeConfig === 'function', C, 'nodeConfig', 'a function', typeof options.nodeConfig)
+  const extra = options.extraIdentities ?? []
+  check(Array.isArray(extra) && extra.every((id) => typeof id === 'string' && id.length > 0) && new Set([...extra, ...(typeof nodes === 'number' ? [] : nodes)]).size === extra.length + (typeof nodes === 'number' ? 0 : nodes.length), C, 'extraIdentities', 'distinct non-empty ids, none a node id', extra)
 }
 
 /** What a node process announced in its ready line. */
@@ -227,7 +237,7 @@ export class ProcessCluster implements ClusterHandle {
       const certDir = join(dir, 'certs')
       let credentials: ClientCredentials = { insecure: true }
       if (options.insecure !== true) {
-        await createDevCertificates({ nodeIds: ids, dir: certDir })
+        await createDevCertificates({ nodeIds: [...ids, ...(options.extraIdentities ?? [])], dir: certDir })
         const files = await createClientCertificate({ dir: certDir, caCertFile: join(certDir, 'ca.crt'), caKeyFile: join(certDir, 'ca.key'), name: 'launcher', role: 'read-write', file: 'client-launcher' })
         const [ca, cert, key] = await Promise.all([files.caFile, files.certFile, files.keyFile].map(async (f) => await readFile(f, 'utf8')))
         credentials = { ca: ca!, cert: cert!, key: key! }
@@ -244,7 +254,8 @@ export class ProcessCluster implements ClusterHandle {
             : { tls: { keyFile: join(certDir, `${i}.key`), certFile: join(certDir, `${i}.crt`), caFile: join(certDir, 'ca.crt') } }),
           tickMs: options.tickMs,
           electionTicks: options.electionTicks,
-          sync: options.sync
+          sync: options.sync,
+          ...options.nodeConfig?.(id)
         }
         const configPath = join(dir, `${id}.json`)
         await writeFile(configPath, JSON.stringify(config, null, 2) + '\n')
@@ -360,7 +371,8 @@ export class ProcessCluster implements ClusterHandle {
   }
 }
 
-function readLines (stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+/** Calls `onLine` with each complete line of `stream` (utf8). */
+export function readLines (stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
   let buffered = ''
   stream.setEncoding('utf8')
   stream.on('data', (chunk: string) => {

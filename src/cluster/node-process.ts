@@ -12,7 +12,8 @@
  * own pipe, so a launcher that dies, even by SIGKILL, takes its nodes with it. A usage error
  * (an unknown option, a missing --config) exits 2 with the usage text.
  */
-import { startClusterNode } from './cluster-node.js'
+import { readTls, startClusterNode } from './cluster-node.js'
+import { startStation } from './station.js'
 import { jsonLogger, LEVEL_NAMES } from '../util/logger.js'
 import type { LogLevel } from '../util/logger.js'
 import { loadClusterNodeConfig } from './config.js'
@@ -58,11 +59,14 @@ async function serve (args: NodeProcessArgs): Promise<undefined> {
 // refusals; QUORATE_LOG_LEVEL picks the level (default info: elections, leadership, snapshots).
 const logger = jsonLogger({ level: logLevel(process.env.QUORATE_LOG_LEVEL), bindings: { node: config.id } })
 const running = await startClusterNode(config, { logger, log: (record) => { process.stderr.write(`${JSON.stringify({ node: config.id, ...record })}\n`) } })
+  const station = config.coordinator === undefined
+    ? null
+    : await startStation({ id: config.id, config: config.coordinator, parts: running, tls: config.tls === undefined ? undefined : await readTls(config.tls), logger })
   let stopping = false
   const stop = (code: number): void => {
     if (stopping) process.exit(code)
     stopping = true
-    running.close().then(() => { process.exit(code) }, (err: unknown) => {
+    Promise.resolve(station?.close()).then(async () => { await running.close() }).then(() => { process.exit(code) }, (err: unknown) => {
       process.stderr.write(`node ${config.id}: close failed: ${String(err)}\n`)
       process.exit(1)
     })

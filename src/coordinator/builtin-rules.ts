@@ -33,7 +33,7 @@ type Change = (tx: Transaction<HaSpec>) => void
 
 function all (changes: readonly Change[]): Change { return (tx) => { for (const c of changes) c(tx) } }
 
-function startOrder (node: string, instance: InstanceView): CommandOrder {
+export function startOrder (node: string, instance: InstanceView): CommandOrder {
   return {
     node,
     command: {

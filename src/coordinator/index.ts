@@ -17,6 +17,7 @@ export { decide, recordDecision, readDecision, readEpoch, readPhase, nextWake, c
 export type { DecisionRecord, DecideOptions, EpochState, RecordOptions } from './core.js'
 export { place, eligible, breakerOpen, nodeOf } from './placement.js'
 export { BUILTIN_RULES, instanceStateRule, restartRule, nodeFailureRule } from './builtin-rules.js'
+export { placeNewRule } from './place-rule.js'
 export { Coordinator, COORDINATOR_DEFAULTS } from './coordinator.js'
 export type { CoordinatorOptions, CoordinatorStats } from './coordinator.js'
 export { Supervisor, SUPERVISOR_DEFAULTS } from './supervisor.js'

@@ -1,73 +1,20 @@
 /**
- * `npm start` (dist/demo/demo.js) end to end: a short run exits 0 after the kill, the
- * re-election and the checks, with the leader line before the first acknowledgement by that
- * leader; Ctrl-C (SIGINT, once or twice) and a reader that goes away (`npm start | head`)
+ * `npm start` (dist/demo/demo.js): Ctrl-C (SIGINT, once or twice) and a reader that goes away (`npm start | head`)
  * stop every node process and remove the temporary directory; a missing openssl is explained;
- * the options are listed and validated.
+ * the options are listed and validated. The full run (the HA story, then the Raft checks) is
+ * test/cluster/demo-ha.test.ts.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { processAlive } from './process-helpers.js'
+import { nodePids, runDemo, storageDir } from './demo-helpers.js'
+import type { DemoRun } from './demo-helpers.js'
 import { parseDemoArgs } from '../../demo/args.js'
 import { isQuorateError } from '../../src/errors.js'
-
-const DEMO = fileURLToPath(new URL('../../demo/demo.js', import.meta.url))
-
-interface DemoRun { readonly code: number | null, readonly stdout: string, readonly stderr: string }
-
-/** Runs the demo; `onLine` may act on each stdout line (for example send a signal, or close the pipe). */
-async function runDemo (args: string[], onLine: (line: string, pid: number, stdout: NodeJS.ReadableStream & { destroy: () => void }) => void = () => {}, env: NodeJS.ProcessEnv = process.env): Promise<DemoRun> {
-  const child = spawn(process.execPath, [DEMO, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
-  let stdout = ''
-  let stderr = ''
-  let partial = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d
-    partial += d
-    let nl: number
-    while ((nl = partial.indexOf('\n')) >= 0) {
-      onLine(partial.slice(0, nl), child.pid!, child.stdout)
-      partial = partial.slice(nl + 1)
-    }
-  })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
-  const code = await new Promise<number | null>((resolve) => { child.once('exit', (c) => { resolve(c) }) })
-  return { code, stdout, stderr }
-}
-
-function nodePids (stdout: string): number[] {
-  return [...new Set([...stdout.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1])))]
-}
-
-function storageDir (stdout: string): string {
-  const m = /storage and configs in (\S+)/.exec(stdout)
-  assert.ok(m !== null, 'the demo names its directory')
-  return m[1]!
-}
-
-test('the demo kills the leader, sees a new one elected, verifies every write and exits 0', async () => {
-  const run = await runDemo(['--duration', '4'])
-  assert.equal(run.code, 0, run.stdout + run.stderr)
-  assert.match(run.stdout, /SIGKILL leader n\d \(pid \d+\)/)
-  assert.match(run.stdout, /n\d is leader \(term \d+, \d+ ms after n\d was killed\)/)
-  assert.match(run.stdout, /restarted n\d \(pid \d+\) from its stored log/)
-  assert.match(run.stdout, /linearizable read of all \d+ acknowledged keys: every value present/)
-  assert.match(run.stdout, /all 3 replicas agree at applied index \d+/)
-  assert.match(run.stdout, /Timeline \(elapsed ms: event\)\n\s+\d+: starting 3 node processes/)
-  // Causal order: the new leader's line comes before the first write it acknowledged.
-  const ack = /writes acknowledged again \(by (n\d)\)/.exec(run.stdout)
-  assert.ok(ack !== null, run.stdout)
-  const elected = run.stdout.indexOf(`${ack[1]!} is leader (term`, run.stdout.indexOf('SIGKILL leader'))
-  assert.ok(elected >= 0 && elected < ack.index, `the leader line for ${ack[1]!} precedes "writes acknowledged again":\n${run.stdout}`)
-  for (const pid of nodePids(run.stdout)) assert.not.ok(processAlive(pid), `node process ${pid} outlived the demo`)
-  assert.not.ok(existsSync(storageDir(run.stdout)), 'the temporary directory was removed')
-})
 
 test('SIGINT stops every node process, removes the temporary directory and exits 130', async () => {
   let sent = false
