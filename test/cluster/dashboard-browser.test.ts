@@ -3,14 +3,15 @@
  * puppeteer-core) loads the page from a follower of a running 3-node ProcessCluster with a
  * read-only token in the URL fragment, sees the members, the coordinator and the agents'
  * services; then the leader is SIGKILLed and the page must show it down and a new leader,
- * live (no reload). Saves docs/dashboard.png.
+ * live (no reload). `REWRITE=1` saves the screenshot as docs/dashboard.png.
  *
  * Without Chromium: as root it tries `apt-get install -y chromium` once; if there is still
  * none, the file prints why and counts as one skipped test (scripts/run-tests.mjs reads uvu's
  * summary lines).
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test } from 'uvu'
@@ -32,7 +33,9 @@ function chromium (): { path: string } | { why: string } {
   if (found !== null) return { path: found }
   if (process.getuid?.() !== 0) return { why: `no Chromium at ${CANDIDATES.join(', ')} (or QUORATE_CHROMIUM), and not root to apt-get install it` }
   try {
-    execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'ignore', timeout: 240_000 })
+    // A fresh machine's package lists may be empty: update them first.
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', timeout: 120_000 })
+    execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'ignore', timeout: 180_000 })
   } catch (err) {
     return { why: `no Chromium installed and 'apt-get install -y chromium' failed: ${(err as Error).message.split('\n')[0]!}` }
   }
@@ -87,7 +90,11 @@ if ('why' in browser) {
       const newLeader = await next.jsonValue() as string
       assert.is.not(newLeader, leader)
       assert.is(await page.$eval(`[data-member="${newLeader}"]`, (el) => el.getAttribute('data-role')), 'leader', 'the new leader\'s row says leader')
-      await page.screenshot({ path: join(root, 'docs', 'dashboard.png') as `${string}.png` })
+      // The picture in the docs is rewritten only when asked (REWRITE=1, as for the scenario files).
+      const shot = process.env.REWRITE === '1' ? join(root, 'docs', 'dashboard.png') : join(tmpdir(), `quorate-dashboard-${process.pid}.png`)
+      await page.screenshot({ path: shot as `${string}.png` })
+      assert.ok(statSync(shot).size > 10_000, 'the screenshot has content')
+      if (process.env.REWRITE !== '1') rmSync(shot)
     } finally {
       await chrome.close()
       await cluster.close()
