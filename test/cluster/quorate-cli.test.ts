@@ -4,13 +4,16 @@
  * events queries, health, and its exit statuses for usage errors (2), unreachable endpoints
  * (3) and refused credentials (4).
  */
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { validateClusterNodeConfig } from '../../src/cluster/index.js'
 import type { ProcessCluster } from '../../src/cluster/index.js'
+import { getJson } from '../../src/cluster/views/get-json.js'
 import type { ClusterView } from '../../src/cluster/views/view.js'
+import { coordinatorSchema } from '../../src/coordinator/schema.js'
 import { isQuorateError } from '../../src/errors.js'
 import { VIEWER_TOKEN, seedGraph, viewsCluster } from './views-cluster.js'
 
@@ -93,6 +96,36 @@ test('usage errors exit 2, unreachable endpoints 3, a wrong token 4', async () =
   const help = await quorate(['--help'])
   assert.is(help.code, 0)
   assert.match(help.stdout, /Usage: quorate/)
+})
+
+test('events --follow prints each new event as it is committed, until interrupted', async () => {
+  const child = spawn(process.execPath, [BIN, 'events', '--follow', '--interval', '50', ...withToken()], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // One listener for the child's whole life: a line printed between two waits must not be lost.
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d: Buffer) => { out += d.toString('utf8') })
+  child.stderr.on('data', (d: Buffer) => { err += d.toString('utf8') })
+  const seen = async (pattern: RegExp): Promise<void> => {
+    for (const started = Date.now(); !pattern.test(out); await new Promise((resolve) => setTimeout(resolve, 20))) {
+      if (Date.now() - started > 15_000) throw new Error(`no ${String(pattern)} in ${out}; stderr: ${err}`)
+    }
+  }
+  try {
+    await seen(/w2-suspect/)
+    const client = cluster.quorateClient()
+    await client.graph(coordinatorSchema()).emit({ id: 'w1-dead', payload: new TextEncoder().encode('gone') })
+    await client.close()
+    await seen(/w1-dead\s+4\s+gone/)
+  } finally {
+    child.kill('SIGINT')
+  }
+})
+
+test('the dashboard stream needs credentials like every other data route', async () => {
+  const address = cluster.clientAddress('n1')
+  const answer = await getJson(address, '/dashboard/stream', { ca: await readFile(`${cluster.dir}/certs/ca.crt`, 'utf8'), token: 'nobody' }, 5000)
+  assert.is(answer.status, 401)
+  assert.is((answer.body as { code: string }).code, 'CLUSTER_AUTH_FAILED')
 })
 
 test('health exits 0 on a whole cluster and 1 once a member is down, which status shows', async () => {

@@ -185,7 +185,16 @@ async function followEvents (args: QuorateCliArgs): Promise<number> {
   while (!stop) {
     const query = new URLSearchParams(args.query)
     query.set('from', String(from))
-    const page = await fetchFirst(args, `/events?${query.toString()}`) as { events: Array<{ index: number }> }
+    let page: { events: Array<{ index: number }> }
+    try {
+      page = await fetchFirst(args, `/events?${query.toString()}`) as typeof page
+    } catch (err) {
+      // Following outlives a node's restart or a slow moment: only a refusal ends it.
+      if (!(err instanceof QuorateError && err.code === 'VIEW_UNREACHABLE')) throw err
+      process.stderr.write(`quorate: ${err.message}; retrying\n`)
+      await new Promise((resolve) => setTimeout(resolve, args.intervalMs))
+      continue
+    }
     for (const e of page.events) process.stdout.write(args.json ? `${JSON.stringify(e)}\n` : `${renderEvents({ events: [e] as never }, false)}\n`)
     if (page.events.length > 0) from = page.events[page.events.length - 1]!.index + 1
     else await new Promise((resolve) => setTimeout(resolve, args.intervalMs))
