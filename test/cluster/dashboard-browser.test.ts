@@ -22,13 +22,14 @@ const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
 function findChromium (): string | null {
-  const env = process.env.QUORATE_CHROMIUM
-  if (env !== undefined && env !== '') return existsSync(env) ? env : null
   return CANDIDATES.find((p) => existsSync(p)) ?? null
 }
 
 /** Why there is no browser, or its path (after one install attempt where that is allowed). */
 function chromium (): { path: string } | { why: string } {
+  // An explicit browser is used as given: no search, no install.
+  const env = process.env.QUORATE_CHROMIUM
+  if (env !== undefined && env !== '') return existsSync(env) ? { path: env } : { why: `QUORATE_CHROMIUM=${env} does not exist` }
   const found = findChromium()
   if (found !== null) return { path: found }
   if (process.getuid?.() !== 0) return { why: `no Chromium at ${CANDIDATES.join(', ')} (or QUORATE_CHROMIUM), and not root to apt-get install it` }
