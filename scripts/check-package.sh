@@ -62,6 +62,9 @@ TS
 node -e "Promise.all(['quorate', 'quorate/testing', 'quorate/transport', 'quorate/lamport', 'quorate/lease', 'quorate/cluster'].map((m) => import(m))).catch((e) => { console.error(e); process.exit(1) })" || fail "an entry point does not load"
 ./node_modules/.bin/quorate-node --version >/dev/null || fail "quorate-node --version"
 ./node_modules/.bin/quorate-sim --version >/dev/null || fail "quorate-sim --version"
+./node_modules/.bin/quorate --version >/dev/null || fail "quorate --version"
+status=0; ./node_modules/.bin/quorate status 2>/dev/null || status=$?
+[ "$status" = 2 ] || fail "quorate status without --endpoint exited $status, not 2"
 status=0; ./node_modules/.bin/quorate-sim --sedes 5 2>/dev/null || status=$?
 [ "$status" = 2 ] || fail "quorate-sim --sedes 5 exited $status, not 2"
 ./node_modules/.bin/quorate-transponder --version >/dev/null || fail "quorate-transponder --version"

@@ -102,8 +102,9 @@ export const ERROR_CODES = {
   CLUSTER_FORBIDDEN: "The caller's role may not do this, for example a read-only client proposing (HTTP 403).",
   CLUSTER_TLS_REQUIRED: 'A connection to the TLS client endpoint did not complete a TLS handshake (for example plaintext HTTP); it was closed.',
   CLUSTER_REQUEST_TOO_LARGE: 'A client request body or binary frame was over the endpoint\'s maxRequestBytes (HTTP 413); the connection was closed.',
-  CLUSTER_ROUTE_UNKNOWN: 'The client endpoint has no such route (HTTP 404); the routes are POST /, GET /status, /metrics, /health and the quorate-client/1 upgrade.',
+  CLUSTER_ROUTE_UNKNOWN: 'The client endpoint has no such route (HTTP 404); the routes are POST /, GET /status, /metrics, /health, /view, /graph, /events (and /dashboard when enabled) and the quorate-client/1 upgrade.',
   // operator views (logger, metrics, CLI)
+  VIEW_UNREACHABLE: 'The quorate command reached none of the endpoints it was given (refused, timed out, or a TLS failure such as a certificate not from the given CA); it exits 3.',
   // transponder: signed envelopes, relays, assignment (src/transponder)
   TRANSPONDER_ENVELOPE_MALFORMED: 'A transponder envelope (quorate/transponder) is truncated, has trailing bytes, an unknown version or kind, or a payload that disagrees with its signed header; it was refused.',
   TRANSPONDER_SIGNATURE_INVALID: 'A transponder envelope\'s Ed25519 signature does not verify with its sender\'s key: it was altered in transit, forged, or signed with another key; it was refused.',

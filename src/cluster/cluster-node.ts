@@ -33,6 +33,7 @@ import type { ClientEndpoint, ClientEndpointOptions } from './http-endpoint.js'
 import { KvService } from './kv-service.js'
 import { GRAPH_MEMBER, SESSION_MEMBER } from './quorate-client.js'
 import type { RejectionLogger } from './rejections.js'
+import { ViewRoutes } from './views/routes.js'
 
 export interface KvNodeOptions {
   readonly id: NodeId
@@ -180,7 +181,17 @@ export async function startClusterNode (config: ClusterNodeConfig, options: Star
   await parts.node.open({ signal: options.signal })
   let endpoint: ClientEndpoint
   try {
-    endpoint = await serveClientEndpoint(parts.service, { listen: { host: self.clientHost ?? self.host, port: self.clientPort }, log: options.log, ...await endpointSecurity(config) })
+    const security = await endpointSecurity(config)
+    const views = new ViewRoutes({
+      node: parts.node,
+      lease: parts.lease.machine,
+      graph: parts.graph?.machine ?? null,
+      members: Object.fromEntries(Object.entries(config.members).map(([id, m]) => [id, { host: m.clientHost ?? m.host, port: m.clientPort }])),
+      // Peers' /health needs no credentials; their certificates are checked against this endpoint's CA.
+      peerCredentials: security.tls === undefined ? { insecure: true } : { ca: security.tls.ca },
+      dashboard: config.dashboard === true
+    })
+    endpoint = await serveClientEndpoint(parts.service, { listen: { host: self.clientHost ?? self.host, port: self.clientPort }, log: options.log, views, ...security })
   } catch (err) {
     await parts.node.close()
     throw err

@@ -98,6 +98,12 @@ export interface ClusterNodeConfig {
    * the coordinator's ha.* kinds) and turns on proposal forwarding. @default none
    */
   readonly coordinator?: ClusterCoordinatorConfig
+  /**
+   * Serve the live web dashboard on the client endpoint: `GET /dashboard` (the page) and
+   * `/dashboard/stream` (its server-sent events, same credentials as every other route); see
+   * docs/dashboard.md. @default false
+   */
+  readonly dashboard?: boolean
 }
 
 /** A station node's coordinator: how it reaches the node agents and watches their nodes. */
@@ -122,7 +128,7 @@ function checkPort (port: unknown, field: string, min: number): void {
 
 /** Throws OPTIONS_INVALID naming the first bad field. */
 const CONFIG_KEYS = Object.keys({
-  id: true, clusterId: true, dataDir: true, members: true, tls: true, insecure: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, client: true, graph: true, coordinator: true
+  id: true, clusterId: true, dataDir: true, members: true, tls: true, insecure: true, tickMs: true, electionTicks: true, sync: true, requestTimeoutMs: true, client: true, graph: true, coordinator: true, dashboard: true
 } satisfies Record<keyof ClusterNodeConfig, true>)
 const MEMBER_KEYS = Object.keys({ host: true, raftPort: true, clientHost: true, clientPort: true } satisfies Record<keyof ClusterMemberAddress, true>)
 const TLS_KEYS = Object.keys({ keyFile: true, certFile: true, caFile: true } satisfies Record<keyof ClusterTlsFiles, true>)
@@ -173,6 +179,7 @@ export function validateClusterNodeConfig (config: ClusterNodeConfig): void {
   checkInt(config.electionTicks ?? DEFAULT_CLUSTER_ELECTION_TICKS, C, 'electionTicks', 2)
   check(config.sync === undefined || typeof config.sync === 'boolean', C, 'sync', 'a boolean', config.sync)
   validateClientEndpointConfig(config)
+  check(config.dashboard === undefined || typeof config.dashboard === 'boolean', C, 'dashboard', 'a boolean', config.dashboard)
   if (config.graph !== undefined) {
     checkObject(config.graph as unknown, C, 'graph')
     checkKnownKeys(config.graph, `${C} graph`, ['schema', 'events', 'historyEntries', 'snapshotChunkBytes'])

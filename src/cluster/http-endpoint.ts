@@ -8,6 +8,9 @@
  * - `GET /status` (any role): the node's NodeReport, as `{ "type": "status" }` answers.
  * - `POST /` (the JSON protocol, protocol.ts): `kv` needs the read-write role; `read` and
  *   `status` any role.
+ * - `GET /view`, `/graph`, `/events` (any role) and, when enabled, `GET /dashboard` (no
+ *   credentials: the page holds no data) and `/dashboard/stream` (any role): the operator
+ *   views (views/routes.ts), mounted when `views` is given.
  * - `GET /` with `Upgrade: quorate-client/1` (the role's rights as above): switches the
  *   connection to the pipelined binary protocol (wire.ts, stream-server.ts).
  * - anything else: 404 CLUSTER_ROUTE_UNKNOWN.
@@ -37,6 +40,7 @@ import { EndpointRejections } from './rejections.js'
 import type { RejectionCode, RejectionLogger } from './rejections.js'
 import { serveStream } from './stream-server.js'
 import { STREAM_PROTOCOL } from './wire.js'
+import { ViewRoutes } from './views/routes.js'
 
 /** Largest request body (or binary frame) accepted by default. */
 export const MAX_REQUEST_BYTES = 8 * 1024 * 1024
@@ -61,9 +65,11 @@ export interface ClientEndpointOptions {
   readonly maxRequestBytes?: number
   /** Told every refusal (rate-limited per code). @default none (refusals are only counted) */
   readonly log?: RejectionLogger
+  /** The operator views to mount (views/routes.ts: /view, /graph, /events and, if enabled, the dashboard). @default none */
+  readonly views?: ViewRoutes
 }
 
-const ENDPOINT_KEYS = Object.keys({ listen: true, tls: true, insecure: true, tokens: true, maxRequestBytes: true, log: true } satisfies Record<keyof ClientEndpointOptions, true>)
+const ENDPOINT_KEYS = Object.keys({ listen: true, tls: true, insecure: true, tokens: true, maxRequestBytes: true, log: true, views: true } satisfies Record<keyof ClientEndpointOptions, true>)
 
 export function validateClientEndpointOptions (options: ClientEndpointOptions): void {
   const C = 'ClientEndpoint'
@@ -76,6 +82,7 @@ export function validateClientEndpointOptions (options: ClientEndpointOptions): 
   if (options.tokens !== undefined) validateClientTokens(options.tokens, C, 'tokens')
   checkInt(options.maxRequestBytes ?? MAX_REQUEST_BYTES, C, 'maxRequestBytes', 1, 0xfffffff0)
   check(options.log === undefined || typeof options.log === 'function', C, 'log', 'a function', typeof options.log)
+  check(options.views === undefined || options.views instanceof ViewRoutes, C, 'views', 'a ViewRoutes', typeof options.views)
 }
 
 export interface ClientEndpoint {
@@ -138,10 +145,12 @@ class EndpointHandler {
   readonly #service: KvService
   readonly #auth: ClientAuthenticator
   readonly #max: number
+  readonly #views: ViewRoutes | undefined
   readonly rejections: EndpointRejections
 
   constructor (service: KvService, options: ClientEndpointOptions) {
     this.#service = service
+    this.#views = options.views
     this.#auth = new ClientAuthenticator({ insecure: options.insecure === true, tokens: options.tokens ?? [] })
     this.#max = options.maxRequestBytes ?? MAX_REQUEST_BYTES
     this.rejections = new EndpointRejections(options.log)
@@ -160,12 +169,15 @@ class EndpointHandler {
   async answer (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]
     if (req.method === 'GET' && path === '/health') { this.#health(res); return }
+    const view = this.#views?.kind(req.method, path) ?? null
+    if (view === 'public') { await this.#answerView(req, res, path); return }
     const who = this.#authenticate(req)
     if ('code' in who) { this.#refuse(res, who.code, who.message); return }
+    if (view === 'private') { await this.#answerView(req, res, path); return }
     if (req.method === 'GET' && path === '/status') { send(res, await this.#service.handle({ type: 'status' })); return }
     if (req.method === 'GET' && path === '/metrics') { this.#metrics(res); return }
     if (req.method !== 'POST' || path !== '/') {
-      this.#refuse(res, 'CLUSTER_ROUTE_UNKNOWN', `unknown route ${String(req.method)} ${String(req.url)} (POST /, GET /status, /metrics, /health)`)
+      this.#refuse(res, 'CLUSTER_ROUTE_UNKNOWN', `unknown route ${String(req.method)} ${String(req.url)} (POST /, GET /status, /metrics, /health, /view, /graph, /events${this.#views?.kind('GET', '/dashboard') === 'public' ? ', /dashboard' : ''})`)
       return
     }
     const declared = Number(req.headers['content-length'] ?? 0)
@@ -192,6 +204,15 @@ class EndpointHandler {
     const gone = new AbortController()
     res.on('close', () => { if (!res.writableFinished) gone.abort() })
     send(res, await this.#service.handle(request, gone.signal))
+  }
+
+  async #answerView (req: http.IncomingMessage, res: http.ServerResponse, path: string | undefined): Promise<void> {
+    try {
+      await this.#views!.answer(req, res, path)
+    } catch (err) {
+      if (err instanceof QuorateError && (err.code === 'CLUSTER_REQUEST_INVALID' || err.code === 'CLUSTER_ROUTE_UNKNOWN')) this.#refuse(res, err.code, err.message)
+      else send(res, failureResponse(err))
+    }
   }
 
   #health (res: http.ServerResponse): void {
@@ -266,6 +287,7 @@ export async function serveClientEndpoint (service: KvService, options: ClientEn
     rejections: () => handler.rejections.counts(),
     close: async () => {
       closing ??= new Promise<void>((resolve) => {
+        options.views?.close()
         server.close(() => { resolve() })
         server.closeAllConnections()
         for (const s of upgraded) s.destroy()
