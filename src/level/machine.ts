@@ -71,8 +71,17 @@ const SNAPSHOT_BATCH_ENTRIES = 256
 /** A sublevel of the local database with raw byte keys and values. */
 export type LocalSublevel = AbstractSublevel<LocalLevel, any, Uint8Array, Uint8Array>
 
-/** A chained batch of the local database. */
-type LocalBatch = ReturnType<LocalLevel['batch']>
+/**
+ * What the machine uses of a chained batch of the local database. Declared here rather than
+ * as abstract-level's AbstractChainedBatch: checking calls against that generic type made
+ * TypeScript measure AbstractLevel's variance differently and refuse a ClassicLevel as a
+ * LocalLevel elsewhere (bench/machines.ts).
+ */
+interface LocalBatch {
+  put: (key: Uint8Array, value: Uint8Array, options: { readonly sublevel: LocalSublevel }) => unknown
+  del: (key: Uint8Array, options: { readonly sublevel: LocalSublevel }) => unknown
+  write: () => Promise<void>
+}
 
 /** Where the machine keeps its applied index, beside the data. */
 const APPLIED_KEY = new TextEncoder().encode('applied')
@@ -206,7 +215,7 @@ export class LevelStateMachine implements StateMachine<null | Error> {
         batch = null
         await this.#write(c, index)
       } else {
-        batch ??= this.db.batch()
+        batch ??= this.db.batch() as unknown as LocalBatch
         this.#addTo(batch, c)
         batchIndex = index
       }
