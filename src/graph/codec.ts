@@ -56,7 +56,26 @@ const V_NULL = 0; const V_STRING = 1; const V_NUMBER = 2; const V_TRUE = 3; cons
 const utf8 = new TextEncoder()
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true })
 
-export function writeString (w: ByteWriter, s: string): void { w.chunk(utf8.encode(s)) }
+/**
+ * A varint length and the UTF-8 bytes. Short ASCII strings (ids, kinds, event UUIDs: nearly
+ * all of them) are written char by char, byte-identical to the UTF-8 path but without an
+ * encoded copy per string: those copies were most of a graph snapshot's cost (profile of
+ * bench:ha events-c256, where a snapshot of the queue and dedup table is taken every
+ * snapshotEntries entries).
+ */
+export function writeString (w: ByteWriter, s: string): void {
+  const n = s.length
+  if (n < 0x80) {
+    let i = 0
+    while (i < n && s.charCodeAt(i) < 0x80) i++
+    if (i === n) {
+      w.byte(n)
+      for (let j = 0; j < n; j++) w.byte(s.charCodeAt(j))
+      return
+    }
+  }
+  w.chunk(utf8.encode(s))
+}
 
 export function readString (r: ByteReader): string {
   const bytes = r.chunk()

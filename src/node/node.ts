@@ -27,6 +27,7 @@ import { PieceChunkSource, StoredChunkSource, servedSnapshot } from './snapshot-
 import type { ServedSnapshot } from './snapshot-source.js'
 import type { ComponentStatus, RaftStorage } from '../storage/storage.js'
 import type { StateMachine } from './state-machine.js'
+import { checkBatchResults, isThenable } from './state-machine.js'
 import type { Transport } from '../transport/transport.js'
 import type { Clock, Timer } from '../util/clock.js'
 import { systemClock } from '../util/clock.js'
@@ -54,6 +55,8 @@ export const NODE_DEFAULTS = {
   sync: true,
   requestTimeoutTicks: 20,
   maxProposalBatch: 4096,
+  maxApplyBatch: 1024,
+  maxApplyBatchBytes: 4 * 1024 * 1024,
   snapshotEntries: 10_000,
   snapshotBytes: 64 * 1024 * 1024,
   snapshotKeepEntries: 5_000,
@@ -77,6 +80,13 @@ export interface RaftNodeOptions extends Omit<RaftOptions, 'random'> {
   requestTimeoutTicks?: number
   /** Most proposals taken into one log append. @default 4096 */
   maxProposalBatch?: number
+  /**
+   * Most committed commands handed to `stateMachine.applyBatch` in one call (a machine without
+   * applyBatch gets them one by one through apply). 1 turns batching off. @default 1024
+   */
+  maxApplyBatch?: number
+  /** ...and most command bytes in one call (a single bigger command is a batch of its own). @default 4194304 */
+  maxApplyBatchBytes?: number
   /**
    * Take a snapshot (and compact the log) once this many entries were applied since the last
    * one. 0 disables snapshots. Needs `stateMachine.snapshot()` and `restore()`.
@@ -114,7 +124,7 @@ export interface RaftNodeOptions extends Omit<RaftOptions, 'random'> {
 /** Every key RaftNodeOptions has: its own and the core's. */
 const NODE_OPTION_KEYS: readonly string[] = [...RAFT_OPTION_KEYS, ...Object.keys({
   storage: true, transport: true, stateMachine: true, tickMs: true, sync: true, requestTimeoutTicks: true,
-  maxProposalBatch: true, snapshotEntries: true, snapshotBytes: true, snapshotKeepEntries: true,
+  maxProposalBatch: true, maxApplyBatch: true, maxApplyBatchBytes: true, snapshotEntries: true, snapshotBytes: true, snapshotKeepEntries: true,
   snapshotChunkBytes: true, snapshotWindowChunks: true, autoLeaveJoint: true, clock: true, trace: true,
   metrics: true, logger: true
 } satisfies Record<Exclude<keyof RaftNodeOptions, keyof RaftOptions>, true>)]
@@ -175,6 +185,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   readonly #sync: boolean
   readonly #requestTimeoutTicks: number
   readonly #maxProposalBatch: number
+  readonly #maxApplyBatch: number
+  readonly #maxApplyBatchBytes: number
   readonly #mutations: NodeMutations
 
   static {
@@ -243,13 +255,15 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     checkMethods(options.storage, C, 'storage', 'a RaftStorage', ['open', 'close', 'load', 'write', 'saveSnapshot', 'loadSnapshot',
       'stageSnapshotChunk', 'stagedSnapshot', 'readStagedSnapshot', 'discardStagedSnapshot', 'installStagedSnapshot'])
     checkMethods(options.transport, C, 'transport', 'a Transport', ['open', 'close', 'send'])
-    checkMethods(options.stateMachine, C, 'stateMachine', 'a StateMachine', ['apply'], ['snapshot', 'restore'])
+    checkMethods(options.stateMachine, C, 'stateMachine', 'a StateMachine', ['apply'], ['applyBatch', 'snapshot', 'restore'])
     check(options.transport.id === options.id, C, 'transport', `a transport for node ${options.id}`, options.transport.id)
     this.#tickMs = options.tickMs ?? NODE_DEFAULTS.tickMs
     check(typeof this.#tickMs === 'number' && this.#tickMs > 0 && Number.isFinite(this.#tickMs), C, 'tickMs', 'a positive number', this.#tickMs)
     this.#requestTimeoutTicks = options.requestTimeoutTicks ?? NODE_DEFAULTS.requestTimeoutTicks
     checkInt(this.#requestTimeoutTicks, C, 'requestTimeoutTicks', 1)
     this.#maxProposalBatch = options.maxProposalBatch ?? NODE_DEFAULTS.maxProposalBatch
+    this.#maxApplyBatch = options.maxApplyBatch ?? NODE_DEFAULTS.maxApplyBatch
+    this.#maxApplyBatchBytes = options.maxApplyBatchBytes ?? NODE_DEFAULTS.maxApplyBatchBytes
     // Snapshots are on by default for state machines that can make them; asking for them
     // explicitly from one that cannot is an error.
     const canSnapshot = typeof options.stateMachine.snapshot === 'function' && typeof options.stateMachine.restore === 'function'
@@ -264,6 +278,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     check(this.#snapshotEntries === 0 || canSnapshot,
       C, 'snapshotEntries', '0 when the state machine has no snapshot()/restore()', this.#snapshotEntries)
     checkInt(this.#maxProposalBatch, C, 'maxProposalBatch', 1)
+    checkInt(this.#maxApplyBatch, C, 'maxApplyBatch', 1)
+    checkInt(this.#maxApplyBatchBytes, C, 'maxApplyBatchBytes', 1)
     this.#sync = options.sync ?? NODE_DEFAULTS.sync
     checkBool(this.#sync, C, 'sync')
     checkBool(options.autoLeaveJoint ?? NODE_DEFAULTS.autoLeaveJoint, C, 'autoLeaveJoint')
@@ -725,28 +741,26 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   }
 
   async #apply (entries: readonly Entry[]): Promise<void> {
-    const sm = this.#options.stateMachine
-    for (let i = 0; i < entries.length; i++) {
+    const batching = this.#maxApplyBatch > 1 && typeof this.#options.stateMachine.applyBatch === 'function'
+    for (let i = 0; i < entries.length;) {
       const e = entries[i]!
-      let result: unknown
       if (e.type === 'config') {
         const config = this.#core!.applyConfigChange(decodeConfigChange(e.data))
-        result = config
         this.#metrics.count('configChanges')
         this.#trace({ kind: 'config', index: e.index })
         this.#configWaiters = this.#configWaiters.filter((w) => !w(config))
         this.emit('config', config)
+        this.#settleApplied(e, config)
+        i++
       } else if (e.type === 'command') {
-        this.#bytesSinceSnapshot += e.data.byteLength
-        try {
-          result = sm.apply(e.data, e.index)
-          if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') result = await result
-        } catch (err) {
-          throw new QuorateError('NODE_FAILED', `state machine apply failed at index ${e.index}`, { cause: err })
-        }
+        const end = batching ? this.#commandRunEnd(entries, i) : i + 1
+        if (end - i === 1) await this.#applyOne(e)
+        else await this.#applyRun(entries, i, end)
+        i = end
+      } else {
+        this.#settleApplied(e, undefined)
+        i++
       }
-      this.#applied = e.index
-      this.#pending.settle(e.term, e.index, result)
     }
     this.#appliedSinceSnapshot += entries.length
     const last = this.#applied
@@ -755,6 +769,60 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     const core = this.#core
     if (core !== null && last >= core.log.committed && !isMember(core.config, this.id)) this.#abandonAfterRemoval()
     this.emit('applied', { index: last })
+  }
+
+  /** The entry is applied: later reads and waiters may see it, its proposer gets `result`. */
+  #settleApplied (e: Entry, result: unknown): void {
+    this.#applied = e.index
+    this.#pending.settle(e.term, e.index, result)
+  }
+
+  async #applyOne (e: Entry): Promise<void> {
+    this.#bytesSinceSnapshot += e.data.byteLength
+    let result: unknown
+    try {
+      result = this.#options.stateMachine.apply(e.data, e.index)
+      if (isThenable(result)) result = await result
+    } catch (err) {
+      throw new QuorateError('NODE_FAILED', `state machine apply failed at index ${e.index}`, { cause: err })
+    }
+    this.#settleApplied(e, result)
+  }
+
+  /** End (exclusive) of the run of command entries from `start`, within the batch bounds. */
+  #commandRunEnd (entries: readonly Entry[], start: number): number {
+    let bytes = entries[start]!.data.byteLength
+    let end = start + 1
+    const limit = Math.min(entries.length, start + this.#maxApplyBatch)
+    while (end < limit) {
+      const e = entries[end]!
+      if (e.type !== 'command' || bytes + e.data.byteLength > this.#maxApplyBatchBytes) break
+      bytes += e.data.byteLength
+      end++
+    }
+    return end
+  }
+
+  /**
+   * Applies entries[start, end) — consecutive commands — in one applyBatch call. Nothing of
+   * the run counts as applied until the whole call returned (a snapshot is only taken between
+   * ready batches, so it never cuts a run), then each proposer gets its own result in order.
+   */
+  async #applyRun (entries: readonly Entry[], start: number, end: number): Promise<void> {
+    const commands = new Array<Uint8Array>(end - start)
+    for (let i = start; i < end; i++) {
+      commands[i - start] = entries[i]!.data
+      this.#bytesSinceSnapshot += entries[i]!.data.byteLength
+    }
+    const first = entries[start]!.index
+    let results: readonly unknown[]
+    try {
+      results = await this.#options.stateMachine.applyBatch!(commands, first)
+    } catch (err) {
+      throw new QuorateError('NODE_FAILED', `state machine applyBatch failed applying indexes ${first}..${first + commands.length - 1}`, { cause: err })
+    }
+    checkBatchResults(results, commands.length, 'the state machine', first)
+    for (let i = start; i < end; i++) this.#settleApplied(entries[i]!, results[i - start])
   }
 
   /**

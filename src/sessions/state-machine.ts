@@ -19,6 +19,7 @@
  */
 import { QuorateError } from '../errors.js'
 import type { StateMachine } from '../node/state-machine.js'
+import { isThenable } from '../node/state-machine.js'
 import { check, checkInt, checkKnownKeys } from '../util/validate.js'
 import { ByteReader, ByteWriter, readU32, readU64, writeU32, writeU64 } from '../util/bytes.js'
 import { ChunkStreamReader } from '../util/chunk-reader.js'
@@ -91,10 +92,6 @@ interface Session {
 /** "QSS1": starts a SessionStateMachine snapshot; a u64 table length follows. */
 const SNAPSHOT_MAGIC = 0x51535331
 const SNAPSHOT_HEADER_BYTES = 12
-
-function isThenable (v: unknown): v is PromiseLike<unknown> {
-  return v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function'
-}
 
 /**
  * Wraps `inner` so its commands are applied at most once per (client, seq). Every command is

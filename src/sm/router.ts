@@ -25,6 +25,7 @@
  */
 import { QuorateError } from '../errors.js'
 import type { StateMachine } from '../node/state-machine.js'
+import { checkBatchResults, isThenable } from '../node/state-machine.js'
 import { ChunkStreamReader } from '../util/chunk-reader.js'
 import { checkBool, checkInt, checkKnownKeys, checkObject } from '../util/validate.js'
 import { Route } from './route.js'
@@ -52,6 +53,9 @@ export interface MountOptions {
    */
   stateless?: boolean
 }
+
+/** A routed command without its member id (the router checked the id is there). */
+function payloadOf (command: Uint8Array): Uint8Array { return command.subarray(1 + command[0]!) }
 
 interface Member {
   readonly route: Route
@@ -116,6 +120,55 @@ export class StateMachineRouter implements StateMachine<unknown> {
 
   apply (command: Uint8Array, index: number): unknown {
     this.#sealed = true
+    const target = this.#target(command, index)
+    if (target instanceof QuorateError) return target
+    return target.route.machine.apply(payloadOf(command), index)
+  }
+
+  /**
+   * Applies a run of routed commands: each run of consecutive commands for one member goes to
+   * that member's applyBatch (one command, or a member without it: apply), routing errors stay
+   * values in their places, and every member call is awaited before the next one starts (the
+   * StateMachine contract). Synchronous as long as every member answers synchronously.
+   */
+  applyBatch (commands: readonly Uint8Array[], firstIndex: number): unknown[] | Promise<unknown[]> {
+    this.#sealed = true
+    const targets = new Array<Member | QuorateError>(commands.length)
+    for (let i = 0; i < commands.length; i++) targets[i] = this.#target(commands[i]!, firstIndex + i)
+    return this.#applyFrom(commands, firstIndex, targets, new Array<unknown>(commands.length), 0)
+  }
+
+  #applyFrom (commands: readonly Uint8Array[], firstIndex: number, targets: ReadonlyArray<Member | QuorateError>, results: unknown[], from: number): unknown[] | Promise<unknown[]> {
+    for (let i = from; i < commands.length;) {
+      const target = targets[i]!
+      if (target instanceof QuorateError) { results[i++] = target; continue }
+      let end = i + 1
+      while (end < commands.length && targets[end] === target) end++
+      const machine = target.route.machine
+      if (end - i > 1 && typeof machine.applyBatch === 'function') {
+        const payloads = new Array<Uint8Array>(end - i)
+        for (let j = i; j < end; j++) payloads[j - i] = payloadOf(commands[j]!)
+        const start = i
+        const out = machine.applyBatch(payloads, firstIndex + i)
+        const place = (values: readonly unknown[]): void => {
+          checkBatchResults(values, payloads.length, `member ${JSON.stringify(target.route.id)}`, firstIndex + start)
+          for (let j = 0; j < values.length; j++) results[start + j] = values[j]
+        }
+        if (isThenable(out)) return Promise.resolve(out).then((values) => { place(values); return this.#applyFrom(commands, firstIndex, targets, results, end) })
+        place(out)
+        i = end
+        continue
+      }
+      const at = i
+      const out = machine.apply(payloadOf(commands[at]!), firstIndex + at)
+      if (isThenable(out)) return Promise.resolve(out).then((value) => { results[at] = value; return this.#applyFrom(commands, firstIndex, targets, results, at + 1) })
+      results[i++] = out
+    }
+    return results
+  }
+
+  /** The member `command` is for, or the routing error that is its result. */
+  #target (command: Uint8Array, index: number): Member | QuorateError {
     const length = command[0]
     if (length === undefined || length === 0 || length > MAX_MACHINE_ID_LENGTH || command.length < 1 + length) {
       return new QuorateError('SM_COMMAND_INVALID', `entry ${index}: not a routed command (${command.length === 0 ? 'empty' : `id length ${length ?? 0} of ${command.length} bytes`})`, { details: { index } })
@@ -125,7 +178,7 @@ export class StateMachineRouter implements StateMachine<unknown> {
       const prefix = m.route.prefix
       if (prefix[0] !== length) continue
       for (let i = 1; i <= length; i++) if (command[i] !== prefix[i]) continue outer
-      return m.route.machine.apply(command.subarray(1 + length), index)
+      return m
     }
     const id = Buffer.from(command.subarray(1, 1 + length)).toString('latin1')
     return new QuorateError('SM_UNKNOWN_MACHINE', `entry ${index}: no member is mounted as ${JSON.stringify(id)} (mounted: ${this.ids.join(', ')})`, { details: { index, id } })

@@ -4,7 +4,9 @@
  * from the user's generator and cutting snapshot streams at random places, because a
  * transfer re-chunks snapshots (snapshotChunkBytes) and replicas apply at their own pace.
  *
- * What it checks: apply is deterministic (same commands, same results and state); a snapshot
+ * What it checks: apply is deterministic (same commands, same results and state); applyBatch,
+ * if the machine has it, is apply (the same results and state however the commands are cut
+ * into batches, 1-entry batches included, and mixed with single applies); a snapshot
  * captures the state as of the snapshot() call, not of the first read of the stream; restore
  * replaces all earlier state; a restored machine continues exactly like the original, with
  * the stream cut at any byte boundary.
@@ -57,6 +59,30 @@ async function applyAll<M extends StateMachine> (machine: M, commands: readonly 
   return results
 }
 
+/**
+ * Applies `commands` from `firstIndex` in batches of random sizes drawn from `random` (1 up
+ * to a third of the run, sometimes the whole run), a few of them through apply instead.
+ */
+async function applyInRandomBatches<M extends StateMachine> (machine: M, commands: readonly Uint8Array[], firstIndex: number, random: Random): Promise<string[]> {
+  const results: string[] = []
+  const most = Math.max(1, Math.ceil(commands.length / 3))
+  for (let at = 0; at < commands.length;) {
+    const r = random.next()
+    const n = r < 0.1 ? commands.length - at : r < 0.3 ? 1 : randomInt(random, 1, most + 1)
+    const run = commands.slice(at, Math.min(commands.length, at + n))
+    if (run.length === 1 && random.next() < 0.3) {
+      results.push(describeResult(await machine.apply(run[0]!, firstIndex + at)))
+    } else {
+      const out = await machine.applyBatch!(run, firstIndex + at)
+      assert.ok(Array.isArray(out), `applyBatch at index ${firstIndex + at} returned ${typeof out}, not an array`)
+      assert.equal(out.length, run.length, `applyBatch of ${run.length} commands at index ${firstIndex + at} returned ${out.length} results`)
+      for (const v of out) results.push(describeResult(v))
+    }
+    at += run.length
+  }
+  return results
+}
+
 async function collect (stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
   for await (const c of stream) parts.push(c)
@@ -97,6 +123,18 @@ export function stateMachineConformance<M extends StateMachine> (test: TestRegis
     const b = await options.create()
     assert.deepEqual(await applyAll(b, commands, 1), await applyAll(a, commands, 1))
     assert.equal(view(b), view(a))
+  })
+
+  each('applyBatch is apply: the same results and state however the commands are cut into batches', async (random) => {
+    const probe = await options.create()
+    if (typeof probe.applyBatch !== 'function') return
+    const commands = options.commands(random, perRun)
+    // The run starts at a drawn index, as a batch after a snapshot or a no-op entry does.
+    const firstIndex = random.next() < 0.5 ? 1 : randomInt(random, 2, 1000)
+    const single = await options.create()
+    const expected = await applyAll(single, commands, firstIndex)
+    assert.deepEqual(await applyInRandomBatches(probe, commands, firstIndex, random), expected, 'results')
+    assert.equal(view(probe), view(single), 'state')
   })
 
   let snapshots: Promise<boolean> | undefined

@@ -7,6 +7,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { decodeCommand, decodeResult, encodeCommand, encodeResult } from '../../src/graph/index.js'
+import { readString, writeString } from '../../src/graph/codec.js'
+import { ByteReader, ByteWriter } from '../../src/util/bytes.js'
 import type { GraphCommand, GraphResult } from '../../src/graph/index.js'
 import { opArb } from './helpers.js'
 
@@ -41,6 +43,18 @@ test('every result round-trips exactly', () => {
   fc.assert(fc.property(resultArb, (r) => {
     assert.equal(structuredClone(decodeResult(encodeResult(r))), structuredClone(r))
   }), { seed: 1432, numRuns: 500 })
+})
+
+test('a string is written as its varint UTF-8 length and UTF-8 bytes, on the ASCII fast path and off it', () => {
+  fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 200 }), fc.uuid()), (s) => {
+    const w = new ByteWriter()
+    writeString(w, s)
+    const utf8 = new TextEncoder().encode(s)
+    const expected = new ByteWriter()
+    expected.chunk(utf8)
+    assert.equal([...w.finish()], [...expected.finish()])
+    assert.is(readString(new ByteReader(w.finish(), 'GRAPH_COMMAND_INVALID')), s)
+  }), { seed: 14, numRuns: 500 })
 })
 
 test('any other bytes (random, truncated, extended) fail with GRAPH_COMMAND_INVALID only', () => {

@@ -1,7 +1,7 @@
 /**
  * LevelStateMachine and its codecs: the command codec round-trips every command and refuses
  * junk as a value (never a throw from apply), the machine passes the state-machine
- * conformance suite (tiny and default snapshot chunks), and a snapshot streams in chunks of
+ * conformance suite (tiny and default snapshot chunks; applyBatch cut anywhere is apply), and a snapshot streams in chunks of
  * the configured size and fails LEVEL_SNAPSHOT_INVALID when damaged.
  */
 import { test } from 'uvu'
@@ -22,6 +22,12 @@ class ViewedMachine extends LevelStateMachine {
   view: unknown = [0, []]
   override async apply (command: Uint8Array, index: number): Promise<null | Error> {
     const r = await super.apply(command, index)
+    await this.refresh()
+    return r
+  }
+
+  override async applyBatch (commands: readonly Uint8Array[], firstIndex: number): Promise<Array<null | Error>> {
+    const r = await super.applyBatch(commands, firstIndex)
     await this.refresh()
     return r
   }

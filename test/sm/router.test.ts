@@ -1,7 +1,7 @@
 /**
  * The state-machine router: routing by member id, refusals as values, mount rules, and the
  * composite snapshot (member-set check before any change, chunk boundaries anywhere, a
- * member that reads only part of its section).
+ * member that reads only part of its section), and applyBatch split into member runs.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -202,6 +202,56 @@ test('sessions over the dispatcher give exactly-once to commands of any member',
   c.router.apply(put, 2)
   c.router.apply(put, 3)
   assert.is(c.kv.machine.get('k'), 'x', 'the retried append applied once')
+})
+
+/** A Recorder with applyBatch that also records each batch it was given (asynchronous, as a database-backed member is). */
+class BatchRecorder extends Recorder {
+  batches: string[] = []
+  async applyBatch (commands: readonly Uint8Array[], firstIndex: number): Promise<string[]> {
+    this.batches.push(`${commands.length}@${firstIndex}`)
+    await Promise.resolve()
+    return commands.map((c, i) => this.apply(c, firstIndex + i))
+  }
+}
+
+test('applyBatch hands each run of one member\'s commands to its applyBatch, keeps routing errors in place, and results in order', async () => {
+  const router = new StateMachineRouter()
+  const a = router.mount('a', new BatchRecorder())
+  const b = router.mount('b', new Recorder())
+  const commands = [a.command(text('1')), a.command(text('2')), b.command(text('3')), b.command(text('4')), Uint8Array.of(9), a.command(text('5')), Uint8Array.of(1, 0x7a), a.command(text('6')), a.command(text('7'))]
+  const results = await router.applyBatch(commands, 10)
+  assert.equal(results.slice(0, 4), ['1@10', '2@11', '3@12', '4@13'])
+  refusal(results[4], 'SM_COMMAND_INVALID')
+  assert.is(results[5], '5@15')
+  refusal(results[6], 'SM_UNKNOWN_MACHINE')
+  assert.equal(results.slice(7), ['6@17', '7@18'])
+  assert.equal(a.machine.batches, ['2@10', '2@17'], 'a run of one goes through apply')
+  assert.equal(b.machine.applied, ['3@12', '4@13'])
+})
+
+test('a member whose applyBatch returns the wrong number of results stops the node (a throw), never misplaces results', async () => {
+  const router = new StateMachineRouter()
+  const a = router.mount('a', Object.assign(new Recorder(), { applyBatch: () => ['only one'] }))
+  let caught: unknown
+  try { await router.applyBatch([a.command(text('1')), a.command(text('2'))], 1) } catch (err) { caught = err }
+  assert.ok(isQuorateError(caught), `expected a throw, got ${String(caught)}`)
+})
+
+stateMachineConformance<StateMachineRouter>(test, {
+  name: 'router with a batched member, a plain one and junk',
+  seeds: 12,
+  create: () => {
+    const router = new StateMachineRouter()
+    router.mount('a', new BatchRecorder())
+    router.mount('b', new Recorder())
+    return router
+  },
+  commands: (random, n) => Array.from({ length: n }, (_, i) => {
+    const r = random.next()
+    const id = r < 0.5 ? 'a' : r < 0.9 ? 'b' : 'c'
+    return r < 0.95 ? Uint8Array.of(1, id.charCodeAt(0), 0x30 + (i % 10)) : Uint8Array.of(0)
+  }),
+  state: (router) => ['a', 'b'].map((id) => (router.route(id)!.machine as Recorder).applied)
 })
 
 const composites = new WeakMap<StateMachineRouter, Composite>()

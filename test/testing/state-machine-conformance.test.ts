@@ -1,7 +1,9 @@
 /**
  * The state-machine conformance suite passes a correct machine and catches each deliberately
  * broken variant: a nondeterministic apply, a snapshot read lazily (after later applies), a
- * restore that merges instead of replacing, and a restore that depends on chunk boundaries.
+ * restore that merges instead of replacing, a restore that depends on chunk boundaries, and
+ * applyBatch variants that reorder, drop or misnumber commands; a machine without applyBatch
+ * passes too.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -30,10 +32,41 @@ class NumberSet implements StateMachine<boolean> {
   }
 }
 
+/** NumberSet with a correct applyBatch: apply, in order. */
+class BatchedNumberSet extends NumberSet {
+  applyBatch (commands: readonly Uint8Array[]): boolean[] { return commands.map((c) => this.apply(c)) }
+}
+
+/** A set where index matters: odd indexes add, even ones remove (a batch must number its commands right). */
+class IndexedSet extends BatchedNumberSet {
+  override apply (command: Uint8Array, index = 0): boolean {
+    const n = command[0] ?? 0
+    if (index % 2 === 0) return this.values.delete(n)
+    this.values.add(n)
+    return true
+  }
+
+  override applyBatch (commands: readonly Uint8Array[], firstIndex = 0): boolean[] { return commands.map((c, i) => this.apply(c, firstIndex + i)) }
+}
+
 /** Applies so far in this process: a stand-in for a clock or a random draw inside apply. */
 let applies = 0
 const variants: Record<string, () => StateMachine> = {
   correct: () => new NumberSet(),
+  correctBatch: () => new BatchedNumberSet(),
+  correctIndexedBatch: () => new IndexedSet(),
+  reorderingBatch: () => Object.assign(new BatchedNumberSet(), {
+    applyBatch (this: NumberSet, commands: readonly Uint8Array[]) { return [...commands].reverse().map((c) => this.apply(c)).reverse() }
+  }),
+  droppingBatch: () => Object.assign(new BatchedNumberSet(), {
+    applyBatch (this: NumberSet, commands: readonly Uint8Array[]) { return commands.map((c, i) => i === 1 ? false : this.apply(c)) }
+  }),
+  shortBatch: () => Object.assign(new BatchedNumberSet(), {
+    applyBatch (this: NumberSet, commands: readonly Uint8Array[]) { return commands.slice(0, 3).map((c) => this.apply(c)) }
+  }),
+  misnumberedBatch: () => Object.assign(new IndexedSet(), {
+    applyBatch (this: IndexedSet, commands: readonly Uint8Array[], firstIndex: number) { return commands.map((c, i) => this.apply(c, firstIndex + i + 1)) }
+  }),
   nondeterministicApply: () => Object.assign(new NumberSet(), { apply (this: NumberSet, c: Uint8Array) { NumberSet.prototype.apply.call(this, c); return applies++ } }),
   lazySnapshot: () => Object.assign(new NumberSet(), {
     snapshot (this: NumberSet) {
@@ -70,8 +103,10 @@ async function failuresOf (create: () => StateMachine): Promise<string[]> {
   return failed
 }
 
-test('a correct machine passes every check', async () => {
+test('a correct machine passes every check, with and without applyBatch', async () => {
   assert.equal(await failuresOf(variants.correct!), [])
+  assert.equal(await failuresOf(variants.correctBatch!), [])
+  assert.equal(await failuresOf(variants.correctIndexedBatch!), [])
 })
 
 test('each broken variant is caught by the check that targets it', async () => {
@@ -83,6 +118,7 @@ test('each broken variant is caught by the check that targets it', async () => {
   await caught('lazySnapshot', 'a snapshot holds the state as of the snapshot() call')
   await caught('mergingRestore', 'restore replaces every earlier state')
   await caught('chunkBoundRestore', 'a restored machine continues like the original')
+  for (const v of ['reorderingBatch', 'droppingBatch', 'shortBatch', 'misnumberedBatch']) await caught(v, 'applyBatch is apply')
 })
 
 test.run()

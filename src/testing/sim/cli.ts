@@ -198,6 +198,7 @@ async function runSeeds (seeds: Iterable<number>, run: RunShape, total?: number)
   const hashes: string[] = []
   const covered = { taken: 0, installed: 0, membership: 0, transfers: 0, lease: 0 }
   const settle = { forwarding: 0, oversized: 0 }
+  const batched = { seeds: 0, calls: 0 }
   for (const seed of seeds) {
     const r = await runSimulation({ seed, ...runOptions(run) })
     count++
@@ -209,6 +210,7 @@ async function runSeeds (seeds: Iterable<number>, run: RunShape, total?: number)
     if (c.readMode === 'lease') covered.lease++
     if (c.forwardProposals) settle.forwarding++
     if (c.oversizedRefused > 0) settle.oversized++
+    if (c.applyBatches > 0) { batched.seeds++; batched.calls += c.applyBatches }
     hashes.push(r.traceHash)
     violations += r.violations.length + (r.linearizability === 'ok' || r.linearizability === 'skipped' ? 0 : 1)
     liveness += r.liveness.length
@@ -218,6 +220,7 @@ async function runSeeds (seeds: Iterable<number>, run: RunShape, total?: number)
   progress?.finish()
   console.log(`sim: coverage: snapshots taken in ${covered.taken} seeds, installed in ${covered.installed}, membership changes in ${covered.membership} seeds, transfers in ${covered.transfers}, lease reads in ${covered.lease}`)
   console.log(`sim: settle: forwarding in ${settle.forwarding} seeds, oversized proposals refused in ${settle.oversized} seeds`)
+  console.log(`sim: apply: batched in ${batched.seeds} seeds (${batched.calls} applyBatch calls)`)
   console.log(`sim: ${count} seeds, ${violations} violations, ${liveness} liveness failures, trace ${combineHashes(hashes)}`)
   return violations + liveness
 }

@@ -23,6 +23,7 @@ import type { NodeStatus } from '../../node/node.js'
 import type { NodeMutations } from '../../node/test-hooks.js'
 import { coreOf, withMutations } from '../../node/test-hooks.js'
 import type { StateMachine } from '../../node/state-machine.js'
+import { isThenable } from '../../node/state-machine.js'
 import type { ClusterConfig, Message, NodeId } from '../../raft/types.js'
 import { isMember } from '../../raft/confchange.js'
 import type { ConfigChange } from '../../raft/confchange.js'
@@ -48,6 +49,8 @@ import { kvSimWorkload } from './workload.js'
 import { drawSettle, oversizedCommand } from './settle-draws.js'
 import type { SettleDraws } from './settle-draws.js'
 import { SettleChecker } from './settle-checker.js'
+import { batchOf, describeApply, drawApply } from './apply-draws.js'
+import type { ApplyDraws } from './apply-draws.js'
 import { SnapshotDraws, SnapshotStormDetector } from './snapshot-draws.js'
 import type { SnapshotDrawSummary } from './snapshot-draws.js'
 import type { SimWorkload } from './workload.js'
@@ -197,6 +200,8 @@ export interface SimulationCoverage {
   readonly forwardProposals: boolean
   /** Oversized proposals mixed into batches that were refused with RAFT_PROPOSAL_TOO_LARGE. */
   readonly oversizedRefused: number
+  /** applyBatch calls the nodes made (0 in seeds that drew batching off; apply-draws.ts). */
+  readonly applyBatches: number
 }
 
 /** Runs one simulation. Never rejects for a finding: violations are in the result. */
@@ -290,6 +295,7 @@ class Simulation<Input, Output> {
   readonly #trace: SimTrace
   readonly #checker: SafetyChecker
   readonly #settleDraws: SettleDraws
+  readonly #applyDraws: ApplyDraws
   readonly #settle: SettleChecker
   readonly #recorder = new HistoryRecorder<Input, Output>()
   readonly #liveness: string[] = []
@@ -304,7 +310,7 @@ class Simulation<Input, Output> {
   #steps = 0
   #livelocked = false
   #counts = { ok: 0, failed: 0, unknown: 0 }
-  #coverage = { snapshotsTaken: 0, snapshotsInstalled: 0, transfers: 0, reads: 0 }
+  #coverage = { snapshotsTaken: 0, snapshotsInstalled: 0, transfers: 0, reads: 0, applyBatches: 0 }
   /** Indexes of configuration entries applied anywhere. */
   readonly #configIndexes = new Set<number>()
   /** The configuration at the highest index any node applied (configurations at one index agree). */
@@ -358,6 +364,7 @@ class Simulation<Input, Output> {
       onViolation: (v) => { this.#trace.record(v.at, `VIOLATION ${v.checker} ${v.node ?? ''}: ${v.message}`) }
     })
     this.#settleDraws = drawSettle(options.seed, options)
+    this.#applyDraws = drawApply(options.seed)
     this.#settle = new SettleChecker({
       now: () => this.#clock.now(),
       closeBoundMs: electionMaxMs,
@@ -383,7 +390,7 @@ class Simulation<Input, Output> {
     const so = this.#snapshotOptions
     t.record(0, `start seed=${this.#o.seed} nodes=${this.#ids.join(',')} maxMessageBytes=${this.#maxMessageBytes} readMode=${this.#readMode} ` +
       `snapshotEntries=${so.snapshotEntries ?? 'default'} keep=${so.snapshotKeepEntries} chunkBytes=${so.snapshotChunkBytes} window=${so.snapshotWindowChunks} ` +
-      `forward=${this.#settleDraws.forwardProposals} oversize=${this.#settleDraws.oversizeChance}`)
+      `forward=${this.#settleDraws.forwardProposals} oversize=${this.#settleDraws.oversizeChance} ${describeApply(this.#applyDraws)}`)
     t.record(0, this.#snapshotDraws.describe())
     for (const f of this.#faults) t.record(0, `schedule @${f.at} ${describeFault(f, this.#ids)}`)
     for (const id of this.#ids) this.#restart(this.#members.get(id)!)
@@ -507,15 +514,26 @@ class Simulation<Input, Output> {
       blocked: (msg) => this.#isolated.size > 0 && (this.#isolated.has(msg.from) || this.#isolated.has(msg.to))
     })
     const checker = this.#checker
+    const batch = batchOf(machine)
+    const batches = this.#coverage
     const observedMachine: StateMachine = this.#snapshotDraws.vary(id, m.incarnation, {
       apply (command, index) {
         checker.observeApply(id, index, command)
         const r = machine.apply(command, index)
-        if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).then === 'function') {
-          return (r as Promise<unknown>).then((value): AppliedResult => ({ index, value }))
-        }
+        if (isThenable(r)) return Promise.resolve(r).then((value): AppliedResult => ({ index, value }))
         return { index, value: r } satisfies AppliedResult
       },
+      ...(this.#applyDraws.batching
+        ? {
+            applyBatch (commands: readonly Uint8Array[], firstIndex: number) {
+              batches.applyBatches++
+              for (let i = 0; i < commands.length; i++) checker.observeApply(id, firstIndex + i, commands[i]!)
+              const wrap = (values: readonly unknown[]): AppliedResult[] => values.map((value, i) => ({ index: firstIndex + i, value }))
+              const r = batch(commands, firstIndex)
+              return isThenable<readonly unknown[]>(r) ? Promise.resolve(r).then(wrap) : wrap(r)
+            }
+          }
+        : {}),
       // Snapshot streams are hashed on their way through, so the checker can compare the
       // state of every snapshot taken or installed at one index.
       ...(machine.snapshot === undefined ? {} : { snapshot: () => hashing(machine.snapshot!(), (h) => { m.snapshotHash = h }) }),
@@ -540,6 +558,7 @@ class Simulation<Input, Output> {
       ...(machine.snapshot === undefined || machine.restore === undefined ? {} : { ...this.#snapshotOptions, ...this.#snapshotDraws.chunking(id, m.incarnation, this.#snapshotOptions) }),
       readMode: this.#readMode,
       forwardProposals: this.#settleDraws.forwardProposals,
+      ...this.#applyDraws.options,
       ...(this.#settleDraws.maxProposalBytes === undefined ? {} : { maxProposalBytes: this.#settleDraws.maxProposalBytes }),
       trace: (e) => {
         const now = this.#clock.now()

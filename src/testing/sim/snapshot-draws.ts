@@ -118,6 +118,7 @@ export class SnapshotDraws {
     const piece = randomInt(r, d.piece.min, d.piece.max + 1)
     return {
       apply: (command, index) => machine.apply(command, index),
+      ...(machine.applyBatch === undefined ? {} : { applyBatch: (commands: readonly Uint8Array[], firstIndex: number) => machine.applyBatch!(commands, firstIndex) }),
       snapshot: () => {
         const header = new Uint8Array(1 + randomInt(r, 0, d.maxHeaderBytes + 1))
         header[0] = header.byteLength - 1
