@@ -251,7 +251,10 @@ export class QuorateClient {
   #newSession (): ClientSession {
     return new ClientSession({
       maxAttempts: Number.MAX_SAFE_INTEGER,
-      attemptTimeoutMs: this.#attemptMs,
+      // The connections time out each request at attemptTimeoutMs (one sweep per connection,
+      // stream-connection.ts) and honour the signal, so the session needs no timer, no
+      // AbortController and no listener per attempt: they were a tenth of the client's CPU.
+      attemptTimeoutMs: Infinity,
       backoffMs: this.#backoffMs,
       maxBackoffMs: this.#maxBackoffMs,
       // Registration and close; proposals pass their own (deadline-checking) nextTarget.
@@ -290,9 +293,8 @@ export class QuorateClient {
   async #send (id: NodeId, op: number, body: Uint8Array, signal: AbortSignal | undefined, prefix?: Uint8Array): Promise<unknown> {
     if (this.#closed) throw new QuorateError('NODE_CLOSED', 'QuorateClient is closed')
     const connection = this.#connection(id)
-    await connection.ready
-    // A session proposal (prefixed) is settled by ClientSession at its attempt timeout.
-    const result = await connection.request(op, body, signal, prefix, prefix === undefined)
+    if (!connection.usable) await connection.ready
+    const result = await connection.request(op, body, signal, prefix)
     if (op === OP_PROPOSE) this.#leader = id
     return result
   }
@@ -303,7 +305,7 @@ export class QuorateClient {
     const slot = this.#turn++ % this.#perNode
     let c = pool[slot]
     if (c === undefined || c.closed) {
-      c = new StreamConnection(this.#addresses[id]!, id, this.#credentials, MAX_REQUEST_BYTES)
+      c = new StreamConnection(this.#addresses[id]!, id, this.#credentials, MAX_REQUEST_BYTES, this.#attemptMs)
       pool[slot] = c
     }
     return c
