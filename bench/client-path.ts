@@ -57,6 +57,15 @@ async function general (concurrency: number): Promise<ClosedLoopResult> {
     }, PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=client-path-c${concurrency}-${Date.now()}.cpuprofile`])
     const result = await nextMessage<ClosedLoopResult>(load, 'result', args.warmupMs + args.measureMs + 120_000)
     await waitExit(load)
+    // The leader's Raft traffic per applied entry over the whole run (warm-up included): how
+    // well proposals arriving from the client are batched into appends.
+    const reports = await Promise.all(cluster.ids.map(async (id) => await cluster.client.status(id, { hash: false })))
+    const leader = reports.find((r) => r.role === 'leader')
+    if (leader?.transport !== undefined && leader.appliedIndex > 0) {
+      const t = leader.transport
+      const per = (n: number | undefined): number => Math.round((n ?? 0) / leader.appliedIndex * 1000) / 1000
+      return { ...result, leaderPerEntry: { messages: per(t.sent), frames: per(t.framesSent), bytes: per(t.bytesSent) } } as ClosedLoopResult
+    }
     return result
   } finally {
     await cluster.close()
