@@ -162,9 +162,9 @@ export class QuorateClient {
     this.#backoffMs = options.backoffMs ?? QUORATE_CLIENT_DEFAULTS.backoffMs
     this.#maxBackoffMs = options.maxBackoffMs ?? QUORATE_CLIENT_DEFAULTS.maxBackoffMs
     for (const id of this.#ids) {
-      this.#proposers.set(id, async (command, { signal }) => {
+      this.#proposers.set(id, (command, { signal }) => {
         this.#attempts++
-        return await this.#send(id, OP_PROPOSE, command, signal, this.#sessionPrefix)
+        return this.#send(id, OP_PROPOSE, command, signal, this.#sessionPrefix)
       })
     }
     this.#session = this.#newSession()
@@ -290,13 +290,12 @@ export class QuorateClient {
   }
 
   /** Sends on one of `id`'s pooled connections (opening it if needed); records the leader on a proposal's success. */
-  async #send (id: NodeId, op: number, body: Uint8Array, signal: AbortSignal | undefined, prefix?: Uint8Array): Promise<unknown> {
-    if (this.#closed) throw new QuorateError('NODE_CLOSED', 'QuorateClient is closed')
+  #send (id: NodeId, op: number, body: Uint8Array, signal: AbortSignal | undefined, prefix?: Uint8Array): Promise<unknown> {
+    // Not async, and no await once the connection is up: one promise hop fewer per request.
+    if (this.#closed) return Promise.reject(new QuorateError('NODE_CLOSED', 'QuorateClient is closed'))
     const connection = this.#connection(id)
-    if (!connection.usable) await connection.ready
-    const result = await connection.request(op, body, signal, prefix)
-    if (op === OP_PROPOSE) this.#leader = id
-    return result
+    const sent = connection.usable ? connection.request(op, body, signal, prefix) : connection.ready.then(() => connection.request(op, body, signal, prefix))
+    return op === OP_PROPOSE ? sent.then((result) => { this.#leader = id; return result }) : sent
   }
 
   #connection (id: NodeId): StreamConnection {

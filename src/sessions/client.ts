@@ -258,7 +258,8 @@ export class ClientSession {
     for (let attempt = 1; ; attempt++) {
       let result: unknown
       try {
-        result = await this.#attempt(target, envelope(), policy.attemptTimeoutMs, signal)
+        // Without a timeout the target bounds the attempt itself: no async frame of our own.
+        result = await (policy.attemptTimeoutMs === Infinity ? callTarget(target, envelope(), signal) : this.#attempt(target, envelope(), policy.attemptTimeoutMs, signal))
       } catch (error) {
         if (signal?.aborted === true) throw abortError(signal)
         if (attempt >= policy.maxAttempts || !this.#isRetryable(error)) throw error
@@ -283,8 +284,6 @@ export class ClientSession {
    */
   async #attempt (target: ProposeTarget, command: Uint8Array, timeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
     if (signal?.aborted === true) throw abortError(signal)
-    // The target bounds its own attempts and honours `signal` (see attemptTimeoutMs).
-    if (timeoutMs === Infinity) return await callTarget(target, command, signal)
     const controller = new AbortController()
     let timer: Timer | null = null
     let onAbort: (() => void) | null = null
