@@ -6,7 +6,7 @@
  * counting state machine), each on a fresh cluster, alternating, `--runs` times (default 3);
  * rows report the median run by throughput. Writes bench/results/client-path.json (or --out).
  *
- *   npm run bench:client [-- --concurrency 1,16,256 --warmup-ms 2000 --measure-ms 10000 --runs 3 --only general|minimal --insecure --out NAME]
+ *   npm run bench:client [-- --concurrency 1,16,256 --warmup-ms 2000 --measure-ms 10000 --runs 3 --only general|minimal --insecure --cpu-prof DIR --out NAME]
  *
  * Joining with bench/results/peers.json (etcd clientv3 with TLS and the others): every row
  * here and every `peers.<name>.rows[]` there is a ClosedLoopResult keyed by `concurrency` and
@@ -27,14 +27,16 @@ import { forkScript, nextMessage, waitExit } from './proc.js'
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
 const argv = process.argv.slice(2)
-checkFlags('bench:client', argv, ['--runs', '--only', '--concurrency', '--warmup-ms', '--measure-ms', '--trials', '--out'], ['--insecure'])
+checkFlags('bench:client', argv, ['--runs', '--only', '--concurrency', '--warmup-ms', '--measure-ms', '--trials', '--out', '--cpu-prof'], ['--insecure'])
 /** This script's own flags (--runs N, --only general|minimal); the rest are parseArgs'. */
 const own = (flag: string): string | undefined => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1] : undefined }
 const RUNS = Number(own('--runs') ?? 3)
 const ONLY = own('--only')
 /** --insecure: the general client's cluster without TLS on either port (to price TLS; not the default path). */
 const INSECURE = argv.includes('--insecure')
-const args = parseArgs(argv.filter((a, i) => !['--runs', '--only', '--insecure'].includes(a) && !['--runs', '--only'].includes(argv[i - 1] ?? '')))
+/** --cpu-prof DIR: a V8 CPU profile of the general client's load process per run (bench/profile-summary.ts reads it). */
+const PROFILE_DIR = own('--cpu-prof')
+const args = parseArgs(argv.filter((a, i) => !['--runs', '--only', '--insecure', '--cpu-prof'].includes(a) && !['--runs', '--only', '--cpu-prof'].includes(argv[i - 1] ?? '')))
 
 type Client = 'general' | 'minimal'
 
@@ -52,9 +54,18 @@ async function general (concurrency: number): Promise<ClosedLoopResult> {
       concurrency,
       warmupMs: args.warmupMs,
       measureMs: args.measureMs
-    })
+    }, PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=client-path-c${concurrency}-${Date.now()}.cpuprofile`])
     const result = await nextMessage<ClosedLoopResult>(load, 'result', args.warmupMs + args.measureMs + 120_000)
     await waitExit(load)
+    // The leader's Raft traffic per applied entry over the whole run (warm-up included): how
+    // well proposals arriving from the client are batched into appends.
+    const reports = await Promise.all(cluster.ids.map(async (id) => await cluster.client.status(id, { hash: false })))
+    const leader = reports.find((r) => r.role === 'leader')
+    if (leader?.transport !== undefined && leader.appliedIndex > 0) {
+      const t = leader.transport
+      const per = (n: number | undefined): number => Math.round((n ?? 0) / leader.appliedIndex * 1000) / 1000
+      return { ...result, leaderPerEntry: { messages: per(t.sent), frames: per(t.framesSent), bytes: per(t.bytesSent) } } as ClosedLoopResult
+    }
     return result
   } finally {
     await cluster.close()

@@ -5,6 +5,9 @@
  * byte (0 = committed and applied, 1 = failed).
  */
 
+import { connect } from 'node:net'
+import { CorkedWriter } from '../src/cluster/wire.js'
+
 export const STATUS_OK = 0
 export const STATUS_FAILED = 1
 const HEADER = 8
@@ -39,3 +42,17 @@ export function frameReader (onFrame: (id: number, body: Buffer) => void): (chun
  * push, uncorked from process.nextTick): the same writer the client endpoint uses.
  */
 export { CorkedWriter as FrameWriter } from '../src/cluster/wire.js'
+
+/**
+ * Opens one load-generator connection to a node's benchmark client port (127.0.0.1): frames
+ * go to `onFrame`; `onClose` runs once the socket closes, so the caller can fail what waits
+ * (a node that went away answers nothing more, and no benchmark may stall forever).
+ */
+export async function openFrameConnection (port: number, onFrame: (id: number, body: Buffer) => void, onClose: () => void): Promise<CorkedWriter> {
+  const socket = connect({ port, host: '127.0.0.1', noDelay: true })
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  socket.on('error', () => {})
+  socket.on('data', frameReader(onFrame))
+  socket.once('close', onClose)
+  return new CorkedWriter(socket)
+}

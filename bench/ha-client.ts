@@ -6,9 +6,8 @@
  * backs off). Started by ha-cluster.ts with `fork()`; reports `{ window }` and finally
  * `{ result }` (the ClosedLoopResult plus the workload's outcome counts) over IPC.
  */
-import { connect } from 'node:net'
 import { closedLoop } from './closed-loop.js'
-import { encodeFrame, FrameWriter, frameReader } from './client-wire.js'
+import { encodeFrame, openFrameConnection } from './client-wire.js'
 import { decodeHaResponse, STATUS_FAILED, type HaResponse } from './ha-wire.js'
 import { createWorkload, HA_WORKLOAD_DEFAULTS, type HaWorkloadName, type HaWorkloadOptions } from './ha-workloads.js'
 
@@ -29,23 +28,17 @@ let nextId = 1
 const NO_ANSWER: HaResponse = { status: STATUS_FAILED, index: -1, code: '' }
 let closed = false
 
-async function open (): Promise<FrameWriter> {
-  const socket = connect({ port: config.port, host: '127.0.0.1', noDelay: true })
-  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
-  socket.on('data', frameReader((id, body) => {
-    const w = waiters.get(id)
-    if (w === undefined) return
-    waiters.delete(id)
-    w(decodeHaResponse(body))
-  }))
+const open = async (): ReturnType<typeof openFrameConnection> => await openFrameConnection(config.port, (id, body) => {
+  const w = waiters.get(id)
+  if (w === undefined) return
+  waiters.delete(id)
+  w(decodeHaResponse(body))
+}, () => {
   // A node that went away answers nothing more: fail what waits (no command hangs) and all later ones.
-  socket.on('close', () => {
-    closed = true
-    for (const w of waiters.values()) w(NO_ANSWER)
-    waiters.clear()
-  })
-  return new FrameWriter(socket)
-}
+  closed = true
+  for (const w of waiters.values()) w(NO_ANSWER)
+  waiters.clear()
+})
 
 const writers = await Promise.all(Array.from({ length: config.connections }, open))
 let turn = 0

@@ -4,9 +4,8 @@
  * (clients are spread round-robin). Started by cluster-tcp.ts with `fork()`; reports
  * `{ window: 'start' | 'end' }` and finally `{ result }` over IPC.
  */
-import { connect } from 'node:net'
 import { closedLoop } from './closed-loop.js'
-import { encodeFrame, FrameWriter, frameReader, STATUS_OK } from './client-wire.js'
+import { encodeFrame, openFrameConnection, STATUS_OK } from './client-wire.js'
 
 interface ClientConfig { port: number, concurrency: number, warmupMs: number, measureMs: number, connections: number }
 const config = JSON.parse(process.argv[2] ?? '{}') as ClientConfig
@@ -14,23 +13,25 @@ const config = JSON.parse(process.argv[2] ?? '{}') as ClientConfig
 type Waiter = { resolve: () => void, reject: (err: Error) => void }
 const waiters = new Map<number, Waiter>()
 let nextId = 1
+let closed = false
 
-async function open (): Promise<FrameWriter> {
-  const socket = connect({ port: config.port, host: '127.0.0.1', noDelay: true })
-  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
-  socket.on('data', frameReader((id, body) => {
-    const w = waiters.get(id)
-    if (w === undefined) return
-    waiters.delete(id)
-    if (body[0] === STATUS_OK) w.resolve()
-    else w.reject(new Error('proposal failed'))
-  }))
-  return new FrameWriter(socket)
-}
+const open = async (): ReturnType<typeof openFrameConnection> => await openFrameConnection(config.port, (id, body) => {
+  const w = waiters.get(id)
+  if (w === undefined) return
+  waiters.delete(id)
+  if (body[0] === STATUS_OK) w.resolve()
+  else w.reject(new Error('proposal failed'))
+}, () => {
+  // The node went away: fail what waits and every later command (closedLoop counts them).
+  closed = true
+  for (const w of waiters.values()) w.reject(new Error('the connection to the leader closed'))
+  waiters.clear()
+})
 
 const writers = await Promise.all(Array.from({ length: config.connections }, open))
 let turn = 0
 const result = await closedLoop(async (cmd) => {
+  if (closed) throw new Error('the connection to the leader closed')
   const id = nextId++
   const writer = writers[turn++ % writers.length]!
   await new Promise<void>((resolve, reject) => {

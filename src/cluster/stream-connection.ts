@@ -4,8 +4,10 @@
  * of requests at once. Requests pushed in one event-loop turn leave in one socket write.
  *
  * Invariants: every request settles — with its answer, with ABORTED when its signal fires,
- * or with TRANSPORT_CLOSED when the connection fails or closes (retryable: the request may or
- * may not have reached the node). A refused upgrade rejects `connect` with the node's code
+ * with RAFT_TIMEOUT once it waited `requestTimeoutMs` (swept per connection: deadlines.ts, no
+ * timer per request), or with TRANSPORT_CLOSED when the connection fails, closes or is not
+ * upgraded within `requestTimeoutMs` (all retryable: the request may or may not have reached
+ * the node). A refused upgrade rejects `connect` with the node's code
  * (CLUSTER_AUTH_REQUIRED, CLUSTER_AUTH_FAILED, ...).
  */
 import * as net from 'node:net'
@@ -17,6 +19,7 @@ import { jsonResultCodec } from '../sessions/codec.js'
 import { certificateIdentity } from '../transport/tcp-identity.js'
 import type { TcpAddress } from '../transport/tcp.js'
 import type { NodeId } from '../raft/types.js'
+import { PendingDeadlines } from './deadlines.js'
 import { CorkedWriter, encodeFrame, frameReader, STATUS_ERROR_VALUE, STATUS_FAILED, STATUS_OK, STREAM_PROTOCOL } from './wire.js'
 
 /** How a client proves who it is and checks the nodes (see auth.ts). */
@@ -65,11 +68,20 @@ export class StreamConnection {
   readonly #socket: net.Socket
   readonly #writer: CorkedWriter
   readonly #waiters = new Map<number, Waiter>()
+  readonly #deadlines: PendingDeadlines<number>
   #nextId = 1
   #closed: QuorateError | null = null
+  #upgraded = false
   readonly ready: Promise<void>
 
-  constructor (address: TcpAddress, node: NodeId, credentials: ClientCredentials, maxFrameBytes: number) {
+  /** `requestTimeoutMs` bounds the upgrade and every request (a request then rejects RAFT_TIMEOUT). */
+  constructor (address: TcpAddress, node: NodeId, credentials: ClientCredentials, maxFrameBytes: number, requestTimeoutMs: number) {
+    this.#deadlines = new PendingDeadlines<number>(requestTimeoutMs, (id) => {
+      const w = this.#waiters.get(id)
+      if (w === undefined) return
+      this.#forget(id, w)
+      w.reject(new QuorateError('RAFT_TIMEOUT', `no answer from ${node} within ${requestTimeoutMs} ms (a proposal may still commit; a retry is deduplicated)`))
+    }, { sweepMs: Math.max(1, Math.min(1000, Math.ceil(requestTimeoutMs / 4))) })
     const socket = credentials.insecure === true
       ? net.connect({ host: address.host, port: address.port, noDelay: true })
       : tls.connect({ host: address.host, port: address.port, ...nodeTlsOptions(credentials, node) })
@@ -78,6 +90,10 @@ export class StreamConnection {
     this.#writer = new CorkedWriter(socket)
     socket.on('error', (err) => { this.#fail(new QuorateError('TRANSPORT_CLOSED', `connection to ${node} at ${address.host}:${address.port} failed: ${err.message}`, { cause: err })) })
     socket.once('close', () => { this.#fail(new QuorateError('TRANSPORT_CLOSED', `connection to ${node} closed`)) })
+    // One timer per connection: a node that accepts but never upgrades (or a black-holed
+    // handshake) fails the connection, so a request waiting for `ready` still settles.
+    const upgradeTimer = setTimeout(() => { if (!this.#upgraded) socket.destroy() }, requestTimeoutMs)
+    upgradeTimer.unref()
     this.ready = new Promise<void>((resolve, reject) => {
       let head = Buffer.alloc(0)
       const onData = (chunk: Buffer): void => {
@@ -90,6 +106,8 @@ export class StreamConnection {
         const lines = head.subarray(0, end).toString('latin1').split('\r\n')
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0)
         if (status === 101) {
+          clearTimeout(upgradeTimer)
+          this.#upgraded = true
           socket.off('data', onData)
           const read = frameReader(maxFrameBytes, (id, kind, body) => { this.#settle(id, kind, body) }, () => { socket.destroy() })
           socket.on('data', read)
@@ -113,7 +131,7 @@ export class StreamConnection {
         socket.destroy()
       }
       socket.on('data', onData)
-      socket.once('close', () => { reject(this.#closed ?? new QuorateError('TRANSPORT_CLOSED', `connection to ${node} closed before the upgrade`)) })
+      socket.once('close', () => { clearTimeout(upgradeTimer); reject(this.#closed ?? new QuorateError('TRANSPORT_CLOSED', `connection to ${node} closed before the upgrade`)) })
       const auth = credentials.token === undefined ? '' : `authorization: Bearer ${credentials.token}\r\n`
       socket.write(`GET / HTTP/1.1\r\nhost: ${address.host}\r\nconnection: Upgrade\r\nupgrade: ${STREAM_PROTOCOL}\r\n${auth}\r\n`)
     })
@@ -123,28 +141,34 @@ export class StreamConnection {
   /** True once the connection failed or closed (a pool replaces it). */
   get closed (): boolean { return this.#closed !== null }
 
+  /** True once upgraded (requests may be sent) and not closed: `ready` need not be awaited. */
+  get usable (): boolean { return this.#upgraded && this.#closed === null }
+
   /** In-flight requests. */
   get pending (): number { return this.#waiters.size }
 
   /**
-   * Sends one request (`prefix` + `body`); resolves with the decoded result (a QuorateError
-   * value for STATUS_ERROR_VALUE). `settleOnAbort: false` skips listening on `signal` when the
-   * caller gives up by itself (ClientSession settles an attempt at its own timeout): the
-   * waiter then lives until the node answers (within its request timeout) or the connection
-   * closes, and the listener's cost is saved on every proposal.
+   * Sends one request (`prefix` + `body`) once `ready` resolved; resolves with the decoded
+   * result (a QuorateError value for STATUS_ERROR_VALUE). Not async, and no timer: one
+   * promise, one waiter and (only with a signal) one listener per request.
    */
-  async request (op: number, body: Uint8Array, signal?: AbortSignal, prefix?: Uint8Array, settleOnAbort = true): Promise<unknown> {
-    if (this.#closed !== null) throw this.#closed
-    if (signal?.aborted === true) throw abortError(signal)
+  request (op: number, body: Uint8Array, signal?: AbortSignal, prefix?: Uint8Array): Promise<unknown> {
+    if (this.#closed !== null) return Promise.reject(this.#closed)
+    if (signal?.aborted === true) return Promise.reject(abortError(signal))
     const id = this.#nextId
     this.#nextId = this.#nextId === 0xffffffff ? 1 : this.#nextId + 1
-    return await new Promise<unknown>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, signal, onAbort: undefined }
-      if (signal !== undefined && settleOnAbort) {
-        waiter.onAbort = () => { if (this.#waiters.delete(id)) reject(abortError(signal)) }
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          if (this.#waiters.get(id) !== waiter) return
+          this.#forget(id, waiter)
+          reject(abortError(signal))
+        }
         signal.addEventListener('abort', waiter.onAbort, { once: true })
       }
       this.#waiters.set(id, waiter)
+      this.#deadlines.start(id)
       this.#writer.push(encodeFrame(id, op, body, prefix))
     })
   }
@@ -158,8 +182,7 @@ export class StreamConnection {
       if (id === 0 && status === STATUS_FAILED) this.#fail(toQuorateError(JSON.parse(body.toString('utf8')) as Record<string, unknown>, 'CLUSTER_REQUEST_INVALID'))
       return
     }
-    this.#waiters.delete(id)
-    if (w.onAbort !== undefined) w.signal!.removeEventListener('abort', w.onAbort)
+    this.#forget(id, w)
     try {
       if (status === STATUS_OK) w.resolve(jsonResultCodec.decode(body))
       else if (status === STATUS_ERROR_VALUE) w.resolve(toQuorateError(JSON.parse(body.toString('utf8')) as Record<string, unknown>, 'NODE_FAILED'))
@@ -173,10 +196,17 @@ export class StreamConnection {
     if (this.#closed === null) this.#closed = err
     const failure = this.#closed
     for (const [id, w] of this.#waiters) {
-      this.#waiters.delete(id)
-      if (w.onAbort !== undefined) w.signal!.removeEventListener('abort', w.onAbort)
+      this.#forget(id, w)
       w.reject(failure)
     }
+    this.#deadlines.expireAll(failure)
     this.#socket.destroy()
+  }
+
+  /** Drops a settled request's waiter, deadline and abort listener. */
+  #forget (id: number, w: Waiter): void {
+    this.#waiters.delete(id)
+    this.#deadlines.done(id)
+    if (w.onAbort !== undefined) w.signal!.removeEventListener('abort', w.onAbort)
   }
 }

@@ -5,10 +5,11 @@
  *
  * Invariants: a malformed or refused frame is answered FAILED and the connection lives on; a
  * frame over the size limit is answered CLUSTER_REQUEST_TOO_LARGE and the connection closed
- * (the stream cannot be resynchronised); reads have the service's request timeout and are
- * aborted when the connection closes; proposals are never aborted (they commit, or the node
- * drops them once it learns a newer term's entry, or closes), so their answers to a closed
- * connection are simply not written.
+ * (the stream cannot be resynchronised); every request is answered within the service's
+ * request timeout (an expired one ABORTED, its late result dropped: deadlines.ts); reads are
+ * also cancelled then, and when the connection closes; proposals are never cancelled (they
+ * commit, or the node drops them once it learns a newer term's entry, or closes), so their
+ * answers to a closed connection are simply not written.
  */
 import type { Socket } from 'node:net'
 import { QuorateError, isQuorateError } from '../errors.js'
@@ -24,27 +25,38 @@ const encoder = new TextEncoder()
 
 function json (value: unknown): Uint8Array { return encoder.encode(JSON.stringify(value)) }
 
+/** A request awaiting its answer; reads carry the controller that cancels them at their deadline. */
+interface Pending { readonly id: number, readonly controller: AbortController | null }
+
 export function serveStream (service: KvService, socket: Socket, head: Buffer, principal: Principal, maxFrameBytes: number, rejections: EndpointRejections): void {
   const writer = new CorkedWriter(socket)
-  // Each request's timeout, swept per connection; a closed connection aborts all it had pending.
-  const deadlines = new PendingDeadlines(service.requestTimeoutMs)
+  // Each request's timeout, swept per connection. An expired request is answered ABORTED at
+  // once (the command may still commit; the client's retry is deduplicated by its session)
+  // and its late result dropped; a read is also cancelled. Proposals get no signal at all:
+  // aborting one only settled its promise early, at the price of an AbortController and a
+  // listener per proposal. A closed connection expires the rest (their answers are not written).
+  const deadlines = new PendingDeadlines<Pending>(service.requestTimeoutMs, (p, reason) => {
+    p.controller?.abort(reason)
+    writer.push(encodeFrame(p.id, STATUS_FAILED, json(failureResponse(new QuorateError('ABORTED', `no answer within the node's request timeout of ${service.requestTimeoutMs} ms (a proposal may still commit)`, { cause: reason })))))
+  })
   const remote = `${String(socket.remoteAddress)}:${String(socket.remotePort)}`
   socket.setNoDelay(true)
   socket.on('error', () => {})
-  socket.once('close', () => { deadlines.abortAll(new QuorateError('ABORTED', 'the client connection closed')) })
+  socket.once('close', () => { deadlines.expireAll(new QuorateError('ABORTED', 'the client connection closed')) })
 
   const refuse = (id: number, code: RejectionCode, message: string): void => {
     rejections.record(code, message, remote)
     writer.push(encodeFrame(id, STATUS_FAILED, json({ ok: false, code, message, leader: null })))
   }
-  const answer = (id: number, controller: AbortController | null, promise: Promise<unknown>): void => {
+  const answer = (pending: Pending, promise: Promise<unknown>): void => {
+    deadlines.start(pending)
     promise.then((result) => {
-      if (controller !== null) deadlines.done(controller)
-      if (isQuorateError(result)) writer.push(encodeFrame(id, STATUS_ERROR_VALUE, json({ code: result.code, message: result.message })))
-      else writer.push(encodeFrame(id, STATUS_OK, jsonResultCodec.encode(result)))
+      if (!deadlines.done(pending)) return
+      if (isQuorateError(result)) writer.push(encodeFrame(pending.id, STATUS_ERROR_VALUE, json({ code: result.code, message: result.message })))
+      else writer.push(encodeFrame(pending.id, STATUS_OK, jsonResultCodec.encode(result)))
     }, (err: unknown) => {
-      if (controller !== null) deadlines.done(controller)
-      writer.push(encodeFrame(id, STATUS_FAILED, json(failureResponse(err))))
+      if (!deadlines.done(pending)) return
+      writer.push(encodeFrame(pending.id, STATUS_FAILED, json(failureResponse(err))))
     })
   }
 
@@ -55,11 +67,8 @@ export function serveStream (service: KvService, socket: Socket, head: Buffer, p
         if (!service.isRouted(body)) { refuse(id, 'CLUSTER_REQUEST_INVALID', 'the command names no mounted member'); return }
         // The body is a view into a socket chunk; the log keeps what is proposed, so copy it.
         // The request timeout applies to proposals too: without it a proposal made on a leader
-        // cut off from its peers would stay pending until the partition heals. The sweep is one
-        // timer per connection, not one per request; on timeout the answer is ABORTED (the
-        // command may still commit, and the client's retry is deduplicated by its session).
-        const controller = deadlines.start()
-        answer(id, controller, service.proposeRouted(new Uint8Array(body), controller.signal))
+        // cut off from its peers would leave its client waiting until the partition heals.
+        answer({ id, controller: null }, service.proposeRouted(new Uint8Array(body), null))
         return
       }
       case OP_READ: {
@@ -69,12 +78,12 @@ export function serveStream (service: KvService, socket: Socket, head: Buffer, p
           refuse(id, 'CLUSTER_REQUEST_INVALID', `a read names a JSON array of at most ${MAX_READ_KEYS} string keys`)
           return
         }
-        const controller = deadlines.start()
-        answer(id, controller, service.readKeys(keys as string[], controller.signal))
+        const controller = new AbortController()
+        answer({ id, controller }, service.readKeys(keys as string[], controller.signal))
         return
       }
       case OP_STATUS:
-        answer(id, null, Promise.resolve(service.report(body[0] === 1)))
+        answer({ id, controller: null }, Promise.resolve(service.report(body[0] === 1)))
         return
       default:
         refuse(id, 'CLUSTER_REQUEST_INVALID', `unknown op ${op}`)

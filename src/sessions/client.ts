@@ -67,7 +67,11 @@ export interface ClientSessionOptions {
   nextSequence?: number
   /** Attempts in all, the first included. @default 10 */
   maxAttempts?: number
-  /** Abandon and retry an attempt with no answer after this many ms. @default 5000 */
+  /**
+   * Abandon and retry an attempt with no answer after this many ms. `Infinity`: no timer, no
+   * AbortController and no listener per attempt — for a target that settles every attempt by
+   * itself and honours the signal it is given (QuorateClient's connections do). @default 5000
+   */
   attemptTimeoutMs?: number
   /** Pause before the first retry (doubling, jittered). @default 10 */
   backoffMs?: number
@@ -138,7 +142,7 @@ function isSessionRefusal (result: unknown): result is QuorateError {
   return isQuorateError(result) && result.code.startsWith('SESSION_')
 }
 
-function callTarget (target: ProposeTarget, command: Uint8Array, signal: AbortSignal): Promise<unknown> {
+function callTarget (target: ProposeTarget, command: Uint8Array, signal: AbortSignal | undefined): Promise<unknown> {
   try {
     return typeof target === 'function' ? target(command, { signal }) : target.propose(command, { signal })
   } catch (err) {
@@ -216,7 +220,9 @@ export class ClientSession {
   async propose<R = unknown> (target: ProposeTarget, command: Uint8Array, options: SessionProposeOptions = {}): Promise<R> {
     if (!(command instanceof Uint8Array)) throw new QuorateError('OPTIONS_INVALID', 'ClientSession.propose: command must be a Uint8Array')
     if (options.signal?.aborted === true) throw abortError(options.signal)
-    const clientId = await this.register(target, options)
+    this.#assertUsable()
+    // No await (one microtask turn per command) once registered.
+    const clientId = this.#clientId ?? await this.register(target, options)
     const seq = this.#nextSeq++
     this.#inFlight.add(seq)
     try {
@@ -252,7 +258,8 @@ export class ClientSession {
     for (let attempt = 1; ; attempt++) {
       let result: unknown
       try {
-        result = await this.#attempt(target, envelope(), policy.attemptTimeoutMs, signal)
+        // Without a timeout the target bounds the attempt itself: no async frame of our own.
+        result = await (policy.attemptTimeoutMs === Infinity ? callTarget(target, envelope(), signal) : this.#attempt(target, envelope(), policy.attemptTimeoutMs, signal))
       } catch (error) {
         if (signal?.aborted === true) throw abortError(signal)
         if (attempt >= policy.maxAttempts || !this.#isRetryable(error)) throw error

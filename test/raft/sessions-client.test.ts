@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert'
 import { QuorateError, isQuorateError } from '../../src/errors.js'
 import { ClientSession, decodeEnvelope } from '../../src/sessions/state-machine.js'
 import type { ProposeFn, RetryContext } from '../../src/sessions/state-machine.js'
+import { ManualClock } from '../../src/testing/manual-clock.js'
 import { LocalLog, enc } from './sessions-helpers.js'
 
 async function rejection (promise: Promise<unknown>): Promise<unknown> {
@@ -79,6 +80,30 @@ test('an attempt with no answer is abandoned after attemptTimeoutMs and retried;
   const session = new ClientSession({ attemptTimeoutMs: 5, backoffMs: 0 })
   assert.is(await session.propose(stalls, enc('x')), 'x@2#1')
   assert.is(log.inner.applied.get('x'), 1)
+})
+
+test('attemptTimeoutMs Infinity sets no timer per attempt: the target gets the caller\'s own signal and its RAFT_TIMEOUT is retried with the same seq', async () => {
+  const log = new LocalLog()
+  const clock = new ManualClock()
+  const signals: Array<AbortSignal | undefined> = []
+  let timersDuringAttempt = -1
+  let attempts = 0
+  const target: ProposeFn = async (command, { signal }) => {
+    signals.push(signal)
+    timersDuringAttempt = Math.max(timersDuringAttempt, clock.pendingTimers)
+    const result = log.append(command)
+    if (++attempts === 2) throw new QuorateError('RAFT_TIMEOUT', 'the connection timed the attempt out')
+    return result
+  }
+  const session = new ClientSession({ attemptTimeoutMs: Infinity, backoffMs: 0, clock })
+  const caller = new AbortController()
+  assert.is(await session.propose(target, enc('x'), { signal: caller.signal }), 'x@2#1', 'the first copy\'s result')
+  assert.is(log.inner.applied.get('x'), 1, 'applied once')
+  assert.is(timersDuringAttempt, 0, 'no attempt timer armed')
+  assert.ok(signals.slice(1).every((s) => s === caller.signal), 'each attempt gets the caller\'s signal itself, no per-attempt controller')
+  assert.equal(commandsIn(log).map((c) => c.seq), [1, 1], 'the retry carries the same seq')
+  await session.propose(target, enc('y'))
+  assert.is(signals.at(-1), undefined, 'without a caller signal the target gets none')
 })
 
 test('RAFT_NOT_LEADER retries go where nextTarget says, with the leader hint, until maxAttempts', async () => {
