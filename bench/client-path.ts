@@ -6,13 +6,13 @@
  * counting state machine), each on a fresh cluster, alternating, `--runs` times (default 3);
  * rows report the median run by throughput. Writes bench/results/client-path.json (or --out).
  *
- *   npm run bench:client [-- --concurrency 1,16,256 --warmup-ms 2000 --measure-ms 10000 --runs 3 --only general|minimal --insecure --cpu-prof DIR --out NAME]
+ *   npm run bench:client [-- --concurrency 1,16,256 --warmup-ms 2000 --measure-ms 10000 --runs 3 --only general|minimal|etcd --insecure --cpu-prof DIR --out NAME]
  *
- * Joining with bench/results/peers.json (etcd clientv3 with TLS and the others): every row
- * here and every `peers.<name>.rows[]` there is a ClosedLoopResult keyed by `concurrency` and
- * `valueBytes` (100 in both), so `peers.etcd.rows.find((r) => r.concurrency === row.concurrency
- * && r.valueBytes === row.valueBytes)` pairs them; throughput is `commitsPerSec`, latency
- * `latency.p50Us`/`p99Us`.
+ * In the same rounds, etcd 3.4 with TLS and client-certificate authentication on its peer and
+ * client URLs, driven by its own clientv3 (bench/peers/etcd.mjs and bench/peers/etcd-load, as
+ * in `npm run bench:peers`), so issue 21's "at least 2× etcd clientv3 with TLS" is a per-run
+ * ratio too. `--only general|minimal|etcd` runs one of the three; etcd is left out, with the
+ * reason printed and recorded, where it cannot be installed or built.
  */
 import { spawnSync } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
@@ -38,7 +38,40 @@ const INSECURE = argv.includes('--insecure')
 const PROFILE_DIR = own('--cpu-prof')
 const args = parseArgs(argv.filter((a, i) => !['--runs', '--only', '--insecure', '--cpu-prof'].includes(a) && !['--runs', '--only', '--cpu-prof'].includes(argv[i - 1] ?? '')))
 
-type Client = 'general' | 'minimal'
+type Client = 'general' | 'minimal' | 'etcd'
+const CLIENTS: readonly Client[] = ['general', 'minimal', 'etcd']
+if (ONLY !== undefined && !(CLIENTS as readonly string[]).includes(ONLY)) throw new Error(`bench:client: --only must be one of ${CLIENTS.join(', ')}, got ${ONLY}`)
+const wants = (client: Client): boolean => ONLY === undefined || ONLY === client
+
+/** bench/peers/etcd.mjs (plain JS beside the sources, shared with bench:peers), typed as used here. */
+interface EtcdCluster { readonly version: string, stop: () => Promise<void> }
+interface EtcdPeer {
+  ensureEtcd: () => string | null
+  buildEtcdLoad: () => string
+  startEtcd: (options: { tls: boolean }) => Promise<EtcdCluster>
+  runEtcdLoad: (binary: string, cluster: EtcdCluster, options: { concurrency: number, warmupMs: number, measureMs: number, valueBytes: number }) => ClosedLoopResult
+}
+const etcdPeer = wants('etcd') ? await import(here('../../bench/peers/etcd.mjs')) as EtcdPeer : null
+/** The etcd-load binary, or why etcd is not measured in this run. */
+let etcdLoad: string | null = null
+let etcdSkipped: string | null = etcdPeer === null ? 'not asked for (--only)' : etcdPeer.ensureEtcd()
+if (etcdPeer !== null && etcdSkipped === null) {
+  try { etcdLoad = etcdPeer.buildEtcdLoad() } catch (err) { etcdSkipped = `building bench/peers/etcd-load failed: ${(err as Error).message}` }
+}
+if (etcdSkipped !== null && wants('etcd')) console.log(`bench:client: etcd left out: ${etcdSkipped}`)
+let etcdVersion = 'unknown'
+
+/** etcd with TLS on a fresh 3-member cluster, its clientv3 load generator at `concurrency`. */
+async function etcd (concurrency: number): Promise<ClosedLoopResult> {
+  const cluster = await etcdPeer!.startEtcd({ tls: true })
+  try {
+    etcdVersion = cluster.version
+    const { commits, commitsPerSec, errors, latency, measureMs, valueBytes } = etcdPeer!.runEtcdLoad(etcdLoad!, cluster, { concurrency, warmupMs: args.warmupMs, measureMs: args.measureMs, valueBytes: 100 })
+    return { concurrency, valueBytes, measureMs, commits, commitsPerSec, errors, latency }
+  } finally {
+    await cluster.stop()
+  }
+}
 
 async function general (concurrency: number): Promise<ClosedLoopResult> {
   const cluster = await ProcessCluster.create({ nodes: 3, insecure: INSECURE })
@@ -96,6 +129,12 @@ function minimal (concurrency: number): ClosedLoopResult {
   return { concurrency: c, valueBytes, measureMs, commits, commitsPerSec, errors, latency }
 }
 
+/** The median over run pairs (run i of `a` against run i of `b`) of a's throughput over b's. */
+function pairRatio (a: readonly ClosedLoopResult[], b: readonly ClosedLoopResult[]): number {
+  const ratios = a.map((r, i) => r.commitsPerSec / Math.max(1, b[i]!.commitsPerSec)).sort((x, y) => x - y)
+  return ratios[Math.floor(ratios.length / 2)]!
+}
+
 function median (runs: ClosedLoopResult[]): ClosedLoopResult {
   return [...runs].sort((a, b) => a.commitsPerSec - b.commitsPerSec)[Math.floor(runs.length / 2)]!
 }
@@ -103,19 +142,22 @@ function median (runs: ClosedLoopResult[]): ClosedLoopResult {
 const load = { start: loadavg()[0] }
 const rows: Array<ClosedLoopResult & { client: Client, runs: number[], p50UsRuns: number[] }> = []
 for (const c of args.concurrency) {
-  const runs: Record<Client, ClosedLoopResult[]> = { general: [], minimal: [] }
+  const runs: Record<Client, ClosedLoopResult[]> = { general: [], minimal: [], etcd: [] }
   for (let i = 0; i < RUNS; i++) {
-    if (ONLY !== 'general') runs.minimal.push(minimal(c))
-    if (ONLY !== 'minimal') runs.general.push(await general(c))
+    if (wants('minimal')) runs.minimal.push(minimal(c))
+    if (wants('general')) runs.general.push(await general(c))
+    if (etcdLoad !== null) runs.etcd.push(await etcd(c))
   }
-  for (const client of (['general', 'minimal'] as const).filter((k) => runs[k].length > 0)) {
+  for (const client of CLIENTS.filter((k) => runs[k].length > 0)) {
     const m = median(runs[client])
     rows.push({ client, ...m, runs: runs[client].map((r) => r.commitsPerSec), p50UsRuns: runs[client].map((r) => r.latency.p50Us) })
   }
   const g = rows.find((r) => r.concurrency === c && r.client === 'general')
   const b = rows.find((r) => r.concurrency === c && r.client === 'minimal')
+  const e = rows.find((r) => r.concurrency === c && r.client === 'etcd')
   const ratio = g !== undefined && b !== undefined ? ` | ratio ${(g.commitsPerSec / Math.max(1, b.commitsPerSec)).toFixed(2)}×, p50 ${(g.latency.p50Us / Math.max(1, b.latency.p50Us)).toFixed(2)}×` : ''
-  console.log(`client-path c=${String(c).padStart(3)}: general ${g?.commitsPerSec ?? '-'}/s p50 ${g?.latency.p50Us ?? '-'} µs | minimal ${b?.commitsPerSec ?? '-'}/s p50 ${b?.latency.p50Us ?? '-'} µs${ratio}`)
+  const etcdRatio = g !== undefined && e !== undefined ? ` | general / etcd ${pairRatio(runs.general, runs.etcd).toFixed(2)}× (per run pair)` : ''
+  console.log(`client-path c=${String(c).padStart(3)}: general ${g?.commitsPerSec ?? '-'}/s p50 ${g?.latency.p50Us ?? '-'} µs | minimal ${b?.commitsPerSec ?? '-'}/s p50 ${b?.latency.p50Us ?? '-'} µs${ratio} | etcd TLS ${e?.commitsPerSec ?? '-'}/s p50 ${e?.latency.p50Us ?? '-'} µs${etcdRatio}`)
 }
 const file = writeResult(args.out ?? 'client-path', {
   name: 'The general client (QuorateClient, TLS + client certificate, binary protocol, sessions) vs the minimal benchmark client (B2), 3 node processes with fsync',
@@ -127,7 +169,7 @@ const file = writeResult(args.out ?? 'client-path', {
   warmupMs: args.warmupMs,
   measureMs: args.measureMs,
   loadAverage1m: { ...load, end: loadavg()[0] },
-  join: 'rows[] and peers.json peers.<name>.rows[] are ClosedLoopResults keyed by concurrency and valueBytes',
+  etcd: etcdLoad !== null ? { version: etcdVersion, setup: '3 members on 127.0.0.1, fsync on, https peer and client URLs with client-certificate authentication; bench/peers/etcd-load (clientv3 Put to the leader, 4 connections)' } : { skipped: etcdSkipped },
   rows
 })
 console.log(`wrote ${file}`)
