@@ -23,6 +23,11 @@ export interface DemoOptions {
   readonly insecure: boolean
   /** Milliseconds per Raft tick (election timeout is 10 to 20 ticks). @default 50 */
   readonly tickMs: number
+  /**
+   * After the story and the summary, keep the cluster (nodes, agents, services) running until
+   * SIGINT or SIGTERM, for `quorate status` and the dashboard. Node processes only. @default false
+   */
+  readonly hold: boolean
 }
 
 export const USAGE = `quorate demo: the HA story on this machine - a tracking station of node processes, worker agents
@@ -38,6 +43,8 @@ Options:
   --in-process    run every node in this process on the in-memory network (no TCP)
   --insecure      plain TCP between node processes instead of mutual TLS
   --tick-ms MS    Raft tick length in ms (default ${DEFAULT_DEMO_TICK_MS}; elections take 10-20 ticks)
+  --hold          after the summary keep the cluster running for quorate status and the dashboard,
+                  until Ctrl-C (SIGINT) or SIGTERM; then clean up as usual
   --help          show this help
   --version       print the version
 
@@ -59,7 +66,8 @@ export const DEMO_CLI: CliSpec = {
     'tick-ms': { type: 'string' },
     dir: { type: 'string' },
     'in-process': { type: 'boolean' },
-    insecure: { type: 'boolean' }
+    insecure: { type: 'boolean' },
+    hold: { type: 'boolean' }
   }
 }
 
@@ -69,13 +77,16 @@ function interpretDemoArgs (values: CliValues): DemoOptions {
   const inProcess = flagOption(values, 'in-process')
   const insecure = flagOption(values, 'insecure')
   if (inProcess && insecure) throw usageError(DEMO_CLI, '--insecure applies to node processes; --in-process uses no TCP at all')
+  const hold = flagOption(values, 'hold')
+  if (inProcess && hold) throw usageError(DEMO_CLI, '--hold keeps node processes up for quorate status and the dashboard; --in-process has no endpoint to watch')
   return {
     nodes: intOption(DEMO_CLI, values, 'nodes', DEFAULT_DEMO_NODES, 3),
     durationS: intOption(DEMO_CLI, values, 'duration', DEFAULT_DEMO_DURATION_S, MIN_DEMO_DURATION_S),
     tickMs: intOption(DEMO_CLI, values, 'tick-ms', DEFAULT_DEMO_TICK_MS, 5),
     dir: dir === undefined ? undefined : resolve(dir),
     inProcess,
-    insecure
+    insecure,
+    hold
   }
 }
 

@@ -3,6 +3,7 @@
  * Options and what it shows: demo/args.ts and docs/demo.md.
  */
 import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ClusterHandle } from '../src/cluster/cluster-handle.js'
 import { InProcessCluster } from '../src/cluster/in-process.js'
@@ -16,6 +17,8 @@ import { Monitor } from './monitor.js'
 import { OPENSSL_MISSING, opensslAvailable } from './preflight.js'
 import { DemoWorkspace } from './workspace.js'
 import { HaStory, WORKERS, planHa, stationConfig } from './ha.js'
+import { createViewerToken, watchLines } from './watch.js'
+import type { WatchTarget } from './watch.js'
 
 const CLIENTS = 16
 /** A write still unanswered after this long is given up (and not counted as acknowledged). */
@@ -63,7 +66,7 @@ class Workload {
   }
 }
 
-async function openCluster (options: DemoOptions, dir: string, display: Display, onStationLine: (id: NodeId, record: Record<string, unknown>) => boolean): Promise<{ cluster: ClusterHandle, plan: Awaited<ReturnType<typeof planHa>> | null }> {
+async function openCluster (options: DemoOptions, dir: string, display: Display, viewer: ReturnType<typeof createViewerToken>, onStationLine: (id: NodeId, record: Record<string, unknown>) => boolean): Promise<{ cluster: ClusterHandle, plan: Awaited<ReturnType<typeof planHa>> | null }> {
   if (options.inProcess) {
     display.event(`starting ${options.nodes} RaftNodes in this process on the in-memory network, classic-level storage`)
     return { cluster: await InProcessCluster.create({ nodes: options.nodes, dir, tickMs: options.tickMs }), plan: null }
@@ -79,6 +82,9 @@ async function openCluster (options: DemoOptions, dir: string, display: Display,
     tickMs: options.tickMs,
     ...(options.insecure ? {} : { extraIdentities: [...WORKERS] }),
     nodeConfig: (id) => stationConfig(plan, id),
+    // What `quorate status` and the dashboard read (demo/watch.ts); the configs hold the hash only.
+    dashboard: true,
+    tokens: [viewer.entry],
     onStderr: (id, line) => {
       const record = jsonRecord(line)
       if (record !== null && onStationLine(id, record)) return
@@ -103,13 +109,36 @@ async function settledReports (cluster: ClusterHandle, signal: AbortSignal): Pro
   }
 }
 
+/** What main() gives the run: where to print, when to stop, what to clean up, and its hooks. */
+interface RunContext {
+  readonly display: Display
+  readonly interrupt: AbortSignal
+  readonly workspace: DemoWorkspace
+  /** Filled with the summary lines main prints. */
+  readonly summary: string[]
+  /** Told the cluster and the story as soon as they exist (for the exit hook). */
+  readonly onCluster: (c: ClusterHandle, story: HaStory | null) => void
+  /** --hold: prints the report and resolves once the run is interrupted; the cluster is still up meanwhile. */
+  readonly hold: (code: number, watch: readonly string[]) => Promise<void>
+}
+
+/** How to reach a ProcessCluster's endpoints with the viewer token (none in process). */
+function watchTarget (cluster: ClusterHandle, options: DemoOptions, token: string): WatchTarget | null {
+  if (!(cluster instanceof ProcessCluster)) return null
+  return { endpoints: cluster.ids.map((id) => cluster.clientAddress(id)), caFile: options.insecure ? null : join(cluster.dir, 'certs', 'ca.crt'), token }
+}
+
 /** Runs the scenario; resolves with the process exit code. */
-async function run (options: DemoOptions, display: Display, interrupt: AbortSignal, workspace: DemoWorkspace, summary: string[], onCluster: (c: ClusterHandle, story: HaStory | null) => void): Promise<number> {
+async function run (options: DemoOptions, context: RunContext): Promise<number> {
+  const { display, interrupt, workspace, summary } = context
   const durationMs = options.durationS * 1000
   let story: HaStory | null = null
-  const { cluster, plan } = await openCluster(options, workspace.dir, display, (id, record) => story?.tracker.stationLine(id, record) ?? false)
+  const viewer = createViewerToken()
+  const { cluster, plan } = await openCluster(options, workspace.dir, display, viewer, (id, record) => story?.tracker.stationLine(id, record) ?? false)
   if (cluster instanceof ProcessCluster && plan !== null) story = new HaStory(cluster, plan, display, options.insecure)
-  onCluster(cluster, story)
+  context.onCluster(cluster, story)
+  const target = watchTarget(cluster, options, viewer.token)
+  const watch = target === null ? [] : watchLines(target, options.hold)
   const runId = randomBytes(4).toString('hex')
   const workload = new Workload(cluster, interrupt, runId)
   const started = performance.now()
@@ -121,6 +150,7 @@ async function run (options: DemoOptions, display: Display, interrupt: AbortSign
   try {
     await cluster.startAll()
     display.event(`${cluster.ids.map((id) => `${id}${pidOf(cluster, id)}`).join(', ')} ready`)
+    for (const line of watch) display.note(line)
     monitor.start()
     await monitor.until(() => monitor.leader !== null, interrupt)
 
@@ -168,8 +198,8 @@ async function run (options: DemoOptions, display: Display, interrupt: AbortSign
     await sleep(Math.max(0, workloadStart + durationMs * 0.5 - performance.now()), undefined, { signal: interrupt })
     const restartAt = performance.now()
     await cluster.start(victim)
-    const target = monitor.watchCatchUp(victim)
-    display.event(`restarted ${victim}${pidOf(cluster, victim)} from its stored log in ${Math.round(performance.now() - restartAt)} ms; catching up to index ${target}`)
+    const catchUpTo = monitor.watchCatchUp(victim)
+    display.event(`restarted ${victim}${pidOf(cluster, victim)} from its stored log in ${Math.round(performance.now() - restartAt)} ms; catching up to index ${catchUpTo}`)
 
     await sleep(Math.max(0, workloadStart + durationMs - performance.now()), undefined, { signal: interrupt })
     await workload.stop()
@@ -192,7 +222,9 @@ async function run (options: DemoOptions, display: Display, interrupt: AbortSign
     const ha = story === null ? [] : [...await story.check(interrupt), ...(haFailure === null ? [] : [{ ok: false, text: `a story step failed: ${haFailure}` }])]
     for (const c of ha) display.event(c.text)
     summary.push(...(story?.summary ?? []), `writes: ${workload.acked.size} acknowledged, lost: ${lost.length}; replicas ${hashes.size === 1 ? 'agree' : 'DISAGREE'}`, ...ha.map((c) => c.text))
-    return lost.length === 0 && hashes.size === 1 && ha.every((c) => c.ok) ? 0 : 1
+    const code = lost.length === 0 && hashes.size === 1 && ha.every((c) => c.ok) ? 0 : 1
+    if (options.hold) await context.hold(code, watch)
+    return code
   } finally {
     monitor.stop()
     await workload.stop()
@@ -227,17 +259,35 @@ async function main (options: DemoOptions): Promise<number> {
     return [...(c instanceof ProcessCluster ? c.ids.map((id) => c.pid(id)) : []), ...(live.story?.pids() ?? [])]
   })
   const summary: string[] = []
+  let reported = false
+  const report = (code: number): void => {
+    if (reported) return
+    reported = true
+    display.printTimeline()
+    if (summary.length > 0) display.note(`\nSummary (${code === 0 ? 'every check passed' : 'A CHECK FAILED'})\n${summary.map((l) => `  ${l}`).join('\n')}`)
+  }
+  // --hold: the report comes first, then the cluster stays up until Ctrl-C, SIGTERM or a closed
+  // pipe aborts `interrupt`; that ends the hold like the end of the story (the run's own exit
+  // code), and the usual cleanup follows.
+  const hold = async (code: number, watch: readonly string[]): Promise<void> => {
+    report(code)
+    const kept = workspace.owned ? `and removes ${workspace.dir}` : `and keeps the data in ${workspace.dir}`
+    display.note(`\nHolding (--hold): the station nodes, the agents and their services keep running. Watch them:\n${watch.slice(0, 2).join('\n')}\nCtrl-C (SIGINT) or SIGTERM stops everything ${kept}.`)
+    await new Promise<void>((resolve) => {
+      if (interrupt.signal.aborted) resolve()
+      else interrupt.signal.addEventListener('abort', () => { resolve() }, { once: true })
+    })
+  }
   let code: number
   try {
-    code = await run(options, display, interrupt.signal, workspace, summary, (c, story) => { live.cluster = c; live.story = story })
+    code = await run(options, { display, interrupt: interrupt.signal, workspace, summary, onCluster: (c, story) => { live.cluster = c; live.story = story }, hold })
   } catch (err) {
     if (!interrupt.signal.aborted) throw err
     code = display.closed ? 0 : 130
   } finally {
     await workspace.remove()
   }
-  display.printTimeline()
-  if (summary.length > 0) display.note(`\nSummary (${code === 0 ? 'every check passed' : 'A CHECK FAILED'})\n${summary.map((l) => `  ${l}`).join('\n')}`)
+  report(code)
   return code
 }
 

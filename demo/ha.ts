@@ -308,10 +308,15 @@ export class HaStory {
   /** The closing checks: each service runs exactly once, where the graph places it; every acknowledged event was handled. */
   async check (signal: AbortSignal): Promise<HaCheck[]> {
     const settle = performance.now() + 10_000
-    while (performance.now() < settle && (this.tracker.queued > 0 || this.tracker.outbox > 0 || ![...this.running().values()].every((c) => c.length === 1))) await sleep(50, undefined, { signal })
+    const unhandled = (): string[] => [...this.tracker.acked].filter((id) => !this.tracker.handled.has(id))
+    // An event acknowledged to an agent just now (a restarted station node's node-alive, say)
+    // is handled a watcher poll or two later; the `graph` line saying it is queued may come
+    // after the acknowledgement, so "queued 0" alone does not mean it was decided. Lost means
+    // still undecided when the settle time is up.
+    while (performance.now() < settle && (this.tracker.queued > 0 || this.tracker.outbox > 0 || unhandled().length > 0 || ![...this.running().values()].every((c) => c.length === 1))) await sleep(50, undefined, { signal })
     const running = this.running()
     const wrong = [...running].filter(([i, copies]) => copies.length !== 1 || copies[0]!.node !== nodeOfPlacement(this.tracker.placement[i]))
-    const lost = [...this.tracker.acked].filter((id) => !this.tracker.handled.has(id))
+    const lost = unhandled()
     const tokens = this.tracker.coordinators.map((c) => c.token)
     const increasing = tokens.every((t, i) => i === 0 || t > tokens[i - 1]!)
     this.tracker.quiet = true

@@ -38,6 +38,8 @@ import type { ClusterClientOptions } from './client.js'
 import type { ClusterHandle } from './cluster-handle.js'
 import { DEFAULT_CLUSTER_ID } from './config.js'
 import type { ClusterMemberAddress, ClusterNodeConfig } from './config.js'
+import { validateClientTokens } from './auth.js'
+import type { ClientToken } from './auth.js'
 import { createClientCertificate } from './client-certs.js'
 import { httpsClientCaller } from './http-client.js'
 import { QuorateClient } from './quorate-client.js'
@@ -94,11 +96,18 @@ export interface ProcessClusterOptions {
   readonly extraIdentities?: readonly NodeId[]
   /** More of each node's config (a graph, a coordinator). @default none */
   readonly nodeConfig?: (id: NodeId) => Pick<ClusterNodeConfig, 'graph' | 'coordinator'>
+  /** Every node serves the web dashboard (config `dashboard`, docs/dashboard.md). @default false */
+  readonly dashboard?: boolean
+  /**
+   * Bearer tokens every node's client endpoint accepts (config `client.tokens`: hashes from
+   * hashClientToken, so the token itself is never written to `dir`). @default none
+   */
+  readonly tokens?: readonly ClientToken[]
 }
 
 const PROCESS_CLUSTER_KEYS = Object.keys({
   nodes: true, dir: true, insecure: true, host: true, hosts: true, clusterId: true, tickMs: true, electionTicks: true, sync: true,
-  readyTimeoutMs: true, client: true, onStderr: true, random: true, extraIdentities: true, nodeConfig: true
+  readyTimeoutMs: true, client: true, onStderr: true, random: true, extraIdentities: true, nodeConfig: true, dashboard: true, tokens: true
 } satisfies Record<keyof ProcessClusterOptions, true>)
 
 export function validateProcessClusterOptions (options: ProcessClusterOptions): void {
@@ -116,6 +125,8 @@ export function validateProcessClusterOptions (options: ProcessClusterOptions): 
   checkInt(options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, C, 'readyTimeoutMs', 1)
   check(options.onStderr === undefined || typeof options.onStderr === 'function', C, 'onStderr', 'a function', typeof options.onStderr)
   check(options.nodeConfig === undefined || typeof options.nodeConfig === 'function', C, 'nodeConfig', 'a function', typeof options.nodeConfig)
+  check(options.dashboard === undefined || typeof options.dashboard === 'boolean', C, 'dashboard', 'a boolean', options.dashboard)
+  if (options.tokens !== undefined) validateClientTokens(options.tokens, C, 'tokens')
   const extra = options.extraIdentities ?? []
   check(Array.isArray(extra) && extra.every((id) => typeof id === 'string' && id.length > 0) && new Set([...extra, ...(typeof nodes === 'number' ? [] : nodes)]).size === extra.length + (typeof nodes === 'number' ? 0 : nodes.length), C, 'extraIdentities', 'distinct non-empty ids, none a node id', extra)
 }
@@ -243,6 +254,7 @@ export class ProcessCluster implements ClusterHandle {
         credentials = { ca: ca!, cert: cert!, key: key! }
       }
       const members = new Map<NodeId, Member>()
+      const tokens = options.tokens === undefined ? {} : { tokens: options.tokens }
       for (const [i, id] of ids.entries()) {
         const config: ClusterNodeConfig = {
           id,
@@ -250,11 +262,12 @@ export class ProcessCluster implements ClusterHandle {
           dataDir: join(dir, 'data', id),
           members: addresses,
           ...(options.insecure === true
-            ? { insecure: true, client: { insecure: true } }
-            : { tls: { keyFile: join(certDir, `${i}.key`), certFile: join(certDir, `${i}.crt`), caFile: join(certDir, 'ca.crt') } }),
+            ? { insecure: true, client: { insecure: true, ...tokens } }
+            : { tls: { keyFile: join(certDir, `${i}.key`), certFile: join(certDir, `${i}.crt`), caFile: join(certDir, 'ca.crt') }, ...(options.tokens === undefined ? {} : { client: tokens }) }),
           tickMs: options.tickMs,
           electionTicks: options.electionTicks,
           sync: options.sync,
+          ...(options.dashboard === undefined ? {} : { dashboard: options.dashboard }),
           ...options.nodeConfig?.(id)
         }
         const configPath = join(dir, `${id}.json`)
