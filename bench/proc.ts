@@ -1,5 +1,6 @@
 /** Child processes for the multi-process benchmarks: free ports, fork with IPC, awaiting replies. */
 import { fork, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 
 /** Free loopback ports (bound to port 0, then released; the small race is fine for a benchmark). */
@@ -38,4 +39,13 @@ export async function waitExit (child: ChildProcess, timeoutMs = 10_000): Promis
     const timer = setTimeout(() => { child.kill('SIGKILL'); resolve() }, timeoutMs)
     child.once('exit', () => { clearTimeout(timer); resolve() })
   })
+}
+
+/** The soft limit on open files of this process ("Max open files" in /proc/self/limits), or null off Linux. */
+export function openFileLimit (): number | null {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))
+    const soft = line?.split(/\s{2,}/)[1]
+    return soft === undefined ? null : Number(soft)
+  } catch { return null }
 }

@@ -18,6 +18,15 @@
  *   npm run build && node dist/bench/transponder.js [--seed 1] [--agents 200] [--transponders 4] [--seconds 5] [--tls] [--tls-agents 20] [--real-only]
  *
  * Writes bench/results/transponder.json.
+ *
+ * Processes (`--processes`, transponder-real.ts): every part its own OS process — 3 quorate-node
+ * processes with the graph, `--relays` quorate-transponder processes with mutual TLS uplinks,
+ * `--load-processes` processes holding the agents' sockets — for each agent count of `--ramp`,
+ * through the relays and direct to the core in the same run (`--insecure`: plain TCP):
+ *
+ *   node dist/bench/transponder.js --processes [--ramp 500,1000,2000] [--relays 4] [--load-processes 2] [--seconds 5] [--seed 1] [--insecure]
+ *
+ * Writes bench/results/transponder-real.json.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
@@ -27,8 +36,14 @@ import {
 } from '../src/transponder/index.js'
 import { createDevCertificates } from '../src/transport/index.js'
 import { QuorateError } from '../src/errors.js'
+import { checkFlags } from './cli.js'
+import { writeResult } from './measure.js'
+import { runProcessBench } from './transponder-real.js'
 
 const argv = process.argv.slice(2)
+checkFlags('bench/transponder', argv,
+  ['--seed', '--agents', '--transponders', '--seconds', '--tls-agents', '--ramp', '--relays', '--load-processes'],
+  ['--tls', '--real-only', '--processes', '--insecure'])
 const arg = (name: string, fallback: number): number => { const at = argv.indexOf(name); return at >= 0 ? Number(argv[at + 1]) : fallback }
 const SEED = arg('--seed', 1)
 const AGENTS = arg('--agents', 200)
@@ -39,6 +54,7 @@ const TLS = argv.includes('--tls')
 const TLS_AGENTS = arg('--tls-agents', 20)
 /** Only the real run (for profiling it); the results file is not written. */
 const REAL_ONLY = argv.includes('--real-only')
+const PROCESSES = argv.includes('--processes')
 
 function quantile (xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -144,7 +160,28 @@ async function real (AGENTS: number, TRANSPONDERS: number, TLS: boolean): Promis
   }
 }
 
+/** `--ramp 500,1000,2000`: positive integers, increasing. */
+function rampArg (): number[] {
+  const at = argv.indexOf('--ramp')
+  const ramp = at < 0 ? [500, 1000, 2000] : argv[at + 1]!.split(',').map(Number)
+  if (ramp.some((n, i) => !Number.isInteger(n) || n < 1 || (i > 0 && n <= ramp[i - 1]!))) {
+    process.stderr.write(`bench/transponder: --ramp must be increasing positive integers, got ${argv[at + 1]}\n`)
+    process.exit(2)
+  }
+  return ramp
+}
+
+async function processes (): Promise<void> {
+  const counts = { relays: arg('--relays', 4), loadProcesses: arg('--load-processes', 2), seconds: SECONDS }
+  for (const [k, v] of Object.entries(counts)) {
+    if (!Number.isInteger(v) || v < 1) { process.stderr.write(`bench/transponder: ${k} must be a positive integer, got ${v}\n`); process.exit(2) }
+  }
+  const out = await runProcessBench({ seed: SEED, ramp: rampArg(), ...counts, insecure: argv.includes('--insecure') })
+  console.log(`wrote ${writeResult('transponder-real', { ...out, command: `node dist/bench/transponder.js ${argv.join(' ')}` })}`)
+}
+
 async function main (): Promise<void> {
+  if (PROCESSES) { await processes(); return }
   const load = loadavg()[0]
   if (REAL_ONLY) { await real(AGENTS, TRANSPONDERS, TLS); return }
   const sim = await simulated()

@@ -19,6 +19,9 @@ export const NODE_IDENTITY_PREFIX = 'quorate://node/'
 /** Default certificate lifetime in days. */
 export const DEFAULT_CERT_DAYS = 365
 
+/** Nodes whose key and certificate are made at once, by default. */
+const DEFAULT_CERT_CONCURRENCY = 16
+
 /** The URI SAN that names `id` in a node certificate. */
 export function nodeIdentityUri (id: NodeId): string {
   return NODE_IDENTITY_PREFIX + encodeURIComponent(id)
@@ -36,6 +39,8 @@ export interface DevCertificateOptions {
   readonly days?: number
   /** Common name of the CA, to tell clusters apart. @default 'quorate-dev-ca' */
   readonly caName?: string
+  /** Nodes issued at once (each runs two openssl processes): bounds the processes alive for thousands of ids. @default 16 */
+  readonly concurrency?: number
   readonly signal?: AbortSignal
 }
 
@@ -78,6 +83,8 @@ function validate (options: DevCertificateOptions): void {
   if (!ok) throw new QuorateError('OPTIONS_INVALID', 'createDevCertificates: option "nodeIds" must be a non-empty array of distinct non-empty strings')
   const days = options.days ?? DEFAULT_CERT_DAYS
   if (!Number.isSafeInteger(days) || days < 1) throw new QuorateError('OPTIONS_INVALID', `createDevCertificates: option "days" must be a positive integer (got ${String(days)})`)
+  const concurrency = options.concurrency ?? DEFAULT_CERT_CONCURRENCY
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new QuorateError('OPTIONS_INVALID', `createDevCertificates: option "concurrency" must be a positive integer (got ${String(concurrency)})`)
 }
 
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
@@ -96,7 +103,7 @@ export async function createDevCertificates (options: DevCertificateOptions): Pr
       '-subj', `/CN=${options.caName ?? 'quorate-dev-ca'}`,
       '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], signal)
     const nodes: Record<NodeId, NodeCertificate> = {}
-    await Promise.all(options.nodeIds.map(async (id, i) => {
+    const issue = async (id: NodeId, i: number): Promise<void> => {
       const key = join(dir, `${i}.key`)
       const csr = join(dir, `${i}.csr`)
       const cert = join(dir, `${i}.crt`)
@@ -112,6 +119,12 @@ export async function createDevCertificates (options: DevCertificateOptions): Pr
       await openssl(['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-set_serial', `0x${randomBytes(16).toString('hex')}`,
         '-days', days, '-out', cert, '-extfile', ext], signal)
       nodes[id] = { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') }
+    }
+    // A fixed number of workers, each taking the next id: at most `concurrency` nodes in openssl at once.
+    let next = 0
+    const ids = options.nodeIds
+    await Promise.all(Array.from({ length: Math.min(ids.length, options.concurrency ?? DEFAULT_CERT_CONCURRENCY) }, async () => {
+      while (next < ids.length) { const i = next++; await issue(ids[i]!, i) }
     }))
     return { ca: await readFile(caCert, 'utf8'), caKey: await readFile(caKey, 'utf8'), nodes }
   } finally {
