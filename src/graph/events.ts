@@ -16,6 +16,7 @@
  */
 import { QuorateError } from '../errors.js'
 import { check, checkInt } from '../util/validate.js'
+import { EncodedDedupLog } from './dedup-log.js'
 
 export interface EventsOptions {
   /** Replicated milliseconds an emitted id is remembered for dedup. @default 600000 (10 minutes) */
@@ -85,9 +86,15 @@ export class EventQueueState {
   #order: StoredEvent[] = []
   /** Remembered ids, oldest first (replicated time only grows, so insertion order is time order). */
   readonly #dedup = new Map<string, DedupEntry>()
+  /** The same ids as snapshot records, kept in step with #dedup (dedup-log.ts). */
+  readonly #dedupLog: EncodedDedupLog
   #bytes = 0
 
-  constructor (options: Required<EventsOptions>) { this.options = options }
+  /** `snapshotBlockBytes`: how the encoded dedup records are cut (about a snapshot chunk). */
+  constructor (options: Required<EventsOptions>, snapshotBlockBytes = 65_536) {
+    this.options = options
+    this.#dedupLog = new EncodedDedupLog(snapshotBlockBytes)
+  }
 
   get size (): number { return this.#queue.size }
   get bytes (): number { return this.#bytes }
@@ -115,13 +122,21 @@ export class EventQueueState {
     for (const e of this.#order) if (this.#queue.get(e.id) === e) yield e
   }
   dedupEntries (): IterableIterator<DedupEntry> { return this.#dedup.values() }
+  /**
+   * The remembered ids as framed snapshot records, oldest first: views that later emits and
+   * expiry leave as they are (a point-in-time capture, O(blocks)).
+   */
+  dedupFrames (): Uint8Array[] { return this.#dedupLog.frames() }
 
   /** Forgets ids older than the window at replicated time `now`. */
   expire (now: number): void {
+    let dropped = 0
     for (const e of this.#dedup.values()) {
       if (e.time + this.options.dedupWindowMs > now) break
       this.#dedup.delete(e.id)
+      dropped++
     }
+    if (dropped > 0) this.#dedupLog.dropOldest(dropped)
   }
 
   /** Stores an event (or reports it duplicate or the queue full) at log `index`, replicated time `now`. */
@@ -136,7 +151,9 @@ export class EventQueueState {
     const event = { id, index, time: now, payload }
     this.#queue.set(id, event)
     this.#order.push(event)
-    this.#dedup.set(id, { id, index, time: now })
+    const remembered = { id, index, time: now }
+    this.#dedup.set(id, remembered)
+    this.#dedupLog.append(remembered)
     this.#bytes += payload.byteLength
     return { status: 'stored', index }
   }
@@ -162,5 +179,9 @@ export class EventQueueState {
     this.#bytes += e.payload.byteLength
   }
 
-  loadDedup (e: DedupEntry): void { this.#dedup.set(e.id, e) }
+  /** Restore: appends in the order they were snapshotted (ids are unique in a snapshot). */
+  loadDedup (e: DedupEntry): void {
+    this.#dedup.set(e.id, e)
+    this.#dedupLog.append(e)
+  }
 }

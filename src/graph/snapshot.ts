@@ -7,6 +7,10 @@
  *
  * Order: header, fences, resources, edges, events, dedup ids, end. The end record makes a
  * truncated stream an error rather than a smaller state.
+ *
+ * The writer also takes runs of records already framed (`Uint8Array`s, see dedup-log.ts):
+ * they are passed on as chunks of their own, after whatever was packed before them, so the
+ * bytes are exactly those of packing the records one by one (only the chunk cuts differ).
  */
 import { ByteReader, ByteWriter, concatBytes } from '../util/bytes.js'
 import { QuorateError } from '../errors.js'
@@ -65,13 +69,27 @@ function readBody (r: ByteReader): SnapshotRecord {
   }
 }
 
-/** Packs records into chunks of about `chunkBytes` (a chunk ends after the record that fills it). */
-export async function * packRecords (records: Iterable<SnapshotRecord>, chunkBytes: number): AsyncIterable<Uint8Array> {
+/** Appends `rec` framed (varint length, tag, body) to `out`; `scratch` holds the body meanwhile. */
+export function writeRecord (out: ByteWriter, scratch: ByteWriter, rec: SnapshotRecord): void {
+  writeBody(scratch.reset(), rec)
+  out.chunk(scratch.finish())
+}
+
+/**
+ * Packs records into chunks of about `chunkBytes` (a chunk ends after the record that fills
+ * it). A `Uint8Array` in `records` is a run of framed records, yielded as it is (never copied:
+ * the caller hands over bytes nobody writes again).
+ */
+export async function * packRecords (records: Iterable<SnapshotRecord | Uint8Array>, chunkBytes: number): AsyncIterable<Uint8Array> {
   const out = new ByteWriter(Math.min(chunkBytes * 2, 1 << 20))
   const body = new ByteWriter(256)
   for (const rec of records) {
-    writeBody(body.reset(), rec)
-    out.chunk(body.finish())
+    if (rec instanceof Uint8Array) {
+      if (out.length > 0) { yield out.finish().slice(); out.reset() }
+      if (rec.length > 0) yield rec
+      continue
+    }
+    writeRecord(out, body, rec)
     if (out.length >= chunkBytes) {
       yield out.finish().slice()
       out.reset()

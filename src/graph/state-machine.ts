@@ -13,7 +13,10 @@
  *
  * Snapshots stream from the live state record by record (the node applies nothing while a
  * snapshot is being written; a mutation during the stream fails it instead of mixing two
- * states). Restore drops the old state first and loads the stream into an empty one, so a
+ * states), except the dedup memory: its records are encoded once as each id is remembered
+ * (dedup-log.ts) and snapshot() captures them as immutable blocks at the call, so the
+ * largest part of an events-heavy snapshot costs what changed since the last one, not what
+ * the table holds. Restore drops the old state first and loads the stream into an empty one, so a
  * million-resource graph is never held twice. A stream that fails halfway leaves the machine
  * *broken*: apply and snapshot throw GRAPH_SNAPSHOT_INVALID (a throwing apply stops the node,
  * which is right: a partial state must never answer) until a restore succeeds.
@@ -113,9 +116,9 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
   constructor (schema: Schema, options: GraphStateMachineOptions = {}) {
     validateOptions(options)
     this.schema = schema
-    this.#events = new EventQueueState(resolveEventsOptions(options.events))
     this.#historyEntries = options.historyEntries ?? GRAPH_MACHINE_DEFAULTS.historyEntries
     this.#chunkBytes = options.snapshotChunkBytes ?? GRAPH_MACHINE_DEFAULTS.snapshotChunkBytes
+    this.#events = new EventQueueState(resolveEventsOptions(options.events), this.#chunkBytes)
     this.#logger = options.logger
   }
 
@@ -219,24 +222,26 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
     const guard = (): void => {
       if (this.#mutations !== stamp) throw new QuorateError('GRAPH_SNAPSHOT_INVALID', 'The graph changed while its snapshot was streamed')
     }
-    return packRecords(this.#records(guard), this.#chunkBytes)
+    // Captured now, at this applied index: the blocks are immutable (dedup-log.ts).
+    const dedup = this.#events.dedupFrames()
+    return packRecords(this.#records(guard, dedup), this.#chunkBytes)
   }
 
-  * #records (guard: () => void): IterableIterator<SnapshotRecord> {
+  * #records (guard: () => void, dedup: readonly Uint8Array[]): IterableIterator<SnapshotRecord | Uint8Array> {
     yield { type: 'header', format: SNAPSHOT_FORMAT, applied: this.#applied, time: this.#time }
     for (const [name, token] of this.#fence.entries()) yield { type: 'fence', name, token }
     for (const resource of this.#graph.resources()) { guard(); yield { type: 'resource', resource } }
     for (const edge of this.#graph.edges()) { guard(); yield { type: 'edge', edge } }
     for (const event of this.#events.queued()) { guard(); yield { type: 'event', event } }
-    for (const entry of this.#events.dedupEntries()) { guard(); yield { type: 'dedup', entry } }
     guard()
+    yield * dedup
     yield { type: 'end' }
   }
 
   async restore (chunks: AsyncIterable<Uint8Array>): Promise<void> {
     // The old state goes first: it is replaced whatever happens, and never held beside the new.
     const graph = this.#graph = new GraphState()
-    const events = this.#events = new EventQueueState(this.#events.options)
+    const events = this.#events = new EventQueueState(this.#events.options, this.#chunkBytes)
     this.#fence = new FencingGuard()
     this.#mutations++
     this.#history.length = 0
