@@ -53,34 +53,16 @@ const OP_TAGS = ['put', 'update', 'delete', 'connect', 'disconnect', 'keep', 'gc
 const RESULT_TAGS = ['ok', 'stored', 'duplicate', 'refused'] as const
 const V_NULL = 0; const V_STRING = 1; const V_NUMBER = 2; const V_TRUE = 3; const V_FALSE = 4
 
-const utf8 = new TextEncoder()
-const fromUtf8 = new TextDecoder('utf-8', { fatal: true })
-
 /**
- * A varint length and the UTF-8 bytes. Short ASCII strings (ids, kinds, event UUIDs: nearly
- * all of them) are written char by char, byte-identical to the UTF-8 path but without an
- * encoded copy per string: those copies were most of a graph snapshot's cost (profile of
- * bench:ha events-c256, where a snapshot of the queue and dedup table is taken every
- * snapshotEntries entries).
+ * A varint length and the UTF-8 bytes (ByteWriter.string: written in place, no encoded copy
+ * per string; short ASCII char by char). Those copies were most of a graph snapshot's cost
+ * (profile of bench:ha events-c256) and, with the per-byte writes, a third of a coordinator's
+ * replay (bench/coordinator.ts --only replay).
  */
-export function writeString (w: ByteWriter, s: string): void {
-  const n = s.length
-  if (n < 0x80) {
-    let i = 0
-    while (i < n && s.charCodeAt(i) < 0x80) i++
-    if (i === n) {
-      w.byte(n)
-      for (let j = 0; j < n; j++) w.byte(s.charCodeAt(j))
-      return
-    }
-  }
-  w.chunk(utf8.encode(s))
-}
+export function writeString (w: ByteWriter, s: string): void { w.string(s) }
 
-export function readString (r: ByteReader): string {
-  const bytes = r.chunk()
-  try { return fromUtf8.decode(bytes) } catch { return r.fail('invalid UTF-8') }
-}
+/** Fails (GRAPH_COMMAND_INVALID) on a truncated string or invalid UTF-8. */
+export function readString (r: ByteReader): string { return r.string() }
 
 function writeStrings (w: ByteWriter, list: readonly string[]): void {
   w.varint(list.length)
@@ -94,14 +76,11 @@ function readStrings (r: ByteReader): string[] {
   return out
 }
 
-const f64 = new DataView(new ArrayBuffer(8))
-
 function writeValue (w: ByteWriter, v: FieldValue | null): void {
   if (v === null) w.byte(V_NULL)
   else if (typeof v === 'string') { w.byte(V_STRING); writeString(w, v) } else if (typeof v === 'number') {
     w.byte(V_NUMBER)
-    f64.setFloat64(0, v)
-    w.bytes(new Uint8Array(f64.buffer.slice(0)))
+    w.f64(v)
   } else w.byte(v ? V_TRUE : V_FALSE)
 }
 
@@ -109,10 +88,7 @@ function readValue (r: ByteReader): FieldValue | null {
   switch (r.byte()) {
     case V_NULL: return null
     case V_STRING: return readString(r)
-    case V_NUMBER: {
-      const b = r.bytes(8)
-      return new DataView(b.buffer, b.byteOffset, 8).getFloat64(0)
-    }
+    case V_NUMBER: return r.f64()
     case V_TRUE: return true
     case V_FALSE: return false
     default: return r.fail('unknown value tag')
@@ -120,9 +96,15 @@ function readValue (r: ByteReader): FieldValue | null {
 }
 
 export function writeFields (w: ByteWriter, fields: Readonly<Record<string, FieldValue | null>>): void {
-  const entries = Object.entries(fields).filter(([, v]) => v !== undefined)
-  w.varint(entries.length)
-  for (const [k, v] of entries) { writeString(w, k); writeValue(w, v) }
+  // Two passes over the keys instead of a filtered entries array: no arrays per resource.
+  const keys = Object.keys(fields)
+  let n = 0
+  for (const k of keys) if (fields[k] !== undefined) n++
+  w.varint(n)
+  for (const k of keys) {
+    const v = fields[k]
+    if (v !== undefined) { writeString(w, k); writeValue(w, v) }
+  }
 }
 
 export function readFields (r: ByteReader): Record<string, FieldValue | null> {
@@ -130,8 +112,12 @@ export function readFields (r: ByteReader): Record<string, FieldValue | null> {
   const out: Record<string, FieldValue | null> = {}
   for (let i = 0; i < n; i++) {
     const k = readString(r)
-    // A field named like an Object.prototype member must stay an own data field.
-    Object.defineProperty(out, k, { value: readValue(r), enumerable: true, writable: true, configurable: true })
+    const v = readValue(r)
+    // '__proto__' is the one inherited accessor an assignment would hit (it would set the
+    // prototype): it is defined as an own data field. Every other name is assigned, which keeps
+    // the object in V8's fast mode (defineProperty per field cost a sixth of a replay's decode).
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+    else out[k] = v
   }
   return out
 }

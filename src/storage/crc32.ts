@@ -5,7 +5,14 @@
  * bytes took ~160 ns and this slicing-by-8 loop ~70 ns; above SHORT_BYTES the native code
  * (several bytes per cycle) wins, so longer data goes there.
  */
-import { crc32 as zlibCrc32 } from 'node:zlib'
+import * as zlib from 'node:zlib'
+
+/**
+ * zlib.crc32 came with Node 20.15: read off the namespace (a named import of a missing export
+ * would fail to link on an older Node 20), with the table loop for all lengths without it.
+ */
+const nativeCrc32: ((data: Uint8Array, value?: number) => number) | undefined =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (zlib as { crc32: (data: Uint8Array, value?: number) => number }).crc32 : undefined
 
 /** Inputs up to this length are checksummed in JS; longer ones by zlib. */
 export const SHORT_BYTES = 256
@@ -33,7 +40,7 @@ export const CRC32_TABLES: Int32Array = (() => {
 
 /** The CRC-32 of `data` continuing from `value` (a previous result, 0 to start), as zlib.crc32. */
 export function crc32 (data: Uint8Array, value = 0): number {
-  if (data.byteLength > SHORT_BYTES) return zlibCrc32(data, value)
+  if (data.byteLength > SHORT_BYTES && nativeCrc32 !== undefined) return nativeCrc32(data, value)
   const t = CRC32_TABLES
   let crc = ~value
   const end = data.byteLength

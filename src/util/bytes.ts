@@ -13,6 +13,21 @@ const TWO_POW_32 = 0x1_0000_0000
 const MAX_SAFE_HIGH_WORD = 0x1f_ffff
 const utf8Encoder = new TextEncoder()
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+/** Float64 bytes go through one shared scratch (big-endian, as DataView's default): no DataView per number. */
+const F64 = new DataView(new ArrayBuffer(8))
+/** The longest varint of a safe integer is 8 bytes (7 bits each: 2^56 > 2^53). */
+const MAX_VARINT_BYTES = 8
+/**
+ * Strings up to this many bytes are decoded char by char when ASCII: below it TextDecoder's
+ * per-call cost (~150 ns) exceeds the loop's; ids, kinds and field names are mostly that short.
+ */
+const SHORT_DECODE_BYTES = 12
+
+function varintBytes (n: number): number {
+  let k = 1
+  while (n >= 0x80) { n = Math.floor(n / 0x80); k++ }
+  return k
+}
 
 /**
  * Big-endian u32 at `offset` by byte stores (on the storage hot path Buffer#writeUInt32BE's
@@ -123,8 +138,47 @@ export class ByteWriter {
 
   f64 (n: number): void {
     this.#ensure(8)
-    new DataView(this.#buf.buffer, this.#buf.byteOffset + this.#len, 8).setFloat64(0, n)
+    F64.setFloat64(0, n)
+    const buf = this.#buf
+    const at = this.#len
+    for (let i = 0; i < 8; i++) buf[at + i] = F64.getUint8(i)
     this.#len += 8
+  }
+
+  /**
+   * A varint UTF-8 byte length and the UTF-8 bytes of `s` (byte-identical to
+   * `chunk(new TextEncoder().encode(s))`), written straight into the buffer: short ASCII (ids,
+   * kinds, field names: nearly every string of a graph command) char by char with one bounds
+   * check, anything else by `encodeInto` behind room for the longest varint, then moved up
+   * behind the real one. No encoded copy per string: those copies and the per-byte checks were
+   * a third of a coordinator's replay (profile of bench/coordinator.ts --only replay).
+   */
+  string (s: string): void {
+    const n = s.length
+    if (n < 0x80) {
+      this.#ensure(n + 1)
+      const buf = this.#buf
+      const start = this.#len
+      let i = 0
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i)
+        if (c >= 0x80) break
+        buf[start + 1 + i] = c
+      }
+      if (i === n) {
+        buf[start] = n
+        this.#len = start + 1 + n
+        return
+      }
+    }
+    // A UTF-16 code unit is at most 3 UTF-8 bytes (a lone surrogate becomes U+FFFD, 3 bytes).
+    this.#ensure(MAX_VARINT_BYTES + 3 * n)
+    const start = this.#len
+    const { written } = utf8Encoder.encodeInto(s, this.#buf.subarray(start + MAX_VARINT_BYTES))
+    const k = varintBytes(written)
+    if (k !== MAX_VARINT_BYTES) this.#buf.copyWithin(start + k, start + MAX_VARINT_BYTES, start + MAX_VARINT_BYTES + written)
+    this.varint(written)
+    this.#len = start + k + written
   }
 
   /** A u32 byte length followed by the UTF-8 bytes of `s`. */
@@ -219,9 +273,36 @@ export class ByteReader {
 
   f64 (): number {
     if (this.remaining < 8) this.fail('unexpected end')
-    const v = new DataView(this.#buf.buffer, this.#buf.byteOffset + this.#pos, 8).getFloat64(0)
+    const buf = this.#buf
+    const at = this.#pos
+    for (let i = 0; i < 8; i++) F64.setUint8(i, buf[at + i] as number)
     this.#pos += 8
-    return v
+    return F64.getFloat64(0)
+  }
+
+  /** What ByteWriter.string wrote (a varint length and UTF-8); invalid UTF-8 fails with `code`. */
+  string (): string {
+    const n = this.varint()
+    if (n > this.#buf.length - this.#pos) this.fail('unexpected end')
+    const buf = this.#buf
+    const start = this.#pos
+    this.#pos += n
+    if (n <= SHORT_DECODE_BYTES) {
+      let out = ''
+      let i = start
+      for (; i < start + n; i++) {
+        const b = buf[i] as number
+        if (b >= 0x80) break
+        out += String.fromCharCode(b)
+      }
+      if (i === start + n) return out
+    }
+    try {
+      return utf8Decoder.decode(buf.subarray(start, start + n))
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err
+      return this.fail('invalid UTF-8')
+    }
   }
 
   /** What ByteWriter.utf8 wrote; invalid UTF-8 fails like a truncation. */

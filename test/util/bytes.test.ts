@@ -3,6 +3,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ByteReader, ByteWriter, readU64, writeU64 } from '../../src/util/bytes.js'
 import { isQuorateError } from '../../src/errors.js'
+import fc from 'fast-check'
 
 test('u32, u64, f64 and utf8 round-trip in order, big-endian', () => {
   const w = new ByteWriter(4)
@@ -21,6 +22,27 @@ test('u32, u64, f64 and utf8 round-trip in order, big-endian', () => {
   assert.is(r.utf8(), 'héllo')
   assert.is(r.varint(), 300)
   r.end()
+})
+
+test('string() writes exactly chunk(TextEncoder bytes) for any string (ASCII, non-ASCII, lone surrogates, past 127 chars) and reads it back', () => {
+  const utf8 = new TextEncoder()
+  fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 300 })), fc.nat({ max: 70 }), (s, pad) => {
+    const fast = new ByteWriter(1)
+    const slow = new ByteWriter(1)
+    for (let i = 0; i < pad; i++) { fast.byte(i); slow.byte(i) }
+    fast.string(s)
+    slow.chunk(utf8.encode(s))
+    assert.equal(fast.finish(), slow.finish())
+    const r = new ByteReader(fast.finish(), 'WIRE_MALFORMED', pad)
+    assert.is(r.string(), new TextDecoder().decode(utf8.encode(s)))
+    r.end()
+  }), { seed: 615, numRuns: 400 })
+  // A long non-ASCII string (a two-byte varint length) and invalid UTF-8 on the short path.
+  const w = new ByteWriter()
+  w.string('é'.repeat(5000))
+  assert.is(new ByteReader(w.finish(), 'WIRE_MALFORMED').string(), 'é'.repeat(5000))
+  const bad = new ByteReader(Uint8Array.of(2, 0x41, 0xff), 'WIRE_MALFORMED')
+  assert.throws(() => bad.string(), (err: unknown) => isQuorateError(err, 'WIRE_MALFORMED'))
 })
 
 test('u64 keys sort bytewise like the numbers they hold', () => {
