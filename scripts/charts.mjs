@@ -3,8 +3,9 @@
 //   bench/results/figure16.json -> docs/figure16-prevote.svg, docs/figure16-no-prevote.svg
 //     (the Raft paper's Figure 16: CDF of the time to elect a new leader after a crash, one
 //     line per election timeout range)
-//   bench/results/peers.json    -> docs/peers-throughput.svg, docs/peers-latency.svg
-//     (quorate vs etcd vs skiff: commits/s and p50/p99 latency per client concurrency)
+//   bench/results/peers-runs.json -> docs/peers-throughput.svg, docs/peers-latency.svg
+//     (npm run bench:peers: every system's median over its fresh-cluster runs of commits/s and
+//     of p50/p99 latency per client concurrency)
 //
 //   npm run charts                     write the SVGs
 //   node scripts/charts.mjs --check    exit 1 if any SVG differs from what the results give
@@ -116,9 +117,25 @@ export function figure16Chart (result, preVote) {
   ], body)
 }
 
-function peerRows (peers) {
-  return Object.entries(peers).filter(([, p]) => p.available && Array.isArray(p.rows)).map(([name, p]) => ({ name, rows: p.rows }))
+/** The median of each figure over a system's runs at one concurrency (bench:peers runs each 3 times). */
+function medianRow (runs) {
+  const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
+  return {
+    concurrency: runs[0].concurrency,
+    commitsPerSec: median(runs.map((r) => r.commitsPerSec)),
+    latency: { p50Us: median(runs.map((r) => r.latency.p50Us)), p99Us: median(runs.map((r) => r.latency.p99Us)) }
+  }
 }
+
+/** Systems that ran (`runs`: one array of rows per round), each with one median row per concurrency, labelled as bench:peers labels them. */
+function peerRows (bench) {
+  return Object.values(bench.systems).filter((p) => p.available && Array.isArray(p.runs) && p.runs.length > 0).map((p) => ({
+    name: p.label,
+    rows: bench.concurrency.map((c) => p.runs.flat().filter((r) => r.concurrency === c)).filter((rs) => rs.length > 0).map(medianRow)
+  }))
+}
+
+const peersSubtitle = (bench) => `medians of ${bench.runs} fresh-cluster runs; ${bench.measureMs / 1000} s per point after ${bench.warmupMs / 1000} s warm-up (${bench.command})`
 
 function barChart ({ title, subtitle, groups, series, value, yLabel, log, yFmt }) {
   const max = Math.max(...series.flatMap((s) => groups.map((g) => value(s, g) ?? 0)))
@@ -151,10 +168,10 @@ function niceCeil (x) {
 const rowAt = (rows, c) => rows.find((r) => r.concurrency === c)
 
 export function peersThroughputChart (bench) {
-  const peers = peerRows(bench.peers)
+  const peers = peerRows(bench)
   return barChart({
     title: 'Throughput: commits per second (higher is better)',
-    subtitle: `${bench.name}; ${bench.measureMs / 1000} s per point after ${bench.warmupMs / 1000} s warm-up (${bench.command})`,
+    subtitle: peersSubtitle(bench),
     groups: bench.concurrency,
     series: peers.map((p, i) => ({ label: p.name, color: PALETTE[i], rows: p.rows })),
     value: (s, c) => rowAt(s.rows, c)?.commitsPerSec,
@@ -165,14 +182,14 @@ export function peersThroughputChart (bench) {
 }
 
 export function peersLatencyChart (bench) {
-  const peers = peerRows(bench.peers)
+  const peers = peerRows(bench)
   const series = peers.flatMap((p, i) => [
     { label: `${p.name} p50`, color: PALETTE[i], rows: p.rows, q: 'p50Us' },
     { label: `${p.name} p99`, color: PALETTE[i] + '88', rows: p.rows, q: 'p99Us' }
   ])
   return barChart({
     title: 'Commit latency, p50 and p99 (lower is better)',
-    subtitle: `${bench.name}; log scale`,
+    subtitle: `${peersSubtitle(bench)}; log scale`,
     groups: bench.concurrency,
     series,
     value: (s, c) => rowAt(s.rows, c)?.latency?.[s.q],
@@ -186,8 +203,8 @@ export function peersLatencyChart (bench) {
 export const CHARTS = {
   'figure16-prevote.svg': ['figure16.json', (r) => figure16Chart(r, true)],
   'figure16-no-prevote.svg': ['figure16.json', (r) => figure16Chart(r, false)],
-  'peers-throughput.svg': ['peers.json', peersThroughputChart],
-  'peers-latency.svg': ['peers.json', peersLatencyChart]
+  'peers-throughput.svg': ['peers-runs.json', peersThroughputChart],
+  'peers-latency.svg': ['peers-runs.json', peersLatencyChart]
 }
 
 function main () {

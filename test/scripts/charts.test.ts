@@ -48,13 +48,13 @@ test('--check fails once a result changes under its chart', async () => {
   const results = mkdtempSync(join(tmpdir(), 'quorate-charts-results-'))
   const out = mkdtempSync(join(tmpdir(), 'quorate-charts-out-'))
   try {
-    for (const f of ['figure16.json', 'peers.json']) copyFileSync(join(root, 'bench', 'results', f), join(results, f))
+    for (const f of ['figure16.json', 'peers-runs.json']) copyFileSync(join(root, 'bench', 'results', f), join(results, f))
     await run(process.execPath, [script, '--results', results, '--out', out])
     for (const name of Object.keys(charts.CHARTS)) assert.ok(readFileSync(join(out, name), 'utf8').includes('<svg'), name)
     await run(process.execPath, [script, '--check', '--results', results, '--out', out])
-    const peers = JSON.parse(readFileSync(join(results, 'peers.json'), 'utf8')) as { peers: { quorate: { rows: Array<{ commitsPerSec: number }> } } }
-    peers.peers.quorate.rows[0]!.commitsPerSec *= 2
-    writeFileSync(join(results, 'peers.json'), JSON.stringify(peers))
+    const peers = JSON.parse(readFileSync(join(results, 'peers-runs.json'), 'utf8')) as { systems: { quorate: { runs: Array<Array<{ commitsPerSec: number }>> } } }
+    for (const r of peers.systems.quorate.runs.flat()) r.commitsPerSec *= 2
+    writeFileSync(join(results, 'peers-runs.json'), JSON.stringify(peers))
     const failed = await run(process.execPath, [script, '--check', '--results', results, '--out', out]).then(() => null, (err: { code: number, stdout: string }) => err)
     assert.ok(failed !== null && failed.code === 1, 'exit 1')
     assert.match(failed.stdout, /stale .*peers-throughput\.svg/)
