@@ -25,8 +25,8 @@ test('the peers section is rendered from peers-runs.json, and a changed result c
     const doc = join(dir, 'benchmarks.md')
     writeFileSync(doc, '# Benchmarks\n\nkept above\n\n<!-- bench:generated:start -->\nold\n<!-- bench:generated:end -->\n\n<!-- bench:peers:start -->\nold\n<!-- bench:peers:end -->\n\nkept below\n')
     const peers = JSON.parse(readFileSync(join(dir, 'peers-runs.json'), 'utf8')) as PeersRuns
-    const row = peers.systems.quorate!.runs[0]!.find((r) => r.concurrency === 256)!
-    row.commitsPerSec = 123_457
+    // Every round's row, so the median over the rounds is the changed figure.
+    for (const round of peers.systems.quorate!.runs) round.find((r) => r.concurrency === 256)!.commitsPerSec = 123_457
     writeFileSync(join(dir, 'peers-runs.json'), JSON.stringify(peers))
     await run(process.execPath, [script, '--results', dir, '--doc', doc])
     const out = readFileSync(doc, 'utf8')
