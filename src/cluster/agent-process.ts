@@ -33,7 +33,7 @@ import type { HaEventSink } from '../agent/event-reporter.js'
 import { coordinatorSchema } from '../coordinator/schema.js'
 import type { TcpTlsOptions } from '../transport/tcp-options.js'
 import type { CliSpec, CliValues } from '../util/cli.js'
-import { flagOption, isMainModule, runCommandLine, stringOption, usageError } from '../util/cli.js'
+import { flagOption, isMainModule, runCommandLine, stopOnSignals, stringOption, usageError } from '../util/cli.js'
 import { check, checkInt, checkKnownKeys, checkObject } from '../util/validate.js'
 import type { ClusterTlsFiles } from './config.js'
 import { QuorateClient } from './quorate-client.js'
@@ -218,13 +218,7 @@ async function serve (args: AgentProcessArgs): Promise<undefined> {
       process.exit(1)
     })
   }
-  process.on('SIGTERM', () => { stop(0) })
-  process.on('SIGINT', () => { stop(0) })
-  if (args.exitWithStdin) {
-    process.stdin.on('end', () => { stop(0) })
-    process.stdin.on('error', () => { stop(0) })
-    process.stdin.resume()
-  }
+  stopOnSignals(stop, args.exitWithStdin)
   line(AGENT_READY_PREFIX, { node: config.node, pid: process.pid, agent: endpoint.address(), heartbeat: heartbeat?.address() ?? null })
   // "I am up": the coordinator marks the node up, starts what is placed on it, places what is new.
   void events.emit({ id: `agent-up:${config.node}:${randomUUID()}`, payload: encodeHaEvent({ type: 'node-alive', node: config.node, observer: config.node, at: Date.now() }) }).catch((err: unknown) => { report('announcement')(null, err) })

@@ -18,7 +18,7 @@ import { jsonLogger, LEVEL_NAMES } from '../util/logger.js'
 import type { LogLevel } from '../util/logger.js'
 import { loadClusterNodeConfig } from './config.js'
 import type { CliParsed, CliSpec, CliValues } from '../util/cli.js'
-import { flagOption, isMainModule, parseCommandLine, runCommandLine, stringOption, usageError } from '../util/cli.js'
+import { flagOption, isMainModule, parseCommandLine, runCommandLine, stopOnSignals, stringOption, usageError } from '../util/cli.js'
 
 /** The prefix of the line a node process prints once it is ready. */
 export const READY_PREFIX = 'QUORATE_NODE_READY '
@@ -71,17 +71,11 @@ const running = await startClusterNode(config, { logger, log: (record) => { proc
       process.exit(1)
     })
   }
-  process.on('SIGTERM', () => { stop(0) })
-  process.on('SIGINT', () => { stop(0) })
+  stopOnSignals(stop, args.exitWithStdin)
   running.node.on('failed', (err) => {
     process.stderr.write(`node ${config.id}: ${err.message}\n`)
     stop(1)
   })
-  if (args.exitWithStdin) {
-    process.stdin.on('end', () => { stop(0) })
-    process.stdin.on('error', () => { stop(0) })
-    process.stdin.resume()
-  }
   logRejections(config.id, () => running.service.report(false).transport ?? {})
   const ready = { id: config.id, pid: process.pid, raft: running.raftAddress, client: running.clientAddress }
   process.stdout.write(`${READY_PREFIX}${JSON.stringify(ready)}\n`)

@@ -16,7 +16,7 @@
  * invalid config exits 2 with the message; a failure to start exits 1.
  */
 import type { CliSpec, CliValues } from '../util/cli.js'
-import { flagOption, isMainModule, runCommandLine, stringOption, usageError } from '../util/cli.js'
+import { flagOption, isMainModule, runCommandLine, stopOnSignals, stringOption, usageError } from '../util/cli.js'
 import { isQuorateError } from '../errors.js'
 import { loadRelayProcessConfig, readRelayTls } from './relay-config.js'
 import type { RelayProcessConfig } from './relay-config.js'
@@ -81,13 +81,7 @@ async function serve (args: TransponderProcessArgs): Promise<number | undefined>
       process.exit(1)
     })
   }
-  process.on('SIGTERM', () => { stop(0) })
-  process.on('SIGINT', () => { stop(0) })
-  if (args.exitWithStdin) {
-    process.stdin.on('end', () => { stop(0) })
-    process.stdin.on('error', () => { stop(0) })
-    process.stdin.resume()
-  }
+  stopOnSignals(stop, args.exitWithStdin)
   process.stdout.write(`${TRANSPONDER_READY_PREFIX}${JSON.stringify({ id: config.id, pid: process.pid, listen: server.address() })}\n`)
   return undefined
 }

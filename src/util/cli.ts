@@ -126,3 +126,18 @@ export async function runCommandLine<Args> (spec: CliSpec, argv: readonly string
     process.exitCode = 1
   }
 }
+
+/**
+ * How every long-running bin is told to stop: SIGTERM and SIGINT, and, with `exitWithStdin`,
+ * the end of (or an error on) stdin — a launcher that dies closes the pipe, so its children do
+ * not outlive it. Each calls `stop(0)`; `stop` decides what a second call means.
+ */
+export function stopOnSignals (stop: (code: number) => void, exitWithStdin: boolean): void {
+  process.on('SIGTERM', () => { stop(0) })
+  process.on('SIGINT', () => { stop(0) })
+  if (exitWithStdin) {
+    process.stdin.on('end', () => { stop(0) })
+    process.stdin.on('error', () => { stop(0) })
+    process.stdin.resume()
+  }
+}
