@@ -2,7 +2,9 @@
 // Runs every compiled test file (dist/test/**/*.test.js) in its own process, two at a
 // time (CI has 2 cores), and ends with the one line CI reads: `N passed, M failed`.
 // A file that dies before printing uvu's summary counts as one failure. Each file's duration
-// is printed; one above SLOW_FILE_S is flagged, long before it nears the kill limit.
+// is printed; one above SLOW_FILE_S is flagged, long before it nears the kill limit. A file
+// that printed its summary but does not exit within EXIT_GRACE_MS left a handle open (a
+// socket, a timer, a child): it is killed and fails with that said, not left to the kill limit.
 import { spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
@@ -28,6 +30,8 @@ const parallel = Math.max(1, Math.min(2, availableParallelism()))
 const FILE_TIMEOUT_MS = Number(process.env.QUORATE_TEST_FILE_TIMEOUT_MS ?? 300_000)
 /** A file slower than this is warned about: split it (the limit is for a busy machine). */
 const SLOW_FILE_S = 60
+/** How long a file may take to exit after uvu printed its summary. */
+const EXIT_GRACE_MS = Number(process.env.QUORATE_TEST_EXIT_GRACE_MS ?? 30_000)
 const slow = []
 let passed = 0
 let failed = 0
@@ -46,10 +50,20 @@ function runFile (file) {
       out += `\n[run-tests] killed after ${FILE_TIMEOUT_MS} ms\n`
       child.kill('SIGKILL')
     }, FILE_TIMEOUT_MS)
-    child.stdout.on('data', (d) => { out += d })
+    let lingering = null
+    child.stdout.on('data', (d) => {
+      out += d
+      if (lingering === null && /Total:\s+\d+/.test(out)) {
+        lingering = setTimeout(() => {
+          out += `\n[run-tests] printed its summary but did not exit within ${EXIT_GRACE_MS} ms: a handle (socket, timer, child process) was left open; killed\n`
+          child.kill('SIGKILL')
+        }, EXIT_GRACE_MS)
+      }
+    })
     child.stderr.on('data', (d) => { out += d })
     child.on('close', (code) => {
       clearTimeout(killer)
+      if (lingering !== null) clearTimeout(lingering)
       const total = /Total:\s+(\d+)/.exec(out)
       const pass = /Passed:\s+(\d+)/.exec(out)
       const skip = /Skipped:\s+(\d+)/.exec(out)
