@@ -14,19 +14,18 @@ import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { LevelStorage } from '../src/storage/level-storage.js'
 import type { Entry } from '../src/raft/types.js'
+import { checkFlags } from './cli.js'
 import { writeResult } from './measure.js'
 import { median, spread } from './peers/stats.js'
 
 const argv = process.argv.slice(2)
+checkFlags('storage-append', argv, ['--sizes', '--pairs', '--window-ms', '--sync'])
 const flag = (f: string, d: string): string => { const i = argv.indexOf(f); return i >= 0 ? argv[i + 1] ?? d : d }
 const BATCH_SIZES = flag('--sizes', '1,64,1024').split(',').map(Number)
 const PAIRS = Number(flag('--pairs', '7'))
 const WINDOW_MS = Number(flag('--window-ms', '400'))
 const SYNC_CHOICES: Record<string, boolean[]> = { both: [false, true], true: [true], false: [false] }
 const SYNCS = SYNC_CHOICES[flag('--sync', 'both')]
-for (let i = 0; i < argv.length; i += 2) {
-  if (!['--sizes', '--pairs', '--window-ms', '--sync'].includes(argv[i]!)) throw new Error(`unknown option ${String(argv[i])} (known: --sizes, --pairs, --window-ms, --sync)`)
-}
 if (SYNCS === undefined) throw new Error(`--sync must be both, true or false, got ${flag('--sync', '')}`)
 if ([PAIRS, WINDOW_MS, ...BATCH_SIZES].some((n) => !Number.isSafeInteger(n) || n < 1)) throw new Error('--pairs, --window-ms and --sizes must be positive integers')
 const PAYLOAD_BYTES = 100
