@@ -71,17 +71,8 @@ const SNAPSHOT_BATCH_ENTRIES = 256
 /** A sublevel of the local database with raw byte keys and values. */
 export type LocalSublevel = AbstractSublevel<LocalLevel, any, Uint8Array, Uint8Array>
 
-/**
- * What the machine uses of a chained batch of the local database. Declared here rather than
- * as abstract-level's AbstractChainedBatch: checking calls against that generic type made
- * TypeScript measure AbstractLevel's variance differently and refuse a ClassicLevel as a
- * LocalLevel elsewhere (bench/machines.ts).
- */
-interface LocalBatch {
-  put: (key: Uint8Array, value: Uint8Array, options: { readonly sublevel: LocalSublevel }) => unknown
-  del: (key: Uint8Array, options: { readonly sublevel: LocalSublevel }) => unknown
-  write: () => Promise<void>
-}
+/** One op of `db`'s array batch: the key already carries `data`'s or `meta`'s local prefix. */
+type LocalOp = { type: 'put', key: Uint8Array, value: Uint8Array } | { type: 'del', key: Uint8Array }
 
 /** Where the machine keeps its applied index, beside the data. */
 const APPLIED_KEY = new TextEncoder().encode('applied')
@@ -107,9 +98,11 @@ export class LevelStateMachine implements StateMachine<null | Error> {
   /** The replicated keys and values (what a ReplicatedLevel reads). */
   readonly data: LocalSublevel
   readonly #meta: LocalSublevel
-  /** Chained-batch options that write into `data` / `meta` (abstract-level copies them per op). */
-  readonly #inData: { readonly sublevel: LocalSublevel }
-  readonly #inMeta: { readonly sublevel: LocalSublevel }
+  /**
+   * APPLIED_KEY with the `meta` sublevel's local prefix: its key in `db`. Local, not global:
+   * `db` may itself be a sublevel, whose batch adds its own prefix to every key.
+   */
+  readonly #appliedKey: Uint8Array
   readonly #chunkBytes: number
   readonly #restoreBatchBytes: number
   #opening: Promise<void> | null = null
@@ -130,8 +123,7 @@ export class LevelStateMachine implements StateMachine<null | Error> {
     this.db = options.db
     this.data = options.db.sublevel('data', VIEW) as LocalSublevel
     this.#meta = options.db.sublevel('meta', VIEW) as LocalSublevel
-    this.#inData = { sublevel: this.data }
-    this.#inMeta = { sublevel: this.#meta }
+    this.#appliedKey = this.#meta.prefixKey(APPLIED_KEY, 'view', true) as Uint8Array
     this.#chunkBytes = options.snapshotChunkBytes ?? LEVEL_MACHINE_DEFAULTS.snapshotChunkBytes
     this.#restoreBatchBytes = options.restoreBatchBytes ?? LEVEL_MACHINE_DEFAULTS.restoreBatchBytes
   }
@@ -184,16 +176,19 @@ export class LevelStateMachine implements StateMachine<null | Error> {
 
   /**
    * Applies a run of commands with one local write: every put, del and batch of the run and
-   * the new lastIndex go into one chained batch, so a crash keeps all of the run or none of it
-   * and the restarted machine resumes at a consistent lastIndex (LevelDB writes a batch
-   * atomically). A clear cannot join a batch: the ops before it are written first, then the
-   * clear as in apply. Results are apply's: null, or LEVEL_COMMAND_INVALID for a bad command.
+   * the new lastIndex go into one array batch on `db`, so a crash keeps all of the run or
+   * none of it and the restarted machine resumes at a consistent lastIndex (LevelDB writes a
+   * batch atomically). Keys are prefixed here, once, with `data`'s and `meta`'s local
+   * prefixes (what abstract-level's sublevel option would do per op, with an options spread,
+   * encoding lookups and a copy each): one array of plain ops, one write. A clear cannot
+   * join a batch: the ops before it are written first, then the clear as in apply. Results
+   * are apply's: null, or LEVEL_COMMAND_INVALID for a bad command.
    */
   async applyBatch (commands: readonly Uint8Array[], firstIndex: number): Promise<Array<null | Error>> {
     const results = new Array<null | Error>(commands.length).fill(null)
     let opened = false
-    let batch: LocalBatch | null = null
-    let batchIndex = 0
+    let ops: LocalOp[] = []
+    let opsIndex = 0
     for (let i = 0; i < commands.length; i++) {
       const index = firstIndex + i
       let c: LevelCommand
@@ -211,35 +206,34 @@ export class LevelStateMachine implements StateMachine<null | Error> {
       // Replayed after a restart, its effect already in the database (stored with lastIndex).
       if (index <= this.#lastIndex) continue
       if (c.op === 'clear') {
-        if (batch !== null) await this.#flush(batch, batchIndex)
-        batch = null
+        if (ops.length > 0) await this.#flush(ops, opsIndex)
+        ops = []
         await this.#write(c, index)
       } else {
-        batch ??= this.db.batch() as unknown as LocalBatch
-        this.#addTo(batch, c)
-        batchIndex = index
+        this.#addTo(ops, c)
+        opsIndex = index
       }
       this.#lastIndex = index
     }
-    if (batch !== null) await this.#flush(batch, batchIndex)
+    if (ops.length > 0) await this.#flush(ops, opsIndex)
     return results
   }
 
-  /** The chained batch's ops and lastIndex `index` (its last command's) in one atomic write. */
-  async #flush (batch: LocalBatch, index: number): Promise<void> {
-    batch.put(APPLIED_KEY, encodeIndex(index), this.#inMeta)
-    await batch.write()
+  /** The ops and lastIndex `index` (their last command's) in one atomic write. */
+  async #flush (ops: LocalOp[], index: number): Promise<void> {
+    ops.push({ type: 'put', key: this.#appliedKey, value: encodeIndex(index) })
+    await this.db.batch(ops, VIEW)
   }
 
-  #addTo (batch: LocalBatch, c: Exclude<LevelCommand, { op: 'clear' }>): void {
-    const data = this.#inData
+  #addTo (ops: LocalOp[], c: Exclude<LevelCommand, { op: 'clear' }>): void {
+    const data = this.data
     switch (c.op) {
-      case 'put': batch.put(c.key, c.value, data); return
-      case 'del': batch.del(c.key, data); return
+      case 'put': ops.push({ type: 'put', key: data.prefixKey(c.key, 'view', true), value: c.value }); return
+      case 'del': ops.push({ type: 'del', key: data.prefixKey(c.key, 'view', true) }); return
       case 'batch':
         for (const o of c.ops) {
-          if (o.type === 'put') batch.put(o.key, o.value, data)
-          else batch.del(o.key, data)
+          if (o.type === 'put') ops.push({ type: 'put', key: data.prefixKey(o.key, 'view', true), value: o.value })
+          else ops.push({ type: 'del', key: data.prefixKey(o.key, 'view', true) })
         }
     }
   }

@@ -142,6 +142,24 @@ test('a damaged snapshot fails LEVEL_SNAPSHOT_INVALID: truncated, trailing bytes
   await m.close()
 })
 
+test('over a sublevel, apply and applyBatch write the same keys: prefixed with data/meta under the sublevel', async () => {
+  const put = (k: string, v: string): Uint8Array => encodeLevelCommand({ op: 'put', key: bytes(k), value: bytes(v) })
+  for (const batched of [false, true]) {
+    const root = new MemoryLevel()
+    const m = new LevelStateMachine({ db: root.sublevel('app') as unknown as LevelStateMachineOptions['db'] })
+    const commands = [put('a', '1'), encodeLevelCommand({ op: 'batch', ops: [{ type: 'put', key: bytes('b'), value: bytes('2') }, { type: 'del', key: bytes('a') }] }), put('', 'empty')]
+    if (batched) await m.applyBatch(commands, 1)
+    else for (let i = 0; i < commands.length; i++) await m.apply(commands[i]!, i + 1)
+    const keys = await root.keys({ keyEncoding: 'utf8' }).all()
+    assert.equal(keys, ['!app!!data!', '!app!!data!b', '!app!!meta!applied'], `batched ${String(batched)}`)
+    // A second machine over the same sublevel finds the applied index where the first put it.
+    const again = new LevelStateMachine({ db: root.sublevel('app') as unknown as LevelStateMachineOptions['db'] })
+    await again.open()
+    assert.is(again.lastIndex, 3)
+    await root.close()
+  }
+})
+
 test('LevelStateMachine options are validated: unknown keys, a non-database, bad sizes', () => {
   const bad: unknown[] = [undefined, {}, { db: {} }, { db: new MemoryLevel(), chunkBytes: 1 }, { db: new MemoryLevel(), snapshotChunkBytes: 0 }, { db: new MemoryLevel(), restoreBatchBytes: 1.5 }]
   for (const options of bad) {
