@@ -1,6 +1,6 @@
 /** Child processes for the multi-process benchmarks: free ports, fork with IPC, awaiting replies. */
 import { fork, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { createServer } from 'node:net'
 
 /** Free loopback ports (bound to port 0, then released; the small race is fine for a benchmark). */
@@ -15,13 +15,23 @@ export async function freePorts (n: number): Promise<number[]> {
   return ports
 }
 
+/**
+ * Forks `script` with IPC. A send to a child that already exited emits 'error' on it: ignored
+ * here (it would throw), since the exit is what nextMessage reports.
+ */
 export function forkScript (script: string, arg: unknown, execArgv: string[] = []): ChildProcess {
-  return fork(script, [JSON.stringify(arg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
+  const child = fork(script, [JSON.stringify(arg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
+  child.on('error', () => {})
+  return child
 }
 
-/** The next IPC message from `child` that has `key`, or a rejection if it exits first. */
+/**
+ * The next IPC message from `child` that has `key`. Bounded: rejects after `timeoutMs` (the
+ * child keeps running; a late message is ignored) or when the child exits first.
+ */
 export async function nextMessage<T> (child: ChildProcess, key: string, timeoutMs = 120_000): Promise<T> {
   return await new Promise<T>((resolve, reject) => {
+    if (child.exitCode !== null || child.signalCode !== null) { reject(new Error(`process exited (${String(child.exitCode ?? child.signalCode)}) before sending '${key}'`)); return }
     const timer = setTimeout(() => { cleanup(); reject(new Error(`no '${key}' message within ${timeoutMs} ms`)) }, timeoutMs)
     const onMessage = (m: Record<string, unknown>): void => {
       if (m !== null && typeof m === 'object' && key in m) { cleanup(); resolve(m[key] as T) }
@@ -47,5 +57,13 @@ export function openFileLimit (): number | null {
     const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))
     const soft = line?.split(/\s{2,}/)[1]
     return soft === undefined ? null : Number(soft)
+  } catch { return null }
+}
+
+/** Resident memory (VmRSS) and open file descriptors of process `pid` from /proc, or null (off Linux, or it exited). */
+export function processUsage (pid: number): { rssBytes: number, fds: number } | null {
+  try {
+    const rss = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return rss === null ? null : { rssBytes: Number(rss[1]) * 1024, fds: readdirSync(`/proc/${pid}/fd`).length }
   } catch { return null }
 }

@@ -5,9 +5,10 @@
  *
  *   node dist/bench/transponder-load.js '"<spec.json>"'     (forked with IPC by transponder-real, bench/proc.ts forkScript)
  *
- * IPC, parent → child: `{ emit: { tag, spreadMs } }` (every agent emits one event at a seeded
- * offset within spreadMs, answered `{ emitted: { latencies, failed } }` with each
- * acknowledgement's latency, ms), `{ runs: id }` (answered `{ runs: { agent: epochMs } }`, when
+ * IPC, parent → child: `{ emit: { tag, spreadMs, deadlineMs } }` (every agent emits one event
+ * at a seeded offset within spreadMs, answered `{ emitted: { latencies, failed, timedOut } }`
+ * with each acknowledgement's latency, ms; an emit not acknowledged deadlineMs after the
+ * message is abandoned and counted timedOut, so the answer always comes), `{ runs: id }` (answered `{ runs: { agent: epochMs } }`, when
  * each agent first ran command `id`: the same machine's clock as the parent's), `{ close: true }`.
  * The child exits when its parent disconnects. It first answers `{ ready: { opened, fdLimit } }`.
  *
@@ -64,17 +65,22 @@ async function main (): Promise<void> {
     if ((i + 1) % spec.chunk === 0) await sleep(spec.chunkPauseMs)
   }
   const send = (m: unknown): void => { process.send?.(m) }
-  process.on('message', (m: { emit?: { tag: string, spreadMs: number }, runs?: string, close?: true }) => {
+  process.on('message', (m: { emit?: { tag: string, spreadMs: number, deadlineMs: number }, runs?: string, close?: true }) => {
     if (m.emit !== undefined) {
-      const { tag, spreadMs } = m.emit
+      const { tag, spreadMs, deadlineMs } = m.emit
+      const end = performance.now() + deadlineMs
       const latencies: number[] = []
       let failed = 0
+      let timedOut = 0
       void Promise.all(clients.map(async (client) => {
         await sleep(Math.floor(random.next() * spreadMs))
         const start = performance.now()
-        await client.emit({ id: `${tag}-${client.id}`, payload: new TextEncoder().encode('{}') }).then(
-          () => { latencies.push(performance.now() - start) }, () => { failed++ })
-      })).then(() => { send({ emitted: { latencies, failed } }) })
+        // emit retries until acknowledged: its own deadline is what bounds it (ABORTED).
+        const signal = AbortSignal.timeout(Math.max(1, Math.ceil(end - start)))
+        await client.emit({ id: `${tag}-${client.id}`, payload: new TextEncoder().encode('{}') }, { signal }).then(
+          () => { latencies.push(performance.now() - start) },
+          () => { if (signal.aborted) timedOut++; else failed++ })
+      })).then(() => { send({ emitted: { latencies, failed, timedOut } }) })
     } else if (m.runs !== undefined) {
       send({ runs: Object.fromEntries(firstRun.get(m.runs) ?? []) })
     } else if (m.close === true) {

@@ -24,9 +24,9 @@
  * `--load-processes` processes holding the agents' sockets — for each agent count of `--ramp`,
  * through the relays and direct to the core in the same run (`--insecure`: plain TCP):
  *
- *   node dist/bench/transponder.js --processes [--ramp 500,1000,2000] [--relays 4] [--load-processes 2] [--seconds 5] [--seed 1] [--insecure]
+ *   node dist/bench/transponder.js --processes [--ramp 500,1000,2000] [--relays 4] [--load-processes 2] [--seconds 5] [--seed 1] [--insecure] [--out NAME]
  *
- * Writes bench/results/transponder-real.json.
+ * Writes bench/results/transponder-real.json (or NAME.json), again after every size of the ramp.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
@@ -42,7 +42,7 @@ import { runProcessBench } from './transponder-real.js'
 
 const argv = process.argv.slice(2)
 checkFlags('bench/transponder', argv,
-  ['--seed', '--agents', '--transponders', '--seconds', '--tls-agents', '--ramp', '--relays', '--load-processes'],
+  ['--seed', '--agents', '--transponders', '--seconds', '--tls-agents', '--ramp', '--relays', '--load-processes', '--out'],
   ['--tls', '--real-only', '--processes', '--insecure'])
 const arg = (name: string, fallback: number): number => { const at = argv.indexOf(name); return at >= 0 ? Number(argv[at + 1]) : fallback }
 const SEED = arg('--seed', 1)
@@ -176,8 +176,12 @@ async function processes (): Promise<void> {
   for (const [k, v] of Object.entries(counts)) {
     if (!Number.isInteger(v) || v < 1) { process.stderr.write(`bench/transponder: ${k} must be a positive integer, got ${v}\n`); process.exit(2) }
   }
-  const out = await runProcessBench({ seed: SEED, ramp: rampArg(), ...counts, insecure: argv.includes('--insecure') })
-  console.log(`wrote ${writeResult('transponder-real', { ...out, command: `node dist/bench/transponder.js ${argv.join(' ')}` })}`)
+  const at = argv.indexOf('--out')
+  const name = at < 0 ? 'transponder-real' : argv[at + 1]!
+  const command = `node dist/bench/transponder.js ${argv.join(' ')}`
+  const onStep = (doc: Record<string, unknown>): void => { writeResult(name, { ...doc, command }) }
+  const out = await runProcessBench({ seed: SEED, ramp: rampArg(), ...counts, insecure: argv.includes('--insecure'), onStep })
+  console.log(`wrote ${writeResult(name, { ...out, command })}`)
 }
 
 async function main (): Promise<void> {
