@@ -75,6 +75,15 @@ export function validateEvent (id: unknown, payload: unknown, maxEventBytes: num
   }
 }
 
+/** The queued events at a point in time (EventQueueState.openView). */
+export interface QueuedEventsView {
+  events (): IterableIterator<StoredEvent>
+  close (): void
+}
+
+/** What an open view needs told: trims of events with index <= upTo (those it covers). */
+interface TrimRecorder { readonly upTo: number, readonly trimmed: Set<StoredEvent> }
+
 export class EventQueueState {
   readonly options: Required<EventsOptions>
   /** Queued events by id. */
@@ -89,6 +98,8 @@ export class EventQueueState {
   /** The same ids as snapshot records, kept in step with #dedup (dedup-log.ts). */
   readonly #dedupLog: EncodedDedupLog
   #bytes = 0
+  /** Open snapshot views (openView), each recording the trims of the events it covers. */
+  readonly #views = new Set<TrimRecorder>()
 
   /** `snapshotBlockBytes`: how the encoded dedup records are cut (about a snapshot chunk). */
   constructor (options: Required<EventsOptions>, snapshotBlockBytes = 65_536) {
@@ -121,6 +132,33 @@ export class EventQueueState {
   * queued (): IterableIterator<StoredEvent> {
     for (const e of this.#order) if (this.#queue.get(e.id) === e) yield e
   }
+  /**
+   * The queued events as they are now, readable while later emits and trims go on: the
+   * #order array of now (emits only append past its current length; compaction makes a new
+   * array) and the events among those trimmed meanwhile. Close it (idempotent) once read or
+   * abandoned: until then the trims of its events are recorded for it.
+   */
+  openView (): QueuedEventsView {
+    const order = this.#order
+    const length = order.length
+    const queue = this.#queue
+    const view: TrimRecorder = { upTo: length === 0 ? -1 : order[length - 1]!.index, trimmed: new Set() }
+    this.#views.add(view)
+    const views = this.#views
+    return {
+      * events () {
+        for (let i = 0; i < length; i++) {
+          const e = order[i]!
+          if (queue.get(e.id) === e || view.trimmed.has(e)) yield e
+        }
+      },
+      close () { views.delete(view); view.trimmed.clear() }
+    }
+  }
+
+  /** Snapshot views open now (for tests: each must be closed). */
+  get openViews (): number { return this.#views.size }
+
   dedupEntries (): IterableIterator<DedupEntry> { return this.#dedup.values() }
   /**
    * The remembered ids as framed snapshot records, oldest first: views that later emits and
@@ -166,6 +204,7 @@ export class EventQueueState {
     for (const id of ids) {
       const e = this.#queue.get(id)
       if (e === undefined) continue
+      for (const v of this.#views) if (e.index <= v.upTo) v.trimmed.add(e)
       this.#queue.delete(id)
       this.#bytes -= e.payload.byteLength
     }

@@ -34,9 +34,10 @@ import type { GraphOp } from './change.js'
 import { decodeCommand } from './codec.js'
 import type { EmitCommand, GraphCommand, GraphResult, GraphTransaction } from './codec.js'
 import { EventQueueState, resolveEventsOptions, validateEvent } from './events.js'
-import type { EventsOptions, StoredEvent } from './events.js'
+import type { EventsOptions, QueuedEventsView, StoredEvent } from './events.js'
 import { SNAPSHOT_FORMAT, packRecords, unpackRecords } from './snapshot.js'
 import type { SnapshotRecord } from './snapshot.js'
+import type { GraphSnapshotView } from './point-in-time.js'
 
 export interface GraphStateMachineOptions {
   /** Events queue bounds and dedup window. @default EVENTS_DEFAULTS */
@@ -88,6 +89,43 @@ function notifyAll<T> (listeners: ReadonlySet<(value: T) => void>, value: T, log
   }
 }
 
+/** The records of a snapshot captured by GraphStateMachine.snapshot(), from its point-in-time views. */
+function * snapshotRecords (header: SnapshotRecord, fences: ReadonlyArray<[string, number]>, graph: GraphSnapshotView,
+  events: QueuedEventsView, dedup: readonly Uint8Array[]): IterableIterator<SnapshotRecord | Uint8Array> {
+  yield header
+  for (const [name, token] of fences) yield { type: 'fence', name, token }
+  for (const resource of graph.resources()) yield { type: 'resource', resource }
+  for (const edge of graph.edges()) yield { type: 'edge', edge }
+  for (const event of events.events()) yield { type: 'event', event }
+  yield * dedup
+  yield { type: 'end' }
+}
+
+/**
+ * `source`, calling `close` once when it ends, fails or is returned — also when it is returned
+ * before its first read, which a generator's finally block would miss (its body never ran).
+ */
+function closing<T> (source: AsyncIterable<T>, close: () => void): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator] (): AsyncIterator<T> {
+      const it = source[Symbol.asyncIterator]()
+      return {
+        async next () {
+          try {
+            const r = await it.next()
+            if (r.done === true) close()
+            return r
+          } catch (err) { close(); throw err }
+        },
+        async return (value?: unknown) {
+          close()
+          return await it.return?.(value) ?? { done: true, value: undefined }
+        }
+      }
+    }
+  }
+}
+
 function refused (index: number, err: unknown): GraphResult {
   if (!isQuorateError(err)) throw err
   return { status: 'refused', index, code: err.code, message: err.message, ...(err.info === undefined ? {} : { details: err.info }) }
@@ -100,8 +138,6 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
   #fence = new FencingGuard()
   #time = 0
   #applied = 0
-  /** Bumped by every mutation; a snapshot stream fails if it moves under it. */
-  #mutations = 0
   /** Why the last restore failed, while the state is partial. */
   #broken: QuorateError | null = null
   readonly #history: CommittedChange[] = []
@@ -139,7 +175,6 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
     let cmd: GraphCommand
     try { cmd = decodeCommand(command) } catch (err) { return refused(index, err) }
     this.#time = Math.max(this.#time, cmd.time)
-    this.#mutations++
     return cmd.type === 'emit' ? this.#emit(cmd, index) : this.#transact(cmd, index)
   }
 
@@ -218,24 +253,16 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
 
   snapshot (): AsyncIterable<Uint8Array> {
     this.#assertWhole()
-    const stamp = this.#mutations
-    const guard = (): void => {
-      if (this.#mutations !== stamp) throw new QuorateError('GRAPH_SNAPSHOT_INVALID', 'The graph changed while its snapshot was streamed')
-    }
-    // Captured now, at this applied index: the blocks are immutable (dedup-log.ts).
+    // Everything is captured now, at this applied index; applies may go on while the stream is
+    // read (the node writes snapshots in the background): the graph and the queue are read
+    // through copy-on-write views, the dedup blocks are immutable (dedup-log.ts), and the
+    // header and fences are small enough to copy.
+    const header: SnapshotRecord = { type: 'header', format: SNAPSHOT_FORMAT, applied: this.#applied, time: this.#time }
+    const fences = [...this.#fence.entries()]
+    const graph = this.#graph.openView()
+    const events = this.#events.openView()
     const dedup = this.#events.dedupFrames()
-    return packRecords(this.#records(guard, dedup), this.#chunkBytes)
-  }
-
-  * #records (guard: () => void, dedup: readonly Uint8Array[]): IterableIterator<SnapshotRecord | Uint8Array> {
-    yield { type: 'header', format: SNAPSHOT_FORMAT, applied: this.#applied, time: this.#time }
-    for (const [name, token] of this.#fence.entries()) yield { type: 'fence', name, token }
-    for (const resource of this.#graph.resources()) { guard(); yield { type: 'resource', resource } }
-    for (const edge of this.#graph.edges()) { guard(); yield { type: 'edge', edge } }
-    for (const event of this.#events.queued()) { guard(); yield { type: 'event', event } }
-    guard()
-    yield * dedup
-    yield { type: 'end' }
+    return closing(packRecords(snapshotRecords(header, fences, graph, events, dedup), this.#chunkBytes), () => { graph.close(); events.close() })
   }
 
   async restore (chunks: AsyncIterable<Uint8Array>): Promise<void> {
@@ -243,7 +270,6 @@ export class GraphStateMachine implements StateMachine<GraphResult> {
     const graph = this.#graph = new GraphState()
     const events = this.#events = new EventQueueState(this.#events.options, this.#chunkBytes)
     this.#fence = new FencingGuard()
-    this.#mutations++
     this.#history.length = 0
     this.#broken = new QuorateError('GRAPH_SNAPSHOT_INVALID', 'The graph machine is being restored from a snapshot')
     try {

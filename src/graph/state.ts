@@ -11,6 +11,7 @@
  * - a resource's version is the log index of the last entry that changed it or its edges.
  */
 import type { FieldValue, Schema } from './schema.js'
+import { GraphSnapshotView, stampSeq } from './point-in-time.js'
 
 export interface Resource {
   readonly id: string
@@ -75,6 +76,10 @@ export class GraphState {
    */
   readonly #fieldIndexes = new Map<string, Map<string, Map<string, Set<string>>>>()
   #edges = 0
+  /** The last creation sequence number given (point-in-time.ts: Map order is this order). */
+  #seq = 0
+  /** Open snapshot views, told before a resource they may still read changes. */
+  readonly #views = new Set<GraphSnapshotView>()
 
   get size (): number { return this.#resources.size }
   get edgeCount (): number { return this.#edges }
@@ -119,12 +124,39 @@ export class GraphState {
     }
   }
 
+  /**
+   * A view of every resource and edge as they are now, readable while later mutations go on
+   * (copy-on-write, point-in-time.ts). Read it to its end or close() it: until then each
+   * resource it has not read is copied before its first change.
+   */
+  openView (): GraphSnapshotView {
+    const view = new GraphSnapshotView(this.#resources, this.#out, this.#seq, (v) => { this.#views.delete(v) })
+    this.#views.add(view)
+    return view
+  }
+
+  /** Snapshot views open now (for tests: each must be closed). */
+  get openViews (): number { return this.#views.size }
+
+  /** Tells open views that `r` is about to change (or go). */
+  #preserve (r: Resource | undefined, removing = false): void {
+    if (this.#views.size === 0 || r === undefined) return
+    for (const v of this.#views) v.preserve(r, removing)
+  }
+
+  /** Stores `r` as a new Map entry, with the next sequence number. */
+  #insert (r: Resource): void {
+    stampSeq(r, ++this.#seq)
+    this.#resources.set(r.id, r)
+  }
+
   // ---------------------------------------------------------------- mutations (with undo)
 
   /** Creates a resource, or replaces its fields (same kind: the caller checked). */
   put (id: string, kind: string, fields: Record<string, FieldValue>, version: number, undo: Undo): void {
     const old = this.#resources.get(id)
     if (old !== undefined) {
+      this.#preserve(old)
       const { fields: f, version: v } = old
       this.#setFields(old, { ...fields })
       old.version = version
@@ -132,7 +164,7 @@ export class GraphState {
       return
     }
     const r: Resource = { id, kind, version, fields: { ...fields }, keep: false }
-    this.#resources.set(id, r)
+    this.#insert(r)
     let ids = this.#byKind.get(kind)
     if (ids === undefined) this.#byKind.set(kind, ids = new Set())
     ids.add(id)
@@ -143,6 +175,7 @@ export class GraphState {
   /** Merges `patch` into the fields of an existing resource; null removes a field. */
   update (id: string, patch: Readonly<Record<string, FieldValue | null>>, version: number, undo: Undo): void {
     const r = this.#resources.get(id)!
+    this.#preserve(r)
     const { fields: f, version: v } = r
     const next = { ...f }
     for (const [k, value] of Object.entries(patch)) {
@@ -156,6 +189,7 @@ export class GraphState {
 
   setKeep (id: string, keep: boolean, version: number, undo: Undo): void {
     const r = this.#resources.get(id)!
+    this.#preserve(r)
     const { keep: k, version: v } = r
     r.keep = keep
     r.version = version
@@ -166,6 +200,7 @@ export class GraphState {
   touch (id: string, version: number, undo: Undo): void {
     const r = this.#resources.get(id)
     if (r === undefined || r.version === version) return
+    this.#preserve(r)
     const v = r.version
     r.version = version
     undo.push(() => { r.version = v })
@@ -173,6 +208,7 @@ export class GraphState {
 
   addEdge (relation: string, from: string, to: string, undo: Undo): void {
     if (this.hasEdge(relation, from, to)) return
+    this.#preserve(this.#resources.get(from))
     addAdj(this.#out, from, relation, to)
     addAdj(this.#in, to, relation, from)
     this.#edges++
@@ -181,6 +217,7 @@ export class GraphState {
 
   removeEdge (relation: string, from: string, to: string, undo: Undo): void {
     if (!this.hasEdge(relation, from, to)) return
+    this.#preserve(this.#resources.get(from))
     this.#unlink(relation, from, to)
     undo.push(() => {
       addAdj(this.#out, from, relation, to)
@@ -198,9 +235,11 @@ export class GraphState {
       others.add(e.from === id ? e.to : e.from)
       this.removeEdge(e.relation, e.from, e.to, undo)
     }
+    this.#preserve(r, true)
     this.#forget(id, r.kind)
     undo.push(() => {
-      this.#resources.set(id, r)
+      // A new entry at the end of the Map, so a new sequence number (views skip it).
+      this.#insert(r)
       let ids = this.#byKind.get(r.kind)
       if (ids === undefined) this.#byKind.set(r.kind, ids = new Set())
       ids.add(id)

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { GraphStateMachine, encodeCommand } from '../../src/graph/index.js'
 import type { GraphCommand, GraphOp } from '../../src/graph/index.js'
-import { historyArb, renderState, schema } from './helpers.js'
+import { historyArb, opsArb, renderState, schema } from './helpers.js'
 
 function render (sm: GraphStateMachine): string {
   return JSON.stringify({
@@ -122,18 +122,95 @@ test('a truncated or corrupt stream fails with GRAPH_SNAPSHOT_INVALID; the parti
   assert.is(render(target), render(sm))
 })
 
-test('a snapshot stream fails if the state changes under it instead of mixing two states', async () => {
-  const sm = new GraphStateMachine(schema, { snapshotChunkBytes: 1 })
-  for (let i = 1; i <= 3; i++) sm.apply(encodeCommand({ type: 'tx', time: i, expect: [], ops: [{ op: 'put', id: `n${i}`, kind: 'node', fields: { host: 'a' } }], trim: [] }), i)
-  const it = sm.snapshot()[Symbol.asyncIterator]()
-  await it.next()
-  sm.apply(encodeCommand({ type: 'emit', time: 9, id: 'e', payload: new Uint8Array(0) }), 4)
-  try {
-    for (let r = await it.next(); r.done !== true; r = await it.next()) { /* drain */ }
-    assert.unreachable('the stream went on')
-  } catch (err) {
-    assert.is((err as { code?: string }).code, 'GRAPH_SNAPSHOT_INVALID')
+const laterArb: fc.Arbitrary<GraphCommand[]> = fc.array(fc.oneof(
+  opsArb.map((ops): GraphCommand => ({ type: 'tx', time: 0, expect: [], ops, trim: [] })),
+  fc.constantFrom('e0', 'e1', 'e2', 'e5', 'e6').map((id): GraphCommand => ({ type: 'emit', time: 0, id, payload: new Uint8Array([id.length]) })),
+  fc.tuple(opsArb, fc.subarray(['e0', 'e1', 'e2', 'e3', 'e4', 'e5'], { maxLength: 2 })).map(([ops, trim]): GraphCommand => ({ type: 'tx', time: 0, expect: [], ops, trim }))
+), { maxLength: 30 })
+
+function concat (chunks: readonly Uint8Array[]): number[] { return chunks.flatMap((c) => [...c]) }
+
+test('a snapshot stream is the state at the call however applies interleave with its reading (two streams open at once)', async () => {
+  await fc.assert(fc.asyncProperty(
+    historyArb, fc.array(fc.constantFrom('e0', 'e1', 'e2', 'e3', 'e4')), fc.integer({ min: 1, max: 64 }), laterArb,
+    fc.array(fc.nat(3), { minLength: 1, maxLength: 10 }), fc.nat(30),
+    async (history, emits, chunkBytes, later, perChunk, secondAt) => {
+      // Each later command gets a time past the history's, some far enough to expire dedup ids.
+      const commands = later.map((c, i) => ({ ...c, time: history.length * 10 + i * 20 }))
+      const second = Math.min(secondAt, commands.length)
+      // Reference: each snapshot read to its end before anything else is applied.
+      const ref = build(history, emits, chunkBytes)
+      const ref1 = concat(await collect(ref.snapshot()))
+      let ref2: number[] = []
+      for (let i = 0; i <= commands.length; i++) {
+        if (i === second) ref2 = concat(await collect(ref.snapshot()))
+        if (i < commands.length) ref.apply(encodeCommand(commands[i]!), ref.appliedIndex + 1)
+      }
+      // The same machine with the commands applied between reads of both streams.
+      const sm = build(history, emits, chunkBytes)
+      const first = sm.snapshot()[Symbol.asyncIterator]()
+      let other: AsyncIterator<Uint8Array> | null = null
+      const got1: Uint8Array[] = []
+      const got2: Uint8Array[] = []
+      let next = 0
+      const applyOne = (): void => {
+        if (next === second && other === null) other = sm.snapshot()[Symbol.asyncIterator]()
+        if (next < commands.length) sm.apply(encodeCommand(commands[next++]!), sm.appliedIndex + 1)
+      }
+      let done1 = false
+      let done2 = false
+      for (let k = 0; !done1 || (other !== null && !done2) || next < commands.length; k++) {
+        if (!done1) { const r = await first.next(); if (r.done === true) done1 = true; else got1.push(r.value) }
+        if (other !== null && !done2) { const r = await (other as AsyncIterator<Uint8Array>).next(); if (r.done === true) done2 = true; else got2.push(r.value) }
+        for (let j = perChunk[k % perChunk.length]!; j > 0; j--) applyOne()
+        if (done1 && next < commands.length) applyOne()
+        if (done1 && other === null && next >= commands.length) other = sm.snapshot()[Symbol.asyncIterator]()
+      }
+      assert.equal(concat(got1), ref1)
+      assert.equal(concat(got2), ref2)
+      // Both machines applied the same commands and agree; every view was closed.
+      assert.is(render(sm), render(ref))
+      assert.is(sm.graph.openViews, 0)
+      assert.is(sm.events.openViews, 0)
+    }), { seed: 1422, numRuns: 200 })
+})
+
+test('a snapshot returned before or during its reading closes its views (no copying goes on for it)', async () => {
+  for (const reads of [0, 1, 3]) {
+    const sm = build([[{ op: 'put', id: 'n0', kind: 'node', fields: { host: 'h1' } }, { op: 'put', id: 'n1', kind: 'node', fields: { host: 'h1' } }]], ['e0', 'e1'], 1)
+    const it = sm.snapshot()[Symbol.asyncIterator]()
+    for (let i = 0; i < reads; i++) await it.next()
+    assert.is(sm.graph.openViews, 1)
+    assert.is(sm.events.openViews, 1)
+    await it.return!()
+    assert.is(sm.graph.openViews, 0, `after ${reads} reads`)
+    assert.is(sm.events.openViews, 0, `after ${reads} reads`)
   }
+})
+
+test('copy-on-write: changing a large graph during its snapshot copies only what changed, and the stream restores the state at the call', async () => {
+  const sm = new GraphStateMachine(schema, { snapshotChunkBytes: 4096 })
+  const ops: GraphOp[] = []
+  for (let i = 0; i < 20_000; i++) {
+    ops.push({ op: 'put', id: `n${i}`, kind: 'node', fields: { host: `host-${i}` } })
+    if (i > 0) ops.push({ op: 'connect', relation: 'pairs', from: `n${i - 1}`, to: `n${i}` })
+  }
+  sm.apply(encodeCommand({ type: 'tx', time: 1, expect: [], ops, trim: [] }), 1)
+  const before = renderState(sm.graph)
+  const copy = new GraphStateMachine(schema)
+  let index = 1
+  await copy.restore((async function * () {
+    for await (const c of sm.snapshot()) {
+      // Every chunk read, one resource far ahead of the reader changes and one is deleted.
+      index++
+      const n = (index * 97) % 20_000
+      sm.apply(encodeCommand({ type: 'tx', time: index, expect: [], ops: [{ op: 'update', id: `n${n}`, fields: { host: 'changed' } }, { op: 'delete', id: `n${(n + 5_000) % 20_000}` }], trim: [] }), index)
+      yield c
+    }
+  })())
+  assert.ok(index > 100, `${index} chunks`)
+  assert.is(renderState(copy.graph), before)
+  assert.is(sm.graph.openViews, 0)
 })
 
 test('after a restore, watches resume only from after the snapshot (older changes are reported trimmed)', async () => {
