@@ -19,6 +19,9 @@ import type { ClientResponse, NodeReport } from './protocol.js'
 /** Default time a proposal or read may take before the node answers ABORTED (outcome unknown). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000
 
+/** The options of a proposal without a deadline, shared (RaftNode.propose only reads them). */
+const NO_OPTIONS: { signal?: AbortSignal } = Object.freeze({})
+
 export interface KvServiceOptions {
   /** The node; the service neither opens nor closes it. */
   readonly node: RaftNode
@@ -117,9 +120,10 @@ export class KvService {
    * a deposed leader learns it once it hears from the new one), or when the node closes; it
    * costs the node no abort listener per proposal.
    */
-  async proposeRouted (command: Uint8Array, deadline: AbortSignal | null = this.deadline()): Promise<unknown> {
-    if (!this.isRouted(command)) throw new QuorateError('CLUSTER_REQUEST_INVALID', `no member is mounted for this command (mounted: ${(this.#router?.ids ?? []).join(', ')})`)
-    return await this.#node.propose(command, deadline === null ? {} : { signal: deadline })
+  proposeRouted (command: Uint8Array, deadline: AbortSignal | null = this.deadline()): Promise<unknown> {
+    // Not async: the node's own promise, without a wrapping one (the endpoint calls this per request).
+    if (!this.isRouted(command)) return Promise.reject(new QuorateError('CLUSTER_REQUEST_INVALID', `no member is mounted for this command (mounted: ${(this.#router?.ids ?? []).join(', ')})`))
+    return this.#node.propose(command, deadline === null ? NO_OPTIONS : { signal: deadline })
   }
 
   /** A linearizable read of kv keys: the read index and the values (null: absent). */

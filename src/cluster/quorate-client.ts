@@ -186,31 +186,41 @@ export class QuorateClient {
    * thrown. Rejects with ABORTED / RAFT_TIMEOUT when the signal or deadline fires first (the
    * command may then still commit, once), CLUSTER_FORBIDDEN for a read-only credential.
    */
-  async propose (member: string, payload: Uint8Array, options: CallOptions = {}): Promise<unknown> {
-    if (!(payload instanceof Uint8Array)) throw new QuorateError('OPTIONS_INVALID', 'QuorateClient.propose: payload must be a Uint8Array')
-    const command = prefixed(this.#prefix(member), payload)
+  propose (member: string, payload: Uint8Array, options: CallOptions = {}): Promise<unknown> {
+    if (!(payload instanceof Uint8Array)) return Promise.reject(new QuorateError('OPTIONS_INVALID', 'QuorateClient.propose: payload must be a Uint8Array'))
+    let command: Uint8Array
+    try {
+      command = prefixed(this.#prefix(member), payload)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#proposeRouted(command, options)
+  }
+
+  /**
+   * Proposes a routed command (`[id length][member id][payload]`) through the session. Not
+   * async: the session's promise and one continuation per call.
+   */
+  #proposeRouted (command: Uint8Array, options: CallOptions): Promise<unknown> {
     const session = this.#session
     this.#proposals++
     const first = this.#proposers.get(this.#leader ?? this.#ids[0]!)!
     // Without a caller's signal the deadline is checked before each retry (no timer and no
     // signal per call); each attempt is bounded by attemptTimeoutMs.
     const deadlineAt = options.signal === undefined ? performance.now() + this.#deadlineMs : Infinity
-    let result: unknown
-    try {
-      result = await session.propose(first, command, {
-        signal: options.signal,
-        nextTarget: (context) => {
-          if (performance.now() >= deadlineAt) throw this.#timedOut(context.error)
-          return this.#proposers.get(this.#retarget(context))!
-        }
-      })
-    } catch (err) {
-      // An expired session refused the command (not applied); later calls get a new session.
-      if (isQuorateError(err, 'SESSION_EXPIRED') && this.#session === session) this.#session = this.#newSession()
-      throw err
-    }
-    if (isQuorateError(result)) throw result
-    return result
+    return session.propose(first, command, {
+      signal: options.signal,
+      nextTarget: (context) => {
+        if (performance.now() >= deadlineAt) throw this.#timedOut(context.error)
+        return this.#proposers.get(this.#retarget(context))!
+      }
+    }).then(unlessErrorValue, this.#onProposalFailed)
+  }
+
+  /** An expired session refused the command (not applied); later calls get a new session. */
+  readonly #onProposalFailed = (err: unknown): never => {
+    if (isQuorateError(err, 'SESSION_EXPIRED') && this.#session.ended && !this.#closed) this.#session = this.#newSession()
+    throw err
   }
 
   /** Typed writes to the nodes' graph member (config `graph`), checked against `schema`. */
@@ -291,11 +301,11 @@ export class QuorateClient {
 
   /** Sends on one of `id`'s pooled connections (opening it if needed); records the leader on a proposal's success. */
   #send (id: NodeId, op: number, body: Uint8Array, signal: AbortSignal | undefined, prefix?: Uint8Array): Promise<unknown> {
-    // Not async, and no await once the connection is up: one promise hop fewer per request.
+    // Not async, and no await once the connection is up: the request's own promise, nothing
+    // more (the connection records the leader when a proposal is answered).
     if (this.#closed) return Promise.reject(new QuorateError('NODE_CLOSED', 'QuorateClient is closed'))
     const connection = this.#connection(id)
-    const sent = connection.usable ? connection.request(op, body, signal, prefix) : connection.ready.then(() => connection.request(op, body, signal, prefix))
-    return op === OP_PROPOSE ? sent.then((result) => { this.#leader = id; return result }) : sent
+    return connection.usable ? connection.request(op, body, signal, prefix) : connection.ready.then(() => connection.request(op, body, signal, prefix))
   }
 
   #connection (id: NodeId): StreamConnection {
@@ -304,7 +314,7 @@ export class QuorateClient {
     const slot = this.#turn++ % this.#perNode
     let c = pool[slot]
     if (c === undefined || c.closed) {
-      c = new StreamConnection(this.#addresses[id]!, id, this.#credentials, MAX_REQUEST_BYTES, this.#attemptMs)
+      c = new StreamConnection(this.#addresses[id]!, id, this.#credentials, MAX_REQUEST_BYTES, this.#attemptMs, () => { this.#leader = id })
       pool[slot] = c
     }
     return c
@@ -331,16 +341,22 @@ export class QuorateClient {
   }
 
   #kvClient (): KvClient {
-    const command = async (input: KvInput, options?: CallOptions): Promise<KvOutput> => {
-      const output = await this.propose('kv', encodeKvCommand(input), options) as KvOutput
-      if (output.op === 'error') throw new QuorateError('KV_COMMAND_INVALID', output.message)
-      return output
+    const kvPrefix = this.#prefix('kv')
+    // The routed command in one allocation, and one continuation that checks and maps the output.
+    const run = <T>(input: KvInput, options: CallOptions | undefined, output: (o: KvOutput) => T): Promise<T> => {
+      let command: Uint8Array
+      try {
+        command = encodeKvCommand(input, kvPrefix)
+      } catch (err) {
+        return Promise.reject(err)
+      }
+      return this.#proposeRouted(command, options ?? NO_CALL_OPTIONS).then(output as (o: unknown) => T)
     }
     return {
-      command,
-      put: async (key, value, options) => { await command({ op: 'put', key, value }, options) },
-      append: async (key, value, options) => (await command({ op: 'append', key, value }, options) as { value: string }).value,
-      cas: async (key, expected, value, options) => (await command({ op: 'cas', key, expected, value }, options) as { ok: boolean }).ok,
+      command: (input, options) => run(input, options, kvOutput),
+      put: (key, value, options) => run({ op: 'put', key, value }, options, kvNothing),
+      append: (key, value, options) => run({ op: 'append', key, value }, options, kvAppended),
+      cas: (key, expected, value, options) => run({ op: 'cas', key, expected, value }, options, kvSwapped),
       read: async (keys, options = {}) => {
         const answer = await this.#read(OP_READ, Buffer.from(JSON.stringify(keys), 'utf8'), options) as { values: Array<string | null> }
         return answer.values
@@ -348,6 +364,23 @@ export class QuorateClient {
     }
   }
 }
+
+const NO_CALL_OPTIONS: CallOptions = Object.freeze({})
+
+/** A member's QuorateError answer is thrown; anything else is the result. */
+function unlessErrorValue (result: unknown): unknown {
+  if (isQuorateError(result)) throw result
+  return result
+}
+
+/** The kv member's output, or KV_COMMAND_INVALID for its `error` output. */
+function kvOutput (output: KvOutput): KvOutput {
+  if (output.op === 'error') throw new QuorateError('KV_COMMAND_INVALID', output.message)
+  return output
+}
+function kvNothing (output: KvOutput): void { kvOutput(output) }
+function kvAppended (output: KvOutput): string { return (kvOutput(output) as { value: string }).value }
+function kvSwapped (output: KvOutput): boolean { return (kvOutput(output) as { ok: boolean }).ok }
 
 async function pause (ms: number, signal: AbortSignal): Promise<void> {
   if (ms <= 0 || signal.aborted) return

@@ -1,7 +1,8 @@
 /**
  * The client half of the binary protocol (wire.ts): one TLS (or, if insecure, TCP) connection
  * to a node's client endpoint, upgraded with `Upgrade: quorate-client/1`, carrying any number
- * of requests at once. Requests pushed in one event-loop turn leave in one socket write.
+ * of requests at once. Requests pushed in one event-loop turn are encoded into one buffer and
+ * leave in one socket write (FrameBatch).
  *
  * Invariants: every request settles — with its answer, with ABORTED when its signal fires,
  * with RAFT_TIMEOUT once it waited `requestTimeoutMs` (swept per connection: deadlines.ts, no
@@ -20,7 +21,7 @@ import { certificateIdentity } from '../transport/tcp-identity.js'
 import type { TcpAddress } from '../transport/tcp.js'
 import type { NodeId } from '../raft/types.js'
 import { PendingDeadlines } from './deadlines.js'
-import { CorkedWriter, encodeFrame, frameReader, STATUS_ERROR_VALUE, STATUS_FAILED, STATUS_OK, STREAM_PROTOCOL } from './wire.js'
+import { FrameBatch, frameReader, OP_PROPOSE, STATUS_ERROR_VALUE, STATUS_FAILED, STATUS_OK, STREAM_PROTOCOL } from './wire.js'
 
 /** How a client proves who it is and checks the nodes (see auth.ts). */
 export interface ClientCredentials {
@@ -36,6 +37,7 @@ export interface ClientCredentials {
 }
 
 interface Waiter {
+  readonly op: number
   resolve (value: unknown): void
   reject (err: unknown): void
   signal: AbortSignal | undefined
@@ -66,16 +68,21 @@ export function nodeTlsOptions (credentials: ClientCredentials, id: NodeId | nul
 
 export class StreamConnection {
   readonly #socket: net.Socket
-  readonly #writer: CorkedWriter
+  readonly #batch: FrameBatch
   readonly #waiters = new Map<number, Waiter>()
   readonly #deadlines: PendingDeadlines<number>
+  readonly #onProposed: (() => void) | undefined
   #nextId = 1
   #closed: QuorateError | null = null
   #upgraded = false
   readonly ready: Promise<void>
 
-  /** `requestTimeoutMs` bounds the upgrade and every request (a request then rejects RAFT_TIMEOUT). */
-  constructor (address: TcpAddress, node: NodeId, credentials: ClientCredentials, maxFrameBytes: number, requestTimeoutMs: number) {
+  /**
+   * `requestTimeoutMs` bounds the upgrade and every request (a request then rejects
+   * RAFT_TIMEOUT); `onProposed` runs whenever the node answers a proposal (so it leads).
+   */
+  constructor (address: TcpAddress, node: NodeId, credentials: ClientCredentials, maxFrameBytes: number, requestTimeoutMs: number, onProposed?: () => void) {
+    this.#onProposed = onProposed
     this.#deadlines = new PendingDeadlines<number>(requestTimeoutMs, (id) => {
       const w = this.#waiters.get(id)
       if (w === undefined) return
@@ -87,7 +94,7 @@ export class StreamConnection {
       : tls.connect({ host: address.host, port: address.port, ...nodeTlsOptions(credentials, node) })
     socket.setNoDelay(true)
     this.#socket = socket
-    this.#writer = new CorkedWriter(socket)
+    this.#batch = new FrameBatch(socket)
     socket.on('error', (err) => { this.#fail(new QuorateError('TRANSPORT_CLOSED', `connection to ${node} at ${address.host}:${address.port} failed: ${err.message}`, { cause: err })) })
     socket.once('close', () => { this.#fail(new QuorateError('TRANSPORT_CLOSED', `connection to ${node} closed`)) })
     // One timer per connection: a node that accepts but never upgrades (or a black-holed
@@ -158,7 +165,7 @@ export class StreamConnection {
     const id = this.#nextId
     this.#nextId = this.#nextId === 0xffffffff ? 1 : this.#nextId + 1
     return new Promise<unknown>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, signal, onAbort: undefined }
+      const waiter: Waiter = { op, resolve, reject, signal, onAbort: undefined }
       if (signal !== undefined) {
         waiter.onAbort = () => {
           if (this.#waiters.get(id) !== waiter) return
@@ -169,7 +176,7 @@ export class StreamConnection {
       }
       this.#waiters.set(id, waiter)
       this.#deadlines.start(id)
-      this.#writer.push(encodeFrame(id, op, body, prefix))
+      this.#batch.push(id, op, body, prefix)
     })
   }
 
@@ -183,6 +190,7 @@ export class StreamConnection {
       return
     }
     this.#forget(id, w)
+    if (w.op === OP_PROPOSE && status !== STATUS_FAILED) this.#onProposed?.()
     try {
       if (status === STATUS_OK) w.resolve(jsonResultCodec.decode(body))
       else if (status === STATUS_ERROR_VALUE) w.resolve(toQuorateError(JSON.parse(body.toString('utf8')) as Record<string, unknown>, 'NODE_FAILED'))

@@ -1,7 +1,9 @@
 /**
  * The server half of the binary protocol (wire.ts) on a connection the HTTP endpoint upgraded
  * after authenticating it: frames are answered as their proposals and reads complete, in any
- * order, and every answer of one event-loop turn leaves in one socket write (CorkedWriter).
+ * order, and every answer of one event-loop turn is encoded straight into one buffer and leaves
+ * in one socket write (FrameBatch): no Buffer per answer, and a JSON result is stringified once,
+ * into that buffer.
  *
  * Invariants: a malformed or refused frame is answered FAILED and the connection lives on; a
  * frame over the size limit is answered CLUSTER_REQUEST_TOO_LARGE and the connection closed
@@ -13,23 +15,35 @@
  */
 import type { Socket } from 'node:net'
 import { QuorateError, isQuorateError } from '../errors.js'
-import { jsonResultCodec } from '../sessions/codec.js'
+import { RESULT_TAG_BYTES, RESULT_TAG_JSON, RESULT_TAG_UNDEFINED } from '../sessions/codec.js'
 import type { Principal } from './auth.js'
 import { PendingDeadlines } from './deadlines.js'
 import type { KvService } from './kv-service.js'
 import { failureResponse, MAX_READ_KEYS } from './protocol.js'
 import type { EndpointRejections, RejectionCode } from './rejections.js'
-import { CorkedWriter, encodeFrame, frameReader, OP_PROPOSE, OP_READ, OP_STATUS, STATUS_ERROR_VALUE, STATUS_FAILED, STATUS_OK } from './wire.js'
+import { FrameBatch, frameReader, OP_PROPOSE, OP_READ, OP_STATUS, STATUS_ERROR_VALUE, STATUS_FAILED, STATUS_OK } from './wire.js'
 
-const encoder = new TextEncoder()
+const UNDEFINED_RESULT = Uint8Array.of(RESULT_TAG_UNDEFINED)
+const BYTES_RESULT_TAG = Uint8Array.of(RESULT_TAG_BYTES)
 
-function json (value: unknown): Uint8Array { return encoder.encode(JSON.stringify(value)) }
+/**
+ * Appends the OK answer to `id`: `result` as jsonResultCodec encodes it (what the client's
+ * decode expects), written into the batch. A result JSON cannot represent answers FAILED.
+ */
+function pushResult (batch: FrameBatch, id: number, result: unknown): void {
+  if (result === undefined) { batch.push(id, STATUS_OK, UNDEFINED_RESULT); return }
+  if (result instanceof Uint8Array) { batch.push(id, STATUS_OK, result, BYTES_RESULT_TAG); return }
+  let text: string | undefined
+  try { text = JSON.stringify(result) } catch { text = undefined }
+  if (typeof text === 'string') batch.pushText(id, STATUS_OK, text, RESULT_TAG_JSON)
+  else batch.pushText(id, STATUS_FAILED, JSON.stringify(failureResponse(new QuorateError('NODE_FAILED', 'the state machine answered a result JSON cannot represent'))))
+}
 
 /** A request awaiting its answer; reads carry the controller that cancels them at their deadline. */
 interface Pending { readonly id: number, readonly controller: AbortController | null }
 
 export function serveStream (service: KvService, socket: Socket, head: Buffer, principal: Principal, maxFrameBytes: number, rejections: EndpointRejections): void {
-  const writer = new CorkedWriter(socket)
+  const batch = new FrameBatch(socket)
   // Each request's timeout, swept per connection. An expired request is answered ABORTED at
   // once (the command may still commit; the client's retry is deduplicated by its session)
   // and its late result dropped; a read is also cancelled. Proposals get no signal at all:
@@ -37,7 +51,7 @@ export function serveStream (service: KvService, socket: Socket, head: Buffer, p
   // listener per proposal. A closed connection expires the rest (their answers are not written).
   const deadlines = new PendingDeadlines<Pending>(service.requestTimeoutMs, (p, reason) => {
     p.controller?.abort(reason)
-    writer.push(encodeFrame(p.id, STATUS_FAILED, json(failureResponse(new QuorateError('ABORTED', `no answer within the node's request timeout of ${service.requestTimeoutMs} ms (a proposal may still commit)`, { cause: reason })))))
+    batch.pushText(p.id, STATUS_FAILED, JSON.stringify(failureResponse(new QuorateError('ABORTED', `no answer within the node's request timeout of ${service.requestTimeoutMs} ms (a proposal may still commit)`, { cause: reason }))))
   })
   const remote = `${String(socket.remoteAddress)}:${String(socket.remotePort)}`
   socket.setNoDelay(true)
@@ -46,17 +60,17 @@ export function serveStream (service: KvService, socket: Socket, head: Buffer, p
 
   const refuse = (id: number, code: RejectionCode, message: string): void => {
     rejections.record(code, message, remote)
-    writer.push(encodeFrame(id, STATUS_FAILED, json({ ok: false, code, message, leader: null })))
+    batch.pushText(id, STATUS_FAILED, JSON.stringify({ ok: false, code, message, leader: null }))
   }
   const answer = (pending: Pending, promise: Promise<unknown>): void => {
     deadlines.start(pending)
     promise.then((result) => {
       if (!deadlines.done(pending)) return
-      if (isQuorateError(result)) writer.push(encodeFrame(pending.id, STATUS_ERROR_VALUE, json({ code: result.code, message: result.message })))
-      else writer.push(encodeFrame(pending.id, STATUS_OK, jsonResultCodec.encode(result)))
+      if (isQuorateError(result)) batch.pushText(pending.id, STATUS_ERROR_VALUE, JSON.stringify({ code: result.code, message: result.message }))
+      else pushResult(batch, pending.id, result)
     }, (err: unknown) => {
       if (!deadlines.done(pending)) return
-      writer.push(encodeFrame(pending.id, STATUS_FAILED, json(failureResponse(err))))
+      batch.pushText(pending.id, STATUS_FAILED, JSON.stringify(failureResponse(err)))
     })
   }
 

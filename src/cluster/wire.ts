@@ -85,7 +85,9 @@ export function frameReader (
 /**
  * Writes every frame pushed within one turn of the event loop with one socket write: the
  * socket is corked on the first push and uncorked from process.nextTick, after the current
- * microtasks (so after every proposal resolved by the same apply batch).
+ * microtasks (so after every proposal resolved by the same apply batch). Each frame is its
+ * own Buffer and its own write request (the benchmark's minimal protocol keeps this writer;
+ * the client protocol uses FrameBatch, which has neither).
  */
 export class CorkedWriter {
   readonly #socket: Socket
@@ -102,5 +104,86 @@ export class CorkedWriter {
       process.nextTick(this.#uncork)
     }
     this.#socket.write(frame)
+  }
+}
+
+/** A batch buffer grown past this is dropped after its write, so one huge answer does not pin memory for the connection's life. */
+const MAX_KEPT_BATCH_BYTES = 1 << 20
+
+/**
+ * The frames of one turn of the event loop, encoded straight into one buffer and handed to
+ * the socket in one write from process.nextTick (after the current microtasks, so after every
+ * proposal one apply batch resolved): no Buffer, no write request and no callback per frame.
+ *
+ * Invariant: the buffer handed to `socket.write` is written again only if the socket took it
+ * synchronously (`writableLength` back at 0: sent, or for TLS encrypted, before write
+ * returned); otherwise the stream still holds it and the next batch gets a fresh buffer.
+ */
+export class FrameBatch {
+  readonly #socket: Socket
+  readonly #initialBytes: number
+  #buf: Buffer
+  #len = 0
+  #scheduled = false
+  readonly #flush = (): void => {
+    this.#scheduled = false
+    const out = this.#buf.subarray(0, this.#len)
+    this.#len = 0
+    if (!this.#socket.writable) return
+    this.#socket.write(out)
+    if (this.#socket.writableLength !== 0 || this.#buf.length > MAX_KEPT_BATCH_BYTES) this.#buf = Buffer.allocUnsafe(this.#initialBytes)
+  }
+
+  constructor (socket: Socket, initialBytes = 16 * 1024) {
+    this.#socket = socket
+    this.#initialBytes = initialBytes
+    this.#buf = Buffer.allocUnsafe(initialBytes)
+  }
+
+  /** Frames pushed this turn, not yet handed to the socket. */
+  get pendingBytes (): number { return this.#len }
+
+  /** Appends one frame: header, then `prefix` (if given), then `body`. */
+  push (id: number, kind: number, body: Uint8Array, prefix?: Uint8Array): void {
+    const head = prefix?.byteLength ?? 0
+    const at = this.#frame(id, kind, head + body.byteLength)
+    if (prefix !== undefined) this.#buf.set(prefix, at)
+    this.#buf.set(body, at + head)
+  }
+
+  /**
+   * Appends one frame whose body is the byte `tag` (none if `tag` < 0) then the UTF-8 of
+   * `text`: a JSON answer without an intermediate buffer. The text is written in place (room
+   * for the worst case is reserved), then the frame's length patched.
+   */
+  pushText (id: number, kind: number, text: string, tag = -1): void {
+    const tagBytes = tag < 0 ? 0 : 1
+    // A UTF-16 code unit is at most 3 UTF-8 bytes.
+    const body = this.#frame(id, kind, tagBytes + 3 * text.length)
+    if (tagBytes === 1) this.#buf[body] = tag
+    const written = this.#buf.write(text, body + tagBytes, 'utf8')
+    this.#buf.writeUInt32BE(5 + tagBytes + written, body - FRAME_HEADER_BYTES)
+    this.#len = body + tagBytes + written
+  }
+
+  /** Reserves a frame with `bodyBytes` of body, writes its header and returns where the body goes. */
+  #frame (id: number, kind: number, bodyBytes: number): number {
+    const at = this.#len
+    const end = at + FRAME_HEADER_BYTES + bodyBytes
+    if (end > this.#buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(end, this.#buf.length * 2))
+      this.#buf.copy(next, 0, 0, at)
+      this.#buf = next
+    }
+    const buf = this.#buf
+    buf.writeUInt32BE(5 + bodyBytes, at)
+    buf.writeUInt32BE(id, at + 4)
+    buf[at + 8] = kind
+    this.#len = end
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      process.nextTick(this.#flush)
+    }
+    return at + FRAME_HEADER_BYTES
   }
 }

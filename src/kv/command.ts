@@ -6,7 +6,7 @@
  * flag byte before `expected` (0: expected absent, no string follows; 1: a string follows).
  */
 import { QuorateError, isQuorateError } from '../errors.js'
-import { ByteReader, ByteWriter } from '../util/bytes.js'
+import { ByteReader } from '../util/bytes.js'
 import type { KvInput } from './semantics.js'
 
 const OPCODES = { get: 1, put: 2, cas: 3, append: 4 } as const
@@ -15,26 +15,44 @@ function invalid (message: string, cause?: unknown): QuorateError {
   return new QuorateError('KV_COMMAND_INVALID', message, cause === undefined ? {} : { cause })
 }
 
-/** Encodes a command; throws KV_COMMAND_INVALID if a field has the wrong type. */
-export function encodeKvCommand (input: KvInput): Uint8Array {
+/**
+ * Encodes a command, after `prefix` if given (a route prefix: the routed command in one
+ * allocation); throws KV_COMMAND_INVALID if a field has the wrong type. Sized exactly first,
+ * so one pooled buffer holds it (every byte is written).
+ */
+export function encodeKvCommand (input: KvInput, prefix?: Uint8Array): Uint8Array {
   const isText = (v: unknown): v is string => typeof v === 'string'
   if (input === null || typeof input !== 'object' || !(input.op in OPCODES)) {
     throw invalid(`unknown KV command op ${JSON.stringify((input as { op?: unknown } | null)?.op)}`)
   }
   if (!isText(input.key)) throw invalid(`KV command ${input.op}: key must be a string`)
-  const w = new ByteWriter()
-  w.byte(OPCODES[input.op])
-  w.utf8(input.key)
+  const expected = input.op === 'cas' ? input.expected : null
+  if (input.op === 'cas' && expected !== null && !isText(expected)) throw invalid('KV command cas: expected must be a string or null')
+  const value = input.op === 'get' ? null : input.value
+  if (input.op !== 'get' && !isText(value)) throw invalid(`KV command ${input.op}: value must be a string`)
+  const head = prefix?.length ?? 0
+  const keyBytes = Buffer.byteLength(input.key, 'utf8')
+  const expectedBytes = expected === null ? 0 : Buffer.byteLength(expected, 'utf8')
+  const valueBytes = value === null ? 0 : Buffer.byteLength(value, 'utf8')
+  const size = head + 1 + 4 + keyBytes + (input.op === 'cas' ? 1 + (expected === null ? 0 : 4 + expectedBytes) : 0) + (value === null ? 0 : 4 + valueBytes)
+  const buf = Buffer.allocUnsafe(size)
+  if (prefix !== undefined) buf.set(prefix, 0)
+  let at = head
+  buf[at++] = OPCODES[input.op]
+  at = writeString(buf, at, input.key, keyBytes)
   if (input.op === 'cas') {
-    if (input.expected !== null && !isText(input.expected)) throw invalid('KV command cas: expected must be a string or null')
-    w.byte(input.expected === null ? 0 : 1)
-    if (input.expected !== null) w.utf8(input.expected)
+    buf[at++] = expected === null ? 0 : 1
+    if (expected !== null) at = writeString(buf, at, expected, expectedBytes)
   }
-  if (input.op !== 'get') {
-    if (!isText(input.value)) throw invalid(`KV command ${input.op}: value must be a string`)
-    w.utf8(input.value)
-  }
-  return w.take()
+  if (value !== null) writeString(buf, at, value, valueBytes)
+  return buf
+}
+
+/** A u32 byte length and the UTF-8 bytes (ByteWriter.utf8's layout); returns the offset after. */
+function writeString (buf: Buffer, at: number, s: string, bytes: number): number {
+  buf.writeUInt32BE(bytes, at)
+  buf.write(s, at + 4, bytes, 'utf8')
+  return at + 4 + bytes
 }
 
 /** Decodes a command; throws KV_COMMAND_INVALID for anything encodeKvCommand cannot produce. */

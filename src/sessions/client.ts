@@ -217,20 +217,33 @@ export class ClientSession {
    * if `signal` fires, or the last error once retries are exhausted or an error is not
    * retryable (the command's outcome is then unknown).
    */
-  async propose<R = unknown> (target: ProposeTarget, command: Uint8Array, options: SessionProposeOptions = {}): Promise<R> {
-    if (!(command instanceof Uint8Array)) throw new QuorateError('OPTIONS_INVALID', 'ClientSession.propose: command must be a Uint8Array')
-    if (options.signal?.aborted === true) throw abortError(options.signal)
-    this.#assertUsable()
-    // No await (one microtask turn per command) once registered.
-    const clientId = this.#clientId ?? await this.register(target, options)
+  propose<R = unknown> (target: ProposeTarget, command: Uint8Array, options: SessionProposeOptions = {}): Promise<R> {
+    // Not async once registered: the attempt's own promise and two continuations, no async
+    // frame (a registered session's command is a microtask turn or two shorter for it).
+    try {
+      if (!(command instanceof Uint8Array)) throw new QuorateError('OPTIONS_INVALID', 'ClientSession.propose: command must be a Uint8Array')
+      if (options.signal?.aborted === true) throw abortError(options.signal)
+      this.#assertUsable()
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const clientId = this.#clientId
+    if (clientId === null) return this.register(target, options).then((id) => this.#proposeAs<R>(id, target, command, options))
+    return this.#proposeAs<R>(clientId, target, command, options)
+  }
+
+  /** True once the session expired on the cluster or was closed: it refuses every command. */
+  get ended (): boolean { return this.#ended !== null }
+
+  #proposeAs<R> (clientId: number, target: ProposeTarget, command: Uint8Array, options: SessionProposeOptions): Promise<R> {
     const seq = this.#nextSeq++
     this.#inFlight.add(seq)
-    try {
-      // The watermark is read per attempt: it may have risen while this command waited.
-      return await this.#withRetries(target, () => encodeSessionCommand(clientId, seq, this.firstUnacknowledged, command), options) as R
-    } finally {
-      this.#inFlight.delete(seq)
-    }
+    // The watermark is read per attempt: it may have risen while this command waited.
+    const envelope = (): Uint8Array => encodeSessionCommand(clientId, seq, this.firstUnacknowledged, command)
+    return this.#withRetries(target, envelope, options).then(
+      (result) => { this.#inFlight.delete(seq); return result as R },
+      (err: unknown) => { this.#inFlight.delete(seq); throw err }
+    )
   }
 
   /** Ends the session on the cluster (frees its cached results) and locally. */
@@ -249,33 +262,56 @@ export class ClientSession {
     if (this.#ended !== null) throw this.#ended
   }
 
-  async #withRetries (first: ProposeTarget, envelope: () => Uint8Array, options: SessionProposeOptions): Promise<unknown> {
-    if (options.retry !== undefined) validateRetry(options.retry, 'SessionProposeOptions.retry')
-    const policy: RetryPolicy = options.retry === undefined ? this.#policy : { ...this.#policy, ...options.retry }
+  /** The first attempt without an async frame; a failed one continues in #retry. */
+  #withRetries (first: ProposeTarget, envelope: () => Uint8Array, options: SessionProposeOptions): Promise<unknown> {
+    let policy: RetryPolicy
+    let attempt: Promise<unknown>
+    try {
+      if (options.retry !== undefined) validateRetry(options.retry, 'SessionProposeOptions.retry')
+      policy = options.retry === undefined ? this.#policy : { ...this.#policy, ...options.retry }
+      attempt = this.#attemptOnce(first, envelope(), policy, options.signal)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return attempt.then(this.#accept, (error: unknown) => this.#retry(first, envelope, options, policy, error))
+  }
+
+  /** Attempts after the first failed one (which failed with `error`), until one answers or retrying ends. */
+  async #retry (failed: ProposeTarget, envelope: () => Uint8Array, options: SessionProposeOptions, policy: RetryPolicy, error: unknown): Promise<unknown> {
     const pick = options.nextTarget ?? this.#nextTarget
     const { signal } = options
-    let target = first
+    let target = failed
     for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted === true) throw abortError(signal)
+      if (attempt >= policy.maxAttempts || !this.#isRetryable(error)) throw error
+      await this.#sleep(this.#backoff(policy, attempt), signal)
+      if (pick !== undefined) {
+        const leader = isQuorateError(error) && typeof error.info?.leader === 'string' ? error.info.leader : null
+        target = await pick({ error, attempt, target, leader })
+      }
       let result: unknown
       try {
-        // Without a timeout the target bounds the attempt itself: no async frame of our own.
-        result = await (policy.attemptTimeoutMs === Infinity ? callTarget(target, envelope(), signal) : this.#attempt(target, envelope(), policy.attemptTimeoutMs, signal))
-      } catch (error) {
-        if (signal?.aborted === true) throw abortError(signal)
-        if (attempt >= policy.maxAttempts || !this.#isRetryable(error)) throw error
-        await this.#sleep(this.#backoff(policy, attempt), signal)
-        if (pick !== undefined) {
-          const leader = isQuorateError(error) && typeof error.info?.leader === 'string' ? error.info.leader : null
-          target = await pick({ error, attempt, target, leader })
-        }
+        result = await this.#attemptOnce(target, envelope(), policy, signal)
+      } catch (err) {
+        error = err
         continue
       }
-      if (isSessionRefusal(result)) {
-        if (result.code === 'SESSION_EXPIRED') this.#ended = result
-        throw result
-      }
-      return result
+      return this.#accept(result)
     }
+  }
+
+  /** Without a timeout the target bounds the attempt itself: no timer and no async frame of our own. */
+  #attemptOnce (target: ProposeTarget, command: Uint8Array, policy: RetryPolicy, signal: AbortSignal | undefined): Promise<unknown> {
+    return policy.attemptTimeoutMs === Infinity ? callTarget(target, command, signal) : this.#attempt(target, command, policy.attemptTimeoutMs, signal)
+  }
+
+  /** An attempt's answer: a session refusal rejects (an expired session ends this one); anything else is the result. */
+  readonly #accept = (result: unknown): unknown => {
+    if (isSessionRefusal(result)) {
+      if (result.code === 'SESSION_EXPIRED') this.#ended = result
+      throw result
+    }
+    return result
   }
 
   /**

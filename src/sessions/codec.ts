@@ -126,9 +126,10 @@ export interface SessionResultCodec<Result = unknown> {
   decode (bytes: Uint8Array): Result
 }
 
-const TAG_UNDEFINED = 0
-const TAG_BYTES = 1
-const TAG_JSON = 2
+/** jsonResultCodec's first byte: what follows (nothing, raw bytes, or UTF-8 JSON). */
+export const RESULT_TAG_UNDEFINED = 0
+export const RESULT_TAG_BYTES = 1
+export const RESULT_TAG_JSON = 2
 
 /**
  * The default result codec: `undefined`, a `Uint8Array` (exact bytes), or anything
@@ -137,25 +138,25 @@ const TAG_JSON = 2
  */
 export const jsonResultCodec: SessionResultCodec<unknown> = {
   encode (result: unknown): Uint8Array {
-    if (result === undefined) return Uint8Array.of(TAG_UNDEFINED)
+    if (result === undefined) return Uint8Array.of(RESULT_TAG_UNDEFINED)
     if (result instanceof Uint8Array) {
       const out = new Uint8Array(result.length + 1)
-      out[0] = TAG_BYTES
+      out[0] = RESULT_TAG_BYTES
       out.set(result, 1)
       return out
     }
     const text = Buffer.from(JSON.stringify(result), 'utf8')
     const out = new Uint8Array(text.length + 1)
-    out[0] = TAG_JSON
+    out[0] = RESULT_TAG_JSON
     out.set(text, 1)
     return out
   },
   decode (bytes: Uint8Array): unknown {
     const body = bytes.subarray(1)
     switch (bytes[0]) {
-      case TAG_UNDEFINED: return undefined
-      case TAG_BYTES: return body.slice()
-      case TAG_JSON: return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'))
+      case RESULT_TAG_UNDEFINED: return undefined
+      case RESULT_TAG_BYTES: return body.slice()
+      case RESULT_TAG_JSON: return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'))
       default: throw new QuorateError('STORAGE_CORRUPT', `session result: unknown tag ${String(bytes[0])}`)
     }
   }
