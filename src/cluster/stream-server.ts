@@ -106,7 +106,7 @@ export function serveStream (service: KvService, socket: Socket, head: Buffer, p
   const read = frameReader(maxFrameBytes, onFrame, (length) => {
     if (length < 5) refuse(0, 'CLUSTER_REQUEST_INVALID', `a frame length of ${length} is shorter than its header`)
     else refuse(0, 'CLUSTER_REQUEST_TOO_LARGE', `a frame of ${length} bytes is over the limit of ${maxFrameBytes}`)
-    socket.end()
+    batch.end()
   })
   if (head.length > 0) read(head)
   socket.on('data', read)

@@ -140,6 +140,16 @@ export class FrameBatch {
     this.#buf = Buffer.allocUnsafe(initialBytes)
   }
 
+  /**
+   * Hands what this turn pushed to the socket now, then ends the socket: the answer that
+   * explains why a connection is closed (a frame too large or too short to read) is written
+   * before the close, not dropped by a flush scheduled after it.
+   */
+  end (): void {
+    if (this.#len > 0) this.#flush()
+    this.#socket.end()
+  }
+
   /** Frames pushed this turn, not yet handed to the socket. */
   get pendingBytes (): number { return this.#len }
 

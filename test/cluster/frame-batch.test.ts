@@ -14,7 +14,8 @@ function recordingSocket (): { socket: Socket, writes: Buffer[], state: { pendin
   const socket = {
     get writable () { return state.writable },
     get writableLength () { return state.pending },
-    write (chunk: Buffer) { writes.push(chunk); return true }
+    write (chunk: Buffer) { writes.push(chunk); return true },
+    end () { state.writable = false }
   }
   return { socket: socket as unknown as Socket, writes, state }
 }
@@ -67,6 +68,18 @@ test('frames pushed once the socket stopped being writable are dropped', async (
   batch.push(1, 1, Buffer.from('late'))
   await tick()
   assert.is(writes.length, 0)
+})
+
+test('end() writes the frames pushed this turn before it ends the socket, so a closing answer is not dropped', async () => {
+  const { socket, writes, state } = recordingSocket()
+  const batch = new FrameBatch(socket, 64)
+  batch.pushText(0, 1, '{"code":"CLUSTER_REQUEST_TOO_LARGE"}')
+  batch.end()
+  assert.is(state.writable, false, 'the socket was ended')
+  assert.is(writes.length, 1, 'the answer was written first')
+  assert.equal(decode(writes[0]!), [[0, 1, '{"code":"CLUSTER_REQUEST_TOO_LARGE"}']])
+  await tick()
+  assert.is(writes.length, 1, 'the scheduled flush writes nothing more')
 })
 
 test.run()
