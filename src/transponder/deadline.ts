@@ -4,7 +4,26 @@
  * swallowed the message). Every relay hop is bounded this way, so no promise waits forever on
  * a dead peer. The timer and listeners are removed when the attempt settles.
  */
+import { setMaxListeners } from 'node:events'
 import type { Clock } from '../util/clock.js'
+
+/**
+ * One signal that many concurrent operations of one batch may listen on: it fires when the
+ * caller's `outer` fires, with the same reason. The caller's signal gets one listener per
+ * batch (released when the batch settles), not one per command or event in it, so a batch of
+ * hundreds does not trip Node's MaxListenersExceededWarning on the caller's signal — and the
+ * batch's own signal is unbounded by design (each operation removes its listener when it
+ * settles). Without `outer`, returns undefined and nothing to release.
+ */
+export function fanOutSignal (outer: AbortSignal | undefined): { signal: AbortSignal | undefined, release: () => void } {
+  if (outer === undefined) return { signal: undefined, release: () => {} }
+  const controller = new AbortController()
+  setMaxListeners(0, controller.signal)
+  if (outer.aborted) { controller.abort(outer.reason); return { signal: controller.signal, release: () => {} } }
+  const forward = (): void => { controller.abort(outer.reason) }
+  outer.addEventListener('abort', forward, { once: true })
+  return { signal: controller.signal, release: () => { outer.removeEventListener('abort', forward) } }
+}
 
 export async function boundedAttempt<T> (
   clock: Clock, ms: number, outer: ReadonlyArray<AbortSignal | undefined>, timeoutReason: () => unknown, run: (signal: AbortSignal) => Promise<T>

@@ -36,7 +36,7 @@ import { hiddenOption } from '../util/hidden-option.js'
 import { checkBool, checkFunction, checkInt, checkKnownKeys, checkMethods, checkObject, check } from '../util/validate.js'
 import { peekEnvelope } from './envelope.js'
 import type { Envelope } from './envelope.js'
-import { boundedAttempt } from './deadline.js'
+import { boundedAttempt, fanOutSignal } from './deadline.js'
 
 /** What a transponder sends up: its agents' envelopes (verbatim) and their liveness. */
 export interface UplinkBatch {
@@ -305,7 +305,10 @@ export class Transponder {
    */
   async deliver (commands: readonly Uint8Array[], options: { signal?: AbortSignal } = {}): Promise<DeliveryResult[]> {
     this.#life.assertOpen()
-    return await Promise.all(commands.map(async (bytes) => await this.#deliverOne(bytes, options.signal)))
+    const batch = fanOutSignal(options.signal)
+    try {
+      return await Promise.all(commands.map(async (bytes) => await this.#deliverOne(bytes, batch.signal)))
+    } finally { batch.release() }
   }
 
   async #deliverOne (bytes: Uint8Array, outer: AbortSignal | undefined): Promise<DeliveryResult> {

@@ -17,6 +17,7 @@ import { systemClock } from '../util/clock.js'
 import { Lifecycle } from '../util/lifecycle.js'
 import type { ComponentStatus } from '../util/lifecycle.js'
 import { check, checkFunction, checkInt, checkKnownKeys, checkMethods, checkObject } from '../util/validate.js'
+import { fanOutSignal } from './deadline.js'
 import { openEvent } from './envelope.js'
 import type { OpenedEvent } from './envelope.js'
 import { KeyRing } from './keys.js'
@@ -182,8 +183,13 @@ export class TrackingStation {
         this.#o.onRefused?.(err, batch.transponder)
       }
     }
-    const signal = options.signal
-    const committed = Promise.all(events.map(async (e) => await this.#o.emit(e.event, signal === undefined ? {} : { signal })))
+    // One listener on the caller's signal per batch, not one per event; released once every
+    // emit has settled (not at the first failure, so the rest stay cancellable).
+    const fan = fanOutSignal(options.signal)
+    const signal = fan.signal
+    const emits = events.map(async (e) => await this.#o.emit(e.event, signal === undefined ? {} : { signal }))
+    void Promise.allSettled(emits).then(fan.release)
+    const committed = Promise.all(emits)
     if (this.#ackEarly) committed.catch(() => {}) // the mutant: acknowledged before the append is durable
     else await committed
     this.#stats.batches++
