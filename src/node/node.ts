@@ -62,6 +62,7 @@ export const NODE_DEFAULTS = {
   snapshotKeepEntries: 5_000,
   snapshotChunkBytes: SNAPSHOT_DEFAULTS.chunkBytes,
   snapshotWindowChunks: SNAPSHOT_DEFAULTS.windowChunks,
+  backgroundSnapshots: true,
   autoLeaveJoint: true
 } as const
 
@@ -101,6 +102,16 @@ export interface RaftNodeOptions extends Omit<RaftOptions, 'random'> {
   snapshotChunkBytes?: number
   /** Unacknowledged snapshot chunks in flight per follower. @default 4 */
   snapshotWindowChunks?: number
+  /**
+   * Write a snapshot while the node goes on applying and replicating: the state machine's
+   * snapshot() is called between two applies and its stream is stored in the background, so a
+   * large state does not stall commits for as long as it takes to write. Needs a machine whose
+   * snapshot() holds the state as of the call even while later commands are applied between
+   * its chunks (stateMachineConformance checks it; every machine quorate ships does). `false`
+   * writes each snapshot inside the processing loop, with nothing applied until it is stored,
+   * for a machine that cannot capture its state that way. @default true
+   */
+  backgroundSnapshots?: boolean
   /** Leave a joint configuration automatically once it is applied. @default true */
   autoLeaveJoint?: boolean
   /** @default the system monotonic clock */
@@ -125,7 +136,7 @@ export interface RaftNodeOptions extends Omit<RaftOptions, 'random'> {
 const NODE_OPTION_KEYS: readonly string[] = [...RAFT_OPTION_KEYS, ...Object.keys({
   storage: true, transport: true, stateMachine: true, tickMs: true, sync: true, requestTimeoutTicks: true,
   maxProposalBatch: true, maxApplyBatch: true, maxApplyBatchBytes: true, snapshotEntries: true, snapshotBytes: true, snapshotKeepEntries: true,
-  snapshotChunkBytes: true, snapshotWindowChunks: true, autoLeaveJoint: true, clock: true, trace: true,
+  snapshotChunkBytes: true, snapshotWindowChunks: true, backgroundSnapshots: true, autoLeaveJoint: true, clock: true, trace: true,
   metrics: true, logger: true
 } satisfies Record<Exclude<keyof RaftNodeOptions, keyof RaftOptions>, true>)]
 
@@ -224,6 +235,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   readonly #snapshotBytes: number
   readonly #snapshotKeepEntries: number
   #snapshotIndex = 0
+  readonly #backgroundSnapshots: boolean
+  /** The snapshot being stored in the background, if any (at most one at a time). */
+  #snapshotWrite: Promise<void> | null = null
   #appliedSinceSnapshot = 0
   #bytesSinceSnapshot = 0
   #served: ServedSnapshot | null = null
@@ -283,6 +297,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.#sync = options.sync ?? NODE_DEFAULTS.sync
     checkBool(this.#sync, C, 'sync')
     checkBool(options.autoLeaveJoint ?? NODE_DEFAULTS.autoLeaveJoint, C, 'autoLeaveJoint')
+    this.#backgroundSnapshots = options.backgroundSnapshots ?? NODE_DEFAULTS.backgroundSnapshots
+    checkBool(this.#backgroundSnapshots, C, 'backgroundSnapshots')
     this.#clock = options.clock ?? systemClock
     checkMethods(this.#clock, C, 'clock', 'a Clock', ['now', 'setTimeout', 'clearTimeout'])
     checkFunction(options.trace, C, 'trace', true)
@@ -380,6 +396,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     if (this.#tickTimer !== null) this.#clock.clearTimeout(this.#tickTimer)
     this.#tickTimer = null
     await this.#processing?.catch(() => {})
+    await this.#snapshotWrite
     for (const sender of this.#senders.values()) sender.close()
     this.#senders.clear()
     this.#rejectAll(reason)
@@ -969,26 +986,42 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   // ---------------------------------------------------------------- snapshots
 
   #shouldSnapshot (): boolean {
-    if (this.#snapshotEntries === 0 || this.#status !== 'open') return false
+    if (this.#snapshotEntries === 0 || this.#status !== 'open' || this.#snapshotWrite !== null) return false
     return this.#appliedSinceSnapshot >= this.#snapshotEntries || this.#bytesSinceSnapshot >= this.#snapshotBytes
   }
 
-  /** Stores a snapshot of the state machine at the applied index and compacts the log. */
+  /**
+   * Snapshots the state machine at the applied index, stores it and compacts the log. The
+   * machine's snapshot() captures its state as of this call (the contract); with
+   * backgroundSnapshots the stream is stored while later entries are applied, else the loop
+   * waits for it. Either way the log is compacted only once the snapshot is durable, and at
+   * most one snapshot is being stored at a time (#shouldSnapshot).
+   */
   async #takeSnapshot (core: RaftCore): Promise<void> {
     const index = this.#applied
     if (index <= this.#snapshotIndex) return
     const meta: SnapshotMeta = { index, term: core.log.term(index), config: core.config }
-    // The state machine's snapshot() captures its state as of this call (the contract), and no
-    // entry is applied until this write finished: we are inside the processing loop.
-    await this.#options.storage.saveSnapshot(meta, this.#options.stateMachine.snapshot!(), { sync: this.#sync })
-    this.#snapshotIndex = index
+    const stream = this.#options.stateMachine.snapshot!()
+    // Entries applied from now on count towards the next snapshot.
     this.#appliedSinceSnapshot = 0
     this.#bytesSinceSnapshot = 0
-    this.#served = null
-    core.compact(index - this.#snapshotKeepEntries)
-    this.#metrics.count('snapshotsTaken')
-    this.#trace({ kind: 'snapshot', index })
-    this.emit('snapshot', meta)
+    const write = this.#options.storage.saveSnapshot(meta, stream, { sync: this.#sync }).then(() => {
+      if (this.#status !== 'open' || this.#core !== core) return
+      this.#snapshotIndex = index
+      this.#served = null
+      core.compact(index - this.#snapshotKeepEntries)
+      this.#metrics.count('snapshotsTaken')
+      this.#trace({ kind: 'snapshot', index })
+      this.emit('snapshot', meta)
+    })
+    if (!this.#backgroundSnapshots) { await write; return }
+    this.#snapshotWrite = write.then(() => {
+      this.#snapshotWrite = null
+      this.#schedule()
+    }, (err: unknown) => {
+      this.#snapshotWrite = null
+      this.#fail(err, 'storing a snapshot')
+    })
   }
 
   async #startSnapshotSender (core: RaftCore, to: NodeId): Promise<void> {
@@ -1105,6 +1138,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     const sm = this.#options.stateMachine
     if (sm.restore === undefined) throw new QuorateError('OPTIONS_INVALID', 'a snapshot arrived but the state machine has no restore()')
     const storage = this.#options.storage
+    // A snapshot of our own still being stored would otherwise land after the leader's (and
+    // replace it with an older state); a failed one has already stopped the node.
+    await this.#snapshotWrite
+    if (this.#status !== 'open') return
     await storage.installStagedSnapshot({ sync: this.#sync })
     this.#receiver.installed()
     this.#served = null

@@ -26,7 +26,13 @@ export interface StateMachine<Result = unknown> {
    * The node never takes a snapshot while a batch is being applied.
    */
   applyBatch? (commands: readonly Uint8Array[], firstIndex: number): readonly Result[] | Promise<readonly Result[]>
-  /** Serializes the whole state as a stream of chunks (for snapshots and compaction). */
+  /**
+   * Serializes the whole state as a stream of chunks (for snapshots and compaction). The
+   * stream must hold the state as of this call, however late it is read and with later
+   * commands applied between its chunks: the node goes on applying while it stores a snapshot
+   * (RaftNodeOptions.backgroundSnapshots). Capture what the stream needs in the calling turn
+   * (a copy, an immutable view, a database iterator's implicit snapshot).
+   */
   snapshot? (): AsyncIterable<Uint8Array>
   /** Replaces the whole state with a snapshot produced by `snapshot()`. */
   restore? (chunks: AsyncIterable<Uint8Array>): Promise<void>

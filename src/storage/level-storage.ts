@@ -151,6 +151,10 @@ export class LevelStorage implements RaftStorage {
   #nextGeneration = 1
   /** Mutations run one at a time, in call order, so bounds checks see the previous write. */
   #writeTail: Promise<void> = Promise.resolve()
+  /** Snapshot saves, one after another; each streams beside the log writes (#writeTail). */
+  #snapshotTail: Promise<void> = Promise.resolve()
+  /** The generation a save is streaming into, reserved so staging cannot pick it. */
+  #savingGeneration = 0
   #failure: QuorateError | null = null
 
   constructor (options: LevelStorageOptions) {
@@ -199,6 +203,7 @@ export class LevelStorage implements RaftStorage {
   }
 
   async #close (): Promise<void> {
+    await this.#snapshotTail
     await this.#writeTail
     await this.#release()
   }
@@ -410,18 +415,26 @@ export class LevelStorage implements RaftStorage {
   }
 
   saveSnapshot (meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array>, options: WriteOptions = {}): Promise<void> {
-    return this.#mutate(async () => await this.#saveSnapshot(meta, chunks, options.sync ?? DEFAULT_SYNC))
+    if (!this.#lifecycle.isOpen) return Promise.reject(notOpen())
+    const result = this.#snapshotTail.then(async () => { await this.#saveSnapshot(meta, chunks, options.sync ?? DEFAULT_SYNC) })
+    this.#snapshotTail = result.catch(() => {})
+    return result
   }
 
   /**
-   * Chunks go under a fresh generation in unsynced staging batches; one final batch then
-   * switches the pointer, deletes the old generation and the compacted entries. A crash
-   * before that batch leaves the old snapshot whole (open() removes the orphans).
+   * Chunks go under a fresh generation in unsynced staging batches, written beside the log's
+   * appends (those keys belong to this save alone), so a node storing a large snapshot goes on
+   * persisting entries. Only the last batch waits its turn among the mutations: it switches the
+   * pointer, deletes the old generation and the compacted entries, after checking the meta
+   * against the log as it is then. A crash before that batch leaves the old snapshot whole
+   * (open() removes the orphans); a save refused at the switch removes its own chunks.
    */
   async #saveSnapshot (meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array>, sync: boolean): Promise<void> {
-    const bounds = this.#bounds
-    assertSnapshotMeta(meta, bounds)
+    if (this.#failure !== null) throw stoppedError(this.#failure)
+    this.#lifecycle.assertStillOpen()
+    assertSnapshotMeta(meta, this.#bounds)
     const generation = this.#freshGeneration()
+    this.#savingGeneration = generation
     const opOptions = this.#opOptions!
     let batch = this.#batch()
     let staged = 0
@@ -430,27 +443,50 @@ export class LevelStorage implements RaftStorage {
     // The digest of the whole stream is computed here, once, so a sender never has to hold it.
     const hash = createHash('sha256')
     try {
-      for await (const chunk of chunks) {
-        if (!(chunk instanceof Uint8Array)) throw invalidRange('Snapshot chunks must be Uint8Arrays', { seq })
-        const key = snapshotChunkKey(generation, seq++)
-        batch.put(key, encodeSnapshotChunk(key, chunk), opOptions)
-        hash.update(chunk)
-        total += chunk.byteLength
-        staged += chunk.byteLength
-        if (staged >= this.#snapshotBatchBytes) {
-          const full = batch
-          batch = this.#batch()
-          staged = 0
-          await this.#commit(full, false)
+      try {
+        for await (const chunk of chunks) {
+          if (!(chunk instanceof Uint8Array)) throw invalidRange('Snapshot chunks must be Uint8Arrays', { seq })
+          const key = snapshotChunkKey(generation, seq++)
+          batch.put(key, encodeSnapshotChunk(key, chunk), opOptions)
+          hash.update(chunk)
+          total += chunk.byteLength
+          staged += chunk.byteLength
+          if (staged >= this.#snapshotBatchBytes) {
+            const full = batch
+            batch = this.#batch()
+            staged = 0
+            if (this.#failure !== null) throw stoppedError(this.#failure)
+            await this.#commit(full, false)
+          }
         }
+      } catch (err) {
+        await batch.close()
+        if (isQuorateError(err)) throw err
+        throw new QuorateError('STORAGE_WRITE_FAILED', 'Reading the snapshot chunks failed; the stored snapshot is unchanged', { cause: err })
       }
-    } catch (err) {
-      await batch.close()
-      if (isQuorateError(err)) throw err
-      throw new QuorateError('STORAGE_WRITE_FAILED', 'Reading the snapshot chunks failed; the stored snapshot is unchanged', { cause: err })
+      const pointer: SnapshotPointer = { generation, chunkCount: seq, meta: copyMeta(meta), bytes: total, digest: new Uint8Array(hash.digest()) }
+      const last = batch
+      await this.#mutate(async () => {
+        try {
+          assertSnapshotMeta(meta, this.#bounds) // the log may have moved while the chunks streamed
+        } catch (err) {
+          await last.close()
+          await this.#dropChunks(generation, seq)
+          throw err
+        }
+        await this.#switchSnapshot(last, pointer, sync)
+      })
+    } finally {
+      this.#savingGeneration = 0
     }
-    const pointer: SnapshotPointer = { generation, chunkCount: seq, meta: copyMeta(meta), bytes: total, digest: new Uint8Array(hash.digest()) }
-    await this.#switchSnapshot(batch, pointer, sync)
+  }
+
+  /** Deletes chunks 0..count-1 of `generation` (a save that did not switch over). */
+  async #dropChunks (generation: number, count: number): Promise<void> {
+    if (count === 0) return
+    const batch = this.#batch()
+    for (let s = 0; s < count; s++) batch.del(snapshotChunkKey(generation, s), this.#opOptions!)
+    await this.#commit(batch, false)
   }
 
   /**
@@ -479,7 +515,7 @@ export class LevelStorage implements RaftStorage {
   /** A generation used by neither the stored nor the staged snapshot. */
   #freshGeneration (): number {
     let g = this.#nextGeneration
-    while (g === this.#snapshot?.generation || g === this.#stage?.generation) g = (g % GENERATION_LIMIT) + 1
+    while (g === this.#snapshot?.generation || g === this.#stage?.generation || g === this.#savingGeneration) g = (g % GENERATION_LIMIT) + 1
     this.#nextGeneration = (g % GENERATION_LIMIT) + 1
     return g
   }

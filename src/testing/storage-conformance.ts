@@ -234,6 +234,38 @@ export function storageConformance (test: TestRegistrar, options: StorageConform
     await assertRejectsWith(s.write({ hardState: null, truncateFrom: 10, entries: [] }), 'STORAGE_INVALID_RANGE')
   })
 
+  // A node stores a snapshot while it goes on appending (RaftNodeOptions backgroundSnapshots):
+  // writes made while the chunks stream must all be kept, and the snapshot compacts only the
+  // entries it covers, wherever the writes fell between its chunks.
+  withStorage('entries written while a snapshot streams are kept; the snapshot compacts only what it covers', async (s) => {
+    await s.write({ hardState: null, entries: makeEntries(1, 20, 1) })
+    const writes: Array<Promise<void>> = []
+    const chunks = [bytes(100, 1), bytes(3000, 2), bytes(7, 3)]
+    async function * streamWithWrites (): AsyncGenerator<Uint8Array> {
+      yield chunks[0]!
+      writes.push(s.write({ hardState: { term: 1, vote: null, commit: 12 }, entries: makeEntries(21, 5, 1) }))
+      yield chunks[1]!
+      writes.push(s.write({ hardState: null, entries: makeEntries(26, 1, 1) }))
+      yield chunks[2]!
+    }
+    await s.saveSnapshot(meta(10, 1), streamWithWrites())
+    await Promise.all(writes)
+    await s.write({ hardState: null, entries: makeEntries(27, 2, 1) })
+    const check = async (storage: RaftStorage): Promise<void> => {
+      const state = await storage.load()
+      assert.deepEqual(state.snapshot, meta(10, 1))
+      assert.deepEqual(state.hardState, { term: 1, vote: null, commit: 12 })
+      assertEntriesEqual(state.entries, makeEntries(11, 18, 1))
+      const loaded = await storage.loadSnapshot()
+      assert.deepEqual((await collect(loaded!.chunks)).flat(), chunks.flatMap((c) => Array.from(c)))
+    }
+    await check(s)
+    if (reopen === undefined) return
+    const again = await reopened(s)
+    await check(again)
+    return again
+  })
+
   withStorage('a newer snapshot replaces the old one; an older one is refused', async (s) => {
     await s.write({ hardState: null, entries: makeEntries(1, 20, 1) })
     await s.saveSnapshot(meta(10, 1), chunksOf(bytes(10, 1), bytes(10, 2)))

@@ -1,11 +1,13 @@
 /**
  * The simulator's snapshot draws (issue 12): byte-different snapshots that restore to one
  * state, per-incarnation chunking, and leader changes timed during transfers; and, end to end
- * on real RaftNodes, a seed that catches the old transfer rule and passes with the fix.
+ * on real RaftNodes, a seed that catches the old transfer rule and passes with the fix; and
+ * background snapshots drawn per seed, which let the simulator see a snapshot that is not the
+ * state as of its snapshot() call.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { MAX_CHUNKS_PER_TRANSFER, SNAPSHOT_DRAW_DEFAULTS, SnapshotDraws, SnapshotStormDetector, runSimulation } from '../../src/testing/sim/index.js'
+import { MAX_CHUNKS_PER_TRANSFER, SNAPSHOT_DRAW_DEFAULTS, SnapshotDraws, SnapshotStormDetector, kvSimWorkload, runSimulation } from '../../src/testing/sim/index.js'
 import { KvStateMachine } from '../../src/kv/state-machine.js'
 import { encodeKvCommand } from '../../src/kv/command.js'
 import { message } from '../../src/raft/types.js'
@@ -130,6 +132,49 @@ test('the simulator rejects unknown or mistyped snapshotDraws', async () => {
       assert.ok(isQuorateError(err, 'OPTIONS_INVALID'), String(err))
       assert.match((err as Error).message, 'snapshotDraws')
     }
+  }
+})
+
+/** A key-value machine whose snapshot encodes the state at its second read, not at the call: wrong once entries are applied while it streams. */
+class ReadLateKv extends KvStateMachine {
+  override snapshot (): AsyncIterable<Uint8Array> {
+    const self = this
+    return (async function * () {
+      yield new Uint8Array(0)
+      yield * KvStateMachine.prototype.snapshot.call(self)
+    })()
+  }
+}
+
+test('background snapshots are drawn per seed from a stream of their own, and both settings appear', () => {
+  const drawn = Array.from({ length: 40 }, (_, seed) => new SnapshotDraws(seed).summary.backgroundSnapshots)
+  assert.ok(drawn.includes(true) && drawn.includes(false))
+  assert.equal(Array.from({ length: 40 }, (_, seed) => new SnapshotDraws(seed).summary.backgroundSnapshots), drawn, 'reproducible')
+  // Fixing it leaves the other draws as they were.
+  for (let seed = 0; seed < 10; seed++) {
+    const { backgroundSnapshots: _ignored, ...rest } = new SnapshotDraws(seed, { backgroundSnapshots: !drawn[seed] }).summary
+    const { backgroundSnapshots: _also, ...same } = new SnapshotDraws(seed).summary
+    assert.equal(rest, same)
+  }
+})
+
+test('with background snapshots the simulator catches a machine whose snapshot is read after later applies; stored in the loop it cannot', async () => {
+  const base = kvSimWorkload({ keys: 3 })
+  const workload = { ...base, createStateMachine: () => new ReadLateKv() }
+  let caughtInBackground = 0
+  let caughtInLoop = 0
+  for (let seed = 1; seed <= 12; seed++) {
+    const background = await runSimulation({ seed, workload, snapshotEntries: 10, snapshotDraws: { backgroundSnapshots: true } })
+    if (!background.ok) caughtInBackground++
+    const inLoop = await runSimulation({ seed, workload, snapshotEntries: 10, snapshotDraws: { backgroundSnapshots: false } })
+    if (!inLoop.ok) caughtInLoop++
+  }
+  assert.ok(caughtInBackground > 0, 'the divergence is seen in some seed')
+  assert.is(caughtInLoop, 0, 'the same machine is correct when nothing is applied while its snapshot streams')
+  // And the shipped machine runs clean with background snapshots on those seeds.
+  for (let seed = 1; seed <= 12; seed++) {
+    const r = await runSimulation({ seed, snapshotEntries: 10, snapshotDraws: { backgroundSnapshots: true } })
+    assert.ok(r.ok, `seed ${seed}: ${JSON.stringify(r.violations.slice(0, 1))}`)
   }
 })
 

@@ -1,6 +1,7 @@
 /**
  * The state-machine conformance suite passes a correct machine and catches each deliberately
- * broken variant: a nondeterministic apply, a snapshot read lazily (after later applies), a
+ * broken variant: a nondeterministic apply, a snapshot read lazily (after later applies), one
+ * whose copy-on-write pin is let go after the first chunk, a
  * restore that merges instead of replacing, a restore that depends on chunk boundaries, and
  * applyBatch variants that reorder, drop or misnumber commands; a machine without applyBatch
  * passes too.
@@ -74,6 +75,30 @@ const variants: Record<string, () => StateMachine> = {
       return (async function * () { yield Uint8Array.from([...self.values].sort((a, b) => a - b)) })()
     }
   }),
+  // Copy-on-write that lets go of its pin when the first chunk is read: right when every apply
+  // comes before the first read, wrong when applies land between chunks (one chunk per member).
+  earlyReleasedSnapshot: () => {
+    const m = new NumberSet()
+    let pin: { values: Set<number> | null } | null = null
+    const apply = m.apply.bind(m)
+    m.apply = (c: Uint8Array) => {
+      if (pin !== null && pin.values === null) pin.values = new Set(m.values)
+      return apply(c)
+    }
+    m.snapshot = () => {
+      const mine: { values: Set<number> | null } = { values: null }
+      pin = mine
+      return (async function * () {
+        for (let k = 0; ; k++) {
+          const members = [...(mine.values ?? m.values)].sort((a, b) => a - b)
+          if (k >= members.length) return
+          if (pin === mine) pin = null // the bug: released once the first chunk is read
+          yield Uint8Array.of(members[k]!)
+        }
+      })()
+    }
+    return m
+  },
   mergingRestore: () => Object.assign(new NumberSet(), {
     async restore (this: NumberSet, chunks: AsyncIterable<Uint8Array>) { for await (const c of chunks) for (const b of c) this.values.add(b) }
   }),
@@ -116,6 +141,9 @@ test('each broken variant is caught by the check that targets it', async () => {
   }
   await caught('nondeterministicApply', 'apply is deterministic')
   await caught('lazySnapshot', 'a snapshot holds the state as of the snapshot() call')
+  await caught('earlyReleasedSnapshot', 'a snapshot holds the state as of the snapshot() call while commands are applied between its chunks')
+  assert.not.ok((await failuresOf(variants.earlyReleasedSnapshot!)).includes('a snapshot holds the state as of the snapshot() call, not of the first read'),
+    'the first-read check alone does not see it: only applies between chunks do')
   await caught('mergingRestore', 'restore replaces every earlier state')
   await caught('chunkBoundRestore', 'a restored machine continues like the original')
   for (const v of ['reorderingBatch', 'droppingBatch', 'shortBatch', 'misnumberedBatch']) await caught(v, 'applyBatch is apply')

@@ -147,7 +147,9 @@ export interface SimulationOptions<Input = any, Output = any> {
    * Byte-different snapshots, per-node chunking, leader changes during transfers (see
    * snapshot-draws.ts); each given flag overrides its draw. Per-node chunking never overrides
    * a fixed snapshotChunkBytes or snapshotWindowChunks; leader changes during transfers are
-   * off with a given `faults` schedule unless asked for. @default each drawn in 70% of the seeds
+   * off with a given `faults` schedule unless asked for; background snapshots (the node
+   * default) or snapshots stored inside the processing loop.
+   * @default the first three drawn in 70% of the seeds, background snapshots in 50%
    */
   snapshotDraws?: Partial<SnapshotDrawSummary>
   /** Deliberately broken behaviours (the mutation check). @default none */
@@ -266,7 +268,7 @@ function validate (o: SimulationOptions): void {
   if (o.snapshotDraws !== undefined) {
     check(typeof o.snapshotDraws === 'object' && o.snapshotDraws !== null, C, 'snapshotDraws', 'an object', o.snapshotDraws)
     for (const [k, v] of Object.entries(o.snapshotDraws)) {
-      check(['variedBytes', 'perNodeChunking', 'transferDisruption'].includes(k), C, `snapshotDraws.${k}`, 'a known draw (variedBytes, perNodeChunking, transferDisruption)', k)
+      check(['variedBytes', 'perNodeChunking', 'transferDisruption', 'backgroundSnapshots'].includes(k), C, `snapshotDraws.${k}`, 'a known draw (variedBytes, perNodeChunking, transferDisruption, backgroundSnapshots)', k)
       check(v === undefined || typeof v === 'boolean', C, `snapshotDraws.${k}`, 'a boolean', v)
     }
   }
@@ -555,7 +557,7 @@ class Simulation<Input, Output> {
       checkQuorum: this.#o.checkQuorum ?? RAFT_DEFAULTS.checkQuorum,
       maxMessageBytes: this.#maxMessageBytes,
       // A state machine that cannot snapshot runs with the node's default (no snapshots).
-      ...(machine.snapshot === undefined || machine.restore === undefined ? {} : { ...this.#snapshotOptions, ...this.#snapshotDraws.chunking(id, m.incarnation, this.#snapshotOptions) }),
+      ...(machine.snapshot === undefined || machine.restore === undefined ? {} : { ...this.#snapshotOptions, ...this.#snapshotDraws.chunking(id, m.incarnation, this.#snapshotOptions), backgroundSnapshots: this.#snapshotDraws.summary.backgroundSnapshots }),
       readMode: this.#readMode,
       forwardProposals: this.#settleDraws.forwardProposals,
       ...this.#applyDraws.options,

@@ -9,6 +9,8 @@
  *   the safety checker (which hashes the inner stream) still compares states, not bytes.
  * - Per-node chunking: each node incarnation gets its own snapshotChunkBytes and window, so a
  *   new leader (or a restarted one) cuts the same bytes differently.
+ * - Background snapshots on or off: with them, entries are applied (and new snapshots
+ *   installed from a leader) while a node's own snapshot stream is still being written.
  * - Leader changes timed during transfers: a leader whose follower holds part of a snapshot is
  *   sometimes cut off from everyone at once, so the follower keeps a partial transfer while
  *   another node is elected and sends its own snapshot, often of the same index (replicas
@@ -32,6 +34,12 @@ export const SNAPSHOT_DRAW_DEFAULTS = {
   perNodeChunkingShare: 0.7,
   /** Share of seeds with leader changes timed during snapshot transfers. */
   transferDisruptionShare: 0.7,
+  /**
+   * Share of seeds whose nodes store snapshots in the background (RaftNodeOptions
+   * backgroundSnapshots, the node default), applying entries while the stream is written; the
+   * rest store them inside the processing loop. Both must keep every replica's state equal.
+   */
+  backgroundSnapshotsShare: 0.5,
   /** Chance that one transfer (once its follower holds part of it) triggers a leader change. */
   disruptionChance: 0.8,
   /** Most leader changes triggered this way in one run. */
@@ -61,6 +69,7 @@ export interface SnapshotDrawSummary {
   readonly variedBytes: boolean
   readonly perNodeChunking: boolean
   readonly transferDisruption: boolean
+  readonly backgroundSnapshots: boolean
 }
 
 /** The seed's draws; one instance per run. */
@@ -80,12 +89,15 @@ export class SnapshotDraws {
     const drawn: SnapshotDrawSummary = {
       variedBytes: r.next() < d.variedBytesShare,
       perNodeChunking: r.next() < d.perNodeChunkingShare,
-      transferDisruption: r.next() < d.transferDisruptionShare
+      transferDisruption: r.next() < d.transferDisruptionShare,
+      // From a stream of its own, so adding this draw left every other draw of a seed as it was.
+      backgroundSnapshots: new SeededRandom(mix(this.#seed, 'background-snapshots')).next() < d.backgroundSnapshotsShare
     }
     this.summary = {
       variedBytes: fixed.variedBytes ?? drawn.variedBytes,
       perNodeChunking: fixed.perNodeChunking ?? drawn.perNodeChunking,
-      transferDisruption: fixed.transferDisruption ?? drawn.transferDisruption
+      transferDisruption: fixed.transferDisruption ?? drawn.transferDisruption,
+      backgroundSnapshots: fixed.backgroundSnapshots ?? drawn.backgroundSnapshots
     }
     this.#random = r
   }
@@ -93,7 +105,7 @@ export class SnapshotDraws {
   /** One line for the trace. */
   describe (): string {
     const s = this.summary
-    return `snapshotDraws variedBytes=${s.variedBytes} perNodeChunking=${s.perNodeChunking} transferDisruption=${s.transferDisruption}`
+    return `snapshotDraws variedBytes=${s.variedBytes} perNodeChunking=${s.perNodeChunking} transferDisruption=${s.transferDisruption} backgroundSnapshots=${s.backgroundSnapshots}`
   }
 
   /** The chunking of one node incarnation: its own when drawn, else the run's. */
