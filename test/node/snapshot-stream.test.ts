@@ -249,7 +249,8 @@ const PAYLOAD = 'x'.repeat(200)
  * after a crash right then; with `crashAfterAcks` n3 loses power mid-transfer and restarts.
  */
 async function clusterTransfer (mutations: NodeMutations, crashAfterAcks?: number): Promise<{ ackedBeyondDurable: number, acksBefore: number, acksAfter: number, snapshotBytes: number, stagedAtCrash: number, caughtUp: boolean, sameLog: boolean }> {
-  const options = withMutations({ snapshotEntries: 10, snapshotKeepEntries: 0, snapshotChunkBytes: 64, snapshotWindowChunks: 2 }, mutations)
+  // snapshotLogRatio 0: a snapshot every 10 entries, so the one n3 gets covers nearly all 60.
+  const options = withMutations({ snapshotEntries: 10, snapshotLogRatio: 0, snapshotKeepEntries: 0, snapshotChunkBytes: 64, snapshotWindowChunks: 2 }, mutations)
   const cluster = new Cluster(['n1', 'n2', 'n3'], { node: options, seed: 5 })
   let ackedBeyondDurable = 0
   const acks = [0, 0]

@@ -3,7 +3,8 @@
  * and applying (on by default), the stored snapshot is the state as of its index however many
  * entries were applied while it streamed, the log is compacted only once it is durable, a
  * failed store stops the node, and close() waits for it. Off, nothing is applied until the
- * snapshot is stored.
+ * snapshot is stored. And snapshotLogRatio: the entry trigger waits for the log since the last
+ * snapshot to outgrow it, across restarts too.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -167,6 +168,60 @@ test('close() waits for a snapshot still being stored, then closes', async () =>
   await closing
   assert.is(closed, true)
   await net.close()
+})
+
+/** Snapshot indexes a solo node takes over `count` commands with the given snapshotLogRatio. */
+async function snapshotsTaken (ratio: number, count: number, db = new MemoryLevel()): Promise<{ at: number[], machine: ListMachine, db: MemoryLevel }> {
+  const net = new MemoryNetwork()
+  const machine = new ListMachine()
+  const node = new RaftNode({ id: 'solo', voters: ['solo'], storage: new LevelStorage({ db }), transport: net.transport('solo'), stateMachine: machine, tickMs: 2, snapshotEntries: 10, snapshotKeepEntries: 0, snapshotLogRatio: ratio })
+  const at: number[] = []
+  node.on('snapshot', (meta: { index: number }) => { at.push(meta.index) })
+  await node.open()
+  await node.waitForLeader()
+  for (let i = 0; i < count; i++) await node.propose(enc(`c${i}`))
+  await new Promise<void>((resolve) => { setTimeout(resolve, 20) })
+  await node.close()
+  await net.close()
+  return { at, machine, db }
+}
+
+test('snapshotLogRatio: a snapshot waits until the log since the last one outgrows it; 0 takes one every snapshotEntries', async () => {
+  const every = await snapshotsTaken(0, 300)
+  const grown = await snapshotsTaken(1, 300)
+  assert.ok(every.at.length >= 25, `ratio 0: ${every.at.length} snapshots`)
+  assert.ok(grown.at.length >= 2 && grown.at.length * 3 < every.at.length, `ratio 1: ${grown.at.length} snapshots vs ${every.at.length}`)
+  // Between two snapshots, the command bytes applied reach the earlier one's size (its JSON).
+  const items = grown.machine.items // index i + 2 holds items[i] (index 1 is the leader's no-op)
+  for (let k = 1; k < grown.at.length; k++) {
+    const previousBytes = enc(JSON.stringify(items.slice(0, grown.at[k - 1]! - 1))).byteLength
+    const logBytes = items.slice(grown.at[k - 1]! - 1, grown.at[k]! - 1).reduce((n, c) => n + enc(c).byteLength, 0)
+    assert.ok(logBytes >= previousBytes, `snapshot ${k}: ${logBytes} command bytes since one of ${previousBytes}`)
+  }
+})
+
+test('snapshotLogRatio after a restart measures against the stored snapshot, not zero', async () => {
+  const first = await snapshotsTaken(1, 300)
+  assert.ok(first.at.length > 0)
+  // The stored snapshot holds ~200+ items (over 1 KB); 20 short commands are far below it.
+  const again = await snapshotsTaken(1, 20, first.db)
+  assert.equal(again.at, [], 'no snapshot after 20 entries of a few bytes')
+  const eager = await snapshotsTaken(0, 20, first.db)
+  assert.ok(eager.at.length > 0, 'with ratio 0 the same entries take one')
+})
+
+test('snapshotLogRatio must be a finite number ≥ 0', () => {
+  const net = new MemoryNetwork()
+  for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, '1']) {
+    try {
+      // eslint-disable-next-line no-new
+      new RaftNode({ id: 'solo', voters: ['solo'], storage: new LevelStorage({ db: new MemoryLevel() }), transport: net.transport('solo'), stateMachine: new ListMachine(), snapshotLogRatio: bad as number })
+      assert.unreachable(`accepted ${String(bad)}`)
+    } catch (err) {
+      assert.ok(isQuorateError(err, 'OPTIONS_INVALID'), String(err))
+      assert.match((err as Error).message, /snapshotLogRatio/)
+    }
+  }
 })
 
 test('backgroundSnapshots must be a boolean', () => {

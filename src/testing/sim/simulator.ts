@@ -129,6 +129,8 @@ export interface SimulationOptions<Input = any, Output = any> {
   snapshotEntries?: number
   /** Entries kept behind a snapshot. @default 0-10, drawn */
   snapshotKeepEntries?: number
+  /** RaftNodeOptions.snapshotLogRatio. @default 0 in half the seeds, else 0.25, 0.5, 1 or 2, drawn */
+  snapshotLogRatio?: number
   /** Bytes per InstallSnapshot chunk (small, so a transfer takes many messages). @default 64-512, drawn */
   snapshotChunkBytes?: number
   /** Unacknowledged snapshot chunks in flight. @default 1-4, drawn */
@@ -260,6 +262,7 @@ function validate (o: SimulationOptions): void {
   for (const f of ['snapshotEntries', 'snapshotKeepEntries'] as const) {
     if (o[f] !== undefined) checkInt(o[f], C, f, 0)
   }
+  if (o.snapshotLogRatio !== undefined) check(typeof o.snapshotLogRatio === 'number' && Number.isFinite(o.snapshotLogRatio) && o.snapshotLogRatio >= 0, C, 'snapshotLogRatio', 'a finite number ≥ 0', o.snapshotLogRatio)
   if (o.readMode !== undefined) check(o.readMode === 'safe' || o.readMode === 'lease', C, 'readMode', "'safe' or 'lease'", o.readMode)
   if (o.maxThinkMs !== undefined) checkInt(o.maxThinkMs, C, 'maxThinkMs', 0)
   for (const f of ['forwardProposals', 'oversizedProposals'] as const) {
@@ -557,7 +560,7 @@ class Simulation<Input, Output> {
       checkQuorum: this.#o.checkQuorum ?? RAFT_DEFAULTS.checkQuorum,
       maxMessageBytes: this.#maxMessageBytes,
       // A state machine that cannot snapshot runs with the node's default (no snapshots).
-      ...(machine.snapshot === undefined || machine.restore === undefined ? {} : { ...this.#snapshotOptions, ...this.#snapshotDraws.chunking(id, m.incarnation, this.#snapshotOptions), backgroundSnapshots: this.#snapshotDraws.summary.backgroundSnapshots }),
+      ...(machine.snapshot === undefined || machine.restore === undefined ? {} : { ...this.#snapshotOptions, ...this.#snapshotDraws.chunking(id, m.incarnation, this.#snapshotOptions), backgroundSnapshots: this.#snapshotDraws.summary.backgroundSnapshots, snapshotLogRatio: this.#o.snapshotLogRatio ?? this.#snapshotDraws.logRatio }),
       readMode: this.#readMode,
       forwardProposals: this.#settleDraws.forwardProposals,
       ...this.#applyDraws.options,

@@ -40,6 +40,12 @@ export const SNAPSHOT_DRAW_DEFAULTS = {
    * rest store them inside the processing loop. Both must keep every replica's state equal.
    */
   backgroundSnapshotsShare: 0.5,
+  /**
+   * RaftNodeOptions.snapshotLogRatio per seed: 0 (a snapshot every snapshotEntries) in half
+   * the seeds, else one of these, so both the entry trigger alone and the one that waits for
+   * the log to outgrow the last snapshot run under faults.
+   */
+  snapshotLogRatios: [0.25, 0.5, 1, 2],
   /** Chance that one transfer (once its follower holds part of it) triggers a leader change. */
   disruptionChance: 0.8,
   /** Most leader changes triggered this way in one run. */
@@ -75,6 +81,8 @@ export interface SnapshotDrawSummary {
 /** The seed's draws; one instance per run. */
 export class SnapshotDraws {
   readonly summary: SnapshotDrawSummary
+  /** The seed's snapshotLogRatio (from a stream of its own). */
+  readonly logRatio: number
   readonly #seed: number
   readonly #random: SeededRandom
   readonly #lastSnapshot = new Map<NodeId, number>()
@@ -100,12 +108,15 @@ export class SnapshotDraws {
       backgroundSnapshots: fixed.backgroundSnapshots ?? drawn.backgroundSnapshots
     }
     this.#random = r
+    const lr = new SeededRandom(mix(this.#seed, 'snapshot-log-ratio'))
+    const ratios = d.snapshotLogRatios
+    this.logRatio = lr.next() < 0.5 ? 0 : ratios[randomInt(lr, 0, ratios.length)]!
   }
 
   /** One line for the trace. */
   describe (): string {
     const s = this.summary
-    return `snapshotDraws variedBytes=${s.variedBytes} perNodeChunking=${s.perNodeChunking} transferDisruption=${s.transferDisruption} backgroundSnapshots=${s.backgroundSnapshots}`
+    return `snapshotDraws variedBytes=${s.variedBytes} perNodeChunking=${s.perNodeChunking} transferDisruption=${s.transferDisruption} backgroundSnapshots=${s.backgroundSnapshots} logRatio=${this.logRatio}`
   }
 
   /** The chunking of one node incarnation: its own when drawn, else the run's. */
