@@ -57,12 +57,23 @@ export async function waitForLeader (nodes: readonly RaftNode[], timeoutMs = 10_
  * unknown `--flag`, a valued flag without a value, or a stray argument. `valued` take a value,
  * `switches` do not. Exits 2 with the list of known flags.
  */
+/** What `--out` may be: a file name in bench/results, without the .json. */
+export const OUT_NAME = /^[A-Za-z0-9._-]+$/
+
 export function checkFlags (name: string, argv: readonly string[], valued: readonly string[], switches: readonly string[] = []): void {
   const known = [...valued, ...switches].join(' ')
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     if (switches.includes(a)) continue
-    if (valued.includes(a) && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) { i++; continue }
+    if (valued.includes(a) && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) {
+      i++
+      // --out names a file in bench/results; a path would fail only at the end of a long run.
+      if (a === '--out' && !OUT_NAME.test(argv[i]!)) {
+        process.stderr.write(`${name}: --out is a result name (letters, digits, '.', '_', '-'; written to bench/results/<name>.json), got ${argv[i]!}\n`)
+        process.exit(2)
+      }
+      continue
+    }
     process.stderr.write(`${name}: unknown option, missing value or stray argument: ${a} (options: ${known})\n`)
     process.exit(2)
   }

@@ -25,6 +25,7 @@ import { ETCD_PAIRS, HA_SCENARIOS, HA_TARGETS, type PlannedScenario } from './ha
 import { HA_END, HA_START, renderHaSection, spliceHaSection, type HaResult, type HaRunRow, type HaScenarioResult } from './ha-report.js'
 import { checkEmitRun, evaluateTargets, pairRatios, summarizeRuns, type EmitCheck } from './ha-stats.js'
 import { HA_WORKLOAD_DEFAULTS } from './ha-workloads.js'
+import { OUT_NAME } from './cli.js'
 import { REPO_ROOT, RESULTS_DIR, writeResult } from './measure.js'
 
 /** bench/peers/etcd.mjs (plain JavaScript, shared with scripts/bench-peers.mjs). */
@@ -61,6 +62,8 @@ function parseHaArgs (argv: readonly string[]): Args {
   }
   const only = values.has('--only') ? new Set(values.get('--only')!.split(',')) : null
   for (const key of only ?? []) if (!HA_SCENARIOS.some((s) => s.key === key)) throw new Error(`bench:ha: --only: no scenario ${key} (scenarios: ${HA_SCENARIOS.map((s) => s.key).join(', ')})`)
+  const out = values.get('--out') ?? DEFAULT_OUT
+  if (!OUT_NAME.test(out)) throw new Error(`bench:ha: --out is a result name (letters, digits, '.', '_', '-'; written to bench/results/<name>.json), got ${out}`)
   return {
     quick,
     report,
@@ -68,7 +71,7 @@ function parseHaArgs (argv: readonly string[]): Args {
     warmupMs: num('--warmup-ms', quick ? 500 : 2000, 0),
     measureMs: num('--measure-ms', quick ? 2000 : 10_000, 1),
     only,
-    out: values.get('--out') ?? DEFAULT_OUT
+    out
   }
 }
 
