@@ -6,6 +6,7 @@
  *
  * With --floor it measures only what the peers benchmark needs as its physical floor, in
  * the same run as the clusters, and prints it as one JSON line instead: fsync p50, the
+ * p50 of a 100-byte append + fdatasync to a growing file (the floor under classic-level), the
  * loopback round trip p50 and raw classic-level chained batches of --batch entries with
  * sync (the batch size B2's leader writes at high concurrency).
  *
@@ -54,6 +55,24 @@ async function fsyncRate (dir: string, sync: (fd: number) => void): Promise<Rate
     return await timedLoop((n) => {
       writeSync(fd, VALUE, 0, VALUE.length, (n % 64) * VALUE.length)
       sync(fd)
+    })
+  } finally { closeSync(fd) }
+}
+
+/**
+ * 100-byte appends to a growing file, each followed by fdatasync: what a log that does not
+ * preallocate pays per durable write (the file's size changes, so the metadata is flushed
+ * too). classic-level's synced write is exactly one such append plus fdatasync (strace: one
+ * write, one fdatasync per batch), so this, not the overwrite above, is the floor under the
+ * storage quorate is fixed to; a log that preallocates its segments (etcd's WAL) gets the
+ * overwrite's cost instead.
+ */
+async function appendSyncRate (dir: string): Promise<Rate> {
+  const fd = openSync(join(dir, 'append-probe'), 'a')
+  try {
+    return await timedLoop(() => {
+      writeSync(fd, VALUE, 0, VALUE.length)
+      fdatasyncSync(fd)
     })
   } finally { closeSync(fd) }
 }
@@ -137,9 +156,10 @@ if (process.argv.includes('--echo')) {
   const dir = await mkdtemp(join(tmpdir(), 'quorate-floor-'))
   try {
     const fsync = await fsyncRate(dir, fsyncSync)
+    const appendSync = await appendSyncRate(dir)
     const rtt = await loopbackRtt()
     const levelBatch = await levelSyncRate(dir, batch)
-    console.log(JSON.stringify({ durationMs: DURATION_MS, fsync, loopbackRtt: rtt, levelBatch }))
+    console.log(JSON.stringify({ durationMs: DURATION_MS, fsync, appendSync, loopbackRtt: rtt, levelBatch }))
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
@@ -151,11 +171,13 @@ if (process.argv.includes('--echo')) {
     console.log(`fsync (100-byte write + fsync): ${fsync.opsPerSec}/s  p50 ${fsync.p50Us} µs  p99 ${fsync.p99Us} µs`)
     const fdatasync = await fsyncRate(dir, fdatasyncSync)
     console.log(`fdatasync (100-byte write + fdatasync): ${fdatasync.opsPerSec}/s  p50 ${fdatasync.p50Us} µs  p99 ${fdatasync.p99Us} µs`)
+    const appendSync = await appendSyncRate(dir)
+    console.log(`append + fdatasync (100 bytes, growing file): ${appendSync.opsPerSec}/s  p50 ${appendSync.p50Us} µs  p99 ${appendSync.p99Us} µs`)
     const level = await levelSyncRate(dir)
     console.log(`classic-level chained batch, 1 entry, sync: ${level.opsPerSec}/s  p50 ${level.p50Us} µs  p99 ${level.p99Us} µs`)
     const rtt = await loopbackRtt()
     console.log(`loopback TCP round trip (100 bytes, two processes): ${rtt.roundTripsPerSec}/s  p50 ${rtt.p50Us} µs  p99 ${rtt.p99Us} µs`)
-    writeResult('raw-limits', { name: 'raw limits of this machine', date: new Date().toISOString(), machine, durationMs: DURATION_MS, fsync, fdatasync, levelSync: level, loopbackRtt: rtt })
+    writeResult('raw-limits', { name: 'raw limits of this machine', date: new Date().toISOString(), machine, durationMs: DURATION_MS, fsync, fdatasync, appendSync, levelSync: level, loopbackRtt: rtt })
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

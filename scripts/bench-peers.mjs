@@ -216,7 +216,7 @@ function measureFloor (quorateRuns) {
   const batch = quorateRuns === undefined ? 1 : (leaderBatchEntries({ runs: quorateRuns }, high) ?? 1)
   const out = execFileSync('node', [join(root, 'dist/bench/raw-limits.js'), '--floor', '--batch', String(batch), '--duration-ms', quick ? '500' : '3000'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
   const floor = JSON.parse(out.trim().split('\n').pop())
-  log(`floor: fsync p50 ${floor.fsync.p50Us} µs, loopback RTT p50 ${floor.loopbackRtt.p50Us} µs, classic-level sync batches of ${batch}: ${floor.levelBatch.entriesPerSec} entries/s`)
+  log(`floor: fsync p50 ${floor.fsync.p50Us} µs (append + fdatasync ${floor.appendSync?.p50Us} µs), loopback RTT p50 ${floor.loopbackRtt.p50Us} µs, classic-level sync batches of ${batch}: ${floor.levelBatch.entriesPerSec} entries/s`)
   return floor
 }
 

@@ -132,6 +132,8 @@ export function compare (aName: string, a: SystemRuns, bName: string, b: SystemR
 /** What a run measured of the machine itself (bench/raw-limits.ts --floor). */
 export interface FloorRun {
   readonly fsync: { readonly p50Us: number }
+  /** A 100-byte append + fdatasync to a growing file: the floor under classic-level (no preallocation). Absent in runs recorded before it was measured. */
+  readonly appendSync?: { readonly p50Us: number }
   readonly loopbackRtt: { readonly p50Us: number }
   readonly levelBatch: { readonly entriesPerBatch: number, readonly entriesPerSec: number }
 }

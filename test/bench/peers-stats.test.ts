@@ -118,6 +118,15 @@ test('the targets compare quorate with etcd per run pair and say met or missed',
   assert.match(tput.evidence, /81% of a core busy, 0\.01 storage writes per commit, storage write p50 200 µs/)
 })
 
+test('the floor target keeps the overwrite floor and shows an appending log\'s floor beside it when measured', () => {
+  const r = fixture(5)
+  const withAppend = { ...r, floor: { runs: r.floor.runs.map((f) => ({ ...f!, appendSync: { p50Us: 160 } })) } }
+  const floorTarget = (x: typeof r): { status: string, evidence: string } => analyzePeers(x).targets.find((t) => t.figure === 'B2 mTLS c=1 p50 / measured floor')!
+  assert.is(floorTarget(withAppend).status, floorTarget(r).status, 'the same verdict: the target is on the machine floor')
+  assert.match(floorTarget(withAppend).evidence, /append \+ fdatasync p50 160 µs, what classic-level pays\) is 185 µs/)
+  assert.not.match(floorTarget(r).evidence, /append/, 'older runs without it say nothing of it')
+})
+
 test('storage-append ratios become targets for the 64- and 1,024-entry batches only', () => {
   const a = analyzePeers(fixture(5), [{ batchEntries: 1, sync: true, ratio: 0.9 }, { batchEntries: 64, sync: false, ratio: 0.7 }, { batchEntries: 1024, sync: true, ratio: 0.85 }])
   const storage = a.targets.filter((t) => t.figure.startsWith('storage append'))
