@@ -10,6 +10,7 @@ import { getEventListeners } from 'node:events'
 import { ManualClock } from '../../src/testing/manual-clock.js'
 import { SeededRandom } from '../../src/util/random.js'
 import { fanOutSignal } from '../../src/transponder/deadline.js'
+import { EventReporter } from '../../src/agent/event-reporter.js'
 import { KeyRing, TrackingStation, Transponder, createSigningKeys, openCommand, sealCommand, sealEvent, sealReply, signer } from '../../src/transponder/index.js'
 
 const material = createSigningKeys(['w1', 'coord'])
@@ -114,6 +115,32 @@ test('a station committing 200 events under one signal puts one listener on it, 
   assert.is(outcome, 'connection closed')
   assert.is(listeners(outer.signal), 0)
   await station.close()
+})
+
+test('200 liveness events pending at once on the reporter\'s one signal raise no warning, and a flush abandons them all', async () => {
+  const clock = new ManualClock()
+  const errors: string[] = []
+  const reporter = new EventReporter({
+    clock,
+    flushMs: 10,
+    owner: 'test',
+    events: {
+      // Pending until its signal fires, listening on it as the events client does.
+      emit: async (_e, options) => await new Promise((_resolve, reject) => {
+        options!.signal!.addEventListener('abort', () => { reject(options!.signal!.reason) }, { once: true })
+      })
+    },
+    onEventError: (_event, err) => { errors.push((err as { code?: string }).code ?? String(err)) }
+  })
+  const warnings = await warningsDuring(async () => {
+    for (let i = 0; i < ITEMS; i++) reporter.report({ type: 'node-dead', node: `w${i}`, observer: 'station', at: i })
+    const flushed = reporter.flush()
+    clock.advance(10)
+    await flushed
+  })
+  assert.equal(warnings, [])
+  assert.is(errors.length, ITEMS)
+  assert.ok(errors.every((c) => c === 'NODE_CLOSED'), errors[0])
 })
 
 test.run()
