@@ -9,10 +9,10 @@ import { randomUUID } from 'node:crypto'
 import { QuorateError } from '../errors.js'
 import type { Clock } from '../util/clock.js'
 import { checkFunction, checkInt, checkMethods } from '../util/validate.js'
+import { sharedAbortController } from '../util/abort.js'
 import type { GraphEvent } from '../graph/events-client.js'
 import { encodeHaEvent } from './protocol.js'
 import type { HaEvent } from './protocol.js'
-import { setMaxListeners } from 'node:events'
 
 /** Where events go: an EventsQueue (quorate/graph) or anything with its emit. */
 export interface HaEventSink {
@@ -61,12 +61,13 @@ export interface EventReporterOptions {
 export class EventReporter {
   readonly #o: EventReporterOptions
   readonly #pending = new Set<Promise<unknown>>()
-  #abort = unboundedController()
+  /** Every pending event's emit listens on it: many deaths reported at once are expected. */
+  #abort = sharedAbortController()
 
   constructor (options: EventReporterOptions) { this.#o = options }
 
   /** Starts (again) after a flush: new events are queued with a fresh signal. */
-  reset (): void { this.#abort = unboundedController() }
+  reset (): void { this.#abort = sharedAbortController() }
 
   /**
    * Reports `event`. `id` is its queue id (the dedup key); give a deterministic one when
@@ -95,15 +96,4 @@ export class EventReporter {
     this.#abort.abort(new QuorateError('NODE_CLOSED', `${this.#o.owner} closed before these events were acknowledged`))
     await Promise.allSettled([...this.#pending])
   }
-}
-
-/**
- * The one signal every pending event's emit listens on (each emit removes its listener when
- * it settles, so they are bounded by the pending set): many deaths reported at once (a
- * transponder's agents orphaned together) must not trip Node's MaxListenersExceededWarning.
- */
-function unboundedController (): AbortController {
-  const controller = new AbortController()
-  setMaxListeners(0, controller.signal)
-  return controller
 }

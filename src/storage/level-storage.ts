@@ -435,6 +435,28 @@ export class LevelStorage implements RaftStorage {
     assertSnapshotMeta(meta, this.#bounds)
     const generation = this.#freshGeneration()
     this.#savingGeneration = generation
+    try {
+      const { last, pointer } = await this.#stageChunks(generation, meta, chunks)
+      await this.#mutate(async () => {
+        try {
+          assertSnapshotMeta(meta, this.#bounds) // the log may have moved while the chunks streamed
+        } catch (err) {
+          await last.close()
+          await this.#dropChunks(generation, pointer.chunkCount)
+          throw err
+        }
+        await this.#switchSnapshot(last, pointer, sync)
+      })
+    } finally {
+      this.#savingGeneration = 0
+    }
+  }
+
+  /**
+   * Writes the chunks under `generation` in unsynced batches of about snapshotBatchBytes and
+   * returns the last, uncommitted batch (the switch goes into it) and the pointer to store.
+   */
+  async #stageChunks (generation: number, meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array>): Promise<{ last: ChainedBatch, pointer: SnapshotPointer }> {
     const opOptions = this.#opOptions!
     let batch = this.#batch()
     let staged = 0
@@ -443,42 +465,28 @@ export class LevelStorage implements RaftStorage {
     // The digest of the whole stream is computed here, once, so a sender never has to hold it.
     const hash = createHash('sha256')
     try {
-      try {
-        for await (const chunk of chunks) {
-          if (!(chunk instanceof Uint8Array)) throw invalidRange('Snapshot chunks must be Uint8Arrays', { seq })
-          const key = snapshotChunkKey(generation, seq++)
-          batch.put(key, encodeSnapshotChunk(key, chunk), opOptions)
-          hash.update(chunk)
-          total += chunk.byteLength
-          staged += chunk.byteLength
-          if (staged >= this.#snapshotBatchBytes) {
-            const full = batch
-            batch = this.#batch()
-            staged = 0
-            if (this.#failure !== null) throw stoppedError(this.#failure)
-            await this.#commit(full, false)
-          }
+      for await (const chunk of chunks) {
+        if (!(chunk instanceof Uint8Array)) throw invalidRange('Snapshot chunks must be Uint8Arrays', { seq })
+        const key = snapshotChunkKey(generation, seq++)
+        batch.put(key, encodeSnapshotChunk(key, chunk), opOptions)
+        hash.update(chunk)
+        total += chunk.byteLength
+        staged += chunk.byteLength
+        if (staged >= this.#snapshotBatchBytes) {
+          const full = batch
+          batch = this.#batch()
+          staged = 0
+          // A log write beside this save may have failed the storage meanwhile.
+          if (this.#failure !== null) throw stoppedError(this.#failure)
+          await this.#commit(full, false)
         }
-      } catch (err) {
-        await batch.close()
-        if (isQuorateError(err)) throw err
-        throw new QuorateError('STORAGE_WRITE_FAILED', 'Reading the snapshot chunks failed; the stored snapshot is unchanged', { cause: err })
       }
-      const pointer: SnapshotPointer = { generation, chunkCount: seq, meta: copyMeta(meta), bytes: total, digest: new Uint8Array(hash.digest()) }
-      const last = batch
-      await this.#mutate(async () => {
-        try {
-          assertSnapshotMeta(meta, this.#bounds) // the log may have moved while the chunks streamed
-        } catch (err) {
-          await last.close()
-          await this.#dropChunks(generation, seq)
-          throw err
-        }
-        await this.#switchSnapshot(last, pointer, sync)
-      })
-    } finally {
-      this.#savingGeneration = 0
+    } catch (err) {
+      await batch.close()
+      if (isQuorateError(err)) throw err
+      throw new QuorateError('STORAGE_WRITE_FAILED', 'Reading the snapshot chunks failed; the stored snapshot is unchanged', { cause: err })
     }
+    return { last: batch, pointer: { generation, chunkCount: seq, meta: copyMeta(meta), bytes: total, digest: new Uint8Array(hash.digest()) } }
   }
 
   /** Deletes chunks 0..count-1 of `generation` (a save that did not switch over). */

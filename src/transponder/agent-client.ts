@@ -13,7 +13,7 @@
  * transponder does only after the station committed it; `emit` resolves only then. A
  * command runs once per id (CommandInbox), however many transponders deliver it.
  */
-import { setMaxListeners } from 'node:events'
+import { sharedAbortController } from '../util/abort.js'
 import { QuorateError } from '../errors.js'
 import type { AgentCommand, AgentReply } from '../agent/protocol.js'
 import type { GraphEvent } from '../graph/events-client.js'
@@ -110,9 +110,8 @@ export class AgentRelayClient {
 
   async open (options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#life.open(async () => {}, options.signal, () => {
-      this.#closing = new AbortController()
       // Every concurrent delivery or submit listens on it: no leak, just many waiters.
-      setMaxListeners(0, this.#closing.signal)
+      this.#closing = sharedAbortController()
       this.#beat()
     })
   }

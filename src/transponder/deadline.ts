@@ -4,8 +4,8 @@
  * swallowed the message). Every relay hop is bounded this way, so no promise waits forever on
  * a dead peer. The timer and listeners are removed when the attempt settles.
  */
-import { setMaxListeners } from 'node:events'
 import type { Clock } from '../util/clock.js'
+import { sharedAbortController } from '../util/abort.js'
 
 /**
  * One signal that many concurrent operations of one batch may listen on: it fires when the
@@ -17,8 +17,7 @@ import type { Clock } from '../util/clock.js'
  */
 export function fanOutSignal (outer: AbortSignal | undefined): { signal: AbortSignal | undefined, release: () => void } {
   if (outer === undefined) return { signal: undefined, release: () => {} }
-  const controller = new AbortController()
-  setMaxListeners(0, controller.signal)
+  const controller = sharedAbortController()
   if (outer.aborted) { controller.abort(outer.reason); return { signal: controller.signal, release: () => {} } }
   const forward = (): void => { controller.abort(outer.reason) }
   outer.addEventListener('abort', forward, { once: true })

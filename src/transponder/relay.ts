@@ -24,7 +24,7 @@
  * contained it; nothing but `close()` and the uplink retry loop ends a pending submit, and
  * close rejects every pending one (NODE_CLOSED), so no promise stays pending forever.
  */
-import { setMaxListeners } from 'node:events'
+import { sharedAbortController } from '../util/abort.js'
 import { QuorateError, isQuorateError } from '../errors.js'
 import type { Clock, Timer } from '../util/clock.js'
 import { systemClock } from '../util/clock.js'
@@ -220,11 +220,10 @@ export class Transponder {
 
   async open (options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#life.open(async () => {}, options.signal, () => {
-      this.#closing = new AbortController()
+      // Every concurrent delivery or submit listens on it: no leak, just many waiters.
+      this.#closing = sharedAbortController()
       this.#producer = `${this.id}/${randomHex(this.#random)}${randomHex(this.#random)}`
       this.#seq = 0
-      // Every concurrent delivery or submit listens on it: no leak, just many waiters.
-      setMaxListeners(0, this.#closing.signal)
       this.#armReport()
     })
   }

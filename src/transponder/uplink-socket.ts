@@ -23,10 +23,9 @@
  * station. A dial after a failure waits a jittered exponential backoff.
  */
 import type * as net from 'node:net'
-import { setMaxListeners } from 'node:events'
 import { ERROR_CODES, QuorateError, abortError, isQuorateError } from '../errors.js'
 import type { ErrorCode } from '../errors.js'
-import { abortable } from '../util/abort.js'
+import { abortable, sharedAbortController } from '../util/abort.js'
 import type { TcpAddress, TcpTlsOptions } from '../transport/tcp.js'
 import type { Clock } from '../util/clock.js'
 import { systemClock } from '../util/clock.js'
@@ -262,8 +261,7 @@ export class SocketUplink {
 
   async open (options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#life.open(async () => {}, options.signal, () => {
-      this.#closing = new AbortController()
-      setMaxListeners(0, this.#closing.signal) // every concurrent send listens on it
+      this.#closing = sharedAbortController() // every concurrent send listens on it
     })
   }
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { abortError } from '../errors.js'
 import { check, checkObject } from './validate.js'
 
@@ -19,6 +20,18 @@ export function abortable<T> (
     const done = (): void => { signal.removeEventListener('abort', onAbort) }
     executor((v) => { done(); resolve(v) }, (e) => { done(); reject(e) })
   })
+}
+
+/**
+ * An AbortController whose signal takes any number of abort listeners: for a signal that
+ * every concurrent operation of a component listens on (each removes its listener when it
+ * settles), where more than ten at once is expected, not a leak, and must not print Node's
+ * MaxListenersExceededWarning.
+ */
+export function sharedAbortController (): AbortController {
+  const controller = new AbortController()
+  setMaxListeners(0, controller.signal)
+  return controller
 }
 
 /**

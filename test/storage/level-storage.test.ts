@@ -130,12 +130,20 @@ test('a failed write rejects STORAGE_WRITE_FAILED with its cause and every later
   await storage.close()
 })
 
-test('a snapshot whose chunk source fails midway leaves the old snapshot whole, and reopening removes the staged chunks', async () => {
+/** The configuration of the snapshots these tests save. */
+const config = { voters: ['n1'], votersOutgoing: [], learners: [] }
+
+/** A storage with 10 entries whose snapshot saves commit a staging batch every 16 bytes (so every chunk is its own batch). */
+async function tinyBatchStorage (): Promise<{ db: Db, storage: LevelStorage }> {
   const db: Db = new MemoryLevel()
   const storage = new LevelStorage({ db, snapshotBatchBytes: 16 })
   await storage.open()
   await storage.write({ hardState: null, entries: makeEntries(1, 10, 1) })
-  const config = { voters: ['n1'], votersOutgoing: [], learners: [] }
+  return { db, storage }
+}
+
+test('a snapshot whose chunk source fails midway leaves the old snapshot whole, and reopening removes the staged chunks', async () => {
+  const { db, storage } = await tinyBatchStorage()
   await storage.saveSnapshot({ index: 3, term: 1, config }, chunks(7, 8))
   async function * failing (): AsyncGenerator<Uint8Array> {
     yield new Uint8Array(20)
@@ -164,11 +172,7 @@ test('a snapshot whose chunk source fails midway leaves the old snapshot whole, 
 })
 
 test('log writes do not wait behind a snapshot whose chunks are still streaming', async () => {
-  const db: Db = new MemoryLevel()
-  const storage = new LevelStorage({ db, snapshotBatchBytes: 16 })
-  await storage.open()
-  await storage.write({ hardState: null, entries: makeEntries(1, 10, 1) })
-  const config = { voters: ['n1'], votersOutgoing: [], learners: [] }
+  const { storage } = await tinyBatchStorage()
   let landed = 'no'
   // The stream holds its last chunk until a write made meanwhile has resolved: a storage that
   // queued the write behind the whole save would deadlock here, hence the bound.
@@ -189,11 +193,7 @@ test('log writes do not wait behind a snapshot whose chunks are still streaming'
 })
 
 test('a save whose meta is overtaken while it streams is refused at the switch and removes its chunks', async () => {
-  const db: Db = new MemoryLevel()
-  const storage = new LevelStorage({ db, snapshotBatchBytes: 16 })
-  await storage.open()
-  await storage.write({ hardState: null, entries: makeEntries(1, 10, 1) })
-  const config = { voters: ['n1'], votersOutgoing: [], learners: [] }
+  const { db, storage } = await tinyBatchStorage()
   const id = { meta: { index: 9, term: 1, config }, from: 'n2', digest: new Uint8Array(32) }
   async function * overtaken (): AsyncGenerator<Uint8Array> {
     yield new Uint8Array(40)

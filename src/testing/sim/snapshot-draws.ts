@@ -41,10 +41,11 @@ export const SNAPSHOT_DRAW_DEFAULTS = {
    */
   backgroundSnapshotsShare: 0.5,
   /**
-   * RaftNodeOptions.snapshotLogRatio per seed: 0 (a snapshot every snapshotEntries) in half
-   * the seeds, else one of these, so both the entry trigger alone and the one that waits for
-   * the log to outgrow the last snapshot run under faults.
+   * RaftNodeOptions.snapshotLogRatio per seed: 0 (a snapshot every snapshotEntries) in this
+   * share of the seeds, else one of snapshotLogRatios, so both the entry trigger alone and the
+   * one that waits for the log to outgrow the last snapshot run under faults.
    */
+  zeroLogRatioShare: 0.5,
   snapshotLogRatios: [0.25, 0.5, 1, 2],
   /** Chance that one transfer (once its follower holds part of it) triggers a leader change. */
   disruptionChance: 0.8,
@@ -110,7 +111,7 @@ export class SnapshotDraws {
     this.#random = r
     const lr = new SeededRandom(mix(this.#seed, 'snapshot-log-ratio'))
     const ratios = d.snapshotLogRatios
-    this.logRatio = lr.next() < 0.5 ? 0 : ratios[randomInt(lr, 0, ratios.length)]!
+    this.logRatio = lr.next() < d.zeroLogRatioShare ? 0 : ratios[randomInt(lr, 0, ratios.length)]!
   }
 
   /** One line for the trace. */
